@@ -303,8 +303,7 @@ public sealed partial class MemoCache : IDisposable
     {
         ArgumentNullException.ThrowIfNull(tags);
         ct.ThrowIfCancellationRequested();
-        var removed = _store.RemoveByTags(tags);
-        return new ValueTask<int>(ReportInvalidated(removed));
+        return new ValueTask<int>(InvalidateTags(tags));
     }
 
     /// <summary>Removes every entry whose key matches a glob pattern.</summary>
@@ -373,6 +372,8 @@ public sealed partial class MemoCache : IDisposable
         }
     }
 
+    internal int InvalidateTags(IEnumerable<string> tags) => ReportInvalidated(_store.RemoveByTags(tags));
+
     private static void ValidateTtl(TimeSpan? ttl)
     {
         if (ttl is { } value && value <= TimeSpan.Zero)
@@ -397,7 +398,7 @@ public sealed partial class MemoCache : IDisposable
             $"The cache entry '{key}' holds a value of type '{raw?.GetType().FullName ?? "null"}', which cannot be read as '{typeof(T).FullName}'.");
     }
 
-    private void Store<T>(string key, T value, TimeSpan? ttl, IEnumerable<string>? tags)
+    internal void Store<T>(string key, T value, TimeSpan? ttl, IEnumerable<string>? tags)
     {
         ArgumentNullException.ThrowIfNull(key);
         ValidateTtl(ttl);
