@@ -28,6 +28,7 @@ public sealed partial class MemoCache : IDisposable
     private const int StackKeyLimit = 256;
 
     private readonly ICacheStore<string, object?> _store;
+    private readonly bool _ownsStore;
     private readonly string? _prefix;
     private readonly TimeSpan? _defaultTtl;
     private readonly TimeProvider _time;
@@ -54,6 +55,7 @@ public sealed partial class MemoCache : IDisposable
         _prefix = options.Namespace is null ? null : options.Namespace + ":";
         _defaultTtl = options.DefaultTtl;
         _time = options.TimeProvider;
+        _ownsStore = store is null;
         _store = store ?? new LruStore<string, object?>(
             options.MaxEntries, _time, StringComparer.Ordinal, CacheSizing.Of, OnStoreRemoved);
         if (options.ExpirationScanInterval is { } interval)
@@ -369,6 +371,10 @@ public sealed partial class MemoCache : IDisposable
         {
             _sweepTimer?.Dispose();
             CacheMetrics.Unregister(this);
+            if (_ownsStore)
+            {
+                _store.Dispose();
+            }
         }
     }
 
