@@ -77,6 +77,18 @@ internal sealed class LruStore<TKey, TValue> : ICacheStore<TKey, TValue>
 
     public long Expirations => Volatile.Read(ref _expirations);
 
+    /// <summary>Tags with at least one entry; lets tests prove the index does not outlive entries.</summary>
+    internal int TagCount
+    {
+        get { lock (_gate) { return _tags.Count; } }
+    }
+
+    /// <summary>Nodes in the recency and expiry heaps; lets tests prove they stay proportional to the store.</summary>
+    internal int HeapNodes
+    {
+        get { lock (_gate) { return (_recency?.Count ?? 0) + _expiries.Count; } }
+    }
+
     public bool TryGet(TKey key, [MaybeNullWhen(false)] out TValue value)
     {
         if (_map.TryGetValue(key, out var entry))

@@ -87,6 +87,8 @@ public sealed partial class MemoCache : IDisposable
     /// <summary>Raised once per invalidation call that removed at least one entry.</summary>
     public event EventHandler<CacheInvalidatedEventArgs>? Invalidated;
 
+    internal ICacheStore<string, object?> Backing => _store;
+
     /// <summary>The cache's name, from <see cref="MemoCacheOptions.Name"/>.</summary>
     public string Name { get; }
 
