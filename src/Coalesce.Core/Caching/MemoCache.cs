@@ -183,7 +183,10 @@ public sealed partial class MemoCache : IDisposable
         return new ValueTask<bool>(deleted);
     }
 
-    /// <summary>Removes every entry of this cache (only those under its namespace when it has one).</summary>
+    /// <summary>
+    /// Removes every entry of this cache (only those under its namespace when it has one). Raises no
+    /// <see cref="Deleted"/> or <see cref="Invalidated"/> events.
+    /// </summary>
     public ValueTask ClearAsync(CancellationToken ct = default)
     {
         ct.ThrowIfCancellationRequested();
@@ -212,6 +215,7 @@ public sealed partial class MemoCache : IDisposable
     {
         ArgumentNullException.ThrowIfNull(entries);
         ct.ThrowIfCancellationRequested();
+        ValidateTtl(ttl);
         var tagArray = tags?.ToArray();
         foreach (var (key, value) in entries)
         {
@@ -263,7 +267,7 @@ public sealed partial class MemoCache : IDisposable
         }
 
         ValidateTtl(ttl);
-        var tagArray = tags?.ToArray();
+        var storeTags = StoreTags(tags);
         return new ValueTask<T>(_flights.CallAsync(StoreKey(key), async token =>
         {
             // A flight that finished just before this one started may have stored the value already.
@@ -273,7 +277,8 @@ public sealed partial class MemoCache : IDisposable
             }
 
             var value = await fetcher(token).ConfigureAwait(false);
-            Store(key, value, ttl, tagArray);
+            _store.Set(StoreKey(key), value, ttl ?? _defaultTtl, storeTags);
+            Raise(Set, key);
             return value;
         }, ct));
     }
@@ -346,7 +351,7 @@ public sealed partial class MemoCache : IDisposable
         var now = _time.GetUtcNow();
         var entries = _store
             .Snapshot(k => OwnsKey(k) && (glob is null || glob.IsMatch(UserKeySpan(k))), int.MaxValue)
-            .Select(e => new CacheEntry(UserKey(e.Key), e.Value, now + e.TimeToLive, e.Tags))
+            .Select(e => new CacheEntry(UserKey(e.Key), e.Value, now + e.TimeToLive, [.. e.Tags.Select(UserKey)]))
             .OrderBy(static e => e.Key, StringComparer.Ordinal);
         return [.. limit is { } take ? entries.Take(take) : entries];
     }
@@ -380,7 +385,8 @@ public sealed partial class MemoCache : IDisposable
         }
     }
 
-    internal int InvalidateTags(IEnumerable<string> tags) => ReportInvalidated(_store.RemoveByTags(tags));
+    internal int InvalidateTags(IEnumerable<string> tags) =>
+        ReportInvalidated(_store.RemoveByTags(_prefix is null ? tags : tags.Select(t => _prefix + t)));
 
     private static void ValidateTtl(TimeSpan? ttl)
     {
@@ -410,18 +416,32 @@ public sealed partial class MemoCache : IDisposable
     {
         ArgumentNullException.ThrowIfNull(key);
         ValidateTtl(ttl);
-        string[]? tagArray = null;
-        if (tags is not null)
+        _store.Set(StoreKey(key), value, ttl ?? _defaultTtl, StoreTags(tags));
+        Raise(Set, key);
+    }
+
+    /// <summary>
+    /// Checks tags and scopes them to the namespace, so invalidating a tag in one namespace of a shared store leaves
+    /// the other namespaces alone.
+    /// </summary>
+    private string[]? StoreTags(IEnumerable<string>? tags)
+    {
+        if (tags is null)
         {
-            tagArray = tags as string[] ?? [.. tags];
-            foreach (var tag in tagArray)
+            return null;
+        }
+
+        var array = tags.ToArray();
+        for (var i = 0; i < array.Length; i++)
+        {
+            ArgumentNullException.ThrowIfNull(array[i], nameof(tags));
+            if (_prefix is not null)
             {
-                ArgumentNullException.ThrowIfNull(tag, nameof(tags));
+                array[i] = _prefix + array[i];
             }
         }
 
-        _store.Set(StoreKey(key), value, ttl ?? _defaultTtl, tagArray);
-        Raise(Set, key);
+        return array;
     }
 
     private string StoreKey(string key) => _prefix is null ? key : _prefix + key;

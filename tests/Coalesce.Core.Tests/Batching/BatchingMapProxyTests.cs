@@ -87,7 +87,8 @@ public sealed class BatchingMapProxyTests
         var proxy = new BatchingMapProxy<int, int>(batchSize: 7);
         var computed = new int[500];
         using var start = new Barrier(8);
-        var workers = Enumerable.Range(0, 8).Select(worker => Task.Run(() =>
+        // Dedicated threads: the calls block on each other's batches, which would starve a 2-core thread pool.
+        var workers = Enumerable.Range(0, 8).Select(worker => Task.Factory.StartNew(() =>
         {
             start.SignalAndWait();
             var items = Enumerable.Range(0, 500).Select(i => (i * (worker + 1)) % 500).ToArray();
@@ -102,7 +103,7 @@ public sealed class BatchingMapProxyTests
                 return [.. batch.Select(i => -i)];
             });
             Assert.Equal(items.Select(i => -i), outputs);
-        })).ToArray();
+        }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default)).ToArray();
 
         await Task.WhenAll(workers);
 

@@ -96,10 +96,10 @@ public sealed class MemoCacheEvictionTests
     {
         const int Capacity = 50;
         using var cache = new MemoCache(new MemoCacheOptions { MaxEntries = Capacity });
-        using var start = new Barrier(8);
+        var start = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var workers = Enumerable.Range(0, 8).Select(worker => Task.Run(async () =>
         {
-            start.SignalAndWait();
+            await start.Task;
             var random = new Random(worker);
             for (var i = 0; i < 5_000; i++)
             {
@@ -119,6 +119,7 @@ public sealed class MemoCacheEvictionTests
             }
         })).ToArray();
 
+        start.SetResult();
         await Task.WhenAll(workers);
 
         Assert.InRange(cache.Count, 0, Capacity);

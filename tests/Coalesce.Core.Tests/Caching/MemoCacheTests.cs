@@ -153,14 +153,19 @@ public sealed class MemoCacheTests
         using var products = new MemoCache(new MemoCacheOptions { Namespace = "products" }, shared);
         using var users = new MemoCache(new MemoCacheOptions { Namespace = "users" }, shared);
 
-        await products.SetAsync("1", "chair");
-        await users.SetAsync("1", "alice");
+        await products.SetAsync("1", "chair", tags: ["catalog"]);
+        await users.SetAsync("1", "alice", tags: ["catalog"]);
+        await users.SetAsync("2", "bob");
+
+        Assert.Equal(1, await users.InvalidateByTagAsync("catalog"));
         await users.ClearAsync();
 
         Assert.Equal("chair", await products.GetAsync<string>("1"));
-        Assert.Null(await users.GetAsync<string>("1"));
+        Assert.Null(await users.GetAsync<string>("2"));
         Assert.Equal(["1"], products.Keys());
+        Assert.Equal(["catalog"], Assert.Single(products.Entries()).Tags);
         Assert.True(shared.Contains("products:1"));
+        Assert.Equal(1, shared.Count);
     }
 
     [Fact]

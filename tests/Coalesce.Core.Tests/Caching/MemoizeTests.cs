@@ -137,9 +137,11 @@ public sealed class MemoizeTests
             return n;
         });
 
-        var leader = Task.Run(() => slow.Invoke(5));
+        var leader = Task.Factory.StartNew(() => slow.Invoke(5), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
         inside.Wait();
-        var followers = Enumerable.Range(0, 20).Select(_ => Task.Run(() => slow.Invoke(5))).ToArray();
+        var followers = Enumerable.Range(0, 20)
+            .Select(_ => Task.Factory.StartNew(() => slow.Invoke(5), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default))
+            .ToArray();
         release.Set();
 
         Assert.Equal(5, await leader);
