@@ -1,0 +1,525 @@
+using System.Diagnostics.CodeAnalysis;
+
+namespace Coalesce;
+
+/// <summary>
+/// An in-process memo cache: values with an optional time to live and tags, an optional least-recently-used
+/// bound, invalidation by key, tag or glob pattern, single-flight fetching on a miss, statistics, events and
+/// function memoization. Thread-safe.
+/// </summary>
+/// <remarks>
+/// <para>
+/// Values are stored by reference: the cache neither copies nor serializes them, so a caller that mutates a value
+/// after storing it (or after reading it) changes what every other reader sees. Store immutable values, or copies.
+/// </para>
+/// <para>
+/// Reads take no lock and a hit allocates nothing; writes and invalidations take one short lock. An expired entry is
+/// never returned. Time to live runs on <see cref="TimeProvider.GetTimestamp"/>, a monotonic clock, so changing the
+/// wall clock neither extends nor shortens it.
+/// </para>
+/// <para>
+/// Event handlers run synchronously on the thread that caused the event, after the cache's own bookkeeping and
+/// outside its lock. A handler that throws is ignored (the remaining handlers still run), so it cannot break the
+/// cache. Events without subscribers cost nothing.
+/// </para>
+/// </remarks>
+public sealed partial class MemoCache : IDisposable
+{
+    private const int StackKeyLimit = 256;
+
+    private readonly ICacheStore<string, object?> _store;
+    private readonly bool _ownsStore;
+    private readonly string? _prefix;
+    private readonly TimeSpan? _defaultTtl;
+    private readonly TimeProvider _time;
+    private readonly SharedCall _flights = new();
+    private readonly StripedCounter _hits = new();
+    private readonly StripedCounter _misses = new();
+    private readonly ITimer? _sweepTimer;
+    private int _disposed;
+
+    /// <summary>Creates a cache.</summary>
+    /// <param name="options">Settings; <see langword="null"/> for the defaults (unbounded, no expiry).</param>
+    /// <exception cref="ArgumentOutOfRangeException">A size or time option is zero or negative.</exception>
+    public MemoCache(MemoCacheOptions? options = null)
+        : this(options ?? new MemoCacheOptions(), store: null)
+    {
+    }
+
+    /// <summary>Creates a cache over a given store, which may be shared with other caches (use namespaces then).</summary>
+    internal MemoCache(MemoCacheOptions options, ICacheStore<string, object?>? store)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        Name = options.Name;
+        _prefix = options.Namespace is null ? null : options.Namespace + ":";
+        _defaultTtl = options.DefaultTtl;
+        _time = options.TimeProvider;
+        _ownsStore = store is null;
+        _store = store ?? new LruStore<string, object?>(
+            options.MaxEntries, _time, StringComparer.Ordinal, CacheSizing.Of, OnStoreRemoved);
+        if (options.ExpirationScanInterval is { } interval)
+        {
+            var sweep = new SweepState(new WeakReference<MemoCache>(this));
+            _sweepTimer = _time.CreateTimer(static state => ((SweepState)state!).Run(), sweep, interval, interval);
+            sweep.Timer = _sweepTimer;
+        }
+
+        CacheMetrics.Register(this);
+    }
+
+    /// <summary>Raised when a read finds a live entry.</summary>
+    public event EventHandler<CacheKeyEventArgs>? Hit;
+
+    /// <summary>Raised when a read finds no live entry.</summary>
+    public event EventHandler<CacheKeyEventArgs>? Miss;
+
+    /// <summary>Raised after an entry is stored.</summary>
+    [SuppressMessage("Naming", "CA1716:Identifiers should not match keywords", Justification = "The event name is part of the public contract in DESIGN.md.")]
+    public event EventHandler<CacheKeyEventArgs>? Set;
+
+    /// <summary>Raised after an entry is deleted by key (<see cref="DeleteAsync"/>, <see cref="DeleteManyAsync"/>).</summary>
+    public event EventHandler<CacheKeyEventArgs>? Deleted;
+
+    /// <summary>Raised when the cache lets an entry go on its own: the size bound or expiry.</summary>
+    public event EventHandler<CacheEvictedEventArgs>? Evicted;
+
+    /// <summary>Raised once per invalidation call that removed at least one entry.</summary>
+    public event EventHandler<CacheInvalidatedEventArgs>? Invalidated;
+
+    internal ICacheStore<string, object?> Backing => _store;
+
+    /// <summary>The cache's name, from <see cref="MemoCacheOptions.Name"/>.</summary>
+    public string Name { get; }
+
+    /// <summary>The number of entries held (expired entries not yet swept included).</summary>
+    public int Count => _store.Count;
+
+    /// <summary>
+    /// Reads an entry synchronously: the allocation-free hit path.
+    /// </summary>
+    /// <typeparam name="T">The type the value was stored as (or a base type of it).</typeparam>
+    /// <param name="key">The key.</param>
+    /// <param name="value">The value, when found.</param>
+    /// <returns><see langword="true"/> on a hit.</returns>
+    /// <exception cref="InvalidOperationException">The entry holds a value that is not a <typeparamref name="T"/>.</exception>
+    public bool TryGet<T>(string key, [MaybeNullWhen(false)] out T value)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        object? raw;
+        bool found;
+        if (_prefix is null)
+        {
+            found = _store.TryGet(key, out raw);
+        }
+        else if (_prefix.Length + key.Length <= StackKeyLimit)
+        {
+            Span<char> buffer = stackalloc char[_prefix.Length + key.Length];
+            _prefix.CopyTo(buffer);
+            key.CopyTo(buffer[_prefix.Length..]);
+            found = _store.TryGet(buffer, out raw);
+        }
+        else
+        {
+            found = _store.TryGet(_prefix + key, out raw);
+        }
+
+        if (!found)
+        {
+            _misses.Increment();
+            Raise(Miss, key);
+            value = default;
+            return false;
+        }
+
+        value = Cast<T>(key, raw);
+        _hits.Increment();
+        Raise(Hit, key);
+        return true;
+    }
+
+    /// <summary>Reads an entry.</summary>
+    /// <returns>The value, or <see langword="default"/> on a miss.</returns>
+    /// <exception cref="InvalidOperationException">The entry holds a value that is not a <typeparamref name="T"/>.</exception>
+    public ValueTask<T?> GetAsync<T>(string key, CancellationToken ct = default)
+    {
+        ct.ThrowIfCancellationRequested();
+        return new ValueTask<T?>(TryGet<T>(key, out var value) ? value : default);
+    }
+
+    /// <summary>Stores a value, replacing the value, time to live and tags of any entry under the key.</summary>
+    /// <param name="key">The key.</param>
+    /// <param name="value">The value, kept by reference.</param>
+    /// <param name="ttl">Its time to live; <see langword="null"/> for <see cref="MemoCacheOptions.DefaultTtl"/>. Must be positive.</param>
+    /// <param name="tags">Tags for <see cref="InvalidateByTagAsync"/>; <see langword="null"/> for none.</param>
+    /// <param name="ct">Checked before the write.</param>
+    public ValueTask SetAsync<T>(string key, T value, TimeSpan? ttl = null, IEnumerable<string>? tags = null, CancellationToken ct = default)
+    {
+        ct.ThrowIfCancellationRequested();
+        Store(key, value, ttl, tags);
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>Whether a live entry exists. Counts neither as a hit nor as a use for the size bound.</summary>
+    public ValueTask<bool> HasAsync(string key, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        ct.ThrowIfCancellationRequested();
+        return new ValueTask<bool>(_store.Contains(StoreKey(key)));
+    }
+
+    /// <summary>Deletes an entry.</summary>
+    /// <returns><see langword="true"/> if a live entry was deleted.</returns>
+    public ValueTask<bool> DeleteAsync(string key, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        ct.ThrowIfCancellationRequested();
+        var deleted = _store.Remove(StoreKey(key));
+        if (deleted)
+        {
+            Raise(Deleted, key);
+        }
+
+        return new ValueTask<bool>(deleted);
+    }
+
+    /// <summary>
+    /// Removes every entry of this cache (only those under its namespace when it has one). Raises no
+    /// <see cref="Deleted"/> or <see cref="Invalidated"/> events.
+    /// </summary>
+    public ValueTask ClearAsync(CancellationToken ct = default)
+    {
+        ct.ThrowIfCancellationRequested();
+        _store.RemoveWhere(OwnsKey);
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>Reads several entries.</summary>
+    /// <returns>One value per key, in order; <see langword="default"/> for a miss.</returns>
+    public ValueTask<IReadOnlyList<T?>> GetManyAsync<T>(IEnumerable<string> keys, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(keys);
+        ct.ThrowIfCancellationRequested();
+        var values = new List<T?>();
+        foreach (var key in keys)
+        {
+            values.Add(TryGet<T>(key, out var value) ? value : default);
+        }
+
+        return new ValueTask<IReadOnlyList<T?>>(values);
+    }
+
+    /// <summary>Stores several values with one time to live and one set of tags.</summary>
+    public ValueTask SetManyAsync<T>(
+        IEnumerable<KeyValuePair<string, T>> entries, TimeSpan? ttl = null, IEnumerable<string>? tags = null, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(entries);
+        ct.ThrowIfCancellationRequested();
+        ValidateTtl(ttl);
+        var tagArray = tags?.ToArray();
+        foreach (var (key, value) in entries)
+        {
+            Store(key, value, ttl, tagArray);
+        }
+
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>Deletes several entries.</summary>
+    /// <returns>How many live entries were deleted.</returns>
+    public async ValueTask<int> DeleteManyAsync(IEnumerable<string> keys, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(keys);
+        var deleted = 0;
+        foreach (var key in keys)
+        {
+            if (await DeleteAsync(key, ct).ConfigureAwait(false))
+            {
+                deleted++;
+            }
+        }
+
+        return deleted;
+    }
+
+    /// <summary>
+    /// Returns the cached value, or runs <paramref name="fetcher"/> and stores its result. Concurrent callers that
+    /// miss the same key run the fetcher once and share its result.
+    /// </summary>
+    /// <param name="key">The key.</param>
+    /// <param name="fetcher">
+    /// Produces the value on a miss. If it throws, nothing is stored and every caller waiting on it gets the exception.
+    /// Its token is cancelled only when every waiting caller has cancelled.
+    /// </param>
+    /// <param name="ttl">The time to live of a fetched value; <see langword="null"/> for the default.</param>
+    /// <param name="tags">Tags of a fetched value.</param>
+    /// <param name="ct">Ends this caller's wait only.</param>
+    /// <exception cref="InvalidOperationException">The entry, or a fetch in flight for the key, has another type.</exception>
+    public ValueTask<T> GetOrFetchAsync<T>(
+        string key, Func<CancellationToken, Task<T>> fetcher, TimeSpan? ttl = null, IEnumerable<string>? tags = null, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        ArgumentNullException.ThrowIfNull(fetcher);
+        ct.ThrowIfCancellationRequested();
+        if (TryGet<T>(key, out var cached))
+        {
+            return new ValueTask<T>(cached);
+        }
+
+        ValidateTtl(ttl);
+        var storeTags = StoreTags(tags);
+        return new ValueTask<T>(_flights.CallAsync(StoreKey(key), async token =>
+        {
+            // A flight that finished just before this one started may have stored the value already.
+            if (_store.TryGet(StoreKey(key), out var raw))
+            {
+                return Cast<T>(key, raw)!;
+            }
+
+            var value = await fetcher(token).ConfigureAwait(false);
+            _store.Set(StoreKey(key), value, ttl ?? _defaultTtl, storeTags);
+            Raise(Set, key);
+            return value;
+        }, ct));
+    }
+
+    /// <summary>Removes one entry.</summary>
+    /// <returns><see langword="true"/> if a live entry went.</returns>
+    public ValueTask<bool> InvalidateAsync(string key, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        ct.ThrowIfCancellationRequested();
+        var removed = _store.Remove(StoreKey(key));
+        if (removed)
+        {
+            RaiseInvalidated([key]);
+        }
+
+        return new ValueTask<bool>(removed);
+    }
+
+    /// <summary>Removes every entry stored with <paramref name="tag"/>.</summary>
+    /// <returns>How many entries went.</returns>
+    public ValueTask<int> InvalidateByTagAsync(string tag, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(tag);
+        return InvalidateByTagsAsync([tag], ct);
+    }
+
+    /// <summary>Removes every entry stored with any of <paramref name="tags"/>.</summary>
+    /// <returns>How many entries went.</returns>
+    public ValueTask<int> InvalidateByTagsAsync(IEnumerable<string> tags, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(tags);
+        ct.ThrowIfCancellationRequested();
+        return new ValueTask<int>(InvalidateTags(tags));
+    }
+
+    /// <summary>Removes every entry whose key matches a glob pattern.</summary>
+    /// <param name="globPattern">
+    /// <c>*</c> any run of characters, <c>?</c> one character, <c>[abc]</c>, <c>[a-z]</c>, <c>[!a-z]</c> classes and
+    /// <c>\</c> to escape. Matched ordinally against the whole key (without namespace).
+    /// </param>
+    /// <param name="ct">Checked before the work.</param>
+    /// <returns>How many entries went.</returns>
+    /// <exception cref="ArgumentException">The pattern is malformed.</exception>
+    public ValueTask<int> InvalidateByPatternAsync(string globPattern, CancellationToken ct = default)
+    {
+        var glob = GlobPattern.Parse(globPattern, nameof(globPattern));
+        ct.ThrowIfCancellationRequested();
+        var removed = _store.RemoveWhere(k => OwnsKey(k) && glob.IsMatch(UserKeySpan(k)));
+        return new ValueTask<int>(ReportInvalidated(removed));
+    }
+
+    /// <summary>Lists the keys of live entries, optionally those matching a glob pattern, in ordinal order.</summary>
+    /// <exception cref="ArgumentException">The pattern is malformed.</exception>
+    public IReadOnlyList<string> Keys(string? pattern = null) =>
+        [.. Entries(pattern).Select(static e => e.Key)];
+
+    /// <summary>Lists live entries, optionally those whose key matches a glob pattern, in ordinal key order.</summary>
+    /// <param name="pattern">A glob as for <see cref="InvalidateByPatternAsync"/>; <see langword="null"/> for all.</param>
+    /// <param name="limit">The most entries returned; <see langword="null"/> for all. Must be at least 1.</param>
+    /// <exception cref="ArgumentException">The pattern is malformed.</exception>
+    public IReadOnlyList<CacheEntry> Entries(string? pattern = null, int? limit = null)
+    {
+        if (limit is { } max)
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(max, 1, nameof(limit));
+        }
+
+        var glob = pattern is null ? null : GlobPattern.Parse(pattern, nameof(pattern));
+        var now = _time.GetUtcNow();
+        var entries = _store
+            .Snapshot(k => OwnsKey(k) && (glob is null || glob.IsMatch(UserKeySpan(k))), int.MaxValue)
+            .Select(e => new CacheEntry(UserKey(e.Key), e.Value, now + e.TimeToLive, [.. e.Tags.Select(UserKey)]))
+            .OrderBy(static e => e.Key, StringComparer.Ordinal);
+        return [.. limit is { } take ? entries.Take(take) : entries];
+    }
+
+    /// <summary>Removes entries whose time to live has run out. Writes and a timer also do this.</summary>
+    /// <returns>How many entries went.</returns>
+    public int RemoveExpired() => _store.RemoveExpired();
+
+    /// <summary>Returns a snapshot of the statistics.</summary>
+    public CacheStats GetStats() =>
+        new(_hits.Value, _misses.Value, _store.Count, _store.Evictions, _store.Expirations, _store.ApproximateBytes);
+
+    /// <summary>Sets hits and misses to zero. Size, evictions and expirations are kept.</summary>
+    public void ResetStats()
+    {
+        _hits.Reset();
+        _misses.Reset();
+    }
+
+    /// <summary>Stops the expiry timer and the metrics for this cache. Entries stay readable.</summary>
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 0)
+        {
+            _sweepTimer?.Dispose();
+            CacheMetrics.Unregister(this);
+            if (_ownsStore)
+            {
+                _store.Dispose();
+            }
+        }
+    }
+
+    internal int InvalidateTags(IEnumerable<string> tags) =>
+        ReportInvalidated(_store.RemoveByTags(_prefix is null ? tags : tags.Select(t => _prefix + t)));
+
+    private static void ValidateTtl(TimeSpan? ttl)
+    {
+        if (ttl is { } value && value <= TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(ttl), value, "The time to live must be positive, or null for the cache's default.");
+        }
+    }
+
+    private static T Cast<T>(string key, object? raw)
+    {
+        if (raw is T typed)
+        {
+            return typed;
+        }
+
+        if (raw is null && default(T) is null)
+        {
+            return default!;
+        }
+
+        throw new InvalidOperationException(
+            $"The cache entry '{key}' holds a value of type '{raw?.GetType().FullName ?? "null"}', which cannot be read as '{typeof(T).FullName}'.");
+    }
+
+    internal void Store<T>(string key, T value, TimeSpan? ttl, IEnumerable<string>? tags)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        ValidateTtl(ttl);
+        _store.Set(StoreKey(key), value, ttl ?? _defaultTtl, StoreTags(tags));
+        Raise(Set, key);
+    }
+
+    /// <summary>
+    /// Checks tags and scopes them to the namespace, so invalidating a tag in one namespace of a shared store leaves
+    /// the other namespaces alone.
+    /// </summary>
+    private string[]? StoreTags(IEnumerable<string>? tags)
+    {
+        if (tags is null)
+        {
+            return null;
+        }
+
+        var array = tags.ToArray();
+        for (var i = 0; i < array.Length; i++)
+        {
+            ArgumentNullException.ThrowIfNull(array[i], nameof(tags));
+            if (_prefix is not null)
+            {
+                array[i] = _prefix + array[i];
+            }
+        }
+
+        return array;
+    }
+
+    private string StoreKey(string key) => _prefix is null ? key : _prefix + key;
+
+    private bool OwnsKey(string storeKey) => _prefix is null || storeKey.StartsWith(_prefix, StringComparison.Ordinal);
+
+    private ReadOnlySpan<char> UserKeySpan(string storeKey) => storeKey.AsSpan(_prefix?.Length ?? 0);
+
+    private string UserKey(string storeKey) => _prefix is null ? storeKey : storeKey[_prefix.Length..];
+
+    private int ReportInvalidated(List<string> removedStoreKeys)
+    {
+        if (removedStoreKeys.Count > 0)
+        {
+            RaiseInvalidated([.. removedStoreKeys.Select(UserKey)]);
+        }
+
+        return removedStoreKeys.Count;
+    }
+
+    private void OnStoreRemoved(string storeKey, object? value, RemovalReason reason)
+    {
+        var handler = Evicted;
+        if (handler is null || reason is not (RemovalReason.Capacity or RemovalReason.Expired))
+        {
+            return;
+        }
+
+        RaiseSafely(handler, new CacheEvictedEventArgs(
+            UserKey(storeKey), reason == RemovalReason.Capacity ? CacheEvictionReason.Capacity : CacheEvictionReason.Expired));
+    }
+
+    private void Raise(EventHandler<CacheKeyEventArgs>? handler, string key)
+    {
+        if (handler is not null)
+        {
+            RaiseSafely(handler, new CacheKeyEventArgs(key));
+        }
+    }
+
+    private void RaiseInvalidated(IReadOnlyList<string> keys)
+    {
+        if (Invalidated is { } handler)
+        {
+            RaiseSafely(handler, new CacheInvalidatedEventArgs(keys));
+        }
+    }
+
+    [SuppressMessage("Design", "CA1031:Do not catch general exception types", Justification = "A subscriber's failure must not break the cache operation that raised the event.")]
+    private void RaiseSafely<TArgs>(EventHandler<TArgs> handler, TArgs args)
+    {
+        foreach (var single in handler.GetInvocationList())
+        {
+            try
+            {
+                ((EventHandler<TArgs>)single)(this, args);
+            }
+            catch (Exception)
+            {
+                // Ignored by contract: see the remarks on MemoCache.
+            }
+        }
+    }
+
+    private sealed class SweepState(WeakReference<MemoCache> cache)
+    {
+        public ITimer? Timer { get; set; }
+
+        public void Run()
+        {
+            if (cache.TryGetTarget(out var target))
+            {
+                target.RemoveExpired();
+            }
+            else
+            {
+                Timer?.Dispose();
+            }
+        }
+    }
+}

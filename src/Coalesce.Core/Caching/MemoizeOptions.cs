@@ -1,0 +1,49 @@
+using System.Globalization;
+
+namespace Coalesce;
+
+/// <summary>Settings for a memoized function (<see cref="MemoCache.Memoize{TArg, TResult}"/>, <see cref="Memoizer"/>).</summary>
+/// <typeparam name="TArg">The function's argument; use a tuple or record for several.</typeparam>
+public sealed class MemoizeOptions<TArg>
+{
+    /// <summary>
+    /// The function's name in its cache keys (<c>memo:{Name}:{argument key}</c>). Two memoized functions with the same
+    /// name over one cache share entries. Default: a name unique to the wrapper.
+    /// </summary>
+    public string? Name { get; set; }
+
+    /// <summary>The time to live of results; <see langword="null"/> (the default) for the cache's default.</summary>
+    public TimeSpan? Ttl { get; set; }
+
+    /// <summary>Tags added to every result, for <see cref="MemoCache.InvalidateByTagAsync"/>.</summary>
+    public IReadOnlyList<string>? Tags { get; set; }
+
+    /// <summary>
+    /// Turns an argument into its cache key. Default: invariant-culture <see cref="IFormattable.ToString(string?, IFormatProvider?)"/>
+    /// or <see cref="object.ToString"/>, which suits primitives, strings, tuples and records of them. Supply one when
+    /// two different arguments can print alike.
+    /// </summary>
+    public Func<TArg, string>? KeyGenerator { get; set; }
+
+    /// <summary>
+    /// The bound of the function's own cache, made by <see cref="Memoizer"/>. Default 1000; must be at least 1.
+    /// Not allowed with <see cref="MemoCache.Memoize{TArg, TResult}"/>, whose cache has its own bound.
+    /// </summary>
+    public int? MaxEntries { get; set; }
+
+    /// <summary>The clock of the function's own cache, made by <see cref="Memoizer"/>. Default <see cref="TimeProvider.System"/>.</summary>
+    public TimeProvider? TimeProvider { get; set; }
+
+    internal string KeyOf(TArg argument)
+    {
+        var key = KeyGenerator is { } generate
+            ? generate(argument) ?? throw new InvalidOperationException($"The key generator of memoized function '{Name}' returned null.")
+            : argument switch
+            {
+                null => "\0null",
+                IFormattable formattable => formattable.ToString(null, CultureInfo.InvariantCulture),
+                _ => argument.ToString() ?? string.Empty,
+            };
+        return key;
+    }
+}

@@ -1,0 +1,50 @@
+namespace Coalesce;
+
+/// <summary>
+/// An asynchronous function whose results are kept in a <see cref="MemoCache"/>: concurrent calls with the same
+/// argument run it once, failures are not kept, and <see cref="ClearAsync"/> forgets every result of this function.
+/// </summary>
+/// <typeparam name="TArg">The argument.</typeparam>
+/// <typeparam name="TResult">The result.</typeparam>
+public sealed class MemoizedFunction<TArg, TResult>
+{
+    private readonly Func<TArg, CancellationToken, Task<TResult>> _function;
+    private readonly MemoizeOptions<TArg> _options;
+    private readonly string _keyPrefix;
+    private readonly string[] _tags;
+
+    internal MemoizedFunction(MemoCache cache, Func<TArg, CancellationToken, Task<TResult>> function, MemoizeOptions<TArg> options, string name)
+    {
+        Cache = cache;
+        _function = function;
+        _options = options;
+        _keyPrefix = $"memo:{name}:";
+        FunctionTag = $"memo:{name}";
+        _tags = [FunctionTag, .. options.Tags ?? []];
+    }
+
+    /// <summary>The cache that holds the results.</summary>
+    public MemoCache Cache { get; }
+
+    /// <summary>The tag every result of this function carries.</summary>
+    public string FunctionTag { get; }
+
+    /// <summary>Returns the remembered result for <paramref name="argument"/>, or runs the function and remembers it.</summary>
+    /// <param name="argument">The argument.</param>
+    /// <param name="cancellationToken">Ends this caller's wait; the function's own token is cancelled only when every caller has gone.</param>
+    public ValueTask<TResult> InvokeAsync(TArg argument, CancellationToken cancellationToken = default)
+    {
+        var key = _keyPrefix + _options.KeyOf(argument);
+        if (Cache.TryGet<TResult>(key, out var cached))
+        {
+            return new ValueTask<TResult>(cached);
+        }
+
+        return Cache.GetOrFetchAsync(key, ct => _function(argument, ct), _options.Ttl, _tags, cancellationToken);
+    }
+
+    /// <summary>Forgets every result of this function (CacheFn's <c>.clear()</c>).</summary>
+    /// <returns>How many results went.</returns>
+    public ValueTask<int> ClearAsync(CancellationToken cancellationToken = default) =>
+        Cache.InvalidateByTagAsync(FunctionTag, cancellationToken);
+}

@@ -1,0 +1,59 @@
+namespace Coalesce;
+
+/// <summary>
+/// A synchronous function whose results are kept in a <see cref="MemoCache"/>: concurrent calls with the same
+/// argument run it once (on the first caller's thread), failures are not kept, and <see cref="Clear"/> forgets every
+/// result of this function.
+/// </summary>
+/// <typeparam name="TArg">The argument.</typeparam>
+/// <typeparam name="TResult">The result.</typeparam>
+public sealed class MemoizedSyncFunction<TArg, TResult>
+{
+    private readonly Func<TArg, TResult> _function;
+    private readonly MemoizeOptions<TArg> _options;
+    private readonly SharedCall _flights = new();
+    private readonly string _keyPrefix;
+    private readonly string[] _tags;
+
+    internal MemoizedSyncFunction(MemoCache cache, Func<TArg, TResult> function, MemoizeOptions<TArg> options, string name)
+    {
+        Cache = cache;
+        _function = function;
+        _options = options;
+        _keyPrefix = $"memo:{name}:";
+        FunctionTag = $"memo:{name}";
+        _tags = [FunctionTag, .. options.Tags ?? []];
+    }
+
+    /// <summary>The cache that holds the results.</summary>
+    public MemoCache Cache { get; }
+
+    /// <summary>The tag every result of this function carries.</summary>
+    public string FunctionTag { get; }
+
+    /// <summary>Returns the remembered result for <paramref name="argument"/>, or runs the function and remembers it.</summary>
+    public TResult Invoke(TArg argument)
+    {
+        var key = _keyPrefix + _options.KeyOf(argument);
+        if (Cache.TryGet<TResult>(key, out var cached))
+        {
+            return cached;
+        }
+
+        return _flights.Call(key, () =>
+        {
+            if (Cache.TryGet<TResult>(key, out var stored))
+            {
+                return stored;
+            }
+
+            var value = _function(argument);
+            Cache.Store(key, value, _options.Ttl, _tags);
+            return value;
+        });
+    }
+
+    /// <summary>Forgets every result of this function (CacheFn's <c>.clear()</c>).</summary>
+    /// <returns>How many results went.</returns>
+    public int Clear() => Cache.InvalidateTags([FunctionTag]);
+}

@@ -1,0 +1,170 @@
+using System.Diagnostics.Metrics;
+using Coalesce.Testing;
+
+namespace Coalesce.Tests.Caching;
+
+public sealed class MemoCacheEventsAndStatsTests
+{
+    [Fact]
+    public async Task Events_report_hits_misses_sets_deletes_evictions_and_invalidations()
+    {
+        var time = new ManualTimeProvider();
+        using var cache = new MemoCache(new MemoCacheOptions { MaxEntries = 2, TimeProvider = time, ExpirationScanInterval = null });
+        var log = new List<string>();
+        cache.Hit += (_, e) => log.Add($"hit {e.Key}");
+        cache.Miss += (_, e) => log.Add($"miss {e.Key}");
+        cache.Set += (_, e) => log.Add($"set {e.Key}");
+        cache.Deleted += (_, e) => log.Add($"delete {e.Key}");
+        cache.Evicted += (_, e) => log.Add($"evict {e.Key} {e.Reason}");
+        cache.Invalidated += (_, e) => log.Add($"invalidate {e.Count}");
+
+        await cache.SetAsync("a", 1, tags: ["t"]);
+        await cache.GetAsync<int>("a");
+        await cache.GetAsync<int>("b");
+        await cache.SetAsync("b", 2, TimeSpan.FromSeconds(1), ["t"]);
+        await cache.SetAsync("c", 3);
+        await cache.DeleteAsync("c");
+        time.Advance(TimeSpan.FromSeconds(1));
+        await cache.GetAsync<int>("b");
+        await cache.SetAsync("d", 4, tags: ["t"]);
+        await cache.InvalidateByTagAsync("t");
+
+        Assert.Equal(
+            ["set a", "hit a", "miss b", "set b", "evict a Capacity", "set c", "delete c", "evict b Expired", "miss b", "set d", "invalidate 1"],
+            log);
+    }
+
+    [Fact]
+    public async Task A_throwing_handler_does_not_break_the_cache_and_later_handlers_still_run()
+    {
+        using var cache = new MemoCache(new MemoCacheOptions { MaxEntries = 1 });
+        var seen = 0;
+        cache.Hit += (_, _) => throw new InvalidOperationException("bad handler");
+        cache.Hit += (_, _) => seen++;
+        cache.Set += (_, _) => throw new InvalidOperationException("bad handler");
+        cache.Evicted += (_, _) => throw new InvalidOperationException("bad handler");
+
+        await cache.SetAsync("a", 1);
+        await cache.SetAsync("b", 2);
+
+        Assert.Equal(2, await cache.GetAsync<int>("b"));
+        Assert.Equal(1, seen);
+        Assert.Equal(1, cache.Count);
+    }
+
+    [Fact]
+    public async Task A_removed_handler_is_no_longer_called()
+    {
+        using var cache = new MemoCache();
+        var calls = 0;
+        void OnMiss(object? sender, CacheKeyEventArgs e) => calls++;
+        cache.Miss += OnMiss;
+        await cache.GetAsync<int>("x");
+        cache.Miss -= OnMiss;
+        await cache.GetAsync<int>("x");
+
+        Assert.Equal(1, calls);
+    }
+
+    [Fact]
+    public async Task Stats_count_hits_misses_size_evictions_and_the_hit_rate()
+    {
+        using var cache = new MemoCache(new MemoCacheOptions { MaxEntries = 2 });
+        Assert.Equal(0, cache.GetStats().HitRate);
+        await cache.SetAsync("a", 1);
+        await cache.SetAsync("b", 2);
+        await cache.SetAsync("c", 3);
+        await cache.GetAsync<int>("c");
+        await cache.GetAsync<int>("b");
+        await cache.GetAsync<int>("c");
+        await cache.GetAsync<int>("a");
+
+        var stats = cache.GetStats();
+
+        Assert.Equal((3, 1, 2, 1), (stats.Hits, stats.Misses, stats.Size, stats.Evictions));
+        Assert.Equal(0.75, stats.HitRate);
+        cache.ResetStats();
+        Assert.Equal((0, 0, 2), (cache.GetStats().Hits, cache.GetStats().Misses, cache.GetStats().Size));
+    }
+
+    [Fact]
+    public async Task Approximate_bytes_count_keys_and_values_of_known_size()
+    {
+        using var cache = new MemoCache();
+        await cache.SetAsync("s", "hello");
+        await cache.SetAsync("b", new byte[100]);
+        await cache.SetAsync("m", new ReadOnlyMemory<byte>(new byte[50]));
+        await cache.SetAsync("z", new Sized(1000));
+        await cache.SetAsync("o", new object());
+
+        Assert.Equal((5 * 2) + 10 + 100 + 50 + 1000, cache.GetStats().ApproximateBytes);
+        await cache.DeleteAsync("z");
+        await cache.SetAsync("s", "hi");
+        Assert.Equal((4 * 2) + 4 + 100 + 50, cache.GetStats().ApproximateBytes);
+    }
+
+    [Fact]
+    public async Task Hits_misses_evictions_and_size_are_published_on_the_Coalesce_meter()
+    {
+        var name = $"metrics-{Guid.NewGuid():N}";
+        using var cache = new MemoCache(new MemoCacheOptions { Name = name, MaxEntries = 1 });
+        await cache.SetAsync("a", 1);
+        await cache.SetAsync("b", 2);
+        await cache.GetAsync<int>("b");
+        await cache.GetAsync<int>("a");
+        var seen = new Dictionary<string, long>();
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == "Coalesce" && instrument.Name.StartsWith("coalesce.cache.", StringComparison.Ordinal))
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
+        {
+            var tagList = tags.ToArray();
+            if (tagList.Contains(new KeyValuePair<string, object?>("coalesce.name", name)) &&
+                tagList.Contains(new KeyValuePair<string, object?>("coalesce.layer", "cache")))
+            {
+                seen[instrument.Name] = value;
+            }
+        });
+        listener.Start();
+
+        listener.RecordObservableInstruments();
+
+        Assert.Equal(1, seen["coalesce.cache.hits"]);
+        Assert.Equal(1, seen["coalesce.cache.misses"]);
+        Assert.Equal(1, seen["coalesce.cache.evictions"]);
+        Assert.Equal(1, seen["coalesce.cache.size"]);
+    }
+
+    [Fact]
+    public void A_disposed_cache_is_no_longer_published()
+    {
+        var name = $"disposed-{Guid.NewGuid():N}";
+        new MemoCache(new MemoCacheOptions { Name = name }).Dispose();
+        var seenName = false;
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == "Coalesce")
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((_, _, tags, _) =>
+            seenName |= tags.ToArray().Contains(new KeyValuePair<string, object?>("coalesce.name", name)));
+        listener.Start();
+
+        listener.RecordObservableInstruments();
+
+        Assert.False(seenName);
+    }
+
+    private sealed class Sized(long size) : ICacheSizeAware
+    {
+        public long ApproximateSize => size;
+    }
+}
