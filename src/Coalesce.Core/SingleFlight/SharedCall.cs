@@ -81,6 +81,25 @@ public sealed partial class SharedCall
     }
 
     /// <summary>
+    /// Starts or joins the flight for <paramref name="key"/> and says which. Unlike <see cref="CallAsync{T}"/>,
+    /// the returned task is the flight's own: the leader must await it to the end (its work is tied to it, as
+    /// the middleware's leader is tied to its own request), and a follower composes its own bounded wait
+    /// (<see cref="Task{TResult}.WaitAsync(TimeSpan, TimeProvider, CancellationToken)"/>). The work's token is
+    /// never cancelled.
+    /// </summary>
+    internal Task<T> JoinOrRun<T>(string key, Func<CancellationToken, Task<T>> fn, out bool isLeader)
+    {
+        var (flight, leader) = JoinOrStart<T>(key, abandonable: false);
+        isLeader = leader;
+        if (leader)
+        {
+            _ = flight.RunAsync(fn);
+        }
+
+        return flight.Task;
+    }
+
+    /// <summary>
     /// Runs <paramref name="fn"/> for <paramref name="key"/> on the calling thread, or blocks until the
     /// flight already running for it completes. The leader runs the work inline; no async work is started
     /// and then waited on.

@@ -1,0 +1,59 @@
+namespace Coalesce.AspNetCore;
+
+/// <summary>
+/// Coalesces an MVC controller or action, the attribute form of <c>WithCoalescing(...)</c>: needed when
+/// <see cref="RequestCoalescingOptions.CoalesceAllGetRequests"/> is off, or to memoize and tag.
+/// </summary>
+[AttributeUsage(AttributeTargets.Class | AttributeTargets.Method, AllowMultiple = false, Inherited = true)]
+public sealed class CoalesceAttribute : Attribute
+{
+    private CoalescingPolicy? _policy;
+
+    /// <summary>When positive, successful responses are memoized for this many seconds. Default: 0 (off).</summary>
+    public int MemoizeSeconds { get; set; }
+
+    /// <summary>Only these query parameters form the key; <see langword="null"/> (default) means the whole query.</summary>
+    public string[]? VaryByQuery { get; set; }
+
+    /// <summary>Request headers added to the key.</summary>
+    public string[]? VaryByHeader { get; set; }
+
+    /// <summary>Tags for memoized responses; may name route values in braces, such as <c>product:{id}</c>.</summary>
+    public string[]? Tags { get; set; }
+
+    /// <summary>When positive, how long followers wait for a leader, in milliseconds. Default: 0 (the app's setting).</summary>
+    public int WaitTimeoutMilliseconds { get; set; }
+
+    internal CoalescingPolicy Policy => _policy ??= BuildPolicy();
+
+    private CoalescingPolicy BuildPolicy()
+    {
+        var builder = new CoalescingPolicyBuilder();
+        if (MemoizeSeconds > 0)
+        {
+            builder.Memoize(TimeSpan.FromSeconds(MemoizeSeconds));
+        }
+
+        if (VaryByQuery is not null)
+        {
+            builder.VaryByQuery(VaryByQuery);
+        }
+
+        if (VaryByHeader is not null)
+        {
+            builder.VaryByHeader(VaryByHeader);
+        }
+
+        if (Tags is not null)
+        {
+            builder.Tag(Tags);
+        }
+
+        if (WaitTimeoutMilliseconds > 0)
+        {
+            builder.WaitTimeout(TimeSpan.FromMilliseconds(WaitTimeoutMilliseconds));
+        }
+
+        return builder.Build();
+    }
+}

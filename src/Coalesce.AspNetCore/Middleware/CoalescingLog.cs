@@ -1,0 +1,25 @@
+using Microsoft.Extensions.Logging;
+
+namespace Coalesce.AspNetCore;
+
+/// <summary>The middleware's log messages. Keys are never logged: they can carry user data.</summary>
+internal static partial class CoalescingLog
+{
+    [LoggerMessage(1, LogLevel.Debug, "Response for {Endpoint} was not shared ({Reason}); its key passes through for {Duration}.")]
+    public static partial void NotShared(ILogger logger, string endpoint, string reason, TimeSpan duration);
+
+    [LoggerMessage(2, LogLevel.Information, "A follower of {Endpoint} waited {Timeout} for its leader and now runs on its own.")]
+    public static partial void FollowerTimedOut(ILogger logger, string endpoint, TimeSpan timeout);
+
+    [LoggerMessage(3, LogLevel.Debug, "The leader's client for {Endpoint} went away; a follower takes over (attempt {Attempt}).")]
+    public static partial void LeaderAborted(ILogger logger, string endpoint, int attempt);
+
+    [LoggerMessage(4, LogLevel.Warning, "UseRequestCoalescing ran before routing chose an endpoint, so no request is coalesced. Call UseRequestCoalescing after UseRouting (and after UseAuthentication and UseAuthorization).")]
+    public static partial void RoutingRanLater(ILogger logger);
+
+    [LoggerMessage(5, LogLevel.Debug, "Evicted {Count} memoized responses tagged {Tags} after {Endpoint} succeeded.")]
+    public static partial void Invalidated(ILogger logger, int count, string tags, string endpoint);
+
+    [LoggerMessage(6, LogLevel.Warning, "Memoizing a response of {Endpoint} failed; the response was still sent.")]
+    public static partial void MemoizeFailed(ILogger logger, Exception exception, string endpoint);
+}

@@ -1,0 +1,58 @@
+namespace Coalesce.AspNetCore;
+
+/// <summary>
+/// Settings for <c>UseRequestCoalescing</c>. Validated at start-up: an out-of-range value stops the app
+/// with a message that names the option and its allowed range.
+/// </summary>
+public sealed class RequestCoalescingOptions
+{
+    /// <summary>The longest a follower waits for a leader by default: 30 seconds.</summary>
+    public static readonly TimeSpan DefaultWaitTimeout = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Whether every eligible request (GET or HEAD, no body, no upgrade) is coalesced unless its endpoint
+    /// opts out with <c>DisableCoalescing()</c>. When <see langword="false"/>, only endpoints marked with
+    /// <c>WithCoalescing()</c> are. Default: <see langword="true"/>.
+    /// </summary>
+    public bool CoalesceAllGetRequests { get; set; } = true;
+
+    /// <summary>
+    /// The largest response body copied for followers and memoization, in bytes. A larger response still
+    /// streams in full to its own client, but is not shared: followers run their own requests. Default:
+    /// 1 MiB. Range: 0 to 1 GiB.
+    /// </summary>
+    public long MaxBufferedBodyBytes { get; set; } = 1024 * 1024;
+
+    /// <summary>
+    /// How long a follower waits for the leader's response before running its own request. Default: 30 seconds.
+    /// Range: more than zero and at most one day, or <see cref="Timeout.InfiniteTimeSpan"/>.
+    /// </summary>
+    public TimeSpan WaitTimeout { get; set; } = DefaultWaitTimeout;
+
+    /// <summary>
+    /// How long a key passes straight through once a response for it could not be shared (it set a cookie,
+    /// was too large or was not finished), so new arrivals don't queue behind a leader whose answer won't be
+    /// shared. Default: 2 seconds. Range: zero (off) to one hour.
+    /// </summary>
+    public TimeSpan PassThroughDuration { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// The request headers that change a response and so form part of the key. Default: <c>Accept</c>,
+    /// <c>Accept-Encoding</c>, <c>Accept-Language</c>. Endpoint policies add to these with <c>VaryByHeader</c>.
+    /// </summary>
+    public ISet<string> VaryByHeaders { get; } =
+        new HashSet<string>(["Accept", "Accept-Encoding", "Accept-Language"], StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>
+    /// Whether the key includes a hash of the caller's identity (its <c>Authorization</c> and <c>Cookie</c>
+    /// headers), so two users never share a response while one user's duplicates still coalesce. Turn off only
+    /// when responses never depend on who asks. Default: <see langword="true"/>.
+    /// </summary>
+    public bool VaryByIdentity { get; set; } = true;
+
+    /// <summary>
+    /// The most entries the default <see cref="MemoCache"/> keeps for memoized endpoints before it evicts the
+    /// least recently used. Default: 10,000. Range: 1 to 10,000,000.
+    /// </summary>
+    public int MemoMaxEntries { get; set; } = 10_000;
+}

@@ -1,0 +1,49 @@
+using Microsoft.Extensions.Options;
+
+namespace Coalesce.AspNetCore;
+
+/// <summary>Checks <see cref="RequestCoalescingOptions"/> at start-up; every message names the option and its range.</summary>
+internal sealed class RequestCoalescingOptionsValidator : IValidateOptions<RequestCoalescingOptions>
+{
+    internal const long MaxBodyLimit = 1L << 30;
+
+    public ValidateOptionsResult Validate(string? name, RequestCoalescingOptions options)
+    {
+        List<string>? failures = null;
+
+        if (options.MaxBufferedBodyBytes is < 0 or > MaxBodyLimit)
+        {
+            Add($"{nameof(RequestCoalescingOptions.MaxBufferedBodyBytes)} is {options.MaxBufferedBodyBytes}; it must be between 0 and {MaxBodyLimit} bytes (1 GiB).");
+        }
+
+        if (!IsValidWaitTimeout(options.WaitTimeout))
+        {
+            Add($"{nameof(RequestCoalescingOptions.WaitTimeout)} is {options.WaitTimeout}; it must be more than zero and at most 1 day, or Timeout.InfiniteTimeSpan.");
+        }
+
+        if (options.PassThroughDuration < TimeSpan.Zero || options.PassThroughDuration > TimeSpan.FromHours(1))
+        {
+            Add($"{nameof(RequestCoalescingOptions.PassThroughDuration)} is {options.PassThroughDuration}; it must be between zero and 1 hour.");
+        }
+
+        if (options.MemoMaxEntries is < 1 or > 10_000_000)
+        {
+            Add($"{nameof(RequestCoalescingOptions.MemoMaxEntries)} is {options.MemoMaxEntries}; it must be between 1 and 10,000,000.");
+        }
+
+        foreach (var header in options.VaryByHeaders)
+        {
+            if (string.IsNullOrWhiteSpace(header))
+            {
+                Add($"{nameof(RequestCoalescingOptions.VaryByHeaders)} contains an empty header name.");
+            }
+        }
+
+        return failures is null ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+
+        void Add(string failure) => (failures ??= []).Add(failure);
+    }
+
+    internal static bool IsValidWaitTimeout(TimeSpan timeout) =>
+        timeout == Timeout.InfiniteTimeSpan || (timeout > TimeSpan.Zero && timeout <= TimeSpan.FromDays(1));
+}

@@ -1,0 +1,195 @@
+using System.Buffers;
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Primitives;
+
+namespace Coalesce.AspNetCore;
+
+/// <summary>
+/// Builds a request's coalescing key: method, scheme, host, path base, path, query (parameters sorted by name,
+/// so their order in the URL doesn't matter), the vary headers, and a hash of the caller's identity. Every part
+/// is written with its length, so no value can run into the next and make two different requests meet.
+/// </summary>
+internal static class RequestKeyBuilder
+{
+    private const int IdentityHashBytes = 16;
+
+    public static string Build(HttpContext context, EndpointState endpoint, bool varyByIdentity)
+    {
+        var request = context.Request;
+        var policy = endpoint.Policy;
+        var key = new DefaultInterpolatedStringHandler(0, 0, CultureInfo.InvariantCulture, stackalloc char[256]);
+
+        Append(ref key, request.Method);
+        Append(ref key, request.Scheme);
+        Append(ref key, request.Host.Value);
+        Append(ref key, request.PathBase.Value);
+
+        if (policy.KeyFunction is { } keyFunction)
+        {
+            key.AppendLiteral("K");
+            Append(ref key, endpoint.Name);
+            Append(ref key, InvokeKeyFunction(keyFunction, context, endpoint.Name));
+        }
+        else
+        {
+            key.AppendLiteral("P");
+            Append(ref key, request.Path.Value);
+            AppendQuery(ref key, request, policy.VaryByQueryKeys);
+        }
+
+        foreach (var name in policy.VaryByRouteValues)
+        {
+            key.AppendLiteral("R");
+            Append(ref key, name);
+            Append(ref key, Convert.ToString(request.RouteValues[name], CultureInfo.InvariantCulture));
+        }
+
+        foreach (var name in endpoint.VaryByHeaders)
+        {
+            AppendHeader(ref key, name, request.Headers[name]);
+        }
+
+        if (varyByIdentity)
+        {
+            AppendIdentity(ref key, request.Headers.Authorization, request.Headers.Cookie);
+        }
+
+        return key.ToStringAndClear();
+    }
+
+    private static string InvokeKeyFunction(Func<HttpContext, string> keyFunction, HttpContext context, string endpointName)
+    {
+        string? custom;
+        try
+        {
+            custom = keyFunction(context);
+        }
+        catch (Exception ex)
+        {
+            throw new InvalidOperationException($"The coalescing key function of endpoint '{endpointName}' threw: {ex.Message}", ex);
+        }
+
+        return custom ?? throw new InvalidOperationException($"The coalescing key function of endpoint '{endpointName}' returned null.");
+    }
+
+    private static void AppendQuery(ref DefaultInterpolatedStringHandler key, HttpRequest request, string[]? only)
+    {
+        if (only is not null)
+        {
+            foreach (var name in only)
+            {
+                key.AppendLiteral("Q");
+                Append(ref key, name);
+                AppendValues(ref key, request.Query[name]);
+            }
+
+            return;
+        }
+
+        if (!request.QueryString.HasValue)
+        {
+            return;
+        }
+
+        var query = request.Query;
+        if (query.Count == 1)
+        {
+            foreach (var (name, values) in query)
+            {
+                key.AppendLiteral("Q");
+                Append(ref key, name);
+                AppendValues(ref key, values);
+            }
+
+            return;
+        }
+
+        var names = ArrayPool<string>.Shared.Rent(query.Count);
+        var count = 0;
+        foreach (var name in query.Keys)
+        {
+            names[count++] = name;
+        }
+
+        Array.Sort(names, 0, count, StringComparer.Ordinal);
+        for (var i = 0; i < count; i++)
+        {
+            key.AppendLiteral("Q");
+            Append(ref key, names[i]);
+            AppendValues(ref key, query[names[i]]);
+        }
+
+        Array.Clear(names, 0, count);
+        ArrayPool<string>.Shared.Return(names);
+    }
+
+    private static void AppendHeader(ref DefaultInterpolatedStringHandler key, string name, StringValues values)
+    {
+        key.AppendLiteral("H");
+        Append(ref key, name);
+        AppendValues(ref key, values);
+    }
+
+    private static void AppendValues(ref DefaultInterpolatedStringHandler key, StringValues values)
+    {
+        key.AppendFormatted(values.Count);
+        key.AppendLiteral("#");
+        foreach (var value in values)
+        {
+            Append(ref key, value);
+        }
+    }
+
+    private static void Append(ref DefaultInterpolatedStringHandler key, string? value)
+    {
+        if (value is null)
+        {
+            key.AppendLiteral("~");
+            return;
+        }
+
+        key.AppendFormatted(value.Length);
+        key.AppendLiteral(":");
+        key.AppendLiteral(value);
+    }
+
+    /// <summary>
+    /// A truncated SHA-256 of the credentials, so keys never hold them in clear text yet two identities cannot
+    /// meet by accident (128 bits).
+    /// </summary>
+    private static void AppendIdentity(ref DefaultInterpolatedStringHandler key, StringValues authorization, StringValues cookie)
+    {
+        if (authorization.Count == 0 && cookie.Count == 0)
+        {
+            key.AppendLiteral("I-");
+            return;
+        }
+
+        var text = new DefaultInterpolatedStringHandler(0, 0, CultureInfo.InvariantCulture, stackalloc char[256]);
+        AppendValues(ref text, authorization);
+        AppendValues(ref text, cookie);
+        var chars = text.ToStringAndClear();
+
+        var byteCount = Encoding.UTF8.GetByteCount(chars);
+        byte[]? rented = null;
+        var bytes = byteCount <= 1024 ? stackalloc byte[byteCount] : (rented = ArrayPool<byte>.Shared.Rent(byteCount)).AsSpan(0, byteCount);
+        Encoding.UTF8.GetBytes(chars, bytes);
+
+        Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];
+        SHA256.HashData(bytes, hash);
+        if (rented is not null)
+        {
+            bytes.Clear();
+            ArrayPool<byte>.Shared.Return(rented);
+        }
+
+        Span<char> hex = stackalloc char[IdentityHashBytes * 2];
+        Convert.TryToHexString(hash[..IdentityHashBytes], hex, out _);
+        key.AppendLiteral("I");
+        key.AppendFormatted(hex);
+    }
+}

@@ -1,0 +1,105 @@
+using Coalesce.AspNetCore;
+using Coalesce.Testing;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Coalesce.AspNetCore.Tests;
+
+/// <summary>
+/// A real ASP.NET Core app on the in-memory test server with request coalescing in its pipeline, a clock the
+/// test controls, and handles on the flights and stats so tests can wait for followers instead of sleeping.
+/// </summary>
+internal sealed class TestApp : IAsyncDisposable
+{
+    public static readonly TimeSpan Patience = TimeSpan.FromSeconds(15);
+
+    private readonly WebApplication _app;
+
+    private TestApp(WebApplication app, ManualTimeProvider time)
+    {
+        _app = app;
+        Time = time;
+        Client = app.GetTestClient();
+        Client.Timeout = Patience;
+    }
+
+    public HttpClient Client { get; }
+
+    public ManualTimeProvider Time { get; }
+
+    public IServiceProvider Services => _app.Services;
+
+    public CoalescingStatsRegistry Stats => _app.Services.GetRequiredService<CoalescingStatsRegistry>();
+
+    public SharedCall Flights => _app.Services.GetRequiredService<RequestFlights>().Calls;
+
+    public MemoCache Cache => _app.Services.GetRequiredService<MemoCache>();
+
+    public static async Task<TestApp> StartAsync(
+        Action<WebApplication> map,
+        Action<RequestCoalescingOptions>? configure = null,
+        Action<WebApplication>? beforeCoalescing = null,
+        Action<WebApplication>? afterCoalescing = null,
+        Action<IServiceCollection>? services = null)
+    {
+        var time = new ManualTimeProvider();
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseTestServer();
+        builder.Logging.ClearProviders();
+        builder.Services.AddRequestCoalescing(configure);
+        builder.Services.AddSingleton<TimeProvider>(time);
+        services?.Invoke(builder.Services);
+
+        var app = builder.Build();
+        beforeCoalescing?.Invoke(app);
+        app.UseRequestCoalescing();
+        afterCoalescing?.Invoke(app);
+        map(app);
+        await app.StartAsync();
+        return new TestApp(app, time);
+    }
+
+    /// <summary>Waits until <paramref name="count"/> requests have joined flights as followers.</summary>
+    public Task WaitForFollowersAsync(long count) => WaitUntilAsync(() => Flights.GetStats().Hits >= count, $"{count} followers");
+
+    public static async Task WaitUntilAsync(Func<bool> condition, string what)
+    {
+        var deadline = DateTime.UtcNow + Patience;
+        while (!condition())
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"Timed out waiting for {what}.");
+            }
+
+            await Task.Delay(2);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Client.Dispose();
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+}
+
+/// <summary>A handler gate: executions are counted, and each waits until the test opens the gate.</summary>
+internal sealed class Gate
+{
+    private readonly TaskCompletionSource _open = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _executions;
+
+    public int Executions => Volatile.Read(ref _executions);
+
+    public int Enter() => Interlocked.Increment(ref _executions);
+
+    public Task WaitAsync(CancellationToken cancellationToken = default) => _open.Task.WaitAsync(cancellationToken);
+
+    public void Open() => _open.TrySetResult();
+
+    public Task WaitForExecutionsAsync(int count) => TestApp.WaitUntilAsync(() => Executions >= count, $"{count} executions");
+}
