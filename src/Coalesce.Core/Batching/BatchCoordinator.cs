@@ -247,6 +247,9 @@ internal sealed class BatchCoordinator<TIn, TOut>
             else
             {
                 pending.Result.TrySetException(error);
+
+                // A caller that left never awaits this; reading the exception keeps it from being reported as unobserved.
+                _ = pending.Result.Task.Exception;
             }
         }
     }

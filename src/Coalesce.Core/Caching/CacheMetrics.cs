@@ -13,6 +13,7 @@ internal static class CacheMetrics
     private const string Layer = "cache";
     private static readonly Lock Gate = new();
     private static readonly List<WeakReference<MemoCache>> Caches = [];
+    private static int s_pruneAt = 16;
 
     static CacheMetrics()
     {
@@ -27,6 +28,14 @@ internal static class CacheMetrics
     {
         lock (Gate)
         {
+            // Caches that were never disposed leave dead references; prune them as the list doubles, so it stays
+            // proportional to the live caches even when no listener ever collects.
+            if (Caches.Count >= s_pruneAt)
+            {
+                Caches.RemoveAll(static r => !r.TryGetTarget(out _));
+                s_pruneAt = Math.Max(16, Caches.Count * 2);
+            }
+
             Caches.Add(new WeakReference<MemoCache>(cache));
         }
     }

@@ -78,6 +78,29 @@ public sealed class MemoCacheGetOrFetchTests
     }
 
     [Fact]
+    public async Task Fetching_a_key_that_holds_another_type_is_a_clear_InvalidOperationException()
+    {
+        using var cache = new MemoCache();
+        await cache.SetAsync("k", 1);
+
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(async () => await cache.GetOrFetchAsync("k", _ => Task.FromResult("text")));
+
+        Assert.Contains("'k'", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_null_tag_is_rejected_before_the_fetcher_runs()
+    {
+        using var cache = new MemoCache();
+        var ran = false;
+
+        await Assert.ThrowsAsync<ArgumentNullException>(async () =>
+            await cache.GetOrFetchAsync("k", _ => { ran = true; return Task.FromResult(1); }, tags: [null!]));
+
+        Assert.False(ran);
+    }
+
+    [Fact]
     public async Task A_fetched_value_is_stored_with_the_given_ttl_and_tags()
     {
         var time = new ManualTimeProvider();
