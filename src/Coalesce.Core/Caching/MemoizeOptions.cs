@@ -19,9 +19,9 @@ public sealed class MemoizeOptions<TArg>
     public IReadOnlyList<string>? Tags { get; set; }
 
     /// <summary>
-    /// Turns an argument into its cache key. Default: invariant-culture <see cref="IFormattable.ToString(string?, IFormatProvider?)"/>
-    /// or <see cref="object.ToString"/>, which suits primitives, strings, tuples and records of them. Supply one when
-    /// two different arguments can print alike.
+    /// Turns an argument into its cache key. Default: the argument's exact invariant text, available for strings,
+    /// numbers, dates, <see cref="Guid"/>, enums and tuples of them; any other argument type needs a generator
+    /// (creating the memoized function without one throws), since two different objects could print alike.
     /// </summary>
     public Func<TArg, string>? KeyGenerator { get; set; }
 
@@ -34,16 +34,18 @@ public sealed class MemoizeOptions<TArg>
     /// <summary>The clock of the function's own cache, made by <see cref="Memoizer"/>. Default <see cref="TimeProvider.System"/>.</summary>
     public TimeProvider? TimeProvider { get; set; }
 
-    internal string KeyOf(TArg argument)
+    /// <summary>
+    /// The key function: <see cref="KeyGenerator"/>, or an exact default for arguments whose text identifies them.
+    /// </summary>
+    /// <exception cref="ArgumentException">No generator, and <typeparamref name="TArg"/> has no exact text form.</exception>
+    internal Func<TArg, string> CreateKeyFunction()
     {
-        var key = KeyGenerator is { } generate
-            ? generate(argument) ?? throw new InvalidOperationException($"The key generator of memoized function '{Name}' returned null.")
-            : argument switch
-            {
-                null => "\0null",
-                IFormattable formattable => formattable.ToString(null, CultureInfo.InvariantCulture),
-                _ => argument.ToString() ?? string.Empty,
-            };
-        return key;
+        if (KeyGenerator is { } generate)
+        {
+            var name = Name;
+            return argument => generate(argument) ?? throw new InvalidOperationException($"The key generator of memoized function '{name}' returned null.");
+        }
+
+        return ArgumentKeys.Default<TArg>(string.Empty, nameof(KeyGenerator));
     }
 }

@@ -10,6 +10,7 @@ public sealed class MemoizedFunction<TArg, TResult>
 {
     private readonly Func<TArg, CancellationToken, Task<TResult>> _function;
     private readonly MemoizeOptions<TArg> _options;
+    private readonly Func<TArg, string> _keyOf;
     private readonly string _keyPrefix;
     private readonly string[] _tags;
 
@@ -18,6 +19,7 @@ public sealed class MemoizedFunction<TArg, TResult>
         Cache = cache;
         _function = function;
         _options = options;
+        _keyOf = options.CreateKeyFunction();
         _keyPrefix = $"memo:{name}:";
         FunctionTag = $"memo:{name}";
         _tags = [FunctionTag, .. options.Tags ?? []];
@@ -34,7 +36,7 @@ public sealed class MemoizedFunction<TArg, TResult>
     /// <param name="cancellationToken">Ends this caller's wait; the function's own token is cancelled only when every caller has gone.</param>
     public ValueTask<TResult> InvokeAsync(TArg argument, CancellationToken cancellationToken = default)
     {
-        var key = _keyPrefix + _options.KeyOf(argument);
+        var key = _keyPrefix + _keyOf(argument);
         if (Cache.TryGet<TResult>(key, out var cached))
         {
             return new ValueTask<TResult>(cached);

@@ -11,6 +11,7 @@ public sealed class MemoizedSyncFunction<TArg, TResult>
 {
     private readonly Func<TArg, TResult> _function;
     private readonly MemoizeOptions<TArg> _options;
+    private readonly Func<TArg, string> _keyOf;
     private readonly SharedCall _flights = new();
     private readonly string _keyPrefix;
     private readonly string[] _tags;
@@ -20,6 +21,7 @@ public sealed class MemoizedSyncFunction<TArg, TResult>
         Cache = cache;
         _function = function;
         _options = options;
+        _keyOf = options.CreateKeyFunction();
         _keyPrefix = $"memo:{name}:";
         FunctionTag = $"memo:{name}";
         _tags = [FunctionTag, .. options.Tags ?? []];
@@ -34,7 +36,7 @@ public sealed class MemoizedSyncFunction<TArg, TResult>
     /// <summary>Returns the remembered result for <paramref name="argument"/>, or runs the function and remembers it.</summary>
     public TResult Invoke(TArg argument)
     {
-        var key = _keyPrefix + _options.KeyOf(argument);
+        var key = _keyPrefix + _keyOf(argument);
         if (Cache.TryGet<TResult>(key, out var cached))
         {
             return cached;

@@ -12,7 +12,7 @@ public sealed partial class SharedCall
     public Func<CancellationToken, Task<T>> Group<T>(Func<CancellationToken, Task<T>> fn, string? key = null)
     {
         ArgumentNullException.ThrowIfNull(fn);
-        var groupKey = key ?? GroupKeys.Prefix(fn);
+        var groupKey = key ?? ArgumentKeys.Prefix(fn);
         ArgumentException.ThrowIfNullOrEmpty(groupKey, nameof(key));
         return ct => CallAsync(groupKey, fn, ct);
     }
@@ -31,8 +31,8 @@ public sealed partial class SharedCall
     public Func<TArg, CancellationToken, Task<T>> Group<TArg, T>(Func<TArg, CancellationToken, Task<T>> fn, Func<TArg, string>? keyFn = null)
     {
         ArgumentNullException.ThrowIfNull(fn);
-        var key = keyFn ?? GroupKeys.Default<TArg>(GroupKeys.Prefix(fn), nameof(keyFn));
-        return (arg, ct) => CallAsync(GroupKeys.Checked(key(arg)), ct2 => fn(arg, ct2), ct);
+        var key = keyFn ?? ArgumentKeys.Default<TArg>(ArgumentKeys.Prefix(fn), nameof(keyFn));
+        return (arg, ct) => CallAsync(ArgumentKeys.Checked(key(arg)), ct2 => fn(arg, ct2), ct);
     }
 
     /// <summary>
@@ -47,13 +47,13 @@ public sealed partial class SharedCall
         ArgumentNullException.ThrowIfNull(fn);
         if (keyFn is null)
         {
-            var prefix = GroupKeys.Prefix(fn);
-            var first = GroupKeys.Default<TArg1>(prefix, nameof(keyFn));
-            var second = GroupKeys.Default<TArg2>(string.Empty, nameof(keyFn));
+            var prefix = ArgumentKeys.Prefix(fn);
+            var first = ArgumentKeys.Default<TArg1>(prefix, nameof(keyFn));
+            var second = ArgumentKeys.Default<TArg2>(string.Empty, nameof(keyFn));
             keyFn = (a, b) => first(a) + second(b);
         }
 
-        return (a, b, ct) => CallAsync(GroupKeys.Checked(keyFn(a, b)), ct2 => fn(a, b, ct2), ct);
+        return (a, b, ct) => CallAsync(ArgumentKeys.Checked(keyFn(a, b)), ct2 => fn(a, b, ct2), ct);
     }
 
     /// <summary>
@@ -66,7 +66,7 @@ public sealed partial class SharedCall
     public Func<TArg, T> Group<TArg, T>(Func<TArg, T> fn, Func<TArg, string>? keyFn = null)
     {
         ArgumentNullException.ThrowIfNull(fn);
-        var key = keyFn ?? GroupKeys.Default<TArg>(GroupKeys.Prefix(fn), nameof(keyFn));
-        return arg => Call(GroupKeys.Checked(key(arg)), () => fn(arg));
+        var key = keyFn ?? ArgumentKeys.Default<TArg>(ArgumentKeys.Prefix(fn), nameof(keyFn));
+        return arg => Call(ArgumentKeys.Checked(key(arg)), () => fn(arg));
     }
 }

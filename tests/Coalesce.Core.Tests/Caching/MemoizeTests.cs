@@ -187,4 +187,33 @@ public sealed class MemoizeTests
 
         return identity.Cache.Count;
     }
+
+    [Fact]
+    public void An_argument_type_without_an_exact_text_form_needs_a_key_generator()
+    {
+        using var cache = new MemoCache();
+
+        var error = Assert.Throws<ArgumentException>(() => cache.Memoize<Filter, int>((_, _) => Task.FromResult(1)));
+
+        Assert.Equal("KeyGenerator", error.ParamName);
+        Assert.Contains(typeof(Filter).FullName!, error.Message, StringComparison.Ordinal);
+        var withGenerator = cache.Memoize<Filter, int>((f, _) => Task.FromResult(f.Size), new MemoizeOptions<Filter> { KeyGenerator = f => $"size:{f.Size}" });
+        Assert.NotNull(withGenerator);
+    }
+
+    [Fact]
+    public async Task Tuple_arguments_whose_texts_would_collide_keep_their_own_results()
+    {
+        using var cache = new MemoCache();
+        var join = cache.Memoize<(string, string), string>((pair, _) => Task.FromResult($"{pair.Item1}+{pair.Item2}"));
+
+        Assert.Equal("a, b+c", await join.InvokeAsync(("a, b", "c")));
+        Assert.Equal("a+b, c", await join.InvokeAsync(("a", "b, c")));
+        Assert.Equal("a, b+c", await join.InvokeAsync(("a, b", "c")));
+    }
+
+    private sealed class Filter
+    {
+        public int Size { get; init; }
+    }
 }

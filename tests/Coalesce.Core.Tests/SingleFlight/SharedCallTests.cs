@@ -506,7 +506,7 @@ public sealed class SharedCallTests
 
         var nullKey = shared.Group<int, int>((id, _) => Task.FromResult(id), _ => null!);
         var error = await Assert.ThrowsAsync<InvalidOperationException>(() => nullKey(1, default));
-        Assert.Contains("null or an empty key", error.Message, StringComparison.Ordinal);
+        Assert.Contains("returned null or an empty key", error.Message, StringComparison.Ordinal);
         Assert.Equal(0, shared.InFlightCount);
     }
 
