@@ -146,8 +146,14 @@ public static class Resilient
             return null;
         }
 
-        var key = keyFn ?? GroupKeys.Default<TArg>(string.Empty, nameof(keyFn));
-        return arg => GroupKeys.Checked(key(arg));
+        if (keyFn is null)
+        {
+            // The default key is "|length:text"; the engine adds its own separator after the name.
+            var text = GroupKeys.Default<TArg>(string.Empty, nameof(keyFn));
+            keyFn = arg => text(arg)[1..];
+        }
+
+        return arg => GroupKeys.Checked(keyFn(arg));
     }
 
     private static Func<TArg1, TArg2, string>? KeyFunction<T, TArg1, TArg2>(ResilientCall<T> call, Func<TArg1, TArg2, string>? keyFn)
@@ -161,7 +167,7 @@ public static class Resilient
         {
             var first = GroupKeys.Default<TArg1>(string.Empty, nameof(keyFn));
             var second = GroupKeys.Default<TArg2>(string.Empty, nameof(keyFn));
-            keyFn = (a, b) => first(a) + second(b);
+            keyFn = (a, b) => first(a)[1..] + second(b);
         }
 
         return (a, b) => GroupKeys.Checked(keyFn(a, b));
