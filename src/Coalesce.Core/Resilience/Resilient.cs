@@ -33,7 +33,7 @@ public static class Resilient
         Func<CancellationToken, Task<T>> fn, ResilienceOptions? options = null, Func<AllAttemptsFailedException, T>? orElse = null)
     {
         ArgumentNullException.ThrowIfNull(fn);
-        var call = new ResilientCall<T>(options ?? new(), GroupKeys.Prefix(fn));
+        var call = new ResilientCall<T>(options ?? new(), GroupKeys.Prefix(fn), hasArguments: false);
         return ct => OrElse(call.ExecuteAsync(null, NoFallback, (_, t) => fn(t), ct), orElse);
     }
 
@@ -55,7 +55,7 @@ public static class Resilient
         Func<AllAttemptsFailedException, T>? orElse = null)
     {
         ArgumentNullException.ThrowIfNull(fn);
-        var call = new ResilientCall<T>(options ?? new(), GroupKeys.Prefix(fn));
+        var call = new ResilientCall<T>(options ?? new(), GroupKeys.Prefix(fn), hasArguments: true);
         var key = KeyFunction(call, keyFn);
         return (arg, ct) => OrElse(call.ExecuteAsync(key?.Invoke(arg), NoFallback, (_, t) => fn(arg, t), ct), orElse);
     }
@@ -73,7 +73,7 @@ public static class Resilient
         Func<AllAttemptsFailedException, T>? orElse = null)
     {
         ArgumentNullException.ThrowIfNull(fn);
-        var call = new ResilientCall<T>(options ?? new(), GroupKeys.Prefix(fn));
+        var call = new ResilientCall<T>(options ?? new(), GroupKeys.Prefix(fn), hasArguments: true);
         var key = KeyFunction(call, keyFn);
         return (a, b, ct) => OrElse(call.ExecuteAsync(key?.Invoke(a, b), NoFallback, (_, t) => fn(a, b, t), ct), orElse);
     }
@@ -97,7 +97,7 @@ public static class Resilient
     {
         ArgumentNullException.ThrowIfNull(fn);
         var values = FallbackList(fallbackValues);
-        var call = new ResilientCall<T>(options ?? new(), GroupKeys.Prefix(fn));
+        var call = new ResilientCall<T>(options ?? new(), GroupKeys.Prefix(fn), hasArguments: false);
         return ct => OrElse(call.ExecuteAsync(null, values, fn, ct), orElse);
     }
 
@@ -122,7 +122,7 @@ public static class Resilient
     {
         ArgumentNullException.ThrowIfNull(fn);
         var values = FallbackList(fallbackValues);
-        var call = new ResilientCall<T>(options ?? new(), GroupKeys.Prefix(fn));
+        var call = new ResilientCall<T>(options ?? new(), GroupKeys.Prefix(fn), hasArguments: true);
         var key = KeyFunction(call, keyFn);
         return (arg, ct) => OrElse(call.ExecuteAsync(key?.Invoke(arg), values, (value, t) => fn(arg, value, t), ct), orElse);
     }

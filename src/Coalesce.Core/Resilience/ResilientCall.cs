@@ -20,11 +20,18 @@ internal sealed class ResilientCall<T>
     private readonly ResiliencePipeline _pipeline;
     private readonly ResiliencePipeline? _attemptTimeout;
 
-    public ResilientCall(ResilienceOptions options, string name)
+    public ResilientCall(ResilienceOptions options, string name, bool hasArguments)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentException.ThrowIfNullOrEmpty(name);
         options.Validate();
+        if (!hasArguments && options.RateLimit is not null && options.RateLimitScope == RateLimitScope.PerArgument)
+        {
+            throw new ArgumentException(
+                "ResilienceOptions.RateLimitScope is PerArgument, but the wrapped function takes no arguments: use PerFunction or Global.",
+                nameof(options));
+        }
+
         _options = options.Clone();
         Name = _options.Name ?? name;
         _logger = _options.Logger ?? NullLogger.Instance;

@@ -21,7 +21,7 @@ public class RateLimitTests
         [.. Enumerable.Range(0, count).Select(i => Task.Run(() => call(i)))];
 
     [Fact]
-    public async Task Admits_the_rate_per_window_under_concurrency_and_queues_the_rest_in_order()
+    public async Task Admits_the_rate_per_window_under_concurrency_and_queues_the_rest()
     {
         var calls = new CallRecorder<int>();
         var fn = Resilient.Wrap<int, int>((i, _) => { calls.Record(i); return Task.FromResult(i); }, Options(rate: 5));
@@ -131,6 +131,7 @@ public class RateLimitTests
         var error = await Assert.ThrowsAsync<RateLimitRejectedException>(() => fn(CancellationToken.None));
 
         Assert.Contains(options.Name, error.Message, StringComparison.Ordinal);
+        Assert.Equal(TimeSpan.FromSeconds(1), error.RetryAfter);
         Assert.Equal(1, calls);
         _time.Advance(TimeSpan.FromSeconds(1));
         Assert.Equal(2, await queued);
@@ -230,5 +231,48 @@ public class RateLimitTests
         }
 
         Assert.InRange(limiters.PerArgumentCount, 1, 1025);
+    }
+
+    [Fact]
+    public async Task Queued_callers_are_served_oldest_first_and_a_cancelled_one_gives_up_its_place()
+    {
+        using var limiter = new WindowRateLimiter(1, 10, _time);
+        using var first = limiter.AttemptAcquire();
+        using var cts = new CancellationTokenSource();
+        var served = new List<string>();
+
+        async Task Wait(string name, CancellationToken token)
+        {
+            using var lease = await limiter.AcquireAsync(1, token);
+            Assert.True(lease.IsAcquired);
+            lock (served)
+            {
+                served.Add(name);
+            }
+        }
+
+        var a = Wait("a", CancellationToken.None);
+        var b = Wait("b", cts.Token);
+        var c = Wait("c", CancellationToken.None);
+        await cts.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => b);
+        Assert.Equal(2, limiter.GetStatistics()!.CurrentQueuedCount);
+
+        _time.Advance(TimeSpan.FromSeconds(1));
+        await a;
+        Assert.Equal(["a"], served);
+        _time.Advance(TimeSpan.FromSeconds(1));
+        await c;
+        Assert.Equal(["a", "c"], served);
+        Assert.Equal(0, _time.PendingTimers);
+    }
+
+    [Fact]
+    public void A_per_argument_limit_on_a_function_without_arguments_is_a_clear_error()
+    {
+        var error = Assert.Throws<ArgumentException>(() =>
+            Resilient.Wrap<int>(_ => Task.FromResult(1), new ResilienceOptions { RateLimit = 1, RateLimitScope = RateLimitScope.PerArgument }));
+
+        Assert.Contains("PerArgument", error.Message, StringComparison.Ordinal);
     }
 }
