@@ -1,0 +1,23 @@
+namespace Coalesce.Tests.Resilience;
+
+public class LoggingAndMetricsTests
+{
+    [Fact]
+    public async Task Retries_fallbacks_and_the_final_failure_are_logged_with_stable_event_ids_and_counted()
+    {
+        var logger = new ListLogger();
+        var name = $"logged-{Guid.NewGuid():N}";
+        using var counters = new ResilienceCounters(name);
+        var options = new ResilienceOptions { Name = name, Retries = 1, MinDelay = TimeSpan.Zero, MaxDelay = TimeSpan.Zero, Logger = logger };
+        var fn = Resilient.WithFallback<string, int>((key, _) => throw new TransientException(key), ["a", "b"], options);
+
+        await Assert.ThrowsAsync<AllAttemptsFailedException>(() => fn(CancellationToken.None));
+
+        Assert.Equal([4002, 4001, 4002, 4005], logger.Entries.Select(e => e.EventId));
+        Assert.Contains($"{name}: fallback value 1 of 2 failed", logger.Entries[0].Message, StringComparison.Ordinal);
+        Assert.Contains($"{name}: all 4 attempts failed", logger.Entries[^1].Message, StringComparison.Ordinal);
+        Assert.Equal(1, counters["coalesce.resilience.retries"]);
+        Assert.Equal(2, counters["coalesce.resilience.fallbacks"]);
+        Assert.Equal(1, counters["coalesce.resilience.failures"]);
+    }
+}
