@@ -4,6 +4,7 @@ using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Primitives;
 
 namespace Coalesce.AspNetCore;
@@ -38,6 +39,7 @@ internal static class RequestKeyBuilder
         {
             key.AppendLiteral("P");
             Append(ref key, request.Path.Value);
+            AppendRawPathIfAmbiguous(ref key, context);
             AppendQuery(ref key, request, policy.VaryByQueryKeys);
         }
 
@@ -74,6 +76,25 @@ internal static class RequestKeyBuilder
         }
 
         return custom ?? throw new InvalidOperationException($"The coalescing key function of endpoint '{endpointName}' returned null.");
+    }
+
+    /// <summary>
+    /// Servers decode the path except for <c>%2F</c>, so <c>/a%2Fb</c> and <c>/a%252Fb</c> both arrive as
+    /// <c>/a%2Fb</c>. A decoded path holds a '%' only in such cases (or for a stray '%'), and then the raw
+    /// request target tells the two apart.
+    /// </summary>
+    private static void AppendRawPathIfAmbiguous(ref DefaultInterpolatedStringHandler key, HttpContext context)
+    {
+        var request = context.Request;
+        if (!request.Path.Value.AsSpan().Contains('%') && !request.PathBase.Value.AsSpan().Contains('%'))
+        {
+            return;
+        }
+
+        var rawTarget = context.Features.Get<IHttpRequestFeature>()?.RawTarget;
+        var queryStart = rawTarget?.IndexOf('?', StringComparison.Ordinal) ?? -1;
+        key.AppendLiteral("T");
+        Append(ref key, queryStart < 0 ? rawTarget : rawTarget![..queryStart]);
     }
 
     private static void AppendQuery(ref DefaultInterpolatedStringHandler key, HttpRequest request, string[]? only)

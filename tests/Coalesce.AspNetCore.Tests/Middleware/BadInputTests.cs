@@ -1,0 +1,264 @@
+using System.Net;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Coalesce.AspNetCore.Tests.Middleware;
+
+public sealed class BadInputTests
+{
+    public static TheoryData<string, Action<RequestCoalescingOptions>> InvalidOptions => new()
+    {
+        { "MaxBufferedBodyBytes", o => o.MaxBufferedBodyBytes = -1 },
+        { "WaitTimeout", o => o.WaitTimeout = TimeSpan.Zero },
+        { "PassThroughDuration", o => o.PassThroughDuration = TimeSpan.FromSeconds(-1) },
+        { "MemoMaxEntries", o => o.MemoMaxEntries = 0 },
+        { "VaryByHeaders", o => o.VaryByHeaders.Add("") },
+    };
+
+    [Theory]
+    [MemberData(nameof(InvalidOptions))]
+    public async Task Invalid_options_fail_start_up_with_a_message_naming_the_option(string option, Action<RequestCoalescingOptions> configure)
+    {
+        var ex = await Assert.ThrowsAsync<OptionsValidationException>(() =>
+            TestApp.StartAsync(a => a.MapGet("/", () => "never"), configure));
+
+        var failure = Assert.Single(ex.Failures);
+        Assert.Contains(option, failure, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task UseRequestCoalescing_without_AddRequestCoalescing_says_what_to_call()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseTestServer();
+        builder.Logging.ClearProviders();
+        await using var app = builder.Build();
+
+        var ex = Assert.Throws<InvalidOperationException>(() => app.UseRequestCoalescing());
+        Assert.Contains("AddRequestCoalescing", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Policy_builder_rejects_bad_arguments_naming_the_parameter()
+    {
+        var policy = new CoalescingPolicyBuilder();
+
+        Assert.Equal("ttl", Assert.Throws<ArgumentOutOfRangeException>(() => policy.Memoize(TimeSpan.Zero)).ParamName);
+        Assert.Equal("timeout", Assert.Throws<ArgumentOutOfRangeException>(() => policy.WaitTimeout(TimeSpan.FromSeconds(-1))).ParamName);
+        var malformed = Assert.Throws<ArgumentException>(() => policy.Tag("product:{id"));
+        Assert.Equal("tags", malformed.ParamName);
+        Assert.Contains("product:{id", malformed.Message, StringComparison.Ordinal);
+        Assert.Equal("queryKeys", Assert.Throws<ArgumentNullException>(() => policy.VaryByQuery(null!)).ParamName);
+        Assert.Equal("headerNames", Assert.ThrowsAny<ArgumentException>(() => policy.VaryByHeader("")).ParamName);
+    }
+
+    [Fact]
+    public async Task A_tag_naming_a_route_value_the_route_lacks_fails_when_endpoints_are_built()
+    {
+        await using var app = await TestApp.StartAsync(a =>
+            a.MapGet("/products", () => "all").WithCoalescing(p => p.Memoize(TimeSpan.FromMinutes(1)).Tag("product:{id}")));
+
+        var ex = Assert.Throws<InvalidOperationException>(() => app.Services.GetRequiredService<EndpointDataSource>().Endpoints);
+        Assert.Contains("'id'", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("product:{id}", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_invalidation_tag_naming_a_route_value_the_route_lacks_fails_when_endpoints_are_built()
+    {
+        await using var app = await TestApp.StartAsync(a =>
+            a.MapPost("/products", () => "created").InvalidatesTags("product:{productId}"));
+
+        var ex = Assert.Throws<InvalidOperationException>(() => app.Services.GetRequiredService<EndpointDataSource>().Endpoints);
+        Assert.Contains("'productId'", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_key_function_that_throws_fails_only_that_request_and_leaves_nothing_in_flight()
+    {
+        var calls = 0;
+        await using var app = await StartWithErrorPage(a => a.MapGet("/keyed/{id}", (string id) => $"item {id}")
+            .WithCoalescing(p => p.KeyBy(ctx => Interlocked.Increment(ref calls) == 1
+                ? throw new FormatException("tenant header is garbled")
+                : ctx.Request.Path.Value!)));
+
+        var failed = await app.Client.GetAsync("/keyed/1");
+
+        Assert.Equal(HttpStatusCode.InternalServerError, failed.StatusCode);
+        var message = await failed.Content.ReadAsStringAsync();
+        Assert.Contains("key function", message, StringComparison.Ordinal);
+        Assert.Contains("/keyed/{id}", message, StringComparison.Ordinal);
+        Assert.Contains("tenant header is garbled", message, StringComparison.Ordinal);
+        Assert.Equal(0, app.Flights.InFlightCount);
+        Assert.Equal(0, app.Stats.GetSnapshot().Requests.Active);
+
+        Assert.Equal("item 2", await app.Client.GetStringAsync("/keyed/2"));
+    }
+
+    [Fact]
+    public async Task A_key_function_that_returns_null_fails_the_request_with_a_clear_message()
+    {
+        await using var app = await StartWithErrorPage(a => a.MapGet("/nullkey", () => "never")
+            .WithCoalescing(p => p.KeyBy(_ => null!)));
+
+        var response = await app.Client.GetAsync("/nullkey");
+
+        Assert.Equal(HttpStatusCode.InternalServerError, response.StatusCode);
+        var message = await response.Content.ReadAsStringAsync();
+        Assert.StartsWith(nameof(InvalidOperationException), message, StringComparison.Ordinal);
+        Assert.Contains("returned null", message, StringComparison.Ordinal);
+        Assert.Equal(0, app.Flights.InFlightCount);
+        Assert.Equal(0, app.Stats.GetSnapshot().Requests.Active);
+    }
+
+    [Theory]
+    [InlineData("/items/a%2Fb", "/items/a/b")]
+    [InlineData("/items/a%25b", "/items/a%2525b")]
+    [InlineData("/items/a+b", "/items/a%20b")]
+    [InlineData("/items?q=a+b", "/items?q=a%2Bb")]
+    [InlineData("/items?q=%2F", "/items?q=%252F")]
+    [InlineData("/items?q=a%26b=c", "/items?q=a&b=c")]
+    [InlineData("/items/caf%C3%A9", "/items/cafe")]
+    [InlineData("/items/caf%C3%A9", "/items/cafe%CC%81")]
+    [InlineData("/items?q=日本", "/items?q=日本語")]
+    [InlineData("/items/日本?q=x", "/items/日本?q=y")]
+    public async Task Requests_whose_urls_differ_only_in_odd_encodings_are_not_shared(string first, string second)
+    {
+        var gate = new Gate();
+        await using var app = await GatedEcho(gate);
+
+        var a = app.Client.GetStringAsync(first);
+        var b = app.Client.GetStringAsync(second);
+        await gate.WaitForExecutionsAsync(2);
+        gate.Open();
+
+        Assert.NotEqual(await a, await b);
+        Assert.Equal(2, gate.Executions);
+    }
+
+    [Fact]
+    public async Task An_encoded_slash_and_an_encoded_percent_2F_are_not_shared_though_both_decode_to_the_same_path()
+    {
+        // Kestrel leaves "%2F" encoded in Request.Path and decodes "%25" to '%', so "/items/a%2Fb" and
+        // "/items/a%252Fb" both arrive as Path "/items/a%2Fb" and only the raw target tells them apart (a proxy
+        // forwarding it would fetch different resources). TestServer leaves RawTarget empty, so the requests are
+        // shaped here as Kestrel delivers them.
+        var gate = new Gate();
+        await using var app = await GatedEcho(gate);
+        var server = Assert.IsType<TestServer>(app.Services.GetRequiredService<IServer>());
+        Task<HttpContext> Send(string rawTarget) => server.SendAsync(ctx =>
+        {
+            ctx.Request.Method = HttpMethods.Get;
+            ctx.Request.Path = "/items/a%2Fb";
+            ctx.Features.GetRequiredFeature<IHttpRequestFeature>().RawTarget = rawTarget;
+        });
+
+        var slash = new[] { Send("/items/a%2Fb"), Send("/items/a%2Fb") };
+        await gate.WaitForExecutionsAsync(1);
+        await app.WaitForFollowersAsync(1);
+        var percent = new[] { Send("/items/a%252Fb"), Send("/items/a%252Fb") };
+        await gate.WaitForExecutionsAsync(2);
+        await app.WaitForFollowersAsync(2);
+        gate.Open();
+
+        Assert.Equal(2, gate.Executions);
+        var slashBodies = await Task.WhenAll(slash.Select(ReadBodyAsync));
+        var percentBodies = await Task.WhenAll(percent.Select(ReadBodyAsync));
+        Assert.All(slashBodies, body => Assert.StartsWith("/items/a%2Fb|", body, StringComparison.Ordinal));
+        Assert.All(percentBodies, body => Assert.StartsWith("/items/a%252Fb|", body, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Very_long_query_strings_that_differ_only_at_the_end_are_not_shared()
+    {
+        var gate = new Gate();
+        await using var app = await GatedEcho(gate);
+        var prefix = "/items?q=" + new string('x', 8 * 1024);
+
+        var a = app.Client.GetStringAsync(prefix + "a");
+        await gate.WaitForExecutionsAsync(1);
+        var b = app.Client.GetStringAsync(prefix + "b");
+        await gate.WaitForExecutionsAsync(2);
+        gate.Open();
+
+        Assert.EndsWith("a|1", await a, StringComparison.Ordinal);
+        Assert.EndsWith("b|2", await b, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("/items/a%2Fb")]
+    [InlineData("/items/a%252Fb")]
+    [InlineData("/items/café?q=日本")]
+    [InlineData("/items?q=a+b&r=%2F")]
+    [InlineData("/items?q=LONG")]
+    public async Task The_same_odd_url_repeated_is_shared(string url)
+    {
+        url = url.Replace("LONG", new string('x', 8 * 1024), StringComparison.Ordinal);
+        var gate = new Gate();
+        await using var app = await GatedEcho(gate);
+
+        var requests = Enumerable.Range(0, 3).Select(_ => app.Client.GetStringAsync(url)).ToArray();
+        await app.WaitForFollowersAsync(2);
+        gate.Open();
+        var bodies = await Task.WhenAll(requests);
+
+        Assert.Equal(1, gate.Executions);
+        Assert.Single(bodies.Distinct());
+    }
+
+    [Fact]
+    public async Task Plus_and_percent_20_in_a_query_decode_alike_and_are_the_same_request()
+    {
+        // Request.Query hands the app "a b" for both, as ASP.NET's own OutputCache treats them.
+        var gate = new Gate();
+        await using var app = await TestApp.StartAsync(a => a.MapGet("/search", async (HttpContext ctx) =>
+        {
+            var run = gate.Enter();
+            await gate.WaitAsync();
+            return $"{ctx.Request.Query["q"]}|{run}";
+        }));
+
+        var plus = app.Client.GetStringAsync("/search?q=a+b");
+        await gate.WaitForExecutionsAsync(1);
+        var percent = app.Client.GetStringAsync("/search?q=a%20b");
+        await app.WaitForFollowersAsync(1);
+        gate.Open();
+
+        Assert.Equal("a b|1", await plus);
+        Assert.Equal("a b|1", await percent);
+    }
+
+    /// <summary>Echoes the request target exactly as it arrived, so any two requests that differ answer differently.</summary>
+    private static Task<TestApp> GatedEcho(Gate gate) => TestApp.StartAsync(a => a.MapGet("/items/{**rest}", async (HttpContext ctx) =>
+    {
+        var run = gate.Enter();
+        await gate.WaitAsync();
+        var raw = ctx.Features.GetRequiredFeature<IHttpRequestFeature>().RawTarget;
+        return $"{raw}|{ctx.Request.Path}{ctx.Request.QueryString}|{run}";
+    }));
+
+    private static async Task<string> ReadBodyAsync(Task<HttpContext> request)
+    {
+        var context = await request;
+        using var reader = new StreamReader(context.Response.Body);
+        return await reader.ReadToEndAsync();
+    }
+
+    private static Task<TestApp> StartWithErrorPage(Action<WebApplication> map) => TestApp.StartAsync(
+        map,
+        beforeCoalescing: a => a.UseExceptionHandler(error => error.Run(async ctx =>
+        {
+            var exception = ctx.Features.GetRequiredFeature<IExceptionHandlerFeature>().Error;
+            ctx.Response.StatusCode = 500;
+            await ctx.Response.WriteAsync($"{exception.GetType().Name}: {exception.Message}");
+        })));
+}
