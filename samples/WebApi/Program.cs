@@ -34,7 +34,11 @@ builder.Services.AddHttpClient(WeatherEndpoints.ClientName, (services, client) =
 var app = builder.Build();
 
 // Exception handling and status-code pages come before coalescing, so every follower gets the app's own answer.
-app.UseExceptionHandler();
+app.UseExceptionHandler(new ExceptionHandlerOptions
+{
+    // A malformed body is the client's fault in every environment: 400, not 500.
+    StatusCodeSelector = error => error is BadHttpRequestException bad ? bad.StatusCode : StatusCodes.Status500InternalServerError,
+});
 app.UseStatusCodePages();
 app.UseRequestCoalescing();
 
