@@ -1,4 +1,60 @@
+using WebApi;
+using WebApi.Catalog;
+using WebApi.Upstream;
+using WebApi.Weather;
+
 var builder = WebApplication.CreateBuilder(args);
+
+// Listen on loopback only, unless the caller chose addresses (--urls, ASPNETCORE_URLS, HTTP_PORTS, Kestrel:Endpoints).
+if (!SampleDefaults.ListeningIsConfigured(builder.Configuration))
+{
+    builder.WebHost.UseUrls(SampleDefaults.Url);
+}
+
+builder.Services.AddProblemDetails();
+builder.Services.AddRequestCoalescing();
+
+builder.Services.AddSingleton<ProductStore>();
+builder.Services.AddOptions<UpstreamOptions>()
+    .BindConfiguration(UpstreamOptions.Section)
+    .Validate(o => o.FailureRate is >= 0 and <= 1, "Upstream:FailureRate must be between 0 and 1.")
+    .Validate(o => o.LatencyMs is >= 0 and <= 60_000, "Upstream:LatencyMs must be between 0 and 60000.")
+    .ValidateOnStart();
+builder.Services.AddSingleton<FlakyUpstream>();
+builder.Services.AddSingleton<UpstreamAddresses>();
+
+// The outbound client to the flaky upstream. Coalescing, retry and fallback to the backup upstream plug in
+// on this builder with .AddCoalescing(...) (see samples/WebApi/README.md).
+builder.Services.AddHttpClient(WeatherEndpoints.ClientName, (services, client) =>
+{
+    client.BaseAddress = services.GetRequiredService<UpstreamAddresses>().Primary;
+    client.Timeout = TimeSpan.FromSeconds(10);
+});
+
 var app = builder.Build();
-app.MapGet("/", () => "Coalesce sample");
+
+// Exception handling and status-code pages come before coalescing, so every follower gets the app's own answer.
+app.UseExceptionHandler(new ExceptionHandlerOptions
+{
+    // A malformed body is the client's fault in every environment: 400, not 500.
+    StatusCodeSelector = error => error is BadHttpRequestException bad ? bad.StatusCode : StatusCodes.Status500InternalServerError,
+});
+app.UseStatusCodePages();
+app.UseRequestCoalescing();
+
+app.MapGet("/", () => Results.Ok(new { name = "Coalesce sample", tryThese = SampleDefaults.TryThese })).DisableCoalescing();
+app.MapProducts();
+app.MapWeather();
+app.MapFlakyUpstream();
+app.MapCoalescingStats();
+
+app.Lifetime.ApplicationStarted.Register(() =>
+{
+    var root = app.Services.GetRequiredService<UpstreamAddresses>().Root.AbsoluteUri.TrimEnd('/');
+    SampleLog.Listening(app.Logger, root);
+});
+
 app.Run();
+
+/// <summary>The sample's entry point, visible to the integration tests.</summary>
+public partial class Program;

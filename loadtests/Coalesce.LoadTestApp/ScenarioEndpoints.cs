@@ -1,0 +1,102 @@
+using System.Text;
+using System.Text.Json;
+using Microsoft.AspNetCore.OutputCaching;
+
+namespace Coalesce.LoadTestApp;
+
+/// <summary>
+/// Every scenario's endpoints side by side, one path prefix per variant: <c>/off</c> (no coalescing middleware
+/// in the path at all), <c>/coalesce</c> and <c>/memo</c> (Coalesce), <c>/outputcache</c> (ASP.NET's
+/// OutputCache, the peer), <c>/const</c> (a precomputed answer, the ceiling).
+/// </summary>
+internal static class ScenarioEndpoints
+{
+    public static readonly TimeSpan StampedeWork = TimeSpan.FromMilliseconds(100);
+    public static readonly TimeSpan ZipfWork = TimeSpan.FromMilliseconds(20);
+
+    /// <summary>
+    /// OutputCache in the stampede keeps an entry this briefly, so nearly every wave of requests finds no entry
+    /// and what is measured is its locking (one execution while the others wait), not its storage.
+    /// </summary>
+    public static readonly TimeSpan OutputCacheStampedeExpiry = TimeSpan.FromMilliseconds(1);
+
+    public static readonly TimeSpan ItemTtl = TimeSpan.FromMinutes(30);
+
+    public static void MapScenarios(this WebApplication app, ScenarioCounters counters)
+    {
+        // 1. Stampede: one key, a 100 ms handler.
+        Map(app, counters, "stampede.off", "/off/stampede", Stampede).DisableCoalescing();
+        Map(app, counters, "stampede.coalesce", "/coalesce/stampede", Stampede).WithCoalescing();
+        Map(app, counters, "stampede.outputcache", "/outputcache/stampede", Stampede)
+            .DisableCoalescing().CacheOutput(p => p.Expire(OutputCacheStampedeExpiry).SetLocking(true));
+
+        // 2. Overhead: unique ids, so nothing can be shared; a trivial handler.
+        Map(app, counters, "unique.off", "/off/unique", Unique).DisableCoalescing();
+        Map(app, counters, "unique.coalesce", "/coalesce/unique", Unique).WithCoalescing();
+
+        // 3. Memoized hit path: the same JSON from a memoized endpoint, from OutputCache, and precomputed.
+        Map(app, counters, "item.memo", "/memo/item", Item).WithCoalescing(p => p.Memoize(ItemTtl));
+        Map(app, counters, "item.outputcache", "/outputcache/item", Item).DisableCoalescing().CacheOutput(p => p.Expire(ItemTtl));
+        Map(app, counters, "item.const", "/const/item", ConstItem).DisableCoalescing();
+
+        // 4. Zipf-distributed ids over a 20 ms handler.
+        Map(app, counters, "zipf.off", "/off/zipf/{id:int}", Zipf).DisableCoalescing();
+        Map(app, counters, "zipf.coalesce", "/coalesce/zipf/{id:int}", Zipf).WithCoalescing();
+        Map(app, counters, "zipf.memo", "/memo/zipf/{id:int}", Zipf).WithCoalescing(p => p.Memoize(ItemTtl));
+    }
+
+    private static IEndpointConventionBuilder Map(WebApplication app, ScenarioCounters counters, string variant, string pattern,
+        Func<HttpContext, ScenarioCounters.Variant, Task> handler)
+    {
+        var counter = counters.Add(variant, "GET " + pattern);
+        return app.MapGet(pattern, (RequestDelegate)(context => handler(context, counter)));
+    }
+
+    private static async Task Stampede(HttpContext context, ScenarioCounters.Variant counter)
+    {
+        counter.Executed();
+        await Task.Delay(StampedeWork, context.RequestAborted);
+        await context.Response.WriteAsJsonAsync(new Answer("stampede", Environment.TickCount64));
+    }
+
+    private static Task Unique(HttpContext context, ScenarioCounters.Variant counter)
+    {
+        counter.Executed();
+        context.Response.ContentType = "text/plain";
+        return context.Response.WriteAsync(context.Request.Query["id"].ToString());
+    }
+
+    private static Task Item(HttpContext context, ScenarioCounters.Variant counter)
+    {
+        counter.Executed();
+        return context.Response.WriteAsJsonAsync(ItemPayload.Value);
+    }
+
+    private static Task ConstItem(HttpContext context, ScenarioCounters.Variant counter)
+    {
+        counter.Executed();
+        context.Response.ContentType = "application/json; charset=utf-8";
+        context.Response.ContentLength = ItemPayload.Utf8.Length;
+        return context.Response.Body.WriteAsync(ItemPayload.Utf8, context.RequestAborted).AsTask();
+    }
+
+    private static async Task Zipf(HttpContext context, ScenarioCounters.Variant counter)
+    {
+        counter.Executed();
+        await Task.Delay(ZipfWork, context.RequestAborted);
+        await context.Response.WriteAsJsonAsync(new Answer((string)context.Request.RouteValues["id"]!, Environment.TickCount64));
+    }
+
+    internal sealed record Answer(string Id, long At);
+
+    /// <summary>A small catalogue page (about 1 KB of JSON), the same for every request.</summary>
+    internal static class ItemPayload
+    {
+        public static readonly IReadOnlyList<CatalogItem> Value =
+            [.. Enumerable.Range(1, 10).Select(i => new CatalogItem(i, $"Product {i}", i % 2 == 0 ? "books" : "tools", 9.99m + i, ["new", "popular"]))];
+
+        public static readonly byte[] Utf8 = Encoding.UTF8.GetBytes(JsonSerializer.Serialize(Value, JsonSerializerOptions.Web));
+    }
+
+    internal sealed record CatalogItem(int Id, string Name, string Category, decimal Price, string[] Labels);
+}

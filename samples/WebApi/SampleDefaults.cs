@@ -1,0 +1,19 @@
+namespace WebApi;
+
+/// <summary>Where the sample listens when nothing else is configured.</summary>
+internal static class SampleDefaults
+{
+    public const string Url = "http://127.0.0.1:5080";
+
+    public static readonly string[] TryThese =
+    [
+        "GET /products/1", "GET /products?category=books", "POST /products", "PUT /products/1",
+        "GET /weather/Oslo", "GET /_coalesce/stats",
+    ];
+
+    public static bool ListeningIsConfigured(IConfiguration configuration) =>
+        !string.IsNullOrEmpty(configuration["urls"]) ||
+        !string.IsNullOrEmpty(configuration["http_ports"]) ||
+        !string.IsNullOrEmpty(configuration["https_ports"]) ||
+        configuration.GetSection("Kestrel:Endpoints").Exists();
+}

@@ -1,0 +1,47 @@
+namespace WebApi.Upstream;
+
+/// <summary>
+/// A stand-in for a remote weather service, hosted in the same app so the sample needs nothing else:
+/// <c>/upstream/primary/weather/{city}</c> fails <c>Upstream:FailureRate</c> of its calls with 503, and
+/// <c>/upstream/backup/weather/{city}</c> always answers (the fallback). Neither is coalesced: every call
+/// the weather client makes reaches it, as it would reach a real remote service.
+/// </summary>
+internal static class FlakyWeatherEndpoints
+{
+    public const string PrimaryPrefix = "/upstream/primary";
+    public const string BackupPrefix = "/upstream/backup";
+
+    private static readonly string[] Summaries = ["Freezing", "Cold", "Mild", "Warm", "Hot"];
+
+    public static IEndpointRouteBuilder MapFlakyUpstream(this IEndpointRouteBuilder endpoints)
+    {
+        endpoints.MapGet(PrimaryPrefix + "/weather/{city}", async (string city, FlakyUpstream upstream, CancellationToken cancellationToken) =>
+        {
+            await Task.Delay(upstream.Latency, cancellationToken);
+            return upstream.NextCallFails()
+                ? Results.Problem("The upstream is having a bad moment.", statusCode: StatusCodes.Status503ServiceUnavailable)
+                : Results.Ok(Report(city, "primary"));
+        }).DisableCoalescing().ExcludeFromDescription();
+
+        endpoints.MapGet(BackupPrefix + "/weather/{city}", async (string city, FlakyUpstream upstream, CancellationToken cancellationToken) =>
+        {
+            await Task.Delay(upstream.Latency, cancellationToken);
+            return Results.Ok(Report(city, "backup"));
+        }).DisableCoalescing().ExcludeFromDescription();
+
+        return endpoints;
+    }
+
+    // Deterministic per city, so a replayed or fallback answer is easy to recognise.
+    private static WeatherReport Report(string city, string source)
+    {
+        var hash = 0;
+        foreach (var c in city.ToUpperInvariant())
+        {
+            hash = unchecked((hash * 31) + c);
+        }
+
+        var temperature = Math.Abs(hash % 45) - 10;
+        return new WeatherReport(city, temperature, Summaries[Math.Min((temperature + 10) / 10, Summaries.Length - 1)], source);
+    }
+}

@@ -1,0 +1,22 @@
+namespace WebApi.Upstream;
+
+/// <summary>The flaky upstream's settings, from the <c>Upstream</c> configuration section.</summary>
+internal sealed class UpstreamOptions
+{
+    public const string Section = "Upstream";
+
+    /// <summary>The share of calls to the primary upstream that fail with 503, from 0 to 1. Default: 0.3.</summary>
+    public double FailureRate { get; set; } = 0.3;
+
+    /// <summary>Seeds the failure draw so a run fails the same calls every time; unset draws at random.</summary>
+    public int? Seed { get; set; }
+
+    /// <summary>How long the upstream takes to answer, in milliseconds. Default: 30.</summary>
+    public int LatencyMs { get; set; } = 30;
+
+    /// <summary>
+    /// Where the app itself answers, used as the weather client's base address. Unset: the server's first
+    /// listening address (with a wildcard host replaced by 127.0.0.1).
+    /// </summary>
+    public Uri? BaseAddress { get; set; }
+}
