@@ -29,8 +29,6 @@ namespace Coalesce.AspNetCore;
 /// </remarks>
 internal sealed class RequestCoalescingMiddleware
 {
-    private const int MaxTakeovers = 3;
-
     private readonly RequestDelegate _next;
     private readonly RequestCoalescingOptions _options;
     private readonly CoalescingStatsRegistry _stats;
@@ -121,6 +119,8 @@ internal sealed class RequestCoalescingMiddleware
         }
 
         var waitTimeout = state.Policy.WaitTimeout ?? _options.WaitTimeout;
+
+        // Each round retires its leader, so takeovers end within as many rounds as there are waiters.
         for (var attempt = 1; ; attempt++)
         {
             var leader = new LeaderRun(this, context, state, key, counters);
@@ -159,19 +159,28 @@ internal sealed class RequestCoalescingMiddleware
                 throw;
             }
 
-            switch (outcome.Kind)
+            if (outcome.Kind == FlightOutcomeKind.Shared)
             {
-                case FlightOutcomeKind.Shared:
-                    counters.Hit();
-                    await outcome.Response!.ReplayAsync(context).ConfigureAwait(false);
-                    return;
-                case FlightOutcomeKind.LeaderAborted when attempt < MaxTakeovers:
-                    CoalescingLog.LeaderAborted(_logger, state.Name, attempt);
-                    continue;
-                default:
-                    await RunOwnAsync(context, counters).ConfigureAwait(false);
-                    return;
+                counters.Hit();
+                await outcome.Response!.ReplayAsync(context).ConfigureAwait(false);
+                return;
             }
+
+            // A follower whose own client has gone neither takes over nor runs: when a load balancer or client
+            // cuts many connections at once, that would turn one aborted leader into a herd of wasted executions.
+            if (context.RequestAborted.IsCancellationRequested)
+            {
+                return;
+            }
+
+            if (outcome.Kind == FlightOutcomeKind.LeaderAborted)
+            {
+                CoalescingLog.LeaderAborted(_logger, state.Name, attempt);
+                continue;
+            }
+
+            await RunOwnAsync(context, counters).ConfigureAwait(false);
+            return;
         }
     }
 

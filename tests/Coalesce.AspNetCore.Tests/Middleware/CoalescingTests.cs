@@ -247,6 +247,64 @@ public sealed class CoalescingTests
     }
 
     [Fact]
+    public async Task A_chain_of_leaders_whose_clients_disconnect_hands_over_one_at_a_time_without_a_herd()
+    {
+        var leaders = System.Threading.Channels.Channel.CreateUnbounded<int>();
+        var gate = new Gate();
+        await using var app = await TestApp.StartAsync(a => a.MapGet("/chain", async (HttpContext ctx) =>
+        {
+            var id = int.Parse(ctx.Request.Headers["X-Client"]!, System.Globalization.CultureInfo.InvariantCulture);
+            gate.Enter();
+            leaders.Writer.TryWrite(id);
+            await gate.WaitAsync(ctx.RequestAborted);
+            return $"served by {id}";
+        }));
+
+        const int Clients = 10;
+        var cancels = Enumerable.Range(0, Clients).Select(_ => new CancellationTokenSource()).ToArray();
+        var requests = Enumerable.Range(0, Clients).Select(i =>
+        {
+            var request = new HttpRequestMessage(HttpMethod.Get, "/chain");
+            request.Headers.Add("X-Client", i.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            return app.Client.SendAsync(request, cancels[i].Token);
+        }).ToArray();
+
+        var joins = 0L;
+        var gone = new HashSet<int>();
+        for (var round = 0; round < 4; round++)
+        {
+            var leader = await leaders.Reader.ReadAsync().AsTask().WaitAsync(TestApp.Patience);
+            joins += Clients - 1 - round;
+            await app.WaitForFollowersAsync(joins);
+            gone.Add(leader);
+            await cancels[leader].CancelAsync();
+        }
+
+        var last = await leaders.Reader.ReadAsync().AsTask().WaitAsync(TestApp.Patience);
+        joins += Clients - 1 - 4;
+        await app.WaitForFollowersAsync(joins);
+        gate.Open();
+
+        for (var i = 0; i < Clients; i++)
+        {
+            if (gone.Contains(i))
+            {
+                await Assert.ThrowsAnyAsync<OperationCanceledException>(() => requests[i]);
+                continue;
+            }
+
+            var response = await requests[i];
+            Assert.Equal($"served by {last}", await response.Content.ReadAsStringAsync());
+        }
+
+        Assert.Equal(5, gate.Executions);
+        foreach (var cts in cancels)
+        {
+            cts.Dispose();
+        }
+    }
+
+    [Fact]
     public async Task An_exception_in_the_leader_reaches_every_followers_pipeline_and_the_next_request_runs_again()
     {
         var gate = new Gate();
