@@ -11,6 +11,12 @@ internal enum FlightOutcomeKind
 
     /// <summary>The leader's client went away before its response was done: a follower takes over.</summary>
     LeaderAborted,
+
+    /// <summary>
+    /// Nobody had joined when the leader finished, so no copy was made; a follower that joined in that last
+    /// instant runs its own request.
+    /// </summary>
+    NotCaptured,
 }
 
 /// <summary>The result of a request flight.</summary>
@@ -19,6 +25,8 @@ internal readonly record struct FlightOutcome(FlightOutcomeKind Kind, CapturedRe
     public static FlightOutcome NotShareable => new(FlightOutcomeKind.NotShareable, null);
 
     public static FlightOutcome LeaderAborted => new(FlightOutcomeKind.LeaderAborted, null);
+
+    public static FlightOutcome NotCaptured => new(FlightOutcomeKind.NotCaptured, null);
 
     public static FlightOutcome Shared(CapturedResponse response) => new(FlightOutcomeKind.Shared, response);
 }

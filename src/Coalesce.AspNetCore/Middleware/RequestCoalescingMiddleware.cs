@@ -249,10 +249,18 @@ internal sealed class RequestCoalescingMiddleware
             return FlightOutcome.NotShareable;
         }
 
-        var response = Capture(context, capture, entryHeaders);
-        if (state.Policy.MemoizeTtl is { } ttl && IsMemoizable(context, capture))
+        var memoizeTtl = state.Policy.MemoizeTtl is { } ttl && IsMemoizable(context, capture) ? ttl : (TimeSpan?)null;
+        if (memoizeTtl is null && !_flights.HasFollowers(key))
         {
-            await MemoizeAsync(context, state, key, response, ttl).ConfigureAwait(false);
+            // The common unique-key case: nobody waits, so don't build a copy nobody will replay.
+            counters.Completed(failed: false);
+            return FlightOutcome.NotCaptured;
+        }
+
+        var response = Capture(context, capture, entryHeaders);
+        if (memoizeTtl is { } keepFor)
+        {
+            await MemoizeAsync(context, state, key, response, keepFor).ConfigureAwait(false);
         }
 
         counters.Completed(failed: false);

@@ -100,6 +100,12 @@ public sealed partial class SharedCall
     }
 
     /// <summary>
+    /// Whether the flight in progress for <paramref name="key"/> has callers besides its leader. A leader asks
+    /// this to skip preparing a shareable result nobody waits for; a caller may still join right after.
+    /// </summary>
+    internal bool HasFollowers(string key) => _flights.TryGetValue(key, out var flight) && flight.Callers > 1;
+
+    /// <summary>
     /// Runs <paramref name="fn"/> for <paramref name="key"/> on the calling thread, or blocks until the
     /// flight already running for it completes. The leader runs the work inline; no async work is started
     /// and then waited on.
@@ -193,6 +199,8 @@ public sealed partial class SharedCall
         public string Key { get; } = key;
 
         public abstract Type ResultType { get; }
+
+        public abstract int Callers { get; }
     }
 
     /// <summary>One execution and its callers. The result is a task that every caller awaits.</summary>
@@ -216,6 +224,8 @@ public sealed partial class SharedCall
         }
 
         public override Type ResultType => typeof(T);
+
+        public override int Callers => Volatile.Read(ref _callers);
 
         public Task<T> Task => _result.Task;
 
