@@ -151,6 +151,13 @@ internal sealed class HttpCoalescingClient : IDisposable
         var response = await ExecuteAsync(snapshot, original: null, resendable: true, buffer: true, send, cancellationToken).ConfigureAwait(false);
         if (response.Content is not BufferedContent content)
         {
+            if (cancellationToken.IsCancellationRequested)
+            {
+                // Every caller has left, so nobody would take the streamed response and free its connection.
+                response.Dispose();
+                cancellationToken.ThrowIfCancellationRequested();
+            }
+
             HttpCoalescingLog.ResponseNotShared(_logger, Name, _options.MaxResponseBodyBytes);
             return new HttpFlightResult(response);
         }
