@@ -98,6 +98,30 @@ public class HttpResilienceTests
     }
 
     [Fact]
+    public async Task A_POST_goes_to_a_fallback_address_only_when_it_never_reached_the_primary()
+    {
+        var network = new ScriptedHandler(sent => sent.Uri.Host == "primary.test" && sent.Headers["X-Case"] == "refused"
+            ? throw new HttpRequestException(HttpRequestError.ConnectionError, "connection refused")
+            : ScriptedHandler.Respond(sent.Uri.Host == "primary.test" ? HttpStatusCode.ServiceUnavailable : HttpStatusCode.OK, sent.Uri.Host));
+        using var scripted = new ScriptedClient(network, Retrying(3, o => o.FallbackBaseAddresses.Add(new Uri("http://backup.test"))));
+
+        HttpRequestMessage Post(string @case)
+        {
+            var request = new HttpRequestMessage(HttpMethod.Post, "/orders") { Content = new StringContent("{}") };
+            request.Headers.Add("X-Case", @case);
+            return request;
+        }
+
+        using var answered = await scripted.Client.SendAsync(Post("answered"));
+        using var refused = await scripted.Client.SendAsync(Post("refused"));
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, answered.StatusCode);
+        Assert.Equal("backup.test", await refused.Content.ReadAsStringAsync());
+        Assert.Equal(["primary.test", "primary.test", "backup.test"], network.Requests.Select(r => r.Uri.Host));
+        Assert.Equal((0L, 1L), (scripted.Stats.Retries, scripted.Stats.Fallbacks));
+    }
+
+    [Fact]
     public async Task Fallback_addresses_are_tried_in_order_within_each_attempt()
     {
         var network = new ScriptedHandler(sent => sent.Index < 5
