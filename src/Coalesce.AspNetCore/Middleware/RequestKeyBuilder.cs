@@ -155,7 +155,7 @@ internal static class RequestKeyBuilder
         AppendValues(ref key, values);
     }
 
-    private static void AppendValues(ref DefaultInterpolatedStringHandler key, StringValues values)
+    internal static void AppendValues(ref DefaultInterpolatedStringHandler key, StringValues values)
     {
         key.AppendFormatted(values.Count);
         key.AppendLiteral("#");
@@ -165,7 +165,7 @@ internal static class RequestKeyBuilder
         }
     }
 
-    private static void Append(ref DefaultInterpolatedStringHandler key, string? value)
+    internal static void Append(ref DefaultInterpolatedStringHandler key, string? value)
     {
         if (value is null)
         {
@@ -182,7 +182,7 @@ internal static class RequestKeyBuilder
     /// A truncated SHA-256 of the credentials, so keys never hold them in clear text yet two identities cannot
     /// meet by accident (128 bits).
     /// </summary>
-    private static void AppendIdentity(ref DefaultInterpolatedStringHandler key, StringValues authorization, StringValues cookie)
+    internal static void AppendIdentity(ref DefaultInterpolatedStringHandler key, StringValues authorization, StringValues cookie)
     {
         if (authorization.Count == 0 && cookie.Count == 0)
         {

@@ -1,0 +1,54 @@
+using Coalesce.AspNetCore;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>Adds coalescing, memoization and resilience to clients from <c>IHttpClientFactory</c>.</summary>
+public static class CoalescingHttpClientBuilderExtensions
+{
+    /// <summary>
+    /// Adds a handler that makes identical concurrent GET and HEAD calls share one network call and protects every
+    /// call with a rate limit, a total timeout, retry with backoff, fallback base addresses and a per-attempt timeout;
+    /// see <see cref="HttpCoalescingOptions"/>. Works for named and typed clients. Also registers what
+    /// <c>AddRequestCoalescing</c> registers (the app's <see cref="Coalesce.MemoCache"/>, the stats registry, the
+    /// <c>Coalesce</c> meter, a <see cref="TimeProvider"/>), so the client shows under <c>httpClients</c> in
+    /// <c>GET /_coalesce/stats</c>.
+    /// </summary>
+    /// <remarks>
+    /// When <see cref="HttpCoalescingOptions.TotalTimeout"/> is set (it is by default), the client's
+    /// <see cref="System.Net.Http.HttpClient.Timeout"/> is set to <see cref="Timeout.InfiniteTimeSpan"/>, so the
+    /// 100-second default (or a value configured before this call) does not silently cut the handler's timeouts short.
+    /// A <c>ConfigureHttpClient</c> after this call can set it again; then whichever is shorter ends the call.
+    /// </remarks>
+    /// <param name="builder">The client's builder.</param>
+    /// <param name="configure">Adjusts the client's <see cref="HttpCoalescingOptions"/> (named after the client); optional.</param>
+    /// <returns>The builder.</returns>
+    public static IHttpClientBuilder AddCoalescing(this IHttpClientBuilder builder, Action<HttpCoalescingOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var services = builder.Services;
+        var name = builder.Name;
+        services.AddRequestCoalescing();
+
+        var options = services.AddOptions<HttpCoalescingOptions>(name);
+        if (configure is not null)
+        {
+            options.Configure(configure);
+        }
+
+        options.ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<HttpCoalescingOptions>, HttpCoalescingOptionsValidator>());
+        services.TryAddSingleton<HttpCoalescingClients>();
+
+        builder.ConfigureHttpClient((sp, client) =>
+        {
+            if (sp.GetRequiredService<IOptionsMonitor<HttpCoalescingOptions>>().Get(name).TotalTimeout is not null)
+            {
+                client.Timeout = Timeout.InfiniteTimeSpan;
+            }
+        });
+        builder.AddHttpMessageHandler(sp => new CoalescingHttpMessageHandler(sp.GetRequiredService<HttpCoalescingClients>().Get(name)));
+        return builder;
+    }
+}

@@ -1,0 +1,19 @@
+using Microsoft.Extensions.Logging;
+
+namespace Coalesce.AspNetCore;
+
+/// <summary>The coalescing HttpClient handler's log messages. Event ids are stable: 6001–6099. Keys and URIs' queries are never logged.</summary>
+internal static partial class HttpCoalescingLog
+{
+    [LoggerMessage(EventId = 6001, EventName = "ResponseNotShared", Level = LogLevel.Debug,
+        Message = "{Client}: a response body exceeds MaxResponseBodyBytes ({Limit}); one caller gets it streamed and the other callers of its flight send their own requests")]
+    public static partial void ResponseNotShared(ILogger logger, string client, long limit);
+
+    [LoggerMessage(EventId = 6002, EventName = "FallbackResponse", Level = LogLevel.Warning,
+        Message = "{Client}: every attempt failed; the configured fallback response is returned")]
+    public static partial void FallbackResponse(ILogger logger, string client, Exception error);
+
+    [LoggerMessage(EventId = 6003, EventName = "FallingBackToAddress", Level = LogLevel.Information,
+        Message = "{Client}: base address {Index} of {Count} failed; trying the next one")]
+    public static partial void FallingBackToAddress(ILogger logger, string client, int index, int count, Exception error);
+}

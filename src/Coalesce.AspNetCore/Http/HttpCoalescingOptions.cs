@@ -1,0 +1,115 @@
+namespace Coalesce.AspNetCore;
+
+/// <summary>
+/// Settings of one HttpClient registered with <c>AddCoalescing</c>, as named options under the client's name.
+/// Validated when the app starts: an out-of-range value stops it with a message that names the option and its range.
+/// Read once, when the client's first handler is built.
+/// </summary>
+/// <remarks>
+/// <para>
+/// The handler's pipeline, outermost first: coalescing → memoization → rate limit → total timeout → retry →
+/// fallback over base addresses → attempt timeout → network. Fallback sits inside retry: one attempt tries the
+/// request's own address and then each of <see cref="FallbackBaseAddresses"/> in order, the whole list failing
+/// counts as one attempt, and retry then backs off and tries the list again.
+/// </para>
+/// <para>
+/// <see cref="System.Net.Http.HttpClient.Timeout"/> (100 seconds unless set) cancels the whole call on top of
+/// this pipeline. So that it does not silently cut <see cref="TotalTimeout"/> short, <c>AddCoalescing</c> sets it
+/// to <see cref="Timeout.InfiniteTimeSpan"/> whenever <see cref="TotalTimeout"/> is set; a
+/// <c>ConfigureHttpClient</c> registered after <c>AddCoalescing</c> can still set it, and then the shorter one wins.
+/// </para>
+/// </remarks>
+public sealed class HttpCoalescingOptions
+{
+    /// <summary>The default largest response body shared between coalesced callers: 4 MiB.</summary>
+    public const long DefaultMaxResponseBodyBytes = 4 * 1024 * 1024;
+
+    /// <summary>
+    /// Whether identical concurrent GET and HEAD requests without content share one network call. Requests match
+    /// when method, absolute URI, <c>Authorization</c> and <see cref="VaryByHeaders"/> are equal. Default:
+    /// <see langword="true"/>.
+    /// </summary>
+    public bool Coalesce { get; set; } = true;
+
+    /// <summary>
+    /// The request headers that, besides <c>Authorization</c> (always part of the key), keep requests apart.
+    /// <c>Authorization</c> and <c>Cookie</c> enter the key only as a hash. Default: <c>Accept</c>,
+    /// <c>Accept-Encoding</c>, <c>Accept-Language</c>, <c>Cookie</c>.
+    /// </summary>
+    public ISet<string> VaryByHeaders { get; } =
+        new HashSet<string>(["Accept", "Accept-Encoding", "Accept-Language", "Cookie"], StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>
+    /// The largest response body buffered to share between coalesced callers (and to memoize). A larger body is
+    /// not shared: the first caller to take the result gets the response streamed as it came, and every other
+    /// caller of that flight sends its own request. Default: <see cref="DefaultMaxResponseBodyBytes"/> (4 MiB).
+    /// Range: 0 to 1 GiB.
+    /// </summary>
+    public long MaxResponseBodyBytes { get; set; } = DefaultMaxResponseBodyBytes;
+
+    /// <summary>Retry of failed attempts. Default: 3 retries, 1 s doubling to at most 30 s, with jitter.</summary>
+    public HttpRetryOptions Retry { get; } = new();
+
+    /// <summary>
+    /// How long one attempt at one address may take (the response headers, and for a shared response also its
+    /// body); when it fires the attempt fails and the next address or retry follows. <see langword="null"/> for
+    /// none. Default: 10 seconds. Range: more than zero and at most 1 day.
+    /// </summary>
+    public TimeSpan? AttemptTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// How long a call may take across every attempt, fallback and retry delay; when it fires the call fails with
+    /// <see cref="AllAttemptsFailedException"/> whose last error is a <c>Polly.Timeout.TimeoutRejectedException</c>.
+    /// Time spent waiting for a rate-limit permit does not count. <see langword="null"/> for none (then
+    /// <see cref="System.Net.Http.HttpClient.Timeout"/> is left as configured). Default: 30 seconds. Range: more than
+    /// zero and at most 1 day.
+    /// </summary>
+    public TimeSpan? TotalTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Other base addresses of the same service, tried in order within each attempt after the request's own address
+    /// fails. Each replaces the scheme, host and port of the request URI; path, query, headers and body stay the
+    /// same, so each must be an absolute http or https URI with no path, query or fragment. Default: empty.
+    /// </summary>
+    public IList<Uri> FallbackBaseAddresses { get; } = [];
+
+    /// <summary>
+    /// Makes the response a call returns when every attempt failed (instead of throwing
+    /// <see cref="AllAttemptsFailedException"/>), from the request and that exception. Not used when the caller
+    /// cancelled or the rate limit rejected the call. Default: <see langword="null"/> (throw).
+    /// </summary>
+    public Func<HttpRequestMessage, AllAttemptsFailedException, HttpResponseMessage>? FallbackResponse { get; set; }
+
+    /// <summary>A rate limit on network calls; <see langword="null"/> for none. Default: <see langword="null"/>.</summary>
+    public HttpRateLimitOptions? RateLimit { get; set; }
+
+    /// <summary>
+    /// How long a successful (2xx) GET response is kept in the app's <see cref="MemoCache"/> and served without a
+    /// network call; <see langword="null"/> turns memoization off. Responses that set a cookie or exceed
+    /// <see cref="MaxResponseBodyBytes"/> are not kept. Default: <see langword="null"/>. Range: more than zero and at
+    /// most 1 day.
+    /// </summary>
+    public TimeSpan? MemoizeTtl { get; set; }
+
+    /// <summary>
+    /// Tags of memoized responses, for <see cref="MemoCache.InvalidateByTagAsync"/>. Entries are stored under keys
+    /// that start with <c>http:{client name}:</c>. Default: empty.
+    /// </summary>
+    public ISet<string> MemoizeTags { get; } = new HashSet<string>(StringComparer.Ordinal);
+
+    /// <summary>Turns on memoization of successful GET responses for <paramref name="ttl"/>, with <paramref name="tags"/>.</summary>
+    /// <param name="ttl">How long a response is kept; see <see cref="MemoizeTtl"/>.</param>
+    /// <param name="tags">Tags added to <see cref="MemoizeTags"/>.</param>
+    /// <returns>These options.</returns>
+    public HttpCoalescingOptions Memoize(TimeSpan ttl, params string[] tags)
+    {
+        ArgumentNullException.ThrowIfNull(tags);
+        MemoizeTtl = ttl;
+        foreach (var tag in tags)
+        {
+            MemoizeTags.Add(tag);
+        }
+
+        return this;
+    }
+}

@@ -1,0 +1,107 @@
+using System.Globalization;
+using Microsoft.Extensions.Options;
+
+namespace Coalesce.AspNetCore;
+
+/// <summary>Checks <see cref="HttpCoalescingOptions"/> at start-up; every message names the client, the option and its range.</summary>
+internal sealed class HttpCoalescingOptionsValidator : IValidateOptions<HttpCoalescingOptions>
+{
+    private static readonly TimeSpan OneDay = TimeSpan.FromDays(1);
+
+    public ValidateOptionsResult Validate(string? name, HttpCoalescingOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        List<string>? failures = null;
+        var client = string.IsNullOrEmpty(name) ? "HttpClient" : $"HttpClient '{name}'";
+
+        if (options.MaxResponseBodyBytes is < 0 or > RequestCoalescingOptionsValidator.MaxBodyLimit)
+        {
+            Add($"{nameof(HttpCoalescingOptions.MaxResponseBodyBytes)} is {options.MaxResponseBodyBytes}; it must be between 0 and {RequestCoalescingOptionsValidator.MaxBodyLimit} bytes (1 GiB).");
+        }
+
+        foreach (var header in options.VaryByHeaders)
+        {
+            if (string.IsNullOrWhiteSpace(header))
+            {
+                Add($"{nameof(HttpCoalescingOptions.VaryByHeaders)} contains an empty header name.");
+            }
+        }
+
+        CheckTimeout(options.AttemptTimeout, nameof(HttpCoalescingOptions.AttemptTimeout));
+        CheckTimeout(options.TotalTimeout, nameof(HttpCoalescingOptions.TotalTimeout));
+        CheckTimeout(options.MemoizeTtl, nameof(HttpCoalescingOptions.MemoizeTtl));
+        foreach (var tag in options.MemoizeTags)
+        {
+            if (string.IsNullOrWhiteSpace(tag))
+            {
+                Add($"{nameof(HttpCoalescingOptions.MemoizeTags)} contains an empty tag.");
+            }
+        }
+
+        for (var i = 0; i < options.FallbackBaseAddresses.Count; i++)
+        {
+            var address = options.FallbackBaseAddresses[i];
+            if (address is null || !address.IsAbsoluteUri || (address.Scheme != Uri.UriSchemeHttp && address.Scheme != Uri.UriSchemeHttps) ||
+                address.AbsolutePath != "/" || address.Query.Length > 0 || address.Fragment.Length > 0)
+            {
+                Add($"{nameof(HttpCoalescingOptions.FallbackBaseAddresses)}[{i}] is '{address}'; it must be an absolute http or https URI with no path, query or fragment, such as 'https://replica.example:8443'.");
+            }
+        }
+
+        var retry = options.Retry;
+        const string Retry = nameof(HttpCoalescingOptions.Retry);
+        if (retry.MaxRetries is < 0 or > 100)
+        {
+            Add($"{Retry}.{nameof(HttpRetryOptions.MaxRetries)} is {retry.MaxRetries}; it must be between 0 and 100.");
+        }
+
+        if (retry.MaxDelay < TimeSpan.Zero || retry.MaxDelay > OneDay)
+        {
+            Add($"{Retry}.{nameof(HttpRetryOptions.MaxDelay)} is {retry.MaxDelay}; it must be between zero and 1 day.");
+        }
+
+        if (retry.BaseDelay < TimeSpan.Zero || retry.BaseDelay > retry.MaxDelay)
+        {
+            Add($"{Retry}.{nameof(HttpRetryOptions.BaseDelay)} is {retry.BaseDelay}; it must be between zero and {Retry}.{nameof(HttpRetryOptions.MaxDelay)} ({retry.MaxDelay}).");
+        }
+
+        if (!(retry.BackoffFactor >= 1 && retry.BackoffFactor <= 100))
+        {
+            Add($"{Retry}.{nameof(HttpRetryOptions.BackoffFactor)} is {retry.BackoffFactor.ToString(CultureInfo.InvariantCulture)}; it must be between 1 and 100.");
+        }
+
+        foreach (var status in retry.StatusCodes)
+        {
+            if ((int)status is < 100 or > 599)
+            {
+                Add($"{Retry}.{nameof(HttpRetryOptions.StatusCodes)} contains {(int)status}; status codes must be between 100 and 599.");
+            }
+        }
+
+        if (options.RateLimit is { } rateLimit)
+        {
+            const string RateLimit = nameof(HttpCoalescingOptions.RateLimit);
+            if (!(rateLimit.PermitsPerSecond > 0 && rateLimit.PermitsPerSecond <= 1_000_000))
+            {
+                Add($"{RateLimit}.{nameof(HttpRateLimitOptions.PermitsPerSecond)} is {rateLimit.PermitsPerSecond.ToString(CultureInfo.InvariantCulture)}; it must be more than 0 and at most 1,000,000.");
+            }
+
+            if (rateLimit.QueueLimit is < 0 or > 1_000_000)
+            {
+                Add($"{RateLimit}.{nameof(HttpRateLimitOptions.QueueLimit)} is {rateLimit.QueueLimit}; it must be between 0 and 1,000,000.");
+            }
+        }
+
+        return failures is null ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+
+        void CheckTimeout(TimeSpan? value, string option)
+        {
+            if (value is { } timeout && (timeout <= TimeSpan.Zero || timeout > OneDay))
+            {
+                Add($"{option} is {timeout}; it must be more than zero and at most 1 day, or null for none.");
+            }
+        }
+
+        void Add(string failure) => (failures ??= []).Add($"{client}: {failure}");
+    }
+}

@@ -1,0 +1,218 @@
+using System.Diagnostics.Metrics;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Coalesce.Testing;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Coalesce.AspNetCore.Tests.Http;
+
+public class HttpFallbackAndStatsTests
+{
+    [Fact]
+    public async Task With_the_primary_address_down_the_fallback_gets_the_same_path_query_headers_and_body()
+    {
+        await using var upstream = await KestrelUpstream.StartAsync(app => app.MapPost("/orders/{id}", async (HttpContext context, string id) =>
+        {
+            using var reader = new StreamReader(context.Request.Body);
+            return Results.Json(new
+            {
+                path = context.Request.Path.Value,
+                query = context.Request.QueryString.Value,
+                header = context.Request.Headers["X-Request-Id"].ToString(),
+                contentType = context.Request.ContentType,
+                body = await reader.ReadToEndAsync(),
+            });
+        }));
+        var services = new ServiceCollection();
+        services.AddHttpClient("orders", c => c.BaseAddress = new Uri($"http://127.0.0.1:{KestrelUpstream.ClosedPort()}/"))
+            .AddCoalescing(o => o.FallbackBaseAddresses.Add(new Uri(upstream.Address.GetLeftPart(UriPartial.Authority))));
+        await using var provider = services.BuildServiceProvider();
+        var client = provider.GetRequiredService<IHttpClientFactory>().CreateClient("orders");
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/orders/42?dryRun=true")
+        {
+            Content = JsonContent.Create(new { quantity = 3 }),
+        };
+        request.Headers.Add("X-Request-Id", "r-1");
+
+        using var response = await client.SendAsync(request);
+        var echo = await response.Content.ReadFromJsonAsync<JsonElement>();
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("/orders/42", echo.GetProperty("path").GetString());
+        Assert.Equal("?dryRun=true", echo.GetProperty("query").GetString());
+        Assert.Equal("r-1", echo.GetProperty("header").GetString());
+        Assert.StartsWith("application/json", echo.GetProperty("contentType").GetString(), StringComparison.Ordinal);
+        Assert.Equal("{\"quantity\":3}", echo.GetProperty("body").GetString());
+        var counts = provider.GetRequiredService<CoalescingStatsRegistry>().GetSnapshot().HttpClients.Single();
+        Assert.Equal((1L, 0L, 0L), (counts.Fallbacks, counts.Retries, counts.Errors));
+    }
+
+    [Fact]
+    public async Task Per_client_stats_appear_under_httpClients_in_the_stats_endpoint_and_on_the_meter()
+    {
+        const string Name = "weather-stats";
+        var gate = new Gate();
+        var network = new ScriptedHandler(async sent =>
+        {
+            if (sent.Uri.AbsolutePath == "/ok")
+            {
+                gate.Enter();
+                await gate.WaitAsync();
+                return ScriptedHandler.Respond(HttpStatusCode.OK, "ok");
+            }
+
+            return ScriptedHandler.Respond(HttpStatusCode.BadGateway);
+        });
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseTestServer();
+        builder.Logging.ClearProviders();
+        builder.Services.AddSingleton<TimeProvider>(new ManualTimeProvider());
+        builder.Services.AddRequestCoalescing();
+        builder.Services.AddHttpClient(Name, c => c.BaseAddress = new Uri("http://weather.test"))
+            .AddCoalescing(o =>
+            {
+                o.Retry.MaxRetries = 1;
+                o.Retry.BaseDelay = TimeSpan.Zero;
+                o.FallbackBaseAddresses.Add(new Uri("http://weather-backup.test"));
+            })
+            .ConfigurePrimaryHttpMessageHandler(() => network);
+        await using var app = builder.Build();
+        app.MapCoalescingStats();
+        await app.StartAsync();
+        var client = app.Services.GetRequiredService<IHttpClientFactory>().CreateClient(Name);
+        using var meter = new MeterCapture(Name);
+
+        var calls = new[] { client.GetStringAsync("/ok"), client.GetStringAsync("/ok") };
+        await TestApp.WaitUntilAsync(() => app.Services.GetRequiredService<CoalescingStatsRegistry>().GetSnapshot().HttpClients.Single().Hits == 1, "a follower");
+        gate.Open();
+        await Task.WhenAll(calls);
+        await Assert.ThrowsAsync<AllAttemptsFailedException>(() => client.GetAsync("/broken"));
+
+        using var statsClient = app.GetTestClient();
+        var stats = await statsClient.GetFromJsonAsync<JsonElement>("/_coalesce/stats");
+        var entry = stats.GetProperty("httpClients").EnumerateArray().Single(c => c.GetProperty("name").GetString() == Name);
+        Assert.Equal(1, entry.GetProperty("hits").GetInt64());
+        Assert.Equal(2, entry.GetProperty("misses").GetInt64());
+        Assert.Equal(1, entry.GetProperty("errors").GetInt64());
+        Assert.Equal(0, entry.GetProperty("active").GetInt64());
+        Assert.Equal(1.0 / 3, entry.GetProperty("hitRate").GetDouble(), 6);
+        Assert.Equal(1, entry.GetProperty("retries").GetInt64());
+        Assert.Equal(2, entry.GetProperty("fallbacks").GetInt64());
+
+        meter.Collect();
+        Assert.Equal(1, meter.Last("coalesce.hits"));
+        Assert.Equal(2, meter.Last("coalesce.misses"));
+        Assert.Equal(1, meter.Last("coalesce.errors"));
+        Assert.Equal(1, meter.Sum("coalesce.resilience.retries"));
+        Assert.Equal(2, meter.Sum("coalesce.resilience.fallbacks"));
+        await app.StopAsync();
+    }
+
+    [Fact]
+    public async Task Invalid_options_stop_the_app_at_start_up_with_messages_that_name_the_option()
+    {
+        var builder = Host.CreateApplicationBuilder();
+        builder.Logging.ClearProviders();
+        builder.Services.AddHttpClient("bad").AddCoalescing(o =>
+        {
+            o.Retry.MaxRetries = -1;
+            o.Retry.BackoffFactor = 0.5;
+            o.TotalTimeout = TimeSpan.Zero;
+            o.FallbackBaseAddresses.Add(new Uri("http://replica.test/api"));
+            o.RateLimit = new HttpRateLimitOptions { PermitsPerSecond = 0 };
+        });
+        using var host = builder.Build();
+
+        var failure = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync());
+
+        Assert.Contains(failure.Failures, f => f.Contains("HttpClient 'bad': Retry.MaxRetries is -1; it must be between 0 and 100.", StringComparison.Ordinal));
+        Assert.Contains(failure.Failures, f => f.Contains("Retry.BackoffFactor is 0.5", StringComparison.Ordinal));
+        Assert.Contains(failure.Failures, f => f.Contains("TotalTimeout is 00:00:00", StringComparison.Ordinal));
+        Assert.Contains(failure.Failures, f => f.Contains("FallbackBaseAddresses[0] is 'http://replica.test/api'", StringComparison.Ordinal));
+        Assert.Contains(failure.Failures, f => f.Contains("RateLimit.PermitsPerSecond is 0", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Typed_clients_get_the_handler_too()
+    {
+        var network = new ScriptedHandler(sent => ScriptedHandler.Respond(HttpStatusCode.OK, "typed"));
+        var services = new ServiceCollection();
+        services.AddHttpClient<TypedWeatherClient>(c => c.BaseAddress = new Uri("http://typed.test"))
+            .AddCoalescing()
+            .ConfigurePrimaryHttpMessageHandler(() => network);
+        await using var provider = services.BuildServiceProvider();
+
+        var typed = provider.GetRequiredService<TypedWeatherClient>();
+
+        Assert.Equal("typed", await typed.Http.GetStringAsync("/"));
+        Assert.Equal(Timeout.InfiniteTimeSpan, typed.Http.Timeout);
+        Assert.Contains(provider.GetRequiredService<CoalescingStatsRegistry>().GetSnapshot().HttpClients, c => c.Name == nameof(TypedWeatherClient) && c.Misses == 1);
+    }
+
+    internal sealed class TypedWeatherClient(HttpClient http)
+    {
+        public HttpClient Http { get; } = http;
+    }
+
+    /// <summary>Listens to the Coalesce meter for one client name.</summary>
+    private sealed class MeterCapture : IDisposable
+    {
+        private readonly MeterListener _listener = new();
+        private readonly Dictionary<string, List<long>> _values = [];
+        private readonly string _name;
+
+        public MeterCapture(string name)
+        {
+            _name = name;
+            _listener.InstrumentPublished = (instrument, listener) =>
+            {
+                if (instrument.Meter.Name == "Coalesce")
+                {
+                    listener.EnableMeasurementEvents(instrument);
+                }
+            };
+            _listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
+            {
+                foreach (var tag in tags)
+                {
+                    if (tag.Key == "coalesce.name" && Equals(tag.Value, _name))
+                    {
+                        lock (_values)
+                        {
+                            (_values.TryGetValue(instrument.Name, out var list) ? list : _values[instrument.Name] = []).Add(value);
+                        }
+                    }
+                }
+            });
+            _listener.Start();
+        }
+
+        public void Collect() => _listener.RecordObservableInstruments();
+
+        public long Last(string instrument)
+        {
+            lock (_values)
+            {
+                return _values[instrument][^1];
+            }
+        }
+
+        public long Sum(string instrument)
+        {
+            lock (_values)
+            {
+                return _values.TryGetValue(instrument, out var list) ? list.Sum() : 0;
+            }
+        }
+
+        public void Dispose() => _listener.Dispose();
+    }
+}
