@@ -23,13 +23,20 @@ builder.Services.AddOptions<UpstreamOptions>()
 builder.Services.AddSingleton<FlakyUpstream>();
 builder.Services.AddSingleton<UpstreamAddresses>();
 
-// The outbound client to the flaky upstream. Coalescing, retry and fallback to the backup upstream plug in
-// on this builder with .AddCoalescing(...) (see samples/WebApi/README.md).
+// The outbound client to the flaky upstream: identical concurrent calls share one network call; a 503 or a
+// network error tries the fallback origin within the same attempt, then retries with backoff and jitter.
+var fallback = builder.Configuration.GetSection(UpstreamOptions.Section).Get<UpstreamOptions>()?.FallbackAddress
+    ?? new UpstreamOptions().FallbackAddress;
 builder.Services.AddHttpClient(WeatherEndpoints.ClientName, (services, client) =>
-{
-    client.BaseAddress = services.GetRequiredService<UpstreamAddresses>().Primary;
-    client.Timeout = TimeSpan.FromSeconds(10);
-});
+        client.BaseAddress = services.GetRequiredService<UpstreamAddresses>().Primary)
+    .AddCoalescing(o =>
+    {
+        o.Retry.MaxRetries = 2;
+        o.Retry.BaseDelay = TimeSpan.FromMilliseconds(200);
+        o.AttemptTimeout = TimeSpan.FromSeconds(2);
+        o.TotalTimeout = TimeSpan.FromSeconds(10);
+        o.FallbackBaseAddresses.Add(fallback);
+    });
 
 var app = builder.Build();
 

@@ -6,6 +6,7 @@ namespace WebApi.Upstream;
 internal sealed class FlakyUpstream
 {
     private readonly double _failureRate;
+    private readonly string _fallbackHost;
     private readonly Random? _seeded;
     private readonly Lock _gate = new();
     private long _calls;
@@ -15,6 +16,7 @@ internal sealed class FlakyUpstream
     {
         var value = options.Value;
         _failureRate = value.FailureRate;
+        _fallbackHost = value.FallbackAddress.Host;
         _seeded = value.Seed is { } seed ? new Random(seed) : null;
         Latency = TimeSpan.FromMilliseconds(value.LatencyMs);
     }
@@ -24,6 +26,9 @@ internal sealed class FlakyUpstream
     public long Calls => Interlocked.Read(ref _calls);
 
     public long Failures => Interlocked.Read(ref _failures);
+
+    /// <summary>Whether a call came in through the fallback origin, which never fails.</summary>
+    public bool IsFallback(HostString host) => string.Equals(host.Host, _fallbackHost, StringComparison.OrdinalIgnoreCase);
 
     /// <summary>Counts a call to the primary upstream and says whether it fails.</summary>
     public bool NextCallFails()

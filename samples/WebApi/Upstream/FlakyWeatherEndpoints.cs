@@ -2,31 +2,30 @@ namespace WebApi.Upstream;
 
 /// <summary>
 /// A stand-in for a remote weather service, hosted in the same app so the sample needs nothing else:
-/// <c>/upstream/primary/weather/{city}</c> fails <c>Upstream:FailureRate</c> of its calls with 503, and
-/// <c>/upstream/backup/weather/{city}</c> always answers (the fallback). Neither is coalesced: every call
-/// the weather client makes reaches it, as it would reach a real remote service.
+/// <c>/upstream/weather/{city}</c> fails <c>Upstream:FailureRate</c> of its calls with 503, except when it is
+/// reached through the fallback origin (<c>Upstream:FallbackAddress</c>, the same app under another host name),
+/// which always answers. It is not coalesced: every call the weather client makes reaches it, as it would reach
+/// a real remote service.
 /// </summary>
 internal static class FlakyWeatherEndpoints
 {
-    public const string PrimaryPrefix = "/upstream/primary";
-    public const string BackupPrefix = "/upstream/backup";
+    public const string Prefix = "/upstream";
 
     private static readonly string[] Summaries = ["Freezing", "Cold", "Mild", "Warm", "Hot"];
 
     public static IEndpointRouteBuilder MapFlakyUpstream(this IEndpointRouteBuilder endpoints)
     {
-        endpoints.MapGet(PrimaryPrefix + "/weather/{city}", async (string city, FlakyUpstream upstream, CancellationToken cancellationToken) =>
+        endpoints.MapGet(Prefix + "/weather/{city}", async (string city, HttpRequest request, FlakyUpstream upstream, CancellationToken cancellationToken) =>
         {
             await Task.Delay(upstream.Latency, cancellationToken);
+            if (upstream.IsFallback(request.Host))
+            {
+                return Results.Ok(Report(city, "fallback"));
+            }
+
             return upstream.NextCallFails()
                 ? Results.Problem("The upstream is having a bad moment.", statusCode: StatusCodes.Status503ServiceUnavailable)
                 : Results.Ok(Report(city, "primary"));
-        }).DisableCoalescing().ExcludeFromDescription();
-
-        endpoints.MapGet(BackupPrefix + "/weather/{city}", async (string city, FlakyUpstream upstream, CancellationToken cancellationToken) =>
-        {
-            await Task.Delay(upstream.Latency, cancellationToken);
-            return Results.Ok(Report(city, "backup"));
         }).DisableCoalescing().ExcludeFromDescription();
 
         return endpoints;

@@ -17,10 +17,7 @@ internal sealed class UpstreamAddresses(IOptions<UpstreamOptions> options, IServ
     public Uri Root => _root ??= Resolve();
 
     /// <summary>The flaky upstream, which fails <c>Upstream:FailureRate</c> of its calls.</summary>
-    public Uri Primary => new(Root, FlakyWeatherEndpoints.PrimaryPrefix.TrimStart('/') + "/");
-
-    /// <summary>The reliable backup upstream, the fallback base address.</summary>
-    public Uri Backup => new(Root, FlakyWeatherEndpoints.BackupPrefix.TrimStart('/') + "/");
+    public Uri Primary => new(Root, FlakyWeatherEndpoints.Prefix.TrimStart('/') + "/");
 
     private Uri Resolve()
     {

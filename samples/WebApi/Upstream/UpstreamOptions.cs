@@ -19,4 +19,12 @@ internal sealed class UpstreamOptions
     /// listening address (with a wildcard host replaced by 127.0.0.1).
     /// </summary>
     public Uri? BaseAddress { get; set; }
+
+    /// <summary>
+    /// The backup origin the weather client falls back to: the same app reached under another host name, where
+    /// the upstream never fails. It must be an origin only (scheme, host, port), since a fallback keeps the
+    /// request's path. Default: <c>http://localhost:5080</c>, the sample's own port under another name; set it
+    /// when the app listens elsewhere.
+    /// </summary>
+    public Uri FallbackAddress { get; set; } = new("http://localhost:5080");
 }

@@ -175,17 +175,19 @@ public sealed class SampleApiTests
     }
 
     [Fact]
-    public async Task A_failing_upstream_is_a_502_problem_and_is_not_memoized()
+    public async Task A_failing_upstream_falls_back_to_the_fallback_origin_within_the_same_attempt()
     {
         await using var app = new SampleApp(upstreamFailureRate: 1);
 
-        var first = await app.Client.GetAsync("/weather/Bergen");
-        var second = await app.Client.GetAsync("/weather/Bergen");
+        var report = await app.Client.GetFromJsonAsync<WeatherReport>("/weather/Bergen");
 
-        Assert.Equal(HttpStatusCode.BadGateway, first.StatusCode);
-        Assert.Equal("application/problem+json", first.Content.Headers.ContentType?.MediaType);
-        Assert.Equal(HttpStatusCode.BadGateway, second.StatusCode);
-        Assert.Equal(2, app.Upstream.Failures);
+        Assert.Equal("Bergen", report!.City);
+        Assert.Equal("fallback", report.Source);
+        Assert.Equal(1, app.Upstream.Failures);
+        var weather = Assert.Single(app.Stats.GetSnapshot().HttpClients);
+        Assert.Equal("weather", weather.Name);
+        Assert.Equal(1, weather.Fallbacks);
+        Assert.Equal(0, weather.Retries);
     }
 
     [Fact]

@@ -26,6 +26,8 @@ internal sealed class SampleApp : IAsyncDisposable
             .UseSetting("Upstream:LatencyMs", "0")
             .UseSetting("Upstream:FailureRate", upstreamFailureRate.ToString(System.Globalization.CultureInfo.InvariantCulture))
             .UseSetting("Upstream:Seed", "7")
+            .UseSetting("Upstream:BaseAddress", "http://primary.test/")
+            .UseSetting("Upstream:FallbackAddress", "http://fallback.test")
             .ConfigureLogging(logging => logging.ClearProviders())
             .ConfigureTestServices(services => services
                 .AddHttpClient(WeatherEndpoints.ClientName)
