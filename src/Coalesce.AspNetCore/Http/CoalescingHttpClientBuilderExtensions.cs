@@ -20,6 +20,7 @@ public static class CoalescingHttpClientBuilderExtensions
     /// <see cref="System.Net.Http.HttpClient.Timeout"/> is set to <see cref="Timeout.InfiniteTimeSpan"/>, so the
     /// 100-second default (or a value configured before this call) does not silently cut the handler's timeouts short.
     /// A <c>ConfigureHttpClient</c> after this call can set it again; then whichever is shorter ends the call.
+    /// <para>Calling it again for the same client adds <paramref name="configure"/> to the same handler.</para>
     /// </remarks>
     /// <param name="builder">The client's builder.</param>
     /// <param name="configure">Adjusts the client's <see cref="HttpCoalescingOptions"/> (named after the client); optional.</param>
@@ -37,6 +38,14 @@ public static class CoalescingHttpClientBuilderExtensions
             options.Configure(configure);
         }
 
+        // A second call for the same client only adds configuration: one handler per client, never two stacked.
+        var marker = new CoalescingClientMarker(name);
+        if (services.Any(d => marker.Equals(d.ImplementationInstance)))
+        {
+            return builder;
+        }
+
+        services.AddSingleton(marker);
         options.ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<HttpCoalescingOptions>, HttpCoalescingOptionsValidator>());
         services.TryAddSingleton<HttpCoalescingClients>();
@@ -52,3 +61,6 @@ public static class CoalescingHttpClientBuilderExtensions
         return builder;
     }
 }
+
+/// <summary>Records that a client already has the coalescing handler.</summary>
+internal sealed record CoalescingClientMarker(string ClientName);

@@ -62,8 +62,8 @@ internal sealed class CapturedResponse : ICacheSizeAware
         return Body.Length == 0 ? Task.CompletedTask : WriteBodyAsync(response, Body, context.RequestAborted);
     }
 
-    private static async Task WriteBodyAsync(HttpResponse response, byte[] body, CancellationToken cancellationToken) =>
-        await response.BodyWriter.WriteAsync(body, cancellationToken).ConfigureAwait(false);
+    private static Task WriteBodyAsync(HttpResponse response, byte[] body, CancellationToken cancellationToken) =>
+        response.Body.WriteAsync(body, cancellationToken).AsTask();
 
     /// <summary>Headers that describe one connection or one message rather than the resource, and are never replayed.</summary>
     internal static bool IsPerMessageHeader(string name) =>

@@ -10,8 +10,8 @@ using Microsoft.Extensions.Primitives;
 namespace Coalesce.AspNetCore;
 
 /// <summary>
-/// Builds a request's coalescing key: method, scheme, host, path base, path, query (parameters sorted by name,
-/// so their order in the URL doesn't matter), the vary headers, and a hash of the caller's identity. Every part
+/// Builds a request's coalescing key: method, scheme, host, path base, path, the raw query (parameters sorted by
+/// name, so their order in the URL doesn't matter), the vary headers, and a hash of the caller's identity. Every part
 /// is written with its length, so no value can run into the next and make two different requests meet.
 /// </summary>
 internal static class RequestKeyBuilder
@@ -111,41 +111,80 @@ internal static class RequestKeyBuilder
             return;
         }
 
-        if (!request.QueryString.HasValue)
+        if (request.QueryString.Value is { Length: > 1 } query)
         {
-            return;
+            AppendRawQuery(ref key, query.AsSpan(1));
         }
+    }
 
-        var query = request.Query;
-        if (query.Count == 1)
+    /// <summary>
+    /// The whole query, as sent (still encoded, so differently encoded queries stay apart), with its parameters
+    /// sorted by name so their order in the URL doesn't matter. Reads the raw string: no parsing, no allocation.
+    /// </summary>
+    private static void AppendRawQuery(ref DefaultInterpolatedStringHandler key, ReadOnlySpan<char> query)
+    {
+        const int MaxSortedOnStack = 32;
+        Span<Range> stackParameters = stackalloc Range[MaxSortedOnStack];
+        Range[]? rented = null;
+        var parameters = stackParameters;
+        var count = 0;
+        foreach (var parameter in query.Split('&'))
         {
-            foreach (var (name, values) in query)
+            if (query[parameter].IsEmpty)
             {
-                key.AppendLiteral("Q");
-                Append(ref key, name);
-                AppendValues(ref key, values);
+                continue;
             }
 
-            return;
+            if (count == parameters.Length)
+            {
+                var larger = ArrayPool<Range>.Shared.Rent(parameters.Length * 2);
+                parameters.CopyTo(larger);
+                if (rented is not null)
+                {
+                    ArrayPool<Range>.Shared.Return(rented);
+                }
+
+                rented = larger;
+                parameters = larger;
+            }
+
+            parameters[count++] = parameter;
         }
 
-        var names = ArrayPool<string>.Shared.Rent(query.Count);
-        var count = 0;
-        foreach (var name in query.Keys)
+        // Insertion sort by name, stable, so repeated names keep their order (?a=1&a=2 differs from ?a=2&a=1).
+        for (var i = 1; i < count; i++)
         {
-            names[count++] = name;
+            var current = parameters[i];
+            var j = i - 1;
+            while (j >= 0 && NameOf(query, parameters[j]).SequenceCompareTo(NameOf(query, current)) > 0)
+            {
+                parameters[j + 1] = parameters[j];
+                j--;
+            }
+
+            parameters[j + 1] = current;
         }
 
-        Array.Sort(names, 0, count, StringComparer.Ordinal);
         for (var i = 0; i < count; i++)
         {
+            var parameter = query[parameters[i]];
             key.AppendLiteral("Q");
-            Append(ref key, names[i]);
-            AppendValues(ref key, query[names[i]]);
+            key.AppendFormatted(parameter.Length);
+            key.AppendLiteral(":");
+            key.AppendFormatted(parameter);
         }
 
-        Array.Clear(names, 0, count);
-        ArrayPool<string>.Shared.Return(names);
+        if (rented is not null)
+        {
+            ArrayPool<Range>.Shared.Return(rented);
+        }
+    }
+
+    private static ReadOnlySpan<char> NameOf(ReadOnlySpan<char> query, Range parameter)
+    {
+        var text = query[parameter];
+        var equals = text.IndexOf('=');
+        return equals < 0 ? text : text[..equals];
     }
 
     private static void AppendHeader(ref DefaultInterpolatedStringHandler key, string name, StringValues values)

@@ -245,4 +245,25 @@ public class HttpCoalescingTests
     {
         public override bool CanSeek => false;
     }
+
+    [Fact]
+    public async Task Calling_AddCoalescing_twice_keeps_one_handler_and_applies_both_configurations()
+    {
+        var network = new ScriptedHandler(_ => ScriptedHandler.Respond(HttpStatusCode.ServiceUnavailable));
+        var services = new ServiceCollection();
+        services.AddLogging();
+        services.AddSingleton<TimeProvider>(new Coalesce.Testing.ManualTimeProvider());
+        services.AddHttpClient("twice", c => c.BaseAddress = new Uri("http://primary.test/"))
+            .AddCoalescing(ScriptedClient.Untimed)
+            .AddCoalescing(o => o.Retry.MaxRetries = 0)
+            .ConfigurePrimaryHttpMessageHandler(() => network);
+        using var provider = services.BuildServiceProvider();
+        using var client = provider.GetRequiredService<IHttpClientFactory>().CreateClient("twice");
+
+        await Assert.ThrowsAsync<AllAttemptsFailedException>(() => client.GetAsync(new Uri("/items", UriKind.Relative)));
+
+        Assert.Equal(1, network.Count);
+        var stats = provider.GetRequiredService<CoalescingStatsRegistry>().GetSnapshot().HttpClients.Single();
+        Assert.Equal(1, stats.Misses);
+    }
 }

@@ -216,9 +216,10 @@ public sealed class BadInputTests
     }
 
     [Fact]
-    public async Task Plus_and_percent_20_in_a_query_decode_alike_and_are_the_same_request()
+    public async Task Queries_encoded_differently_stay_apart_even_when_they_decode_alike()
     {
-        // Request.Query hands the app "a b" for both, as ASP.NET's own OutputCache treats them.
+        // The key holds the query as sent: "a+b" and "a%20b" both decode to "a b", but a key that never merges
+        // two different raw queries can never hand one request another's answer.
         var gate = new Gate();
         await using var app = await TestApp.StartAsync(a => a.MapGet("/search", async (HttpContext ctx) =>
         {
@@ -228,13 +229,31 @@ public sealed class BadInputTests
         }));
 
         var plus = app.Client.GetStringAsync("/search?q=a+b");
-        await gate.WaitForExecutionsAsync(1);
         var percent = app.Client.GetStringAsync("/search?q=a%20b");
-        await app.WaitForFollowersAsync(1);
+        await gate.WaitForExecutionsAsync(2);
         gate.Open();
 
-        Assert.Equal("a b|1", await plus);
-        Assert.Equal("a b|1", await percent);
+        Assert.Equal(["a b|1", "a b|2"], new[] { await plus, await percent }.Order());
+        Assert.Equal(2, gate.Executions);
+    }
+
+    [Fact]
+    public async Task Repeated_query_parameters_keep_their_order_while_distinct_names_may_move()
+    {
+        var gate = new Gate();
+        await using var app = await CoalescingTests.GatedCatchAll(gate);
+
+        var first = app.Client.GetStringAsync("/items?a=1&a=2&b=3");
+        await gate.WaitForExecutionsAsync(1);
+        var reordered = app.Client.GetStringAsync("/items?b=3&a=1&a=2");
+        await app.WaitForFollowersAsync(1);
+        var swapped = app.Client.GetStringAsync("/items?a=2&a=1&b=3");
+        await gate.WaitForExecutionsAsync(2);
+        gate.Open();
+
+        Assert.Equal(await first, await reordered);
+        Assert.NotEqual(await first, await swapped);
+        Assert.Equal(2, gate.Executions);
     }
 
     /// <summary>Echoes the request target exactly as it arrived, so any two requests that differ answer differently.</summary>
