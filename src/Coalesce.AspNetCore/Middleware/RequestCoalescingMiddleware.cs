@@ -211,8 +211,14 @@ internal sealed class RequestCoalescingMiddleware
         var original = context.Features.GetRequiredFeature<IHttpResponseBodyFeature>();
         var entryHeaders = SnapshotHeaders(context.Response.Headers);
         using var capture = new ResponseCapture(original, _options.MaxBufferedBodyBytes);
+        var memoizing = state.Policy.MemoizeTtl is not null;
         context.Features.Set<IHttpResponseBodyFeature>(capture);
-        context.Features.Set(capture);
+        if (memoizing)
+        {
+            // Only the replayability filter of memoized endpoints looks for it.
+            context.Features.Set(capture);
+        }
+
         try
         {
             await _next(context).ConfigureAwait(false);
@@ -231,13 +237,23 @@ internal sealed class RequestCoalescingMiddleware
         finally
         {
             context.Features.Set(original);
-            context.Features.Set<ResponseCapture>(null);
+            if (memoizing)
+            {
+                context.Features.Set<ResponseCapture>(null);
+            }
         }
 
         if (context.RequestAborted.IsCancellationRequested)
         {
             counters.Completed(failed: false);
             return FlightOutcome.LeaderAborted;
+        }
+
+        if (!memoizing && !_flights.HasFollowers(key))
+        {
+            // The common unique-key case: nobody waits, so don't judge or build a copy nobody will replay.
+            counters.Completed(failed: false);
+            return FlightOutcome.NotCaptured;
         }
 
         var notShareable = WhyNotShareable(context, state, capture);
@@ -250,13 +266,6 @@ internal sealed class RequestCoalescingMiddleware
         }
 
         var memoizeTtl = state.Policy.MemoizeTtl is { } ttl && IsMemoizable(context, capture) ? ttl : (TimeSpan?)null;
-        if (memoizeTtl is null && !_flights.HasFollowers(key))
-        {
-            // The common unique-key case: nobody waits, so don't build a copy nobody will replay.
-            counters.Completed(failed: false);
-            return FlightOutcome.NotCaptured;
-        }
-
         var response = Capture(context, capture, entryHeaders);
         if (memoizeTtl is { } keepFor)
         {

@@ -1,48 +1,50 @@
 namespace Coalesce;
 
 /// <summary>
-/// The live counters behind <see cref="SharedCallStats"/>. Lock-free; a snapshot reads each counter once,
-/// so under load its figures can be a few operations apart, but each is exact on its own.
+/// The live counters behind <see cref="SharedCallStats"/>. Each is striped across processors, so requests
+/// counting at once on different cores never contend for one cache line; a snapshot sums each counter once, so
+/// under load its figures can be a few operations apart, but each settles exactly.
 /// </summary>
 internal sealed class SharedCallCounters
 {
-    private long _hits;
-    private long _misses;
-    private long _errors;
-    private long _active;
+    private readonly StripedCounter _hits = new();
+    private readonly StripedCounter _misses = new();
+    private readonly StripedCounter _errors = new();
+    private readonly StripedCounter _active = new();
 
-    public long Hits => Volatile.Read(ref _hits);
+    public long Hits => _hits.Value;
 
-    public long Misses => Volatile.Read(ref _misses);
+    public long Misses => _misses.Value;
 
-    public long Errors => Volatile.Read(ref _errors);
+    public long Errors => _errors.Value;
 
-    public long Active => Volatile.Read(ref _active);
+    /// <summary>Flights in progress. Never negative, even when read between a flight's start and end on two cores.</summary>
+    public long Active => Math.Max(0, _active.Value);
 
-    public void Hit() => Interlocked.Increment(ref _hits);
+    public void Hit() => _hits.Increment();
 
     public void Started()
     {
-        Interlocked.Increment(ref _misses);
-        Interlocked.Increment(ref _active);
+        _misses.Increment();
+        _active.Increment();
     }
 
     public void Completed(bool failed)
     {
         if (failed)
         {
-            Interlocked.Increment(ref _errors);
+            _errors.Increment();
         }
 
-        Interlocked.Decrement(ref _active);
+        _active.Decrement();
     }
 
     public SharedCallStats Snapshot() => new(Hits, Misses, Errors, Active);
 
     public void Reset()
     {
-        Interlocked.Exchange(ref _hits, 0);
-        Interlocked.Exchange(ref _misses, 0);
-        Interlocked.Exchange(ref _errors, 0);
+        _hits.Reset();
+        _misses.Reset();
+        _errors.Reset();
     }
 }

@@ -34,6 +34,8 @@ internal sealed class StripedCounter
 
     public void Increment() => Interlocked.Increment(ref _cells[(Thread.GetCurrentProcessorId() & _mask) * Stride]);
 
+    public void Decrement() => Interlocked.Decrement(ref _cells[(Thread.GetCurrentProcessorId() & _mask) * Stride]);
+
     public void Reset()
     {
         for (var i = 0; i < _cells.Length; i += Stride)
