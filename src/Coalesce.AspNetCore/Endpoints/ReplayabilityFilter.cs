@@ -30,7 +30,7 @@ internal static class ReplayabilityFilter
     internal static bool IsOneShot(object? result) => result is Stream or PipeReader or FileStreamHttpResult
         or PushStreamHttpResult or PhysicalFileHttpResult or VirtualFileHttpResult;
 
-    private static bool ReturnsAsyncSequenceOrStream(MethodInfo method)
+    internal static bool ReturnsAsyncSequenceOrStream(MethodInfo method)
     {
         var type = method.ReturnType;
         if (type.IsGenericType && (type.GetGenericTypeDefinition() == typeof(Task<>) || type.GetGenericTypeDefinition() == typeof(ValueTask<>)))

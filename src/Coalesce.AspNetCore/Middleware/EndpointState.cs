@@ -27,6 +27,11 @@ internal sealed class EndpointState
             .Distinct(StringComparer.OrdinalIgnoreCase)
             .Order(StringComparer.OrdinalIgnoreCase)];
         InvalidatesTags = [.. metadata.GetOrderedMetadata<InvalidatesTagsAttribute>().SelectMany(m => m.Templates)];
+
+        // A handler declared to return a stream or an async sequence is never memoized, however it was marked
+        // (an attribute cannot add the endpoint filter that catches such results at run time).
+        ReturnsOneShotResult = metadata.GetMetadata<System.Reflection.MethodInfo>() is { } method &&
+                               ReplayabilityFilter.ReturnsAsyncSequenceOrStream(method);
         Name = endpoint is RouteEndpoint route && route.RoutePattern.RawText is { } pattern
             ? (pattern.StartsWith('/') ? pattern : "/" + pattern)
             : endpoint.DisplayName ?? "(unnamed endpoint)";
@@ -46,6 +51,9 @@ internal sealed class EndpointState
     public string[] VaryByHeaders { get; }
 
     public TagTemplate[] InvalidatesTags { get; }
+
+    /// <summary>Whether the handler is declared to return a stream or an async sequence, which is never memoized.</summary>
+    public bool ReturnsOneShotResult { get; }
 
     /// <summary>The route pattern, or the display name of an endpoint without one.</summary>
     public string Name { get; }

@@ -265,7 +265,7 @@ internal sealed class RequestCoalescingMiddleware
             return FlightOutcome.NotShareable;
         }
 
-        var memoizeTtl = state.Policy.MemoizeTtl is { } ttl && IsMemoizable(context, capture) ? ttl : (TimeSpan?)null;
+        var memoizeTtl = state.Policy.MemoizeTtl is { } ttl && !state.ReturnsOneShotResult && IsMemoizable(context, capture) ? ttl : (TimeSpan?)null;
         var response = Capture(context, capture, entryHeaders);
         if (memoizeTtl is { } keepFor)
         {

@@ -249,6 +249,29 @@ public sealed class MemoizationTests
     }
 
     [Fact]
+    public async Task An_attribute_marked_handler_declared_to_return_an_async_sequence_is_not_memoized()
+    {
+        var executions = 0;
+        await using var app = await TestApp.StartAsync(a => a.MapGet("/attr-sequence", [Coalesce(MemoizeSeconds = 60)] IAsyncEnumerable<int> () =>
+        {
+            Interlocked.Increment(ref executions);
+            return Numbers();
+        }));
+
+        Assert.Equal("[1]", await app.Client.GetStringAsync("/attr-sequence"));
+        Assert.Equal("[1]", await app.Client.GetStringAsync("/attr-sequence"));
+
+        Assert.Equal(2, executions);
+        Assert.Equal(0, app.Cache.Count);
+
+        static async IAsyncEnumerable<int> Numbers()
+        {
+            await Task.Yield();
+            yield return 1;
+        }
+    }
+
+    [Fact]
     public async Task Responses_that_set_cookies_or_say_no_store_are_not_memoized()
     {
         var executions = 0;
