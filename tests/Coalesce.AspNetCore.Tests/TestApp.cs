@@ -65,6 +65,18 @@ internal sealed class TestApp : IAsyncDisposable
     /// <summary>Waits until <paramref name="count"/> requests have joined flights as followers.</summary>
     public Task WaitForFollowersAsync(long count) => WaitUntilAsync(() => Flights.GetStats().Hits >= count, $"{count} followers");
 
+    /// <summary>Sends both URLs at once to a gated app and asserts they ran apart and answered differently.</summary>
+    public async Task AssertNotSharedAsync(Gate gate, string first, string second)
+    {
+        var a = Client.GetStringAsync(first);
+        var b = Client.GetStringAsync(second);
+        await gate.WaitForExecutionsAsync(2);
+        gate.Open();
+
+        Assert.NotEqual(await a, await b);
+        Assert.Equal(2, gate.Executions);
+    }
+
     public static async Task WaitUntilAsync(Func<bool> condition, string what)
     {
         var deadline = DateTime.UtcNow + Patience;

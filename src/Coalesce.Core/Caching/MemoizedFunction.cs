@@ -9,40 +9,33 @@ namespace Coalesce;
 public sealed class MemoizedFunction<TArg, TResult>
 {
     private readonly Func<TArg, CancellationToken, Task<TResult>> _function;
-    private readonly MemoizeOptions<TArg> _options;
-    private readonly Func<TArg, string> _keyOf;
-    private readonly string _keyPrefix;
-    private readonly string[] _tags;
+    private readonly MemoizedEntries<TArg> _entries;
 
     internal MemoizedFunction(MemoCache cache, Func<TArg, CancellationToken, Task<TResult>> function, MemoizeOptions<TArg> options, string name)
     {
         Cache = cache;
         _function = function;
-        _options = options;
-        _keyOf = options.CreateKeyFunction();
-        _keyPrefix = $"memo:{name}:";
-        FunctionTag = $"memo:{name}";
-        _tags = [FunctionTag, .. options.Tags ?? []];
+        _entries = new MemoizedEntries<TArg>(options, name);
     }
 
     /// <summary>The cache that holds the results.</summary>
     public MemoCache Cache { get; }
 
     /// <summary>The tag every result of this function carries.</summary>
-    public string FunctionTag { get; }
+    public string FunctionTag => _entries.FunctionTag;
 
     /// <summary>Returns the remembered result for <paramref name="argument"/>, or runs the function and remembers it.</summary>
     /// <param name="argument">The argument.</param>
     /// <param name="cancellationToken">Ends this caller's wait; the function's own token is cancelled only when every caller has gone.</param>
     public ValueTask<TResult> InvokeAsync(TArg argument, CancellationToken cancellationToken = default)
     {
-        var key = _keyPrefix + _keyOf(argument);
+        var key = _entries.KeyOf(argument);
         if (Cache.TryGet<TResult>(key, out var cached))
         {
             return new ValueTask<TResult>(cached);
         }
 
-        return Cache.GetOrFetchAsync(key, ct => _function(argument, ct), _options.Ttl, _tags, cancellationToken);
+        return Cache.GetOrFetchAsync(key, ct => _function(argument, ct), _entries.Ttl, _entries.Tags, cancellationToken);
     }
 
     /// <summary>Forgets every result of this function (CacheFn's <c>.clear()</c>).</summary>

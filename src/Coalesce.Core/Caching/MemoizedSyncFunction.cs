@@ -10,33 +10,26 @@ namespace Coalesce;
 public sealed class MemoizedSyncFunction<TArg, TResult>
 {
     private readonly Func<TArg, TResult> _function;
-    private readonly MemoizeOptions<TArg> _options;
-    private readonly Func<TArg, string> _keyOf;
     private readonly SharedCall _flights = new();
-    private readonly string _keyPrefix;
-    private readonly string[] _tags;
+    private readonly MemoizedEntries<TArg> _entries;
 
     internal MemoizedSyncFunction(MemoCache cache, Func<TArg, TResult> function, MemoizeOptions<TArg> options, string name)
     {
         Cache = cache;
         _function = function;
-        _options = options;
-        _keyOf = options.CreateKeyFunction();
-        _keyPrefix = $"memo:{name}:";
-        FunctionTag = $"memo:{name}";
-        _tags = [FunctionTag, .. options.Tags ?? []];
+        _entries = new MemoizedEntries<TArg>(options, name);
     }
 
     /// <summary>The cache that holds the results.</summary>
     public MemoCache Cache { get; }
 
     /// <summary>The tag every result of this function carries.</summary>
-    public string FunctionTag { get; }
+    public string FunctionTag => _entries.FunctionTag;
 
     /// <summary>Returns the remembered result for <paramref name="argument"/>, or runs the function and remembers it.</summary>
     public TResult Invoke(TArg argument)
     {
-        var key = _keyPrefix + _keyOf(argument);
+        var key = _entries.KeyOf(argument);
         if (Cache.TryGet<TResult>(key, out var cached))
         {
             return cached;
@@ -50,7 +43,7 @@ public sealed class MemoizedSyncFunction<TArg, TResult>
             }
 
             var value = _function(argument);
-            Cache.Store(key, value, _options.Ttl, _tags);
+            Cache.Store(key, value, _entries.Ttl, _entries.Tags);
             return value;
         });
     }

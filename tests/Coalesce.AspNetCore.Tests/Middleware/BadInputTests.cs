@@ -136,13 +136,7 @@ public sealed class BadInputTests
         var gate = new Gate();
         await using var app = await GatedEcho(gate);
 
-        var a = app.Client.GetStringAsync(first);
-        var b = app.Client.GetStringAsync(second);
-        await gate.WaitForExecutionsAsync(2);
-        gate.Open();
-
-        Assert.NotEqual(await a, await b);
-        Assert.Equal(2, gate.Executions);
+        await app.AssertNotSharedAsync(gate, first, second);
     }
 
     [Fact]
