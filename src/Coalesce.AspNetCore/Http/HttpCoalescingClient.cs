@@ -224,15 +224,7 @@ internal sealed class HttpCoalescingClient : IDisposable
         }
         catch (Exception ex) when (ex is TimeoutRejectedException || (errors.Count > 0 && IsTransient(ex, cancellationToken)))
         {
-            Exception[] all;
-            lock (errors)
-            {
-                all = errors.Contains(ex) ? [.. errors] : [.. errors, ex];
-            }
-
-            ResilienceMetrics.Failure(Name, Layer);
-            ResilienceLog.AllAttemptsFailed(_logger, Name, all.Length, ex);
-            throw new AllAttemptsFailedException(all);
+            throw FallbackExecutor.AllFailed(errors, ex, Name, Layer, _logger);
         }
         finally
         {

@@ -1,4 +1,5 @@
 using System.Runtime.ExceptionServices;
+using Microsoft.Extensions.Logging;
 
 namespace Coalesce.Resilience;
 
@@ -61,5 +62,23 @@ internal static class FallbackExecutor
                 onFallback?.Invoke(i, ex);
             }
         }
+    }
+
+    /// <summary>
+    /// The error for a call whose every attempt failed: the errors collected so far, in order, plus
+    /// <paramref name="last"/> when it never reached the list (a total timeout fires outside any one attempt).
+    /// Counts the failure on the meter and logs it.
+    /// </summary>
+    public static AllAttemptsFailedException AllFailed(List<Exception> errors, Exception last, string name, string layer, ILogger logger)
+    {
+        Exception[] all;
+        lock (errors)
+        {
+            all = errors.Contains(last) ? [.. errors] : [.. errors, last];
+        }
+
+        ResilienceMetrics.Failure(name, layer);
+        ResilienceLog.AllAttemptsFailed(logger, name, all.Length, last);
+        return new AllAttemptsFailedException(all);
     }
 }

@@ -107,15 +107,7 @@ internal sealed class ResilientCall<T>
         }
         catch (Exception ex) when (errors.Count > 0 && IsRetryable(ex, cancellationToken) && ex is not RateLimitRejectedException)
         {
-            Exception[] all;
-            lock (errors)
-            {
-                all = [.. errors];
-            }
-
-            ResilienceMetrics.Failure(Name);
-            ResilienceLog.AllAttemptsFailed(_logger, Name, all.Length, ex);
-            throw new AllAttemptsFailedException(all);
+            throw FallbackExecutor.AllFailed(errors, ex, Name, ResilienceMetrics.Layer, _logger);
         }
         finally
         {
