@@ -17,11 +17,10 @@ internal sealed class EndpointState
     {
         _stats = stats;
         var metadata = endpoint.Metadata;
-        Disabled = metadata.GetMetadata<DisableCoalescingAttribute>() is not null;
+        var disabled = metadata.GetMetadata<DisableCoalescingAttribute>() is not null;
         var policy = metadata.GetMetadata<CoalescingPolicy>() ?? metadata.GetMetadata<CoalesceAttribute>()?.Policy;
-        OptedIn = policy is not null;
         Policy = policy ?? CoalescingPolicy.Default;
-        Enabled = !Disabled && (OptedIn || options.CoalesceAllGetRequests);
+        Enabled = !disabled && (policy is not null || options.CoalesceAllGetRequests);
         VaryByIdentity = Policy.VaryByIdentity ?? options.VaryByIdentity;
         VaryByHeaders = [.. options.VaryByHeaders.Concat(Policy.VaryByHeaders)
             .Distinct(StringComparer.OrdinalIgnoreCase)
@@ -38,10 +37,6 @@ internal sealed class EndpointState
     }
 
     public CoalescingPolicy Policy { get; }
-
-    public bool Disabled { get; }
-
-    public bool OptedIn { get; }
 
     /// <summary>Whether eligible requests to this endpoint are coalesced.</summary>
     public bool Enabled { get; }

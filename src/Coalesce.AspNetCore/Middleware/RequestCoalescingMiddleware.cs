@@ -103,7 +103,7 @@ internal sealed class RequestCoalescingMiddleware
     private async Task CoalesceAsync(HttpContext context, EndpointState state)
     {
         var counters = new ExecutionCounters(_stats.Requests, state.CountersFor(context.Request.Method));
-        var key = RequestKeyBuilder.Build(context, state, state.VaryByIdentity);
+        var key = RequestKeyBuilder.Build(context, state);
 
         if (state.Policy.MemoizeTtl is not null && _cache.TryGet<CapturedResponse>(key, out var memoized))
         {

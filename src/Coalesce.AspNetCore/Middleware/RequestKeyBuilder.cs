@@ -18,7 +18,7 @@ internal static class RequestKeyBuilder
 {
     private const int IdentityHashBytes = 16;
 
-    public static string Build(HttpContext context, EndpointState endpoint, bool varyByIdentity)
+    public static string Build(HttpContext context, EndpointState endpoint)
     {
         var request = context.Request;
         var policy = endpoint.Policy;
@@ -55,7 +55,7 @@ internal static class RequestKeyBuilder
             AppendHeader(ref key, name, request.Headers[name]);
         }
 
-        if (varyByIdentity)
+        if (endpoint.VaryByIdentity)
         {
             AppendIdentity(ref key, request.Headers.Authorization, request.Headers.Cookie);
         }

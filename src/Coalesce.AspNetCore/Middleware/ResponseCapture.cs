@@ -16,8 +16,6 @@ internal sealed class ResponseCapture(IHttpResponseBodyFeature original, long li
 
     public CaptureBuffer Buffer { get; } = new(limit);
 
-    public IHttpResponseBodyFeature Original => original;
-
     /// <summary>Whether the response sent a file: files are shared with followers but never memoized.</summary>
     public bool SentFile { get; private set; }
 
