@@ -1,6 +1,7 @@
 using Coalesce;
 using Coalesce.AspNetCore;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 
 namespace Microsoft.Extensions.DependencyInjection;
@@ -39,6 +40,7 @@ public static class RequestCoalescingServiceCollectionExtensions
         }));
         services.TryAddSingleton<CoalescingStatsRegistry>();
         services.TryAddSingleton<RequestFlights>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, CoalescingEndpointsValidator>());
         services.TryAddSingleton<CoalescingMetrics>();
         return services;
     }

@@ -25,7 +25,6 @@ public static class CoalescingEndpointConventionBuilderExtensions
 
         builder.Add(endpoint =>
         {
-            policy.EnsureValidFor(endpoint);
             endpoint.Metadata.Add(policy);
             if (policy.MemoizeTtl is not null)
             {
@@ -61,15 +60,7 @@ public static class CoalescingEndpointConventionBuilderExtensions
     {
         ArgumentNullException.ThrowIfNull(builder);
         var metadata = new InvalidatesTagsAttribute(tags);
-        builder.Add(endpoint =>
-        {
-            foreach (var template in metadata.Templates)
-            {
-                template.EnsureRouteHasValues(endpoint);
-            }
-
-            endpoint.Metadata.Add(metadata);
-        });
+        builder.Add(endpoint => endpoint.Metadata.Add(metadata));
         return builder;
     }
 }

@@ -1,6 +1,4 @@
-using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Routing;
 
 namespace Coalesce.AspNetCore;
 
@@ -28,32 +26,27 @@ internal sealed class CoalescingPolicy
 
     public TimeSpan? WaitTimeout { get; init; }
 
-    public void EnsureValidFor(EndpointBuilder endpoint)
-    {
-        foreach (var tag in Tags)
-        {
-            tag.EnsureRouteHasValues(endpoint);
-        }
-    }
+    /// <summary>Whether responses of this policy carry tags.</summary>
+    public bool HasTags => Tags.Length > 0 || TagFunctions.Length > 0;
 
-    public List<string> ResolveTags(HttpContext context)
+    public string[] ResolveTags(HttpContext context)
     {
-        var tags = new List<string>(Tags.Length + TagFunctions.Length);
-        foreach (var tag in Tags)
+        var tags = new string[Tags.Length + TagFunctions.Length];
+        for (var i = 0; i < Tags.Length; i++)
         {
-            tags.Add(tag.Resolve(context));
+            tags[i] = Tags[i].Resolve(context);
         }
 
-        foreach (var function in TagFunctions)
+        for (var i = 0; i < TagFunctions.Length; i++)
         {
-            var tag = function(context);
+            var tag = TagFunctions[i](context);
             if (string.IsNullOrEmpty(tag))
             {
                 throw new InvalidOperationException(
                     $"A tag function of the coalescing policy returned null or an empty tag for '{context.Request.Path}'.");
             }
 
-            tags.Add(tag);
+            tags[Tags.Length + i] = tag;
         }
 
         return tags;

@@ -20,8 +20,9 @@ public sealed class CoalescingPolicyBuilder
 
     /// <summary>
     /// Keys requests by these query parameters only (names compared case-insensitively, in any order); other
-    /// parameters are ignored. With no names, the query string is ignored entirely. By default the whole query
-    /// counts, with parameters sorted by name so their order in the URL doesn't matter.
+    /// parameters are ignored. With no names, the query string is ignored entirely. <c>"*"</c> means every
+    /// parameter, as in OutputCache: the whole query counts, which is also the default (parameters sorted by name,
+    /// so their order in the URL doesn't matter).
     /// </summary>
     /// <param name="queryKeys">The query parameter names that change the response.</param>
     /// <returns>This builder.</returns>
@@ -33,7 +34,9 @@ public sealed class CoalescingPolicyBuilder
             ArgumentException.ThrowIfNullOrWhiteSpace(key, nameof(queryKeys));
         }
 
-        _queryKeys = [.. queryKeys.Distinct(StringComparer.OrdinalIgnoreCase).Order(StringComparer.OrdinalIgnoreCase)];
+        _queryKeys = Array.IndexOf(queryKeys, "*") >= 0
+            ? null
+            : [.. queryKeys.Distinct(StringComparer.OrdinalIgnoreCase).Order(StringComparer.OrdinalIgnoreCase)];
         return this;
     }
 

@@ -1,5 +1,4 @@
 using System.Text;
-using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 
@@ -95,21 +94,25 @@ internal sealed class TagTemplate
         return builder.ToString();
     }
 
-    /// <summary>Fails endpoint building early when a template names a parameter its route doesn't have.</summary>
-    public void EnsureRouteHasValues(EndpointBuilder endpoint)
+    /// <summary>
+    /// Says what is wrong when this template names a parameter the endpoint's route doesn't have, naming the
+    /// endpoint and the tag; <see langword="null"/> when it fits (or the endpoint has no route pattern to check).
+    /// </summary>
+    public string? FindMissingRouteValue(Endpoint endpoint)
     {
-        if (_routeValues.Length == 0 || endpoint is not RouteEndpointBuilder route)
+        if (_routeValues.Length == 0 || endpoint is not RouteEndpoint route)
         {
-            return;
+            return null;
         }
 
         foreach (var name in _routeValues)
         {
             if (route.RoutePattern.GetParameter(name) is null && !route.RoutePattern.RequiredValues.ContainsKey(name))
             {
-                throw new InvalidOperationException(
-                    $"The tag '{Text}' on endpoint '{endpoint.DisplayName}' names the route value '{name}', but the route '{route.RoutePattern.RawText}' has no such parameter.");
+                return $"The tag '{Text}' on endpoint '{endpoint.DisplayName}' names the route value '{name}', but the route '{route.RoutePattern.RawText}' has no such parameter.";
             }
         }
+
+        return null;
     }
 }

@@ -41,6 +41,13 @@ internal sealed class CaptureBuffer(long limit) : IDisposable
         _length = needed;
     }
 
+    /// <summary>Stops copying for good and lets go of what was held, as an overflow would.</summary>
+    public void Abandon()
+    {
+        Overflowed = true;
+        Release();
+    }
+
     public byte[] ToArray() => _length == 0 ? [] : _buffer.AsSpan(0, _length).ToArray();
 
     public void Dispose() => Release();

@@ -5,17 +5,46 @@ using Microsoft.Net.Http.Headers;
 namespace Coalesce.AspNetCore;
 
 /// <summary>
-/// A finished response as its leader produced it: status, the headers its endpoint set, and the body bytes.
-/// Immutable once built, so followers and memoized hits replay it concurrently without copying.
+/// A finished response as its leader produced it, to an unconditional request without a range: status, the
+/// headers its endpoint set, and the body bytes. Immutable once built, so followers and memoized hits replay it
+/// concurrently without copying.
 /// </summary>
+/// <remarks>
+/// Each client is answered for its own request: its validators (<c>If-None-Match</c>, <c>If-Modified-Since</c>,
+/// <c>If-Match</c>, <c>If-Unmodified-Since</c>) are checked against this response's <c>ETag</c> and
+/// <c>Last-Modified</c> (giving 304 or 412), and its <c>Range</c> (with <c>If-Range</c>) is cut from the body when
+/// the endpoint serves ranges. Both follow the rules ASP.NET's own file results apply, so a client gets what the
+/// endpoint would have answered it.
+/// </remarks>
 internal sealed class CapturedResponse : ICacheSizeAware
 {
+    private const int ObjectOverhead = 24;
+
     public CapturedResponse(int statusCode, KeyValuePair<string, StringValues>[] headers, byte[] body, long? headContentLength)
     {
         StatusCode = statusCode;
         Headers = headers;
         Body = body;
         HeadContentLength = headContentLength;
+        foreach (var (name, values) in headers)
+        {
+            if (name.Equals(HeaderNames.ETag, StringComparison.OrdinalIgnoreCase))
+            {
+                ETag = EntityTagHeaderValue.TryParse(values.ToString(), out var etag) ? etag : null;
+            }
+            else if (name.Equals(HeaderNames.LastModified, StringComparison.OrdinalIgnoreCase))
+            {
+                LastModified = HeaderUtilities.TryParseDate(values.ToString(), out var date) ? date : null;
+            }
+            else if (name.Equals(HeaderNames.AcceptRanges, StringComparison.OrdinalIgnoreCase))
+            {
+                ServesRanges = values.ToString().Contains("bytes", StringComparison.OrdinalIgnoreCase);
+            }
+            else if (name.Equals(HeaderNames.ContentEncoding, StringComparison.OrdinalIgnoreCase))
+            {
+                IsEncoded = !StringValues.IsNullOrEmpty(values);
+            }
+        }
     }
 
     public int StatusCode { get; }
@@ -27,43 +56,113 @@ internal sealed class CapturedResponse : ICacheSizeAware
     /// <summary>For a HEAD response, the Content-Length its leader announced; a HEAD carries no body to count.</summary>
     public long? HeadContentLength { get; }
 
-    /// <summary>Roughly what this response holds in memory, for the cache's size figures.</summary>
+    public EntityTagHeaderValue? ETag { get; }
+
+    public DateTimeOffset? LastModified { get; }
+
+    /// <summary>Whether the endpoint serves byte ranges (it said <c>Accept-Ranges: bytes</c>).</summary>
+    public bool ServesRanges { get; }
+
+    /// <summary>Whether the body is content-encoded (compressed) as captured.</summary>
+    public bool IsEncoded { get; }
+
+    /// <summary>What this response holds in memory: the body, every header name and value, and the objects around them.</summary>
     public long ApproximateSize
     {
         get
         {
-            long size = Body.Length + 64;
+            long size = ObjectOverhead * 2 + Body.Length + ObjectOverhead + (Headers.Length * 24L);
             foreach (var (name, values) in Headers)
             {
-                size += (name.Length + values.ToString().Length) * sizeof(char) + 32;
+                size += ObjectOverhead + (name.Length * sizeof(char));
+                foreach (var value in values)
+                {
+                    size += ObjectOverhead + ((value?.Length ?? 0) * sizeof(char));
+                }
             }
 
             return size;
         }
     }
 
-    public Task ReplayAsync(HttpContext context)
+    /// <summary>
+    /// Whether this response can answer <paramref name="request"/> exactly as the endpoint would. Only a ranged
+    /// request can fail this: the endpoint serves ranges, but the body is compressed (the endpoint would have sent
+    /// the plain range) or the request is a HEAD.
+    /// </summary>
+    public bool CanAnswer(HttpRequest request) =>
+        request.Headers.Range.Count == 0 || StatusCode != StatusCodes.Status200OK || !ServesRanges ||
+        (!IsEncoded && HttpMethods.IsGet(request.Method));
+
+    /// <summary>Writes the answer to <paramref name="context"/>'s own request: this response, a 304, a 412 or a range of it.</summary>
+    public Task ReplayAsync(HttpContext context, DateTimeOffset now)
     {
+        var request = context.Request;
         var response = context.Response;
-        response.StatusCode = StatusCode;
-        var headers = response.Headers;
-        foreach (var (name, values) in Headers)
+        if (StatusCode is >= 200 and < 300)
         {
-            headers[name] = values;
+            var precondition = HttpPreconditions.Evaluate(request.Headers, ETag, LastModified, now);
+            if (precondition is HttpPreconditions.Result.NotModified or HttpPreconditions.Result.PreconditionFailed)
+            {
+                response.StatusCode = precondition == HttpPreconditions.Result.NotModified
+                    ? StatusCodes.Status304NotModified
+                    : StatusCodes.Status412PreconditionFailed;
+                CopyHeaders(response.Headers, validatorsOnly: true);
+                return Task.CompletedTask;
+            }
         }
 
-        if (HttpMethods.IsHead(context.Request.Method))
+        CopyHeaders(response.Headers, validatorsOnly: false);
+        if (HttpMethods.IsHead(request.Method))
         {
+            response.StatusCode = StatusCode;
             response.ContentLength = HeadContentLength;
             return Task.CompletedTask;
         }
 
+        if (StatusCode == StatusCodes.Status200OK && ServesRanges && request.Headers.Range.Count > 0 &&
+            ByteRanges.TryParse(request.Headers, Body.Length, ETag, LastModified, out var range))
+        {
+            if (range is null)
+            {
+                response.StatusCode = StatusCodes.Status416RangeNotSatisfiable;
+                response.Headers.ContentRange = new ContentRangeHeaderValue(Body.Length).ToString();
+                response.ContentLength = 0;
+                return Task.CompletedTask;
+            }
+
+            var (from, to) = range.Value;
+            var length = (int)(to - from + 1);
+            response.StatusCode = StatusCodes.Status206PartialContent;
+            response.Headers.ContentRange = new ContentRangeHeaderValue(from, to, Body.Length).ToString();
+            response.ContentLength = length;
+            return response.Body.WriteAsync(Body.AsMemory((int)from, length), context.RequestAborted).AsTask();
+        }
+
+        response.StatusCode = StatusCode;
         response.ContentLength = Body.Length;
-        return Body.Length == 0 ? Task.CompletedTask : WriteBodyAsync(response, Body, context.RequestAborted);
+        return Body.Length == 0 ? Task.CompletedTask : response.Body.WriteAsync(Body, context.RequestAborted).AsTask();
     }
 
-    private static Task WriteBodyAsync(HttpResponse response, byte[] body, CancellationToken cancellationToken) =>
-        response.Body.WriteAsync(body, cancellationToken).AsTask();
+    private void CopyHeaders(IHeaderDictionary target, bool validatorsOnly)
+    {
+        foreach (var (name, values) in Headers)
+        {
+            if (!validatorsOnly || IsKeptOnValidation(name))
+            {
+                target[name] = values;
+            }
+        }
+    }
+
+    /// <summary>The headers a 304 (and, as ASP.NET's file results do, a 412) carries from the full response.</summary>
+    private static bool IsKeptOnValidation(string name) =>
+        name.Equals(HeaderNames.ETag, StringComparison.OrdinalIgnoreCase) ||
+        name.Equals(HeaderNames.LastModified, StringComparison.OrdinalIgnoreCase) ||
+        name.Equals(HeaderNames.CacheControl, StringComparison.OrdinalIgnoreCase) ||
+        name.Equals(HeaderNames.Expires, StringComparison.OrdinalIgnoreCase) ||
+        name.Equals(HeaderNames.Vary, StringComparison.OrdinalIgnoreCase) ||
+        name.Equals(HeaderNames.ContentLocation, StringComparison.OrdinalIgnoreCase);
 
     /// <summary>Headers that describe one connection or one message rather than the resource, and are never replayed.</summary>
     internal static bool IsPerMessageHeader(string name) =>
@@ -73,5 +172,8 @@ internal sealed class CapturedResponse : ICacheSizeAware
         name.Equals(HeaderNames.TransferEncoding, StringComparison.OrdinalIgnoreCase) ||
         name.Equals(HeaderNames.Connection, StringComparison.OrdinalIgnoreCase) ||
         name.Equals(HeaderNames.KeepAlive, StringComparison.OrdinalIgnoreCase) ||
-        name.Equals(HeaderNames.SetCookie, StringComparison.OrdinalIgnoreCase);
+        name.Equals(HeaderNames.SetCookie, StringComparison.OrdinalIgnoreCase) ||
+        name.Equals(HeaderNames.ContentRange, StringComparison.OrdinalIgnoreCase) ||
+        name.Equals(HeaderNames.Age, StringComparison.OrdinalIgnoreCase) ||
+        name.Equals(CacheStatus.HeaderName, StringComparison.OrdinalIgnoreCase);
 }

@@ -11,15 +11,24 @@ internal static partial class CoalescingLog
     [LoggerMessage(2, LogLevel.Information, "A follower of {Endpoint} waited {Timeout} for its leader and now runs on its own.")]
     public static partial void FollowerTimedOut(ILogger logger, string endpoint, TimeSpan timeout);
 
-    [LoggerMessage(3, LogLevel.Debug, "The leader's client for {Endpoint} went away; a follower takes over (attempt {Attempt}).")]
-    public static partial void LeaderAborted(ILogger logger, string endpoint, int attempt);
-
     [LoggerMessage(4, LogLevel.Warning, "UseRequestCoalescing ran before routing chose an endpoint, so no request is coalesced. Call UseRequestCoalescing after UseRouting (and after UseAuthentication and UseAuthorization).")]
     public static partial void RoutingRanLater(ILogger logger);
 
     [LoggerMessage(5, LogLevel.Debug, "Evicted {Count} memoized responses tagged {Tags} after {Endpoint} succeeded.")]
     public static partial void Invalidated(ILogger logger, int count, string tags, string endpoint);
 
-    [LoggerMessage(6, LogLevel.Warning, "Memoizing a response of {Endpoint} failed; the response was still sent.")]
+    [LoggerMessage(6, LogLevel.Warning, "Memoizing a response of {Endpoint} failed; the response was still sent. Logged once per endpoint.")]
     public static partial void MemoizeFailed(ILogger logger, Exception exception, string endpoint);
+
+    [LoggerMessage(7, LogLevel.Error, "The coalescing settings of {Endpoint} cannot work, so its requests are not coalesced: {Problem}")]
+    public static partial void EndpointMisconfigured(ILogger logger, string endpoint, string problem);
+
+    [LoggerMessage(8, LogLevel.Warning, "The coalescing key function of {Endpoint} failed; its requests run without coalescing. Logged once per endpoint.")]
+    public static partial void KeyFunctionFailed(ILogger logger, Exception exception, string endpoint);
+
+    [LoggerMessage(9, LogLevel.Warning, "Resolving the coalescing tags of {Endpoint} failed; its requests run without coalescing. Logged once per endpoint.")]
+    public static partial void TagsFailed(ILogger logger, Exception exception, string endpoint);
+
+    [LoggerMessage(10, LogLevel.Debug, "The leader's client for {Endpoint} went away; a waiting follower took over its flight.")]
+    public static partial void TookOver(ILogger logger, string endpoint);
 }

@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Runtime.ExceptionServices;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Logging;
@@ -12,31 +11,43 @@ namespace Coalesce.AspNetCore;
 /// <summary>
 /// Request coalescing: while a leader request runs for a key, identical requests (followers) wait for its
 /// response and replay it instead of running the endpoint again. Memoized endpoints keep that response for
-/// their TTL. See DESIGN.md, "Request-coalescing middleware", for the rules this follows.
+/// their TTL. ARCHITECTURE.md, "The request path", has the rules this follows.
 /// </summary>
 /// <remarks>
 /// <para>
-/// The leader's response streams to its own client as usual; a copy up to
-/// <see cref="RequestCoalescingOptions.MaxBufferedBodyBytes"/> is kept for its followers. A response that sets a
-/// cookie, overflows that limit, was not finished, varies on a header the key doesn't hold or is an event
-/// stream is never shared: its followers run their own requests and the key passes through for a while.
+/// The rule behind every decision: each client gets exactly the response its own request would get without
+/// Coalesce. The shared execution is always unconditional and unranged; a request with validators or a
+/// <c>Range</c> never leads one, but may be answered from one (and from a memoized response), its validators and
+/// range applied for it. A request for an event stream is never coalesced; a response that streams releases its
+/// followers at its first byte and is never kept.
 /// </para>
 /// <para>
-/// If the leader's client goes away, its followers are not failed: one of them takes over and runs. If the
-/// leader throws, every follower's pipeline sees the same exception. A follower waits at most the wait
-/// timeout, then runs on its own.
+/// The leader's response streams to its own client as usual; a copy up to
+/// <see cref="RequestCoalescingOptions.MaxBufferedBodyBytes"/> is kept for its followers. A response that sets a
+/// cookie, overflows that limit, was not finished, is partial, varies on a header the key doesn't hold or streams
+/// is never shared: its followers run their own requests and the key passes through for a while.
+/// </para>
+/// <para>
+/// If the leader's client goes away, exactly one waiting follower takes over and runs for the same flight. If
+/// the leader throws, every follower's pipeline sees the same exception. A follower waits at most the wait
+/// timeout, then runs on its own. An invalidation covers flights in progress: they keep nothing, and requests
+/// that arrive after it start a fresh flight.
 /// </para>
 /// </remarks>
 internal sealed class RequestCoalescingMiddleware
 {
+    private const string CacheStatusName = "Coalesce";
+
     private readonly RequestDelegate _next;
     private readonly RequestCoalescingOptions _options;
     private readonly CoalescingStatsRegistry _stats;
     private readonly MemoCache _cache;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
+    private readonly RequestFlights _requestFlights;
     private readonly SharedCall _flights;
     private readonly PassThroughKeys _passThrough;
+    private readonly Action<object> _releaseStreaming;
     private readonly ConcurrentDictionary<Endpoint, EndpointState> _endpoints = new();
     private int _warnedAboutRouting;
 
@@ -52,11 +63,21 @@ internal sealed class RequestCoalescingMiddleware
         _next = next;
         _options = options.Value;
         _stats = stats;
+        _requestFlights = flights;
         _flights = flights.Calls;
         _cache = cache;
         _time = time;
         _logger = logger;
         _passThrough = new PassThroughKeys(time);
+        _releaseStreaming = ReleaseStreaming;
+    }
+
+    /// <summary>What a follower does after its wait.</summary>
+    private enum FollowerNext
+    {
+        Done,
+        RunOwn,
+        Retry,
     }
 
     public Task InvokeAsync(HttpContext context)
@@ -67,7 +88,7 @@ internal sealed class RequestCoalescingMiddleware
             return Volatile.Read(ref _warnedAboutRouting) == 0 ? PassThroughWatchingRoutingAsync(context) : _next(context);
         }
 
-        var state = _endpoints.GetOrAdd(endpoint, static (e, self) => new EndpointState(e, self._options, self._stats), this);
+        var state = _endpoints.GetOrAdd(endpoint, static (e, self) => self.CreateState(e), this);
         if (state.InvalidatesTags.Length > 0)
         {
             InvalidateOnSuccess(context, state);
@@ -75,10 +96,21 @@ internal sealed class RequestCoalescingMiddleware
 
         if (!state.Enabled || !IsEligible(context))
         {
-            return _next(context);
+            return Bypass(context);
         }
 
         return CoalesceAsync(context, state);
+    }
+
+    private EndpointState CreateState(Endpoint endpoint)
+    {
+        var state = new EndpointState(endpoint, _options, _stats);
+        if (state.Problem is { } problem && state.FirstTime(EndpointState.Failure.Misconfigured))
+        {
+            CoalescingLog.EndpointMisconfigured(_logger, state.Name, problem);
+        }
+
+        return state;
     }
 
     private static bool IsEligible(HttpContext context)
@@ -97,18 +129,67 @@ internal sealed class RequestCoalescingMiddleware
 
         return request.Headers.Upgrade.Count == 0 &&
                context.Features.Get<IHttpUpgradeFeature>()?.IsUpgradableRequest != true &&
-               context.Features.Get<IHttpExtendedConnectFeature>()?.IsExtendedConnect != true;
+               context.Features.Get<IHttpExtendedConnectFeature>()?.IsExtendedConnect != true &&
+               !AcceptsEventStream(request.Headers.Accept);
+    }
+
+    /// <summary>A client asking for an event stream wants a stream of its own; nobody should wait on it.</summary>
+    private static bool AcceptsEventStream(StringValues accept)
+    {
+        foreach (var value in accept)
+        {
+            if (value is not null && value.Contains("text/event-stream", StringComparison.OrdinalIgnoreCase))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private Task Bypass(HttpContext context)
+    {
+        if (_options.EmitCacheStatus)
+        {
+            CacheStatus.Set(context.Response, CacheStatusName, CacheStatus.Bypass);
+        }
+
+        return _next(context);
     }
 
     private async Task CoalesceAsync(HttpContext context, EndpointState state)
     {
         var counters = new ExecutionCounters(_stats.Requests, state.CountersFor(context.Request.Method));
-        var key = RequestKeyBuilder.Build(context, state);
+        string key;
+        try
+        {
+            key = RequestKeyBuilder.Build(context, state);
+        }
+        catch (InvalidOperationException ex)
+        {
+            // A key function that throws must not cost the client its response: this request simply runs alone.
+            if (state.FirstTime(EndpointState.Failure.KeyFunction))
+            {
+                CoalescingLog.KeyFunctionFailed(_logger, ex, state.Name);
+            }
 
-        if (state.Policy.MemoizeTtl is not null && _cache.TryGet<CapturedResponse>(key, out var memoized))
+            await RunOwnAsync(context, counters).ConfigureAwait(false);
+            return;
+        }
+
+        var request = context.Request;
+        if (state.Policy.MemoizeTtl is not null && _cache.TryGet<CapturedResponse>(key, out var memoized) && memoized.CanAnswer(request))
         {
             counters.Hit();
-            await memoized.ReplayAsync(context).ConfigureAwait(false);
+            await ReplayAsync(context, memoized, CacheStatus.Hit).ConfigureAwait(false);
+            return;
+        }
+
+        // A request with validators or a range would get its own kind of answer from the endpoint, which nobody
+        // else could use: it never leads, but a shared execution already running can answer it.
+        if (request.Headers.Range.Count > 0 || HttpPreconditions.IsConditional(request.Headers))
+        {
+            await FollowOnlyAsync(context, state, key, counters).ConfigureAwait(false);
             return;
         }
 
@@ -118,74 +199,151 @@ internal sealed class RequestCoalescingMiddleware
             return;
         }
 
-        var waitTimeout = state.Policy.WaitTimeout ?? _options.WaitTimeout;
-
-        // Each round retires its leader, so takeovers end within as many rounds as there are waiters.
-        for (var attempt = 1; ; attempt++)
+        string[] tags = [];
+        if (state.Policy.HasTags)
         {
-            var leader = new LeaderRun(this, context, state, key, counters);
-            var flight = _flights.JoinOrRun(key, leader.RunAsync, out var isLeader);
-            if (isLeader)
-            {
-                // The leader's response is already written; only its own abort needs surfacing.
-                var own = await flight.ConfigureAwait(false);
-                if (own.Kind == FlightOutcomeKind.LeaderAborted && leader.AbortError is { } abortError)
-                {
-                    ExceptionDispatchInfo.Throw(abortError);
-                }
-
-                return;
-            }
-
-            FlightOutcome outcome;
             try
             {
-                outcome = await flight.WaitAsync(waitTimeout, _time, context.RequestAborted).ConfigureAwait(false);
+                tags = state.Policy.ResolveTags(context);
             }
-            catch (TimeoutException)
+            catch (Exception ex)
             {
-                CoalescingLog.FollowerTimedOut(_logger, state.Name, waitTimeout);
+                // Without its tags, a shared or kept response could outlive a write it depends on: run alone.
+                if (state.FirstTime(EndpointState.Failure.Tags))
+                {
+                    CoalescingLog.TagsFailed(_logger, ex, state.Name);
+                }
+
                 await RunOwnAsync(context, counters).ConfigureAwait(false);
                 return;
             }
-            catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
-            {
-                return;
-            }
-            catch
-            {
-                // The leader's exception, rethrown in this follower's pipeline; it counted once, as the leader's error.
-                counters.Hit();
-                throw;
-            }
+        }
 
-            if (outcome.Kind == FlightOutcomeKind.Shared)
+        var waitTimeout = state.Policy.WaitTimeout ?? _options.WaitTimeout;
+        while (true)
+        {
+            var mine = new RequestFlight(key, tags, state.Name);
+            var outcome = _flights.JoinOrRun(key, mine.Outcome, mine, out var isLeader, out var joined);
+            if (isLeader)
             {
-                counters.Hit();
-                await outcome.Response!.ReplayAsync(context).ConfigureAwait(false);
+                await LeadAsync(context, state, mine, counters).ConfigureAwait(false);
                 return;
             }
 
-            // A follower whose own client has gone neither takes over nor runs: when a load balancer or client
-            // cuts many connections at once, that would turn one aborted leader into a herd of wasted executions.
+            switch (await FollowAsync(context, state, (RequestFlight)joined, outcome, waitTimeout, counters, canTakeOver: true).ConfigureAwait(false))
+            {
+                case FollowerNext.Done:
+                    return;
+                case FollowerNext.RunOwn:
+                    await RunOwnAsync(context, counters).ConfigureAwait(false);
+                    return;
+                default:
+                    continue;
+            }
+        }
+    }
+
+    private async Task FollowOnlyAsync(HttpContext context, EndpointState state, string key, ExecutionCounters counters)
+    {
+        if (_flights.TryJoin<FlightOutcome>(key, out var outcome, out var joined))
+        {
+            var waitTimeout = state.Policy.WaitTimeout ?? _options.WaitTimeout;
+            var next = await FollowAsync(context, state, (RequestFlight)joined!, outcome, waitTimeout, counters, canTakeOver: false).ConfigureAwait(false);
+            if (next == FollowerNext.Done)
+            {
+                return;
+            }
+        }
+
+        await RunOwnAsync(context, counters).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Waits for a flight's outcome and answers this request from it. A follower that may take over stands in
+    /// line for it; when the leader's client goes away and this one is chosen, it leads the same flight.
+    /// </summary>
+    private async Task<FollowerNext> FollowAsync(
+        HttpContext context, EndpointState state, RequestFlight flight, Task<FlightOutcome> outcome, TimeSpan waitTimeout, ExecutionCounters counters, bool canTakeOver)
+    {
+        var successor = canTakeOver ? flight.Enlist(context) : null;
+        Task signal = successor is null ? outcome : Task.WhenAny(outcome, successor.Turn);
+
+        // Never throws: the leader's exception is rethrown below, apart from this wait's own timeout and abort.
+        await signal.WaitAsync(waitTimeout, _time, context.RequestAborted).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        if (!outcome.IsCompleted && successor is not { Turn.IsCompleted: true })
+        {
+            var withdrawn = successor is null || flight.Withdraw(successor);
             if (context.RequestAborted.IsCancellationRequested)
             {
-                return;
+                if (!withdrawn)
+                {
+                    // Chosen just as this client left: pass the flight on rather than drop it.
+                    HandOver(flight);
+                }
+
+                return FollowerNext.Done;
             }
 
-            if (outcome.Kind == FlightOutcomeKind.LeaderAborted)
+            if (withdrawn)
             {
-                CoalescingLog.LeaderAborted(_logger, state.Name, attempt);
-                continue;
+                CoalescingLog.FollowerTimedOut(_logger, state.Name, waitTimeout);
+                return FollowerNext.RunOwn;
             }
-
-            await RunOwnAsync(context, counters).ConfigureAwait(false);
-            return;
         }
+
+        if (successor is not null && !flight.Withdraw(successor))
+        {
+            CoalescingLog.TookOver(_logger, state.Name);
+            await LeadAsync(context, state, flight, counters).ConfigureAwait(false);
+            return FollowerNext.Done;
+        }
+
+        FlightOutcome result;
+        try
+        {
+            result = await outcome.ConfigureAwait(false);
+        }
+        catch
+        {
+            // The leader's exception, rethrown in this follower's pipeline; it counted once, as the leader's error.
+            counters.Hit();
+            throw;
+        }
+
+        if (result.Kind == FlightOutcomeKind.Shared && result.Response!.CanAnswer(context.Request))
+        {
+            counters.Hit();
+            await ReplayAsync(context, result.Response, CacheStatus.Collapsed).ConfigureAwait(false);
+            return FollowerNext.Done;
+        }
+
+        // A follower whose own client has gone neither retries nor runs: when a load balancer or client cuts many
+        // connections at once, that would turn one aborted leader into a herd of wasted executions.
+        if (context.RequestAborted.IsCancellationRequested)
+        {
+            return FollowerNext.Done;
+        }
+
+        return result.Kind == FlightOutcomeKind.LeaderAborted && canTakeOver ? FollowerNext.Retry : FollowerNext.RunOwn;
+    }
+
+    private Task ReplayAsync(HttpContext context, CapturedResponse response, string cacheStatus)
+    {
+        if (_options.EmitCacheStatus)
+        {
+            CacheStatus.Set(context.Response, CacheStatusName, cacheStatus);
+        }
+
+        return response.ReplayAsync(context, _time.GetUtcNow());
     }
 
     private async Task RunOwnAsync(HttpContext context, ExecutionCounters counters)
     {
+        if (_options.EmitCacheStatus)
+        {
+            CacheStatus.Set(context.Response, CacheStatusName, CacheStatus.Bypass);
+        }
+
         counters.Started();
         try
         {
@@ -205,13 +363,28 @@ internal sealed class RequestCoalescingMiddleware
         counters.Completed(failed: false);
     }
 
-    private async Task<FlightOutcome> LeadAsync(HttpContext context, EndpointState state, string key, ExecutionCounters counters, LeaderRun run)
+    /// <summary>
+    /// Runs the endpoint for <paramref name="flight"/>, streaming to this request's client while keeping a copy,
+    /// and settles the flight: shared, not shareable, failed, or handed over when this client goes away.
+    /// </summary>
+    private async Task LeadAsync(HttpContext context, EndpointState state, RequestFlight flight, ExecutionCounters counters)
     {
         counters.Started();
+        var memoizing = state.Policy.MemoizeTtl is not null;
+        if (memoizing || flight.Tags.Length > 0)
+        {
+            // Before the endpoint reads anything, so an invalidation from now on reaches this flight.
+            _requestFlights.Watch(flight);
+        }
+
+        if (_options.EmitCacheStatus)
+        {
+            CacheStatus.Set(context.Response, CacheStatusName, CacheStatus.Miss);
+        }
+
         var original = context.Features.GetRequiredFeature<IHttpResponseBodyFeature>();
         var entryHeaders = SnapshotHeaders(context.Response.Headers);
-        using var capture = new ResponseCapture(original, _options.MaxBufferedBodyBytes);
-        var memoizing = state.Policy.MemoizeTtl is not null;
+        using var capture = new ResponseCapture(original, context.Response.Headers, _options.MaxBufferedBodyBytes, _releaseStreaming, flight);
         context.Features.Set<IHttpResponseBodyFeature>(capture);
         if (memoizing)
         {
@@ -223,15 +396,16 @@ internal sealed class RequestCoalescingMiddleware
         {
             await _next(context).ConfigureAwait(false);
         }
-        catch (Exception ex) when (context.RequestAborted.IsCancellationRequested)
+        catch when (context.RequestAborted.IsCancellationRequested)
         {
             counters.Completed(failed: false);
-            run.AbortError = ex;
-            return FlightOutcome.LeaderAborted;
+            HandOver(flight);
+            throw;
         }
-        catch
+        catch (Exception ex)
         {
             counters.Completed(failed: true);
+            Settle(flight, outcome: null, ex);
             throw;
         }
         finally
@@ -243,37 +417,72 @@ internal sealed class RequestCoalescingMiddleware
             }
         }
 
+        capture.Finish();
         if (context.RequestAborted.IsCancellationRequested)
         {
             counters.Completed(failed: false);
-            return FlightOutcome.LeaderAborted;
+            HandOver(flight);
+            return;
         }
 
-        if (!memoizing && !_flights.HasFollowers(key))
+        if (capture.Streaming || (!memoizing && !_flights.HasFollowers(flight.Key)))
         {
-            // The common unique-key case: nobody waits, so don't judge or build a copy nobody will replay.
+            // Streaming: the followers were released at its first byte. Otherwise the common unique-key case:
+            // nobody waits, so don't judge or build a copy nobody will replay.
             counters.Completed(failed: false);
-            return FlightOutcome.NotCaptured;
+            Settle(flight, FlightOutcome.NotCaptured);
+            return;
         }
 
         var notShareable = WhyNotShareable(context, state, capture);
         if (notShareable is not null)
         {
-            _passThrough.Mark(key, _options.PassThroughDuration);
+            _passThrough.Mark(flight.Key, _options.PassThroughDuration);
             CoalescingLog.NotShared(_logger, state.Name, notShareable, _options.PassThroughDuration);
             counters.Completed(failed: false);
-            return FlightOutcome.NotShareable;
+            Settle(flight, FlightOutcome.NotShareable);
+            return;
         }
 
-        var memoizeTtl = state.Policy.MemoizeTtl is { } ttl && !state.ReturnsOneShotResult && IsMemoizable(context, capture) ? ttl : (TimeSpan?)null;
         var response = Capture(context, capture, entryHeaders);
-        if (memoizeTtl is { } keepFor)
+        if (state.Policy.MemoizeTtl is { } ttl && !state.ReturnsOneShotResult && IsMemoizable(context, capture))
         {
-            await MemoizeAsync(context, state, key, response, keepFor).ConfigureAwait(false);
+            await MemoizeAsync(state, flight, response, ttl).ConfigureAwait(false);
         }
 
         counters.Completed(failed: false);
-        return FlightOutcome.Shared(response);
+        Settle(flight, FlightOutcome.Shared(response));
+    }
+
+    /// <summary>A leader showed it streams: its followers go their own way at once, and so do new arrivals for a while.</summary>
+    private void ReleaseStreaming(object state)
+    {
+        var flight = (RequestFlight)state;
+        _passThrough.Mark(flight.Key, _options.PassThroughDuration);
+        CoalescingLog.NotShared(_logger, flight.EndpointName, "it streams", _options.PassThroughDuration);
+        flight.Complete(FlightOutcome.NotShareable);
+    }
+
+    private void HandOver(RequestFlight flight)
+    {
+        flight.HandOver();
+        if (flight.Outcome.IsCompleted)
+        {
+            _requestFlights.Unwatch(flight);
+        }
+    }
+
+    private void Settle(RequestFlight flight, FlightOutcome? outcome, Exception? error = null)
+    {
+        _requestFlights.Unwatch(flight);
+        if (error is not null)
+        {
+            flight.Fail(error);
+        }
+        else
+        {
+            flight.Complete(outcome!.Value);
+        }
     }
 
     private string? WhyNotShareable(HttpContext context, EndpointState state, ResponseCapture capture)
@@ -290,17 +499,19 @@ internal sealed class RequestCoalescingMiddleware
             return "it sets a cookie";
         }
 
-        if (response.ContentType is { } contentType && contentType.StartsWith("text/event-stream", StringComparison.OrdinalIgnoreCase))
+        if (response.StatusCode is StatusCodes.Status206PartialContent or StatusCodes.Status304NotModified or StatusCodes.Status412PreconditionFailed ||
+            headers.ContainsKey(HeaderNames.ContentRange))
         {
-            return "an event stream";
+            return $"status {response.StatusCode} answers only its own request";
         }
 
-        if (!HttpMethods.IsHead(context.Request.Method) && response.ContentLength is { } length && length != capture.Buffer.Length)
+        if (!HttpMethods.IsHead(context.Request.Method) && response.ContentLength is { } length && length != capture.Buffer.Length &&
+            StringValues.IsNullOrEmpty(capture.ContentEncoding) == StringValues.IsNullOrEmpty(headers.ContentEncoding))
         {
             return $"unfinished: {capture.Buffer.Length} of {length} bytes";
         }
 
-        foreach (var vary in headers.Vary)
+        foreach (var vary in capture.Vary)
         {
             foreach (var name in (vary ?? string.Empty).Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
             {
@@ -316,13 +527,12 @@ internal sealed class RequestCoalescingMiddleware
 
     private static bool IsInKey(EndpointState state, string header) =>
         Array.Exists(state.VaryByHeaders, h => h.Equals(header, StringComparison.OrdinalIgnoreCase)) ||
-        (state.VaryByIdentity && (header.Equals(HeaderNames.Authorization, StringComparison.OrdinalIgnoreCase) ||
-                                  header.Equals(HeaderNames.Cookie, StringComparison.OrdinalIgnoreCase)));
+        (state.VaryByIdentity && Array.Exists(state.IdentityHeaders, h => h.Equals(header, StringComparison.OrdinalIgnoreCase)));
 
     private static bool IsMemoizable(HttpContext context, ResponseCapture capture)
     {
         var status = context.Response.StatusCode;
-        if (status is < 200 or > 299 || capture.SentFile || capture.NotReplayable)
+        if (status is < 200 or > 299 || capture.SentFile || capture.NotReplayable || capture.Streaming)
         {
             return false;
         }
@@ -338,17 +548,32 @@ internal sealed class RequestCoalescingMiddleware
         return true;
     }
 
-    private async Task MemoizeAsync(HttpContext context, EndpointState state, string key, CapturedResponse response, TimeSpan ttl)
+    /// <summary>
+    /// Keeps the response unless an invalidation reached the flight; one that arrives while it is being stored
+    /// finds it stored (and removes it), or is found here afterwards (and the entry is removed again).
+    /// </summary>
+    private async Task MemoizeAsync(EndpointState state, RequestFlight flight, CapturedResponse response, TimeSpan ttl)
     {
+        if (flight.Invalidated)
+        {
+            return;
+        }
+
         try
         {
-            var tags = state.Policy.ResolveTags(context);
-            await _cache.SetAsync(key, response, ttl, tags).ConfigureAwait(false);
+            await _cache.SetAsync(flight.Key, response, ttl, flight.Tags).ConfigureAwait(false);
+            if (flight.Invalidated && _cache.TryGet<CapturedResponse>(flight.Key, out var stored) && ReferenceEquals(stored, response))
+            {
+                await _cache.DeleteAsync(flight.Key).ConfigureAwait(false);
+            }
         }
-        catch (Exception ex) when (ex is InvalidOperationException or ArgumentException)
+        catch (Exception ex)
         {
-            // A bad tag function must not fail a response that was already sent to its client.
-            CoalescingLog.MemoizeFailed(_logger, ex, state.Name);
+            // Keeping a copy is an optimisation: a failure must not cost anyone the response already produced.
+            if (state.FirstTime(EndpointState.Failure.Memoize))
+            {
+                CoalescingLog.MemoizeFailed(_logger, ex, state.Name);
+            }
         }
     }
 
@@ -359,7 +584,9 @@ internal sealed class RequestCoalescingMiddleware
         var headers = new List<KeyValuePair<string, StringValues>>(response.Headers.Count);
         foreach (var header in response.Headers)
         {
-            if (CapturedResponse.IsPerMessageHeader(header.Key) || WasSetBeforeEntry(entryHeaders, header))
+            if (CapturedResponse.IsPerMessageHeader(header.Key) || WasSetBeforeEntry(entryHeaders, header) ||
+                header.Key.Equals(HeaderNames.ContentEncoding, StringComparison.OrdinalIgnoreCase) ||
+                header.Key.Equals(HeaderNames.Vary, StringComparison.OrdinalIgnoreCase))
             {
                 continue;
             }
@@ -367,7 +594,22 @@ internal sealed class RequestCoalescingMiddleware
             headers.Add(header);
         }
 
-        return new CapturedResponse(response.StatusCode, [.. headers], isHead ? [] : capture.Buffer.ToArray(), isHead ? response.ContentLength : null);
+        // The encoding and Vary that describe the copied bytes are those the inner pipeline set: an outer
+        // compression middleware adds its own on the way out, and adds them again for each follower.
+        if (!StringValues.IsNullOrEmpty(capture.ContentEncoding))
+        {
+            headers.Add(new(HeaderNames.ContentEncoding, capture.ContentEncoding));
+        }
+
+        if (!StringValues.IsNullOrEmpty(capture.Vary))
+        {
+            headers.Add(new(HeaderNames.Vary, capture.Vary));
+        }
+
+        var headContentLength = isHead && StringValues.IsNullOrEmpty(capture.ContentEncoding) == StringValues.IsNullOrEmpty(response.Headers.ContentEncoding)
+            ? response.ContentLength
+            : null;
+        return new CapturedResponse(response.StatusCode, [.. headers], isHead ? [] : capture.Buffer.ToArray(), headContentLength);
     }
 
     /// <summary>
@@ -428,15 +670,5 @@ internal sealed class RequestCoalescingMiddleware
         {
             CoalescingLog.RoutingRanLater(_logger);
         }
-    }
-
-    /// <summary>One caller's bid to lead a flight; only the leader's <see cref="RunAsync"/> is ever called.</summary>
-    private sealed class LeaderRun(RequestCoalescingMiddleware owner, HttpContext context, EndpointState state, string key, ExecutionCounters counters)
-    {
-        /// <summary>The exception the leader's own pipeline ended with when its client went away.</summary>
-        public Exception? AbortError { get; set; }
-
-        public Task<FlightOutcome> RunAsync(CancellationToken cancellationToken) =>
-            owner.LeadAsync(context, state, key, counters, this);
     }
 }

@@ -44,11 +44,29 @@ public sealed class RequestCoalescingOptions
         new HashSet<string>(["Accept", "Accept-Encoding", "Accept-Language"], StringComparer.OrdinalIgnoreCase);
 
     /// <summary>
-    /// Whether the key includes a hash of the caller's identity (its <c>Authorization</c> and <c>Cookie</c>
-    /// headers), so two users never share a response while one user's duplicates still coalesce. Turn off only
-    /// when responses never depend on who asks. Default: <see langword="true"/>.
+    /// Whether the key includes a hash of the caller's identity, so two callers never share a response while one
+    /// caller's duplicates still coalesce. Identity is: the <see cref="IdentityHeaders"/>; when
+    /// <c>HttpContext.User</c> is authenticated, each authenticated identity's scheme and its name identifier (or
+    /// <c>sub</c>) claim, or all its claims when it has neither; and the client certificate's SHA-256 thumbprint.
+    /// Turn off only when responses never depend on who asks. Default: <see langword="true"/>.
     /// </summary>
     public bool VaryByIdentity { get; set; } = true;
+
+    /// <summary>
+    /// The request headers that identify a caller, hashed into the key with the rest of its identity (see
+    /// <see cref="VaryByIdentity"/>). Add the header an app reads identity from without an authentication handler.
+    /// Default: <c>Authorization</c>, <c>Cookie</c>, <c>X-Api-Key</c>.
+    /// </summary>
+    public ISet<string> IdentityHeaders { get; } =
+        new HashSet<string>(["Authorization", "Cookie", "X-Api-Key"], StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>
+    /// Whether responses carry an RFC 9211 <c>Cache-Status</c> entry saying how Coalesce served them:
+    /// <c>Coalesce; hit</c> (memoized), <c>Coalesce; fwd=miss; collapsed</c> (shared from another request's
+    /// execution), <c>Coalesce; fwd=miss</c> (the endpoint ran for it) or <c>Coalesce; fwd=bypass</c> (not
+    /// coalesced). Default: <see langword="false"/>.
+    /// </summary>
+    public bool EmitCacheStatus { get; set; }
 
     /// <summary>
     /// The most entries the default <see cref="MemoCache"/> keeps for memoized endpoints before it evicts the

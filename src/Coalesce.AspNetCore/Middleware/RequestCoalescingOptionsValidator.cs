@@ -39,6 +39,14 @@ internal sealed class RequestCoalescingOptionsValidator : IValidateOptions<Reque
             }
         }
 
+        foreach (var header in options.IdentityHeaders)
+        {
+            if (string.IsNullOrWhiteSpace(header))
+            {
+                Add($"{nameof(RequestCoalescingOptions.IdentityHeaders)} contains an empty header name.");
+            }
+        }
+
         return failures is null ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
 
         void Add(string failure) => (failures ??= []).Add(failure);

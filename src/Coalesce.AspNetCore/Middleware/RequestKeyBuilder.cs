@@ -1,10 +1,12 @@
 using System.Buffers;
 using System.Globalization;
 using System.Runtime.CompilerServices;
+using System.Security.Claims;
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Http.Features.Authentication;
 using Microsoft.Extensions.Primitives;
 
 namespace Coalesce.AspNetCore;
@@ -57,7 +59,7 @@ internal static class RequestKeyBuilder
 
         if (endpoint.VaryByIdentity)
         {
-            AppendIdentity(ref key, request.Headers.Authorization, request.Headers.Cookie);
+            AppendIdentity(ref key, context, endpoint.IdentityHeaders);
         }
 
         return key.ToStringAndClear();
@@ -218,9 +220,74 @@ internal static class RequestKeyBuilder
     }
 
     /// <summary>
-    /// A truncated SHA-256 of the credentials, so keys never hold them in clear text yet two identities cannot
-    /// meet by accident (128 bits).
+    /// A truncated SHA-256 (128 bits) of everything that identifies the caller, so keys never hold credentials in
+    /// clear text yet two identities cannot meet by accident: the identity headers, each authenticated identity of
+    /// <c>HttpContext.User</c> (its scheme and name identifier or <c>sub</c> claim, or all its claims), and the
+    /// client certificate's thumbprint. Anonymous callers without any of these share <c>I-</c>.
     /// </summary>
+    internal static void AppendIdentity(ref DefaultInterpolatedStringHandler key, HttpContext context, string[] identityHeaders)
+    {
+        var text = new DefaultInterpolatedStringHandler(0, 0, CultureInfo.InvariantCulture, stackalloc char[256]);
+        var any = false;
+        var headers = context.Request.Headers;
+        foreach (var name in identityHeaders)
+        {
+            var values = headers[name];
+            if (values.Count > 0)
+            {
+                any = true;
+                text.AppendLiteral("H");
+                Append(ref text, name);
+                AppendValues(ref text, values);
+            }
+        }
+
+        // Read the feature rather than HttpContext.User, which allocates an empty principal when nobody set one.
+        if (context.Features.Get<IHttpAuthenticationFeature>()?.User is { } user)
+        {
+            foreach (var identity in user.Identities)
+            {
+                if (!identity.IsAuthenticated)
+                {
+                    continue;
+                }
+
+                any = true;
+                text.AppendLiteral("U");
+                Append(ref text, identity.AuthenticationType);
+                if ((identity.FindFirst(ClaimTypes.NameIdentifier) ?? identity.FindFirst("sub")) is { } subject)
+                {
+                    Append(ref text, subject.Type);
+                    Append(ref text, subject.Value);
+                    continue;
+                }
+
+                foreach (var claim in identity.Claims)
+                {
+                    Append(ref text, claim.Type);
+                    Append(ref text, claim.Value);
+                }
+            }
+        }
+
+        if (context.Connection.ClientCertificate is { } certificate)
+        {
+            any = true;
+            text.AppendLiteral("C");
+            Append(ref text, certificate.GetCertHashString(HashAlgorithmName.SHA256));
+        }
+
+        if (!any)
+        {
+            text.ToStringAndClear();
+            key.AppendLiteral("I-");
+            return;
+        }
+
+        AppendHashed(ref key, text.ToStringAndClear());
+    }
+
+    /// <summary>The outbound handler's identity: its request's credentials, hashed as above.</summary>
     internal static void AppendIdentity(ref DefaultInterpolatedStringHandler key, StringValues authorization, StringValues cookie)
     {
         if (authorization.Count == 0 && cookie.Count == 0)
@@ -232,8 +299,11 @@ internal static class RequestKeyBuilder
         var text = new DefaultInterpolatedStringHandler(0, 0, CultureInfo.InvariantCulture, stackalloc char[256]);
         AppendValues(ref text, authorization);
         AppendValues(ref text, cookie);
-        var chars = text.ToStringAndClear();
+        AppendHashed(ref key, text.ToStringAndClear());
+    }
 
+    private static void AppendHashed(ref DefaultInterpolatedStringHandler key, string chars)
+    {
         var byteCount = Encoding.UTF8.GetByteCount(chars);
         byte[]? rented = null;
         var bytes = byteCount <= 1024 ? stackalloc byte[byteCount] : (rented = ArrayPool<byte>.Shared.Rent(byteCount)).AsSpan(0, byteCount);

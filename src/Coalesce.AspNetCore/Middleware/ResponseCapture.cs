@@ -1,6 +1,7 @@
 using System.IO.Pipelines;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Primitives;
 
 namespace Coalesce.AspNetCore;
 
@@ -9,10 +10,19 @@ namespace Coalesce.AspNetCore;
 /// app writes (<c>Body</c>, <c>BodyWriter</c>, <c>SendFileAsync</c>), the bytes reach the leader's client as
 /// usual and a copy lands in <see cref="Buffer"/>, up to the configured limit.
 /// </summary>
-internal sealed class ResponseCapture(IHttpResponseBodyFeature original, long limit) : IHttpResponseBodyFeature, IDisposable
+/// <remarks>
+/// The copy holds the bytes as the inner pipeline wrote them. Middleware outside this one may still transform
+/// them on their way out (response compression sets <c>Content-Encoding</c> and <c>Vary</c> as the first bytes
+/// pass through it), so the headers that describe the copied bytes are read at the moment the first bytes leave
+/// the inner pipeline (<see cref="ContentEncoding"/>, <see cref="Vary"/>), not when the response ends.
+/// </remarks>
+internal sealed class ResponseCapture(
+    IHttpResponseBodyFeature original, IHeaderDictionary headers, long limit, Action<object>? onStreaming = null, object? streamingState = null)
+    : IHttpResponseBodyFeature, IDisposable
 {
     private TeeStream? _stream;
     private TeePipeWriter? _writer;
+    private bool _outputStarted;
 
     public CaptureBuffer Buffer { get; } = new(limit);
 
@@ -22,21 +32,94 @@ internal sealed class ResponseCapture(IHttpResponseBodyFeature original, long li
     /// <summary>Set by the endpoint filter when the handler's result is a stream or other one-shot source.</summary>
     public bool NotReplayable { get; set; }
 
-    public Stream Stream => _stream ??= new TeeStream(original.Stream, Buffer);
+    /// <summary>
+    /// Whether the response streams (it disabled buffering, or is an event stream): it is never shared or kept,
+    /// and its followers were released as soon as this was seen.
+    /// </summary>
+    public bool Streaming { get; private set; }
 
-    public PipeWriter Writer => _writer ??= new TeePipeWriter(original.Writer, Buffer);
+    /// <summary>The <c>Content-Encoding</c> of the bytes in <see cref="Buffer"/>, as the inner pipeline set it.</summary>
+    public StringValues ContentEncoding { get; private set; }
 
-    public void DisableBuffering() => original.DisableBuffering();
+    /// <summary>The <c>Vary</c> header as the inner pipeline set it.</summary>
+    public StringValues Vary { get; private set; }
 
-    public Task StartAsync(CancellationToken cancellationToken = default) => original.StartAsync(cancellationToken);
+    public Stream Stream => _stream ??= new TeeStream(original.Stream, this);
+
+    public PipeWriter Writer => _writer ??= new TeePipeWriter(original.Writer, this);
+
+    public void DisableBuffering()
+    {
+        // ASP.NET's signal that a response streams: nobody waits for it, and it is never kept.
+        BecomeStreaming();
+        original.DisableBuffering();
+    }
+
+    public Task StartAsync(CancellationToken cancellationToken = default)
+    {
+        BeforeOutput();
+        return original.StartAsync(cancellationToken);
+    }
 
     public Task SendFileAsync(string path, long offset, long? count, CancellationToken cancellationToken = default)
     {
+        BeforeOutput();
         SentFile = true;
         return SendFileFallback.SendFileAsync(Stream, path, offset, count, cancellationToken);
     }
 
-    public Task CompleteAsync() => original.CompleteAsync();
+    public Task CompleteAsync()
+    {
+        BeforeOutput();
+        return original.CompleteAsync();
+    }
+
+    /// <summary>Called before any byte, flush or start leaves the inner pipeline; reads its headers the first time.</summary>
+    public void BeforeOutput()
+    {
+        if (_outputStarted)
+        {
+            return;
+        }
+
+        _outputStarted = true;
+        SnapshotHeaders();
+        if (headers.ContentType is { Count: > 0 } contentType &&
+            contentType.ToString().StartsWith("text/event-stream", StringComparison.OrdinalIgnoreCase))
+        {
+            BecomeStreaming();
+        }
+    }
+
+    /// <summary>For a response that ended without any output: its headers are final now.</summary>
+    public void Finish()
+    {
+        if (!_outputStarted)
+        {
+            _outputStarted = true;
+            SnapshotHeaders();
+        }
+    }
+
+    public void Append(ReadOnlySpan<byte> data) => Buffer.Append(data);
 
     public void Dispose() => Buffer.Dispose();
+
+    private void SnapshotHeaders()
+    {
+        ContentEncoding = headers.ContentEncoding;
+        Vary = headers.Vary;
+    }
+
+    private void BecomeStreaming()
+    {
+        if (Streaming)
+        {
+            return;
+        }
+
+        Streaming = true;
+        Buffer.Abandon();
+        onStreaming?.Invoke(streamingState ?? this);
+    }
 }

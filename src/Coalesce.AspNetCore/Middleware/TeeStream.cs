@@ -1,7 +1,7 @@
 namespace Coalesce.AspNetCore;
 
 /// <summary>The response stream the leader writes to: every byte goes to its client and into the capture.</summary>
-internal sealed class TeeStream(Stream inner, CaptureBuffer capture) : Stream
+internal sealed class TeeStream(Stream inner, ResponseCapture capture) : Stream
 {
     public override bool CanRead => false;
 
@@ -17,9 +17,17 @@ internal sealed class TeeStream(Stream inner, CaptureBuffer capture) : Stream
         set => throw new NotSupportedException();
     }
 
-    public override void Flush() => inner.Flush();
+    public override void Flush()
+    {
+        capture.BeforeOutput();
+        inner.Flush();
+    }
 
-    public override Task FlushAsync(CancellationToken cancellationToken) => inner.FlushAsync(cancellationToken);
+    public override Task FlushAsync(CancellationToken cancellationToken)
+    {
+        capture.BeforeOutput();
+        return inner.FlushAsync(cancellationToken);
+    }
 
     public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
@@ -32,6 +40,7 @@ internal sealed class TeeStream(Stream inner, CaptureBuffer capture) : Stream
     public override void Write(ReadOnlySpan<byte> buffer)
     {
         // The server decides whether synchronous writes are allowed; capture only what it accepted.
+        capture.BeforeOutput();
         inner.Write(buffer);
         capture.Append(buffer);
     }
@@ -41,6 +50,7 @@ internal sealed class TeeStream(Stream inner, CaptureBuffer capture) : Stream
 
     public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
     {
+        capture.BeforeOutput();
         capture.Append(buffer.Span);
         return inner.WriteAsync(buffer, cancellationToken);
     }

@@ -87,6 +87,13 @@ public sealed partial class MemoCache : IDisposable
     /// <summary>Raised once per invalidation call that removed at least one entry.</summary>
     public event EventHandler<CacheInvalidatedEventArgs>? Invalidated;
 
+    /// <summary>
+    /// Raised synchronously before entries are removed by a delete, an invalidation or a clear, so work in
+    /// progress that would store data read before it can be told first (the request middleware cancels the
+    /// memoization of flights that started earlier). Handlers must be quick and must not throw.
+    /// </summary>
+    internal event Action<CacheInvalidation>? Invalidating;
+
     internal ICacheStore<string, object?> Backing => _store;
 
     /// <summary>The cache's name, from <see cref="MemoCacheOptions.Name"/>.</summary>
@@ -174,6 +181,7 @@ public sealed partial class MemoCache : IDisposable
     {
         ArgumentNullException.ThrowIfNull(key);
         ct.ThrowIfCancellationRequested();
+        Invalidating?.Invoke(CacheInvalidation.ForKey(key));
         var deleted = _store.Remove(StoreKey(key));
         if (deleted)
         {
@@ -190,6 +198,7 @@ public sealed partial class MemoCache : IDisposable
     public ValueTask ClearAsync(CancellationToken ct = default)
     {
         ct.ThrowIfCancellationRequested();
+        Invalidating?.Invoke(CacheInvalidation.All);
         _store.RemoveWhere(OwnsKey);
         return ValueTask.CompletedTask;
     }
@@ -289,6 +298,7 @@ public sealed partial class MemoCache : IDisposable
     {
         ArgumentNullException.ThrowIfNull(key);
         ct.ThrowIfCancellationRequested();
+        Invalidating?.Invoke(CacheInvalidation.ForKey(key));
         var removed = _store.Remove(StoreKey(key));
         if (removed)
         {
@@ -327,6 +337,7 @@ public sealed partial class MemoCache : IDisposable
     {
         var glob = GlobPattern.Parse(globPattern, nameof(globPattern));
         ct.ThrowIfCancellationRequested();
+        Invalidating?.Invoke(CacheInvalidation.ForPattern(glob));
         var removed = _store.RemoveWhere(k => OwnsKey(k) && glob.IsMatch(UserKeySpan(k)));
         return new ValueTask<int>(ReportInvalidated(removed));
     }
@@ -385,8 +396,17 @@ public sealed partial class MemoCache : IDisposable
         }
     }
 
-    internal int InvalidateTags(IEnumerable<string> tags) =>
-        ReportInvalidated(_store.RemoveByTags(_prefix is null ? tags : tags.Select(t => _prefix + t)));
+    internal int InvalidateTags(IEnumerable<string> tags)
+    {
+        if (Invalidating is { } invalidating)
+        {
+            var list = tags as IReadOnlyCollection<string> ?? [.. tags];
+            invalidating(CacheInvalidation.ForTags(list));
+            tags = list;
+        }
+
+        return ReportInvalidated(_store.RemoveByTags(_prefix is null ? tags : tags.Select(t => _prefix + t)));
+    }
 
     private static void ValidateTtl(TimeSpan? ttl)
     {

@@ -100,6 +100,62 @@ public sealed partial class SharedCall
     }
 
     /// <summary>
+    /// Like <see cref="JoinOrRun{T}(string, Func{CancellationToken, Task{T}}, out bool)"/>, for work the leader
+    /// completes itself (<paramref name="work"/>, which the flight awaits), and the flight carries
+    /// <paramref name="leaderState"/>, an object of the leader's that every follower receives as
+    /// <paramref name="flightState"/> (the middleware keeps its per-flight coordination there).
+    /// </summary>
+    internal Task<T> JoinOrRun<T>(string key, Task<T> work, object leaderState, out bool isLeader, out object flightState)
+    {
+        var (flight, leader) = JoinOrStart<T>(key, abandonable: false, leaderState);
+        isLeader = leader;
+        flightState = flight.State!;
+        if (leader)
+        {
+            _ = flight.AwaitAsync(work, CancellationToken.None);
+        }
+
+        return flight.Task;
+    }
+
+    /// <summary>
+    /// Joins the flight in progress for <paramref name="key"/>, if there is one, without ever starting one:
+    /// for callers that may wait for someone else's execution but must not lead one themselves.
+    /// </summary>
+    internal bool TryJoin<T>(string key, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out Task<T>? task, out object? flightState)
+    {
+        while (_flights.TryGetValue(key, out var existing))
+        {
+            if (existing is not Flight<T> running)
+            {
+                break;
+            }
+
+            if (running.TryJoin())
+            {
+                _counters.Hit();
+                task = running.Task;
+                flightState = running.State;
+                return true;
+            }
+
+            _flights.TryRemove(new KeyValuePair<string, Flight>(key, existing));
+        }
+
+        task = null;
+        flightState = null;
+        return false;
+    }
+
+    /// <summary>
+    /// Detaches the flight for <paramref name="key"/> only if it is the one carrying <paramref name="flightState"/>,
+    /// so a newer flight for the same key is left alone.
+    /// </summary>
+    internal bool Forget(string key, object flightState) =>
+        _flights.TryGetValue(key, out var flight) && ReferenceEquals(flight.State, flightState) &&
+        _flights.TryRemove(new KeyValuePair<string, Flight>(key, flight));
+
+    /// <summary>
     /// Whether the flight in progress for <paramref name="key"/> has callers besides its leader. A leader asks
     /// this to skip preparing a shareable result nobody waits for; a caller may still join right after.
     /// </summary>
@@ -159,7 +215,7 @@ public sealed partial class SharedCall
     /// <summary>Detaches every flight; see <see cref="Forget(string)"/>.</summary>
     public void ForgetAll() => _flights.Clear();
 
-    private (Flight<T> Flight, bool IsLeader) JoinOrStart<T>(string key, bool abandonable)
+    private (Flight<T> Flight, bool IsLeader) JoinOrStart<T>(string key, bool abandonable, object? state = null)
     {
         while (true)
         {
@@ -182,7 +238,7 @@ public sealed partial class SharedCall
                 continue;
             }
 
-            var flight = new Flight<T>(this, key, abandonable);
+            var flight = new Flight<T>(this, key, abandonable) { State = state };
             if (_flights.TryAdd(key, flight))
             {
                 _counters.Started();
@@ -197,6 +253,9 @@ public sealed partial class SharedCall
     private abstract class Flight(string key)
     {
         public string Key { get; } = key;
+
+        /// <summary>An object of the leader's that the flight hands to every follower; see JoinOrRun.</summary>
+        public object? State { get; init; }
 
         public abstract Type ResultType { get; }
 
@@ -246,13 +305,28 @@ public sealed partial class SharedCall
             return false;
         }
 
-        public async Task RunAsync(Func<CancellationToken, Task<T>> fn)
+        public Task RunAsync(Func<CancellationToken, Task<T>> fn)
         {
             var token = _abandon?.Token ?? CancellationToken.None;
+            Task<T> work;
+            try
+            {
+                work = fn(token);
+            }
+            catch (Exception ex)
+            {
+                work = System.Threading.Tasks.Task.FromException<T>(ex);
+            }
+
+            return AwaitAsync(work, token);
+        }
+
+        public async Task AwaitAsync(Task<T> work, CancellationToken token)
+        {
             T value;
             try
             {
-                value = await fn(token).ConfigureAwait(false);
+                value = await work.ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (token.IsCancellationRequested)
             {

@@ -8,6 +8,8 @@ using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging.Testing;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -62,62 +64,80 @@ public sealed class BadInputTests
     }
 
     [Fact]
-    public async Task A_tag_naming_a_route_value_the_route_lacks_fails_when_endpoints_are_built()
+    public async Task Tags_naming_route_values_the_routes_lack_fail_start_up_naming_every_endpoint_and_tag()
     {
-        await using var app = await TestApp.StartAsync(a =>
-            a.MapGet("/products", () => "all").WithCoalescing(p => p.Memoize(TimeSpan.FromMinutes(1)).Tag("product:{id}")));
+        var ex = await Assert.ThrowsAsync<InvalidOperationException>(() => TestApp.StartAsync(a =>
+        {
+            a.MapGet("/things/{id}", (string id) => id).WithCoalescing(p => p.Memoize(TimeSpan.FromMinutes(1)).Tag("thing:{nope}"));
+            a.MapPost("/products", () => "created").InvalidatesTags("product:{productId}");
+            a.MapGet("/fine/{id}", (string id) => id).WithCoalescing(p => p.Tag("fine:{id}"));
+        }));
 
-        var ex = Assert.Throws<InvalidOperationException>(() => app.Services.GetRequiredService<EndpointDataSource>().Endpoints);
-        Assert.Contains("'id'", ex.Message, StringComparison.Ordinal);
-        Assert.Contains("product:{id}", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("2 endpoint(s)", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("'thing:{nope}'", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("'nope'", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("/things/{id}", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("'product:{productId}'", ex.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("fine:", ex.Message, StringComparison.Ordinal);
     }
 
     [Fact]
-    public async Task An_invalidation_tag_naming_a_route_value_the_route_lacks_fails_when_endpoints_are_built()
+    public async Task A_misconfigured_endpoint_never_breaks_the_others_and_is_itself_left_uncoalesced()
     {
-        await using var app = await TestApp.StartAsync(a =>
-            a.MapPost("/products", () => "created").InvalidatesTags("product:{productId}"));
+        var runs = 0;
+        await using var app = await TestApp.StartAsync(
+            a =>
+            {
+                a.MapGet("/things/{id}", (string id) => $"thing {id} run {Interlocked.Increment(ref runs)}")
+                    .WithCoalescing(p => p.Memoize(TimeSpan.FromMinutes(1)).Tag("thing:{nope}"));
+                a.MapGet("/other", () => "other");
+            },
+            services: s =>
+            {
+                // As if the endpoint appeared after start-up, when nothing checked it.
+                s.RemoveAll<Microsoft.Extensions.Hosting.IHostedService>();
+                s.AddFakeLogging();
+            });
 
-        var ex = Assert.Throws<InvalidOperationException>(() => app.Services.GetRequiredService<EndpointDataSource>().Endpoints);
-        Assert.Contains("'productId'", ex.Message, StringComparison.Ordinal);
+        Assert.Equal("other", await app.Client.GetStringAsync("/other"));
+        Assert.Equal("thing 1 run 1", await app.Client.GetStringAsync("/things/1"));
+        Assert.Equal("thing 1 run 2", await app.Client.GetStringAsync("/things/1"));
+
+        var logged = app.Services.GetFakeLogCollector().GetSnapshot().Where(r => r.Id.Id == 7).ToList();
+        Assert.Contains("'nope'", Assert.Single(logged).Message, StringComparison.Ordinal);
     }
 
-    [Fact]
-    public async Task A_key_function_that_throws_fails_only_that_request_and_leaves_nothing_in_flight()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task A_key_function_that_throws_or_returns_null_costs_no_response_and_is_logged_once(bool throws)
     {
-        var calls = 0;
-        await using var app = await StartWithErrorPage(a => a.MapGet("/keyed/{id}", (string id) => $"item {id}")
-            .WithCoalescing(p => p.KeyBy(ctx => Interlocked.Increment(ref calls) == 1
-                ? throw new FormatException("tenant header is garbled")
-                : ctx.Request.Path.Value!)));
+        var gate = new Gate();
+        await using var app = await TestApp.StartAsync(
+            a => a.MapGet("/keyed/{id}", async (string id) =>
+                {
+                    var run = gate.Enter();
+                    await gate.WaitAsync();
+                    return $"item {id} run {run}";
+                })
+                .WithCoalescing(p => p.KeyBy(ctx => throws ? throw new FormatException("tenant header is garbled") : null!)),
+            services: s => s.AddFakeLogging());
 
-        var failed = await app.Client.GetAsync("/keyed/1");
+        // Each request runs on its own: without a key nothing can be shared, but nobody loses a response.
+        var requests = Enumerable.Range(0, 3).Select(_ => app.Client.GetStringAsync("/keyed/1")).ToArray();
+        await gate.WaitForExecutionsAsync(3);
+        gate.Open();
+        var bodies = await Task.WhenAll(requests);
 
-        Assert.Equal(HttpStatusCode.InternalServerError, failed.StatusCode);
-        var message = await failed.Content.ReadAsStringAsync();
-        Assert.Contains("key function", message, StringComparison.Ordinal);
-        Assert.Contains("/keyed/{id}", message, StringComparison.Ordinal);
-        Assert.Contains("tenant header is garbled", message, StringComparison.Ordinal);
+        Assert.Equal(3, bodies.Distinct().Count());
+        Assert.All(bodies, b => Assert.StartsWith("item 1 run ", b, StringComparison.Ordinal));
         Assert.Equal(0, app.Flights.InFlightCount);
         Assert.Equal(0, app.Stats.GetSnapshot().Requests.Active);
 
-        Assert.Equal("item 2", await app.Client.GetStringAsync("/keyed/2"));
-    }
-
-    [Fact]
-    public async Task A_key_function_that_returns_null_fails_the_request_with_a_clear_message()
-    {
-        await using var app = await StartWithErrorPage(a => a.MapGet("/nullkey", () => "never")
-            .WithCoalescing(p => p.KeyBy(_ => null!)));
-
-        var response = await app.Client.GetAsync("/nullkey");
-
-        Assert.Equal(HttpStatusCode.InternalServerError, response.StatusCode);
-        var message = await response.Content.ReadAsStringAsync();
-        Assert.StartsWith(nameof(InvalidOperationException), message, StringComparison.Ordinal);
-        Assert.Contains("returned null", message, StringComparison.Ordinal);
-        Assert.Equal(0, app.Flights.InFlightCount);
-        Assert.Equal(0, app.Stats.GetSnapshot().Requests.Active);
+        var logged = app.Services.GetFakeLogCollector().GetSnapshot().Where(r => r.Id.Id == 8).ToList();
+        var record = Assert.Single(logged);
+        Assert.Contains("/keyed/{id}", record.Message, StringComparison.Ordinal);
+        Assert.Contains(throws ? "tenant header is garbled" : "returned null", record.Exception!.Message, StringComparison.Ordinal);
     }
 
     [Theory]
@@ -265,13 +285,4 @@ public sealed class BadInputTests
         using var reader = new StreamReader(context.Response.Body);
         return await reader.ReadToEndAsync();
     }
-
-    private static Task<TestApp> StartWithErrorPage(Action<WebApplication> map) => TestApp.StartAsync(
-        map,
-        beforeCoalescing: a => a.UseExceptionHandler(error => error.Run(async ctx =>
-        {
-            var exception = ctx.Features.GetRequiredFeature<IExceptionHandlerFeature>().Error;
-            ctx.Response.StatusCode = 500;
-            await ctx.Response.WriteAsync($"{exception.GetType().Name}: {exception.Message}");
-        })));
 }

@@ -229,14 +229,14 @@ public sealed class CoalescingTests
             await Assert.ThrowsAnyAsync<OperationCanceledException>(() => leader);
         }
 
-        // One follower took over; the other nine joined its flight.
+        // One follower took over the same flight; the other nine still wait on it.
         await takeover.WaitForExecutionsAsync(1);
-        await app.WaitForFollowersAsync(10 + 9);
         takeover.Open();
         var bodies = await Task.WhenAll(followers);
 
         Assert.All(bodies, body => Assert.Equal("complete from run 2", body));
         Assert.Equal(2, executions);
+        Assert.Equal(10, app.Flights.GetStats().Hits);
         await TestApp.WaitUntilAsync(() => app.Stats.GetSnapshot().Requests.Active == 0, "no active flights");
         Assert.Equal(0, app.Stats.GetSnapshot().Requests.Errors);
     }
@@ -264,20 +264,17 @@ public sealed class CoalescingTests
             return app.Client.SendAsync(request, cancels[i].Token);
         }).ToArray();
 
-        var joins = 0L;
+        // Everyone joins one flight, which is handed from follower to follower as each leader's client goes.
+        await app.WaitForFollowersAsync(Clients - 1);
         var gone = new HashSet<int>();
         for (var round = 0; round < 4; round++)
         {
             var leader = await leaders.Reader.ReadAsync().AsTask().WaitAsync(TestApp.Patience);
-            joins += Clients - 1 - round;
-            await app.WaitForFollowersAsync(joins);
             gone.Add(leader);
             await cancels[leader].CancelAsync();
         }
 
         var last = await leaders.Reader.ReadAsync().AsTask().WaitAsync(TestApp.Patience);
-        joins += Clients - 1 - 4;
-        await app.WaitForFollowersAsync(joins);
         gate.Open();
 
         for (var i = 0; i < Clients; i++)
@@ -293,6 +290,7 @@ public sealed class CoalescingTests
         }
 
         Assert.Equal(5, gate.Executions);
+        Assert.Equal(Clients - 1, app.Flights.GetStats().Hits);
         foreach (var cts in cancels)
         {
             cts.Dispose();

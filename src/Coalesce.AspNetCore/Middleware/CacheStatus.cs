@@ -1,0 +1,34 @@
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Primitives;
+
+namespace Coalesce.AspNetCore;
+
+/// <summary>
+/// The RFC 9211 <c>Cache-Status</c> response header, when <see cref="RequestCoalescingOptions.EmitCacheStatus"/>
+/// is on: one entry naming Coalesce and how the response was produced. The RFC lists caches from the origin's
+/// side to the client's, so ours is added after any entry the app set (from a cache behind it) and before those of
+/// proxies and CDNs in front of the app.
+/// </summary>
+internal static class CacheStatus
+{
+    public const string HeaderName = "Cache-Status";
+
+    /// <summary>Answered from a memoized response.</summary>
+    public const string Hit = "hit";
+
+    /// <summary>Another request's execution answered this one (it was collapsed into that flight).</summary>
+    public const string Collapsed = "fwd=miss; collapsed";
+
+    /// <summary>The endpoint ran for this request, and others may have shared it.</summary>
+    public const string Miss = "fwd=miss";
+
+    /// <summary>Coalesce left this request alone (not eligible, a streaming request, or a key passing through).</summary>
+    public const string Bypass = "fwd=bypass";
+
+    public static void Set(HttpResponse response, string name, string status)
+    {
+        var entry = $"{name}; {status}";
+        var existing = response.Headers[HeaderName];
+        response.Headers[HeaderName] = existing.Count == 0 ? entry : StringValues.Concat(existing, entry);
+    }
+}

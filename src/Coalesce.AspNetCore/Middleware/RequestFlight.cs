@@ -1,0 +1,133 @@
+using Microsoft.AspNetCore.Http;
+
+namespace Coalesce.AspNetCore;
+
+/// <summary>
+/// One execution shared by the requests of a key: its outcome, the followers ready to take over if the leader's
+/// client goes away, and what invalidations must know about it. Carried by the <see cref="SharedCall"/> flight,
+/// whose work is simply <see cref="Outcome"/>, so the flight ends when the outcome is set — which may be before the
+/// leader's own response ends (a streaming leader releases its followers at its first byte).
+/// </summary>
+/// <remarks>
+/// Take-over is a hand-over, not a race: when a leader's client goes away, exactly one waiting follower (whose own
+/// client is still there) is told to lead, and runs the endpoint for the same flight; the others keep waiting on
+/// the same outcome, however fast the new run is.
+/// </remarks>
+internal sealed class RequestFlight(string key, string[] tags, string endpointName)
+{
+    private readonly TaskCompletionSource<FlightOutcome> _outcome = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly Lock _gate = new();
+    private LinkedList<Successor>? _successors;
+    private volatile bool _invalidated;
+
+    public string Key { get; } = key;
+
+    /// <summary>The endpoint's name, for logs.</summary>
+    public string EndpointName { get; } = endpointName;
+
+    /// <summary>The tags a response of this flight would be memoized with, resolved before it ran.</summary>
+    public string[] Tags { get; } = tags;
+
+    public Task<FlightOutcome> Outcome => _outcome.Task;
+
+    /// <summary>
+    /// Whether an invalidation covering this flight happened after it started: its result was computed from data
+    /// read before a write, and must not be kept.
+    /// </summary>
+    public bool Invalidated => _invalidated;
+
+    public void Invalidate() => _invalidated = true;
+
+    public void Complete(FlightOutcome outcome) => _outcome.TrySetResult(outcome);
+
+    public void Fail(Exception error) => _outcome.TrySetException(error);
+
+    /// <summary>
+    /// Puts a follower in line to take over. <see langword="null"/> when the flight already has its outcome.
+    /// </summary>
+    public Successor? Enlist(HttpContext context)
+    {
+        lock (_gate)
+        {
+            if (_outcome.Task.IsCompleted)
+            {
+                return null;
+            }
+
+            var successor = new Successor(context);
+            successor.Node = (_successors ??= new()).AddLast(successor);
+            return successor;
+        }
+    }
+
+    /// <summary>
+    /// Takes a follower out of line (it stops waiting). <see langword="false"/> when it had already been chosen
+    /// to lead: then it must lead (or hand over) after all.
+    /// </summary>
+    public bool Withdraw(Successor successor)
+    {
+        lock (_gate)
+        {
+            if (successor.Chosen)
+            {
+                return false;
+            }
+
+            if (successor.Node is { List: not null } node)
+            {
+                _successors!.Remove(node);
+            }
+
+            return true;
+        }
+    }
+
+    /// <summary>
+    /// The leader's client went away: hands the flight to the first follower whose client is still there. When
+    /// there is none, the flight ends as <see cref="FlightOutcomeKind.LeaderAborted"/>.
+    /// </summary>
+    public void HandOver()
+    {
+        lock (_gate)
+        {
+            if (_outcome.Task.IsCompleted)
+            {
+                // Its followers have their answer already (a streaming leader released them).
+                return;
+            }
+
+            while (_successors?.First is { } first)
+            {
+                _successors.RemoveFirst();
+                var next = first.Value;
+                if (!next.Context.RequestAborted.IsCancellationRequested)
+                {
+                    next.Choose();
+                    return;
+                }
+            }
+
+            _outcome.TrySetResult(FlightOutcome.LeaderAborted);
+        }
+    }
+
+    /// <summary>A follower in line to take over, and the signal that it was chosen.</summary>
+    internal sealed class Successor(HttpContext context)
+    {
+        private readonly TaskCompletionSource _turn = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public HttpContext Context { get; } = context;
+
+        public LinkedListNode<Successor>? Node { get; set; }
+
+        public bool Chosen { get; private set; }
+
+        public Task Turn => _turn.Task;
+
+        public void Choose()
+        {
+            Chosen = true;
+            _turn.TrySetResult();
+        }
+    }
+}
