@@ -2,6 +2,9 @@ using Coalesce.AspNetCore;
 using Coalesce.Testing;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -18,13 +21,31 @@ internal sealed class TestApp : IAsyncDisposable
 
     private readonly WebApplication _app;
 
-    private TestApp(WebApplication app, ManualTimeProvider time)
+    private TestApp(WebApplication app, ManualTimeProvider time, Uri? kestrelAddress)
     {
         _app = app;
         Time = time;
-        Client = app.GetTestClient();
+        KestrelAddress = kestrelAddress;
+        Client = kestrelAddress is null ? app.GetTestClient() : CreateKestrelClient(kestrelAddress);
         Client.Timeout = Patience;
     }
+
+    /// <summary>Where the app listens when it runs on real Kestrel over loopback; <see langword="null"/> on the test server.</summary>
+    public Uri? KestrelAddress { get; }
+
+    /// <summary>
+    /// A client of the Kestrel app that leaves bodies as sent (no automatic decompression), so tests see the
+    /// bytes and the Content-Encoding exactly as a client would receive them.
+    /// </summary>
+    public static HttpClient CreateKestrelClient(Uri address) => new(new SocketsHttpHandler
+    {
+        AutomaticDecompression = System.Net.DecompressionMethods.None,
+        UseCookies = false,
+    })
+    {
+        BaseAddress = address,
+        Timeout = Patience,
+    };
 
     public HttpClient Client { get; }
 
@@ -43,11 +64,20 @@ internal sealed class TestApp : IAsyncDisposable
         Action<RequestCoalescingOptions>? configure = null,
         Action<WebApplication>? beforeCoalescing = null,
         Action<WebApplication>? afterCoalescing = null,
-        Action<IServiceCollection>? services = null)
+        Action<IServiceCollection>? services = null,
+        bool kestrel = false)
     {
         var time = new ManualTimeProvider();
         var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseTestServer();
+        if (kestrel)
+        {
+            builder.WebHost.UseUrls("http://127.0.0.1:0");
+        }
+        else
+        {
+            builder.WebHost.UseTestServer();
+        }
+
         builder.Logging.ClearProviders();
         builder.Services.AddRequestCoalescing(configure);
         builder.Services.AddSingleton<TimeProvider>(time);
@@ -58,8 +88,20 @@ internal sealed class TestApp : IAsyncDisposable
         app.UseRequestCoalescing();
         afterCoalescing?.Invoke(app);
         map(app);
-        await app.StartAsync();
-        return new TestApp(app, time);
+        try
+        {
+            // Every test stops what it started, also when starting fails halfway.
+            await app.StartAsync();
+            var address = kestrel
+                ? new Uri(app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First())
+                : null;
+            return new TestApp(app, time, address);
+        }
+        catch
+        {
+            await app.DisposeAsync();
+            throw;
+        }
     }
 
     /// <summary>Waits until <paramref name="count"/> requests have joined flights as followers.</summary>

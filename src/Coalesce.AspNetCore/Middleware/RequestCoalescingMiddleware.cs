@@ -265,6 +265,7 @@ internal sealed class RequestCoalescingMiddleware
     private async Task<FollowerNext> FollowAsync(
         HttpContext context, EndpointState state, RequestFlight flight, Task<FlightOutcome> outcome, TimeSpan waitTimeout, ExecutionCounters counters, bool canTakeOver)
     {
+        flight.AddFollower();
         var successor = canTakeOver ? flight.Enlist(context) : null;
         Task signal = successor is null ? outcome : Task.WhenAny(outcome, successor.Turn);
 
@@ -425,7 +426,7 @@ internal sealed class RequestCoalescingMiddleware
             return;
         }
 
-        if (capture.Streaming || (!memoizing && !_flights.HasFollowers(flight.Key)))
+        if (capture.Streaming || (!memoizing && !flight.HasFollowers))
         {
             // Streaming: the followers were released at its first byte. Otherwise the common unique-key case:
             // nobody waits, so don't judge or build a copy nobody will replay.

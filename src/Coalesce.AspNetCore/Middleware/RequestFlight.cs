@@ -19,6 +19,7 @@ internal sealed class RequestFlight(string key, string[] tags, string endpointNa
     private readonly Lock _gate = new();
     private LinkedList<Successor>? _successors;
     private volatile bool _invalidated;
+    private int _followers;
 
     public string Key { get; } = key;
 
@@ -37,6 +38,14 @@ internal sealed class RequestFlight(string key, string[] tags, string endpointNa
     public bool Invalidated => _invalidated;
 
     public void Invalidate() => _invalidated = true;
+
+    /// <summary>
+    /// Whether anyone joined to wait for this flight. A leader asks this to skip preparing a shareable result
+    /// nobody waits for; a request that joins in that last instant runs on its own.
+    /// </summary>
+    public bool HasFollowers => Volatile.Read(ref _followers) > 0;
+
+    public void AddFollower() => Interlocked.Increment(ref _followers);
 
     public void Complete(FlightOutcome outcome) => _outcome.TrySetResult(outcome);
 

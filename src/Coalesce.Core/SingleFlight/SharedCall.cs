@@ -156,12 +156,6 @@ public sealed partial class SharedCall
         _flights.TryRemove(new KeyValuePair<string, Flight>(key, flight));
 
     /// <summary>
-    /// Whether the flight in progress for <paramref name="key"/> has callers besides its leader. A leader asks
-    /// this to skip preparing a shareable result nobody waits for; a caller may still join right after.
-    /// </summary>
-    internal bool HasFollowers(string key) => _flights.TryGetValue(key, out var flight) && flight.Callers > 1;
-
-    /// <summary>
     /// Runs <paramref name="fn"/> for <paramref name="key"/> on the calling thread, or blocks until the
     /// flight already running for it completes. The leader runs the work inline; no async work is started
     /// and then waited on.
