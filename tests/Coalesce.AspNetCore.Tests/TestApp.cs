@@ -65,7 +65,8 @@ internal sealed class TestApp : IAsyncDisposable
         Action<WebApplication>? beforeCoalescing = null,
         Action<WebApplication>? afterCoalescing = null,
         Action<IServiceCollection>? services = null,
-        bool kestrel = false)
+        bool kestrel = false,
+        bool useCoalescing = true)
     {
         var time = new ManualTimeProvider();
         var builder = WebApplication.CreateSlimBuilder();
@@ -85,7 +86,11 @@ internal sealed class TestApp : IAsyncDisposable
 
         var app = builder.Build();
         beforeCoalescing?.Invoke(app);
-        app.UseRequestCoalescing();
+        if (useCoalescing)
+        {
+            app.UseRequestCoalescing();
+        }
+
         afterCoalescing?.Invoke(app);
         map(app);
         try

@@ -500,6 +500,12 @@ internal sealed class RequestCoalescingMiddleware
             return "it sets a cookie";
         }
 
+        if (HttpMethods.IsHead(context.Request.Method) && !StringValues.Equals(capture.ContentEncoding, headers.ContentEncoding))
+        {
+            // A HEAD replay writes no body, so an outer middleware that encodes bodies would not add its headers.
+            return "a HEAD response that an outer middleware encoded";
+        }
+
         if (response.StatusCode is StatusCodes.Status206PartialContent or StatusCodes.Status304NotModified or StatusCodes.Status412PreconditionFailed ||
             headers.ContainsKey(HeaderNames.ContentRange))
         {
@@ -607,10 +613,7 @@ internal sealed class RequestCoalescingMiddleware
             headers.Add(new(HeaderNames.Vary, capture.Vary));
         }
 
-        var headContentLength = isHead && StringValues.IsNullOrEmpty(capture.ContentEncoding) == StringValues.IsNullOrEmpty(response.Headers.ContentEncoding)
-            ? response.ContentLength
-            : null;
-        return new CapturedResponse(response.StatusCode, [.. headers], isHead ? [] : capture.Buffer.ToArray(), headContentLength);
+        return new CapturedResponse(response.StatusCode, [.. headers], isHead ? [] : capture.Buffer.ToArray(), isHead ? response.ContentLength : null);
     }
 
     /// <summary>
