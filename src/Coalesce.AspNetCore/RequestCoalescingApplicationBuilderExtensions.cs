@@ -12,8 +12,9 @@ public static class RequestCoalescingApplicationBuilderExtensions
     /// <summary>
     /// Adds request coalescing. Place it after <c>UseRouting</c> (implicit in a <c>WebApplication</c>),
     /// <c>UseAuthentication</c> and <c>UseAuthorization</c>, and before the endpoints, so it sees the chosen
-    /// endpoint's policy and only ever coalesces requests that were allowed through. Exception handling and
-    /// response compression belong before it.
+    /// endpoint's policy and the caller's identity, and only ever coalesces requests that were allowed through.
+    /// Exception handling belongs before it. Response compression is correct on either side; after it is
+    /// cheaper, since followers and memoized hits then replay bytes compressed once.
     /// </summary>
     /// <param name="app">The application builder.</param>
     /// <returns>The application builder.</returns>
