@@ -75,7 +75,7 @@ public sealed partial class MemoCache : IDisposable
     public event EventHandler<CacheKeyEventArgs>? Miss;
 
     /// <summary>Raised after an entry is stored.</summary>
-    [SuppressMessage("Naming", "CA1716:Identifiers should not match keywords", Justification = "The event name is part of the public contract in DESIGN.md.")]
+    [SuppressMessage("Naming", "CA1716:Identifiers should not match keywords", Justification = "The event name is part of the public contract (README, MemoCache).")]
     public event EventHandler<CacheKeyEventArgs>? Set;
 
     /// <summary>Raised after an entry is deleted by key (<see cref="DeleteAsync"/>, <see cref="DeleteManyAsync"/>).</summary>
