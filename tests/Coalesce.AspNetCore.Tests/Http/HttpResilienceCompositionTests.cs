@@ -34,6 +34,26 @@ public class HttpResilienceCompositionTests
     }
 
     [Fact]
+    public async Task A_flight_of_identical_calls_to_a_failing_upstream_runs_the_standard_handlers_retries_once_for_all_callers()
+    {
+        await using var composed = new ComposedClient(client => client
+            .AddCoalescing()
+            .AddStandardResilienceHandler(WithoutDelays));
+
+        var calls = Enumerable.Range(0, Callers).Select(_ => composed.Client.GetAsync("/held")).ToArray();
+        await TestApp.WaitUntilAsync(() => composed.Stats.Hits == Callers - 1, "the followers");
+        composed.OpenGate();
+        var responses = await Task.WhenAll(calls);
+
+        Assert.All(responses, r => Assert.Equal(HttpStatusCode.ServiceUnavailable, r.StatusCode));
+        Assert.Equal(4, composed.NetworkCalls("/held"));
+        foreach (var response in responses)
+        {
+            response.Dispose();
+        }
+    }
+
+    [Fact]
     public async Task AddStandardResilienceHandler_then_AddCoalescing_makes_one_network_call_per_flight_and_retries_only_there()
     {
         await using var composed = new ComposedClient(client => client
@@ -122,7 +142,8 @@ public class HttpResilienceCompositionTests
     private static void WithoutDelays(HttpStandardResilienceOptions options) => options.Retry.Delay = TimeSpan.Zero;
 
     /// <summary>
-    /// A named client over a scripted network: <c>/ok</c> waits at a gate, <c>/down</c> always answers 503. Fake
+    /// A named client over a scripted network: <c>/ok</c> waits at a gate, <c>/held</c> too and then answers 503,
+    /// <c>/down</c> always answers 503 at once. Fake
     /// clock and fake logging from DI, as an app would have them.
     /// </summary>
     private sealed class ComposedClient : IAsyncDisposable
@@ -134,14 +155,15 @@ public class HttpResilienceCompositionTests
         {
             Network = new ScriptedHandler(async sent =>
             {
-                if (sent.Uri.AbsolutePath == "/ok")
+                if (sent.Uri.AbsolutePath is "/ok" or "/held")
                 {
                     _gate.Enter();
                     await _gate.WaitAsync();
-                    return ScriptedHandler.Respond(HttpStatusCode.OK, "ok");
                 }
 
-                return ScriptedHandler.Respond(HttpStatusCode.ServiceUnavailable);
+                return sent.Uri.AbsolutePath == "/ok"
+                    ? ScriptedHandler.Respond(HttpStatusCode.OK, "ok")
+                    : ScriptedHandler.Respond(HttpStatusCode.ServiceUnavailable);
             });
             var services = new ServiceCollection();
             services.AddFakeLogging(o => o.FilteredLevels.Clear());
@@ -161,6 +183,8 @@ public class HttpResilienceCompositionTests
 
         public HttpClientCounts Stats =>
             _services.GetRequiredService<CoalescingStatsRegistry>().GetSnapshot().HttpClients.Single(c => c.Name == Name);
+
+        public void OpenGate() => _gate.Open();
 
         public int NetworkCalls(string path) => Network.Requests.Count(r => r.Uri.AbsolutePath == path);
 
