@@ -24,15 +24,19 @@ builder.Services.AddSingleton<FlakyUpstream>();
 builder.Services.AddSingleton<UpstreamAddresses>();
 
 // The outbound client to the flaky upstream: identical concurrent calls share one network call; a 503 or a
-// network error tries the fallback origin within the same attempt, then retries with backoff and jitter.
+// network error tries the fallback origin within the same attempt, then retries with backoff and jitter (the retry
+// options are Microsoft.Extensions.Http.Resilience's). A 5xx still failing after the last retry comes back as the
+// response; a network failure throws an HttpRequestException (HttpAllAttemptsFailedException, listing every attempt).
+// Prefer the standard handler's pipeline? `.AddCoalescing(o => ...).AddStandardResilienceHandler()`: Coalesce's own
+// retry and timeouts then step aside, and each flight of identical calls goes through that handler once.
 var fallback = builder.Configuration.GetSection(UpstreamOptions.Section).Get<UpstreamOptions>()?.FallbackAddress
     ?? new UpstreamOptions().FallbackAddress;
 builder.Services.AddHttpClient(WeatherEndpoints.ClientName, (services, client) =>
         client.BaseAddress = services.GetRequiredService<UpstreamAddresses>().Primary)
     .AddCoalescing(o =>
     {
-        o.Retry.MaxRetries = 2;
-        o.Retry.BaseDelay = TimeSpan.FromMilliseconds(200);
+        o.Retry!.MaxRetryAttempts = 2;
+        o.Retry.Delay = TimeSpan.FromMilliseconds(200);
         o.AttemptTimeout = TimeSpan.FromSeconds(2);
         o.TotalTimeout = TimeSpan.FromSeconds(10);
         o.FallbackBaseAddresses.Add(fallback);

@@ -1,4 +1,6 @@
 using System.Net;
+using Coalesce;
+using Coalesce.AspNetCore;
 using Microsoft.AspNetCore.Http.HttpResults;
 using WebApi.Upstream;
 
@@ -32,6 +34,7 @@ internal static class WeatherEndpoints
         var client = clients.CreateClient(ClientName);
         try
         {
+            // After the client's last retry, an error status is the response (as with the standard resilience handler).
             using var response = await client.GetAsync(new Uri($"weather/{Uri.EscapeDataString(city)}", UriKind.Relative), cancellationToken);
             if (!response.IsSuccessStatusCode)
             {
@@ -43,7 +46,13 @@ internal static class WeatherEndpoints
         }
         catch (HttpRequestException error)
         {
-            return UpstreamFailed($"The weather upstream could not be reached: {error.Message}");
+            // Network failures and timeouts of every attempt: an HttpAllAttemptsFailedException, one attempt per error.
+            var attempts = error is HttpAllAttemptsFailedException all ? $" ({all.AttemptCount} attempts)" : string.Empty;
+            return UpstreamFailed($"The weather upstream could not be reached{attempts}: {error.InnerException?.Message ?? error.Message}");
+        }
+        catch (RateLimitRejectedException rejected)
+        {
+            return TypedResults.Problem(rejected.Message, statusCode: StatusCodes.Status503ServiceUnavailable, title: "Upstream rate limit");
         }
     }
 

@@ -1,5 +1,6 @@
 using Coalesce.AspNetCore;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Http;
 using Microsoft.Extensions.Options;
 
 namespace Microsoft.Extensions.DependencyInjection;
@@ -9,17 +10,27 @@ public static class CoalescingHttpClientBuilderExtensions
 {
     /// <summary>
     /// Adds a handler that makes identical concurrent GET and HEAD calls share one network call and protects every
-    /// call with a rate limit, a total timeout, retry with backoff, fallback base addresses and a per-attempt timeout;
-    /// see <see cref="HttpCoalescingOptions"/>. Works for named and typed clients. Also registers what
-    /// <c>AddRequestCoalescing</c> registers (the app's <see cref="Coalesce.MemoCache"/>, the stats registry, the
-    /// <c>Coalesce</c> meter, a <see cref="TimeProvider"/>), so the client shows under <c>httpClients</c> in
-    /// <c>GET /_coalesce/stats</c>.
+    /// call with a rate limit, a total timeout, retry with backoff, fallback base addresses and a per-attempt timeout
+    /// (Polly strategies with Microsoft.Extensions.Http.Resilience's options); see <see cref="HttpCoalescingOptions"/>.
+    /// Works for named and typed clients. Also registers what <c>AddRequestCoalescing</c> registers (the app's
+    /// <see cref="Coalesce.MemoCache"/>, the stats registry, the <c>Coalesce</c> meter, a <see cref="TimeProvider"/>),
+    /// so the client shows under <c>httpClients</c> in <c>GET /_coalesce/stats</c>.
     /// </summary>
     /// <remarks>
-    /// When <see cref="HttpCoalescingOptions.TotalTimeout"/> is set (it is by default), the client's
-    /// <see cref="System.Net.Http.HttpClient.Timeout"/> is set to <see cref="Timeout.InfiniteTimeSpan"/>, so the
-    /// 100-second default (or a value configured before this call) does not silently cut the handler's timeouts short.
-    /// A <c>ConfigureHttpClient</c> after this call can set it again; then whichever is shorter ends the call.
+    /// <para>
+    /// With <c>AddStandardResilienceHandler</c> (or <c>AddResilienceHandler</c>, <c>AddStandardHedgingHandler</c>) on the
+    /// same client, in either order, that handler owns retries and timeouts and Coalesce's own retry and timeouts step
+    /// aside, so retries never multiply. Call <c>AddCoalescing()</c> first: then a flight of identical requests goes
+    /// through the resilience handler once (one network call, plus that handler's retries if it fails). Called after
+    /// it, every caller runs its own resilience pipeline and only attempts that happen at the same time coalesce.
+    /// </para>
+    /// <para>
+    /// When <see cref="HttpCoalescingOptions.TotalTimeout"/> is set (it is by default) and no other resilience handler
+    /// is present, the client's <see cref="System.Net.Http.HttpClient.Timeout"/> is set to
+    /// <see cref="Timeout.InfiniteTimeSpan"/>, so the 100-second default (or a value configured before this call)
+    /// does not silently cut the handler's timeouts short. A <c>ConfigureHttpClient</c> after this call can set it
+    /// again; then whichever is shorter ends the call.
+    /// </para>
     /// <para>Calling it again for the same client adds <paramref name="configure"/> to the same handler.</para>
     /// </remarks>
     /// <param name="builder">The client's builder.</param>
@@ -50,9 +61,13 @@ public static class CoalescingHttpClientBuilderExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<HttpCoalescingOptions>, HttpCoalescingOptionsValidator>());
         services.TryAddSingleton<HttpCoalescingClients>();
 
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHttpMessageHandlerBuilderFilter, ResilienceHandlerDetector>());
+
+        // The factory builds the handler chain (and so detects another resilience handler) before it runs these.
         builder.ConfigureHttpClient((sp, client) =>
         {
-            if (sp.GetRequiredService<IOptionsMonitor<HttpCoalescingOptions>>().Get(name).TotalTimeout is not null)
+            if (sp.GetRequiredService<IOptionsMonitor<HttpCoalescingOptions>>().Get(name).TotalTimeout is not null &&
+                sp.GetRequiredService<HttpCoalescingClients>().Get(name).OtherResilienceHandler is null)
             {
                 client.Timeout = Timeout.InfiniteTimeSpan;
             }

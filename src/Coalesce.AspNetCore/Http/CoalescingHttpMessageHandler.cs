@@ -7,17 +7,19 @@ namespace Coalesce.AspNetCore;
 /// </summary>
 internal sealed class CoalescingHttpMessageHandler : DelegatingHandler
 {
-    private readonly HttpCoalescingClient _client;
     private readonly Func<HttpRequestMessage, CancellationToken, Task<HttpResponseMessage>> _next;
 
     public CoalescingHttpMessageHandler(HttpCoalescingClient client)
     {
-        _client = client;
+        Client = client;
         _next = (request, cancellationToken) => base.SendAsync(request, cancellationToken);
     }
 
+    /// <summary>The client's engine.</summary>
+    public HttpCoalescingClient Client { get; }
+
     protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken) =>
-        _client.SendAsync(request, _next, cancellationToken);
+        Client.SendAsync(request, _next, cancellationToken);
 
     /// <summary>
     /// The synchronous path would have to block on the asynchronous pipeline (retry delays, shared calls), so it is
@@ -25,5 +27,5 @@ internal sealed class CoalescingHttpMessageHandler : DelegatingHandler
     /// </summary>
     protected override HttpResponseMessage Send(HttpRequestMessage request, CancellationToken cancellationToken) =>
         throw new NotSupportedException(
-            $"HttpClient '{_client.Name}' has AddCoalescing: use SendAsync (or GetAsync and the other asynchronous methods); the synchronous Send is not supported.");
+            $"HttpClient '{Client.Name}' has AddCoalescing: use SendAsync (or GetAsync and the other asynchronous methods); the synchronous Send is not supported.");
 }

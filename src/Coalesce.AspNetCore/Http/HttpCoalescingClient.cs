@@ -2,8 +2,10 @@ using System.Buffers;
 using System.Net;
 using System.Threading.RateLimiting;
 using Coalesce.Resilience;
+using Microsoft.Extensions.Http.Resilience;
 using Microsoft.Extensions.Logging;
 using Polly;
+using Polly.RateLimiting;
 using Polly.Retry;
 using Polly.Timeout;
 
@@ -14,10 +16,23 @@ namespace Coalesce.AspNetCore;
 /// coalescing, the rate limit and the stats span handler rotation). Built once from a snapshot of the options.
 /// </summary>
 /// <remarks>
-/// Outermost first: coalescing (<see cref="SharedCall"/>) → memoization (<see cref="MemoCache"/>) → rate limit →
-/// total timeout → retry → fallback over base addresses (<see cref="FallbackExecutor"/>) → attempt timeout →
-/// network. Fallback sits inside retry: one attempt tries every address in order, and the whole list failing is
+/// <para>
+/// Outermost first: coalescing (<see cref="SharedCall"/>) → memoization (<see cref="MemoCache"/>) → rate limit
+/// (Polly.RateLimiting) → total timeout → retry (Polly strategies configured with Microsoft.Extensions.Http.Resilience's
+/// options) → fallback over base addresses (<see cref="FallbackExecutor"/>) → attempt timeout → network.
+/// </para>
+/// <para>
+/// The base-address fallback is ours rather than Microsoft.Extensions.Http.Resilience's hedging with ordered groups:
+/// its routing strategies are reachable only through <c>AddStandardHedgingHandler</c>, a handler of its own with
+/// its own retries (hedged attempts), which would put a second retry loop around or inside ours — exactly the
+/// multiplication this handler avoids — and hedging tries the next address per hedged attempt rather than "every
+/// address in order within one retry attempt". A short loop on Polly outcomes keeps that order and counts it as
 /// one attempt.
+/// </para>
+/// <para>
+/// When another resilience handler shares the client (<see cref="OtherResilienceHandler"/>), retry and both timeouts
+/// step aside and that handler owns them; the rate limit and the base addresses stay.
+/// </para>
 /// </remarks>
 internal sealed class HttpCoalescingClient : IDisposable
 {
@@ -29,62 +44,67 @@ internal sealed class HttpCoalescingClient : IDisposable
     private readonly HttpClientCounters _counters;
     private readonly SharedCall _flights;
     private readonly MemoCache _cache;
-    private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly RateLimiter? _limiter;
-    private readonly ResiliencePipeline<HttpResponseMessage> _pipeline;
+    private readonly ResiliencePipeline<HttpResponseMessage> _ownPipeline;
+    private readonly ResiliencePipeline<HttpResponseMessage> _steppedAsidePipeline;
     private readonly ResiliencePipeline? _attemptTimeout;
-    private readonly BackoffDelay _backoff;
+    private readonly Func<RetryPredicateArguments<HttpResponseMessage>, ValueTask<bool>> _isFailure;
     private readonly Uri?[] _addresses;
-    private readonly HashSet<HttpStatusCode> _failingStatusCodes;
     private readonly string[] _plainVaryHeaders;
     private readonly bool _varyByCookie;
     private readonly string _memoPrefix;
     private readonly string[] _memoTags;
+    private string? _otherResilienceHandler;
 
     public HttpCoalescingClient(
-        string name, HttpCoalescingOptions options, CoalescingStatsRegistry registry, MemoCache cache, TimeProvider time, ILogger logger)
+        string name, HttpCoalescingOptions options, CoalescingStatsRegistry registry, MemoCache cache, TimeProvider time, ILoggerFactory loggerFactory)
     {
         Name = name;
         _options = options;
         _counters = registry.HttpClient(name);
         _flights = new SharedCall(_counters.Flights);
         _cache = cache;
-        _time = time;
-        _logger = logger;
+        _logger = loggerFactory.CreateLogger("Coalesce.AspNetCore.HttpClient");
         _addresses = [null, .. options.FallbackBaseAddresses];
-        _failingStatusCodes = [.. options.Retry.StatusCodes];
         _plainVaryHeaders = HttpRequestKey.PlainHeaders(options.VaryByHeaders);
         _varyByCookie = options.VaryByHeaders.Contains("Cookie");
         _memoPrefix = $"http:{name}:";
         _memoTags = [.. options.MemoizeTags];
-        _backoff = new BackoffDelay(options.Retry.BaseDelay, options.Retry.MaxDelay, options.Retry.BackoffFactor, options.Retry.UseJitter);
-
-        var builder = new ResiliencePipelineBuilder<HttpResponseMessage> { Name = $"coalesce-http-{name}", TimeProvider = time };
+        _isFailure = options.Retry?.ShouldHandle ?? (args => new(HttpClientResiliencePredicates.IsTransient(args.Outcome)));
         if (options.RateLimit is { } rateLimit)
         {
             _limiter = new WindowRateLimiter(rateLimit.PermitsPerSecond, rateLimit.QueueLimit, time);
-            builder.AddCoalesceRateLimiter(_limiter, name, logger, Layer);
         }
 
-        if (options.TotalTimeout is { } total)
-        {
-            builder.AddTimeout(total);
-        }
-
-        if (options.Retry.MaxRetries > 0)
-        {
-            builder.AddRetry(RetryOptions());
-        }
-
-        _pipeline = builder.Build();
+        _ownPipeline = Build(time, loggerFactory, ownResilience: true);
+        _steppedAsidePipeline = Build(time, loggerFactory, ownResilience: false);
         if (options.AttemptTimeout is { } attempt)
         {
-            _attemptTimeout = new ResiliencePipelineBuilder { Name = $"coalesce-http-{name}-attempt", TimeProvider = time }.AddTimeout(attempt).Build();
+            _attemptTimeout = new ResiliencePipelineBuilder { Name = "coalesce-http-attempt", InstanceName = name, TimeProvider = time }
+                .AddTimeout(new HttpTimeoutStrategyOptions { Timeout = attempt, Name = "coalesce-attempt-timeout" })
+                .ConfigureTelemetry(loggerFactory)
+                .Build();
         }
     }
 
     public string Name { get; }
+
+    /// <summary>
+    /// The type name of another resilience handler in this client's handler chain, or <see langword="null"/> when there
+    /// is none; set when the factory builds the chain (see <see cref="ResilienceHandlerDetector"/>).
+    /// </summary>
+    public string? OtherResilienceHandler
+    {
+        get => Volatile.Read(ref _otherResilienceHandler);
+        set
+        {
+            if (value is not null && Interlocked.Exchange(ref _otherResilienceHandler, value) is null)
+            {
+                HttpCoalescingLog.SteppingAside(_logger, Name, value);
+            }
+        }
+    }
 
     public void Dispose() => _limiter?.Dispose();
 
@@ -99,7 +119,7 @@ internal sealed class HttpCoalescingClient : IDisposable
                 ? await SendSharedAsync(request, send, cancellationToken).ConfigureAwait(false)
                 : await SendAloneAsync(request, send, cancellationToken).ConfigureAwait(false);
         }
-        catch (AllAttemptsFailedException failed) when (_options.FallbackResponse is not null)
+        catch (HttpAllAttemptsFailedException failed) when (_options.FallbackResponse is not null)
         {
             _counters.FellBack();
             ResilienceMetrics.Fallback(Name, Layer);
@@ -111,11 +131,39 @@ internal sealed class HttpCoalescingClient : IDisposable
         }
     }
 
+    private bool OwnsResilience => OtherResilienceHandler is null;
+
     private bool IsCoalescable(HttpRequestMessage request) =>
         _options.Coalesce && request.Content is null && (request.Method == HttpMethod.Get || request.Method == HttpMethod.Head);
 
     private static bool IsSafe(HttpMethod method) =>
         method == HttpMethod.Get || method == HttpMethod.Head || method == HttpMethod.Options || method == HttpMethod.Trace;
+
+    private ResiliencePipeline<HttpResponseMessage> Build(TimeProvider time, ILoggerFactory loggerFactory, bool ownResilience)
+    {
+        var builder = new ResiliencePipelineBuilder<HttpResponseMessage>
+        {
+            Name = ownResilience ? "coalesce-http" : "coalesce-http-stepped-aside",
+            InstanceName = Name,
+            TimeProvider = time,
+        };
+        if (_limiter is not null)
+        {
+            builder.AddCoalesceRateLimiter(_limiter, Name, _logger, Layer);
+        }
+
+        if (ownResilience && _options.TotalTimeout is { } total)
+        {
+            builder.AddTimeout(new HttpTimeoutStrategyOptions { Timeout = total, Name = "coalesce-total-timeout" });
+        }
+
+        if (ownResilience && _options.Retry is { } retry)
+        {
+            builder.AddRetry(RetryOptions(retry));
+        }
+
+        return builder.ConfigureTelemetry(loggerFactory).Build();
+    }
 
     private async Task<HttpResponseMessage> SendSharedAsync(
         HttpRequestMessage request, Func<HttpRequestMessage, CancellationToken, Task<HttpResponseMessage>> send, CancellationToken cancellationToken)
@@ -179,8 +227,8 @@ internal sealed class HttpCoalescingClient : IDisposable
         var failed = true;
         try
         {
-            var resendable = IsSafe(request.Method) || _options.Retry.RetryUnsafeMethods;
-            var snapshot = (resendable && _options.Retry.MaxRetries > 0) || _addresses.Length > 1
+            var resendable = IsSafe(request.Method) || _options.RetryUnsafeMethods;
+            var snapshot = (resendable && _options.Retry is not null && OwnsResilience) || _addresses.Length > 1
                 ? await HttpRequestSnapshot.CreateAsync(request, cancellationToken).ConfigureAwait(false)
                 : null;
             var response = await ExecuteAsync(snapshot, request, resendable, buffer: false, send, cancellationToken).ConfigureAwait(false);
@@ -207,24 +255,35 @@ internal sealed class HttpCoalescingClient : IDisposable
         HttpRequestSnapshot? snapshot, HttpRequestMessage? original, bool resendable, bool buffer,
         Func<HttpRequestMessage, CancellationToken, Task<HttpResponseMessage>> send, CancellationToken cancellationToken)
     {
+        var own = OwnsResilience;
         var errors = new List<Exception>();
         var context = ResilienceContextPool.Shared.Get(cancellationToken);
         context.Properties.Set(Resendable, resendable);
         try
         {
-            return await _pipeline.ExecuteAsync(
+            return await (own ? _ownPipeline : _steppedAsidePipeline).ExecuteAsync(
                 ctx => FallbackExecutor.ExecuteAsync(
                     _addresses,
-                    (address, token) => AttemptAsync(snapshot?.CreateRequest(address) ?? original!, resendable, buffer, send, token),
+                    (address, token) => AttemptAsync(ctx, snapshot?.CreateRequest(address) ?? original!, buffer, own, send, token),
                     errors,
-                    ex => resendable ? IsTransient(ex, ctx.CancellationToken) : IsConnectionFailure(ex),
+                    outcome => CanTryNextAddressAsync(ctx, outcome, resendable),
+                    HttpAllAttemptsFailedException.FailedStatus,
                     OnFallback,
                     ctx.CancellationToken),
                 context).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is TimeoutRejectedException || (errors.Count > 0 && IsTransient(ex, cancellationToken)))
+        catch (RateLimiterRejectedException rejected)
         {
-            throw FallbackExecutor.AllFailed(errors, ex, Name, Layer, _logger);
+            throw rejected.ToCoalesce(Name);
+        }
+        catch (Exception ex) when (!(ex is OperationCanceledException && cancellationToken.IsCancellationRequested) && WrapsFailures(own))
+        {
+            if (ex is TimeoutRejectedException || await _isFailure(new(context, Outcome.FromException<HttpResponseMessage>(ex), 0)).ConfigureAwait(false))
+            {
+                throw new HttpAllAttemptsFailedException(FallbackExecutor.AllErrors(errors, ex, Name, Layer, _logger));
+            }
+
+            throw;
         }
         finally
         {
@@ -232,36 +291,49 @@ internal sealed class HttpCoalescingClient : IDisposable
         }
     }
 
+    /// <summary>
+    /// Whether a failed call is reported as <see cref="HttpAllAttemptsFailedException"/>: only when Coalesce itself
+    /// made the attempts (retry, a timeout, more than one address) or has a fallback response for it. Coalescing
+    /// alone, or beside another resilience handler without fallback addresses, lets the network's exception through
+    /// as it was thrown.
+    /// </summary>
+    private bool WrapsFailures(bool own) =>
+        _addresses.Length > 1 || _options.FallbackResponse is not null ||
+        (own && (_options.Retry is not null || _options.AttemptTimeout is not null || _options.TotalTimeout is not null));
+
+    private ValueTask<bool> CanTryNextAddressAsync(ResilienceContext context, Outcome<HttpResponseMessage> outcome, bool resendable)
+    {
+        if (!resendable)
+        {
+            return new(IsConnectionFailure(outcome.Exception));
+        }
+
+        return _isFailure(new(context, outcome, 0));
+    }
+
     private ValueTask<HttpResponseMessage> AttemptAsync(
-        HttpRequestMessage request, bool resendable, bool buffer,
+        ResilienceContext context, HttpRequestMessage request, bool buffer, bool own,
         Func<HttpRequestMessage, CancellationToken, Task<HttpResponseMessage>> send, CancellationToken cancellationToken)
     {
-        if (_attemptTimeout is null)
+        // Predicates such as DisableForUnsafeHttpMethods read the request from the context, as in a ResilienceHandler.
+        context.SetRequestMessage(request);
+        if (_attemptTimeout is null || !own)
         {
-            return new(SendOnceAsync(request, resendable, buffer, send, cancellationToken));
+            return new(SendOnceAsync(request, buffer, send, cancellationToken));
         }
 
         return _attemptTimeout.ExecuteAsync(
-            static async (state, token) => await state.Self.SendOnceAsync(state.request, state.resendable, state.buffer, state.send, token).ConfigureAwait(false),
-            (Self: this, request, resendable, buffer, send),
+            static async (state, token) => await state.Self.SendOnceAsync(state.request, state.buffer, state.send, token).ConfigureAwait(false),
+            (Self: this, request, buffer, send),
             cancellationToken);
     }
 
     private async Task<HttpResponseMessage> SendOnceAsync(
-        HttpRequestMessage request, bool resendable, bool buffer,
-        Func<HttpRequestMessage, CancellationToken, Task<HttpResponseMessage>> send, CancellationToken cancellationToken)
+        HttpRequestMessage request, bool buffer, Func<HttpRequestMessage, CancellationToken, Task<HttpResponseMessage>> send, CancellationToken cancellationToken)
     {
         var response = await send(request, cancellationToken).ConfigureAwait(false);
         try
         {
-            if (resendable && _failingStatusCodes.Contains(response.StatusCode))
-            {
-                // Disposed here, so a retried or discarded response never holds its connection.
-                var retryAfter = RetryAfter(response);
-                response.Dispose();
-                throw new TransientResponseException(response.StatusCode, request.RequestUri, retryAfter);
-            }
-
             if (buffer)
             {
                 await BufferAsync(response, cancellationToken).ConfigureAwait(false);
@@ -342,42 +414,8 @@ internal sealed class HttpCoalescingClient : IDisposable
         return replacement;
     }
 
-    private TimeSpan? RetryAfter(HttpResponseMessage response)
-    {
-        var header = response.Headers.RetryAfter;
-        if (header?.Delta is { } delta)
-        {
-            return delta;
-        }
-
-        if (header?.Date is { } date)
-        {
-            var wait = date - _time.GetUtcNow();
-            return wait > TimeSpan.Zero ? wait : TimeSpan.Zero;
-        }
-
-        return null;
-    }
-
-    private bool IsTransient(Exception exception, CancellationToken callerToken)
-    {
-        if (exception is OperationCanceledException && callerToken.IsCancellationRequested)
-        {
-            return false;
-        }
-
-        if (exception is TransientResponseException)
-        {
-            return true;
-        }
-
-        return _options.Retry.ShouldRetryException is { } predicate
-            ? predicate(exception)
-            : exception is HttpRequestException or TimeoutRejectedException or OperationCanceledException;
-    }
-
     /// <summary>The request never reached the server, so even an unsafe request may go to the next address.</summary>
-    private static bool IsConnectionFailure(Exception exception) =>
+    private static bool IsConnectionFailure(Exception? exception) =>
         exception is HttpRequestException
         {
             HttpRequestError: HttpRequestError.ConnectionError or HttpRequestError.NameResolutionError or HttpRequestError.SecureConnectionError,
@@ -390,25 +428,28 @@ internal sealed class HttpCoalescingClient : IDisposable
         HttpCoalescingLog.FallingBackToAddress(_logger, Name, index + 1, _addresses.Length, error);
     }
 
-    private RetryStrategyOptions<HttpResponseMessage> RetryOptions() => new()
+    /// <summary>
+    /// The user's retry options as given (backoff, jitter, <c>Retry-After</c> through its delay generator, its
+    /// predicate and callback), plus what only Coalesce knows: a request that cannot be resent is never retried, and
+    /// retries show in the client's stats and the Coalesce meter.
+    /// </summary>
+    private RetryStrategyOptions<HttpResponseMessage> RetryOptions(HttpRetryStrategyOptions retry) => new()
     {
-        MaxRetryAttempts = _options.Retry.MaxRetries,
-        BackoffType = DelayBackoffType.Constant,
-        Delay = _options.Retry.BaseDelay,
-        UseJitter = false,
-        DelayGenerator = args =>
-            _options.Retry.HonorRetryAfter && args.Outcome.Exception is TransientResponseException { RetryAfter: { } after }
-                ? new(after < _options.Retry.MaxDelay ? after : _options.Retry.MaxDelay)
-                : _backoff.Generate(args),
-        ShouldHandle = args => new(
-            args.Context.Properties.GetValue(Resendable, false) &&
-            args.Outcome.Exception is { } ex && IsTransient(ex, args.Context.CancellationToken)),
+        Name = "coalesce-retry",
+        MaxRetryAttempts = retry.MaxRetryAttempts,
+        BackoffType = retry.BackoffType,
+        UseJitter = retry.UseJitter,
+        Delay = retry.Delay,
+        MaxDelay = retry.MaxDelay,
+        DelayGenerator = retry.DelayGenerator,
+        Randomizer = retry.Randomizer,
+        ShouldHandle = args => args.Context.Properties.GetValue(Resendable, false) ? retry.ShouldHandle(args) : new(false),
         OnRetry = args =>
         {
             _counters.Retried();
             ResilienceMetrics.Retry(Name, Layer);
             ResilienceLog.Retrying(_logger, Name, args.AttemptNumber + 1, args.AttemptNumber + 1, args.RetryDelay, args.Outcome.Exception);
-            return default;
+            return retry.OnRetry?.Invoke(args) ?? default;
         },
     };
 

@@ -15,7 +15,7 @@ internal sealed class HttpCoalescingClients : IDisposable
     private readonly CoalescingStatsRegistry _registry;
     private readonly MemoCache _cache;
     private readonly TimeProvider _time;
-    private readonly ILogger _logger;
+    private readonly ILoggerFactory _loggerFactory;
 
     public HttpCoalescingClients(
         IOptionsMonitor<HttpCoalescingOptions> options, CoalescingStatsRegistry registry, MemoCache cache, TimeProvider time,
@@ -29,7 +29,7 @@ internal sealed class HttpCoalescingClients : IDisposable
         _registry = registry;
         _cache = cache;
         _time = time;
-        _logger = loggerFactory.CreateLogger("Coalesce.AspNetCore.HttpClient");
+        _loggerFactory = loggerFactory;
     }
 
     public HttpCoalescingClient Get(string name) =>
@@ -47,5 +47,5 @@ internal sealed class HttpCoalescingClients : IDisposable
     }
 
     private HttpCoalescingClient Create(string name) =>
-        new(name, _options.Get(name), _registry, _cache, _time, _logger);
+        new(name, _options.Get(name), _registry, _cache, _time, _loggerFactory);
 }

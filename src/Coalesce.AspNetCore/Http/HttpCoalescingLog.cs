@@ -16,4 +16,8 @@ internal static partial class HttpCoalescingLog
     [LoggerMessage(EventId = 6003, EventName = "FallingBackToAddress", Level = LogLevel.Information,
         Message = "{Client}: base address {Index} of {Count} failed; trying the next one")]
     public static partial void FallingBackToAddress(ILogger logger, string client, int index, int count, Exception error);
+
+    [LoggerMessage(EventId = 6004, EventName = "SteppingAside", Level = LogLevel.Information,
+        Message = "{Client}: the client also has a {Handler}; it owns retries and timeouts, so Coalesce's retry and timeouts step aside (coalescing, memoization, rate limit and fallback addresses stay)")]
+    public static partial void SteppingAside(ILogger logger, string client, string handler);
 }

@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Http.Resilience;
+
 namespace Coalesce.AspNetCore;
 
 /// <summary>
@@ -8,15 +10,32 @@ namespace Coalesce.AspNetCore;
 /// <remarks>
 /// <para>
 /// The handler's pipeline, outermost first: coalescing → memoization → rate limit → total timeout → retry →
-/// fallback over base addresses → attempt timeout → network. Fallback sits inside retry: one attempt tries the
-/// request's own address and then each of <see cref="FallbackBaseAddresses"/> in order, the whole list failing
+/// fallback over base addresses → attempt timeout → network. The resilience steps are Polly strategies configured
+/// with Microsoft.Extensions.Http.Resilience's options (<see cref="HttpRetryStrategyOptions"/>,
+/// <see cref="HttpTimeoutStrategyOptions"/>) and Polly.RateLimiting. Fallback sits inside retry: one attempt tries
+/// the request's own address and then each of <see cref="FallbackBaseAddresses"/> in order, the whole list failing
 /// counts as one attempt, and retry then backs off and tries the list again.
+/// </para>
+/// <para>
+/// As with <c>AddStandardResilienceHandler</c>, a response with a failing status (such as 503) that is still failing
+/// after the last retry is returned to the caller as the response; a transport failure or timeout after the last
+/// retry throws <see cref="HttpAllAttemptsFailedException"/>, an <see cref="HttpRequestException"/> listing every
+/// attempt's error. <see cref="CoalescingOnly"/> turns every resilience step off.
+/// </para>
+/// <para>
+/// When the client also has a resilience handler (<c>AddStandardResilienceHandler</c>, <c>AddResilienceHandler</c>,
+/// <c>AddStandardHedgingHandler</c>), that handler owns retries and timeouts: <see cref="Retry"/>,
+/// <see cref="AttemptTimeout"/> and <see cref="TotalTimeout"/> step aside (so retries never multiply), while
+/// coalescing, memoization, <see cref="RateLimit"/> and <see cref="FallbackBaseAddresses"/> keep working. Call
+/// <c>AddCoalescing()</c> before the resilience handler, so that a flight of identical requests goes through that
+/// handler once.
 /// </para>
 /// <para>
 /// <see cref="System.Net.Http.HttpClient.Timeout"/> (100 seconds unless set) cancels the whole call on top of
 /// this pipeline. So that it does not silently cut <see cref="TotalTimeout"/> short, <c>AddCoalescing</c> sets it
-/// to <see cref="Timeout.InfiniteTimeSpan"/> whenever <see cref="TotalTimeout"/> is set; a
-/// <c>ConfigureHttpClient</c> registered after <c>AddCoalescing</c> can still set it, and then the shorter one wins.
+/// to <see cref="Timeout.InfiniteTimeSpan"/> whenever <see cref="TotalTimeout"/> is set and no other resilience handler
+/// is present; a <c>ConfigureHttpClient</c> registered after <c>AddCoalescing</c> can still set it, and then the
+/// shorter one wins.
 /// </para>
 /// </remarks>
 public sealed class HttpCoalescingOptions
@@ -47,8 +66,23 @@ public sealed class HttpCoalescingOptions
     /// </summary>
     public long MaxResponseBodyBytes { get; set; } = DefaultMaxResponseBodyBytes;
 
-    /// <summary>Retry of failed attempts. Default: 3 retries, 1 s doubling to at most 30 s, with jitter.</summary>
-    public HttpRetryOptions Retry { get; } = new();
+    /// <summary>
+    /// Retry of failed attempts, with the options of Microsoft.Extensions.Http.Resilience: by default 3 retries,
+    /// exponential backoff from 2 seconds with jitter, <c>Retry-After</c> honoured, and transient failures handled
+    /// (408, 429, 5xx, <see cref="HttpRequestException"/>, a timed-out attempt). Its <c>ShouldHandle</c> also decides
+    /// which outcomes move a call on to the next of <see cref="FallbackBaseAddresses"/>. <see langword="null"/> turns
+    /// retry off. Default: a new <see cref="HttpRetryStrategyOptions"/>.
+    /// </summary>
+    public HttpRetryStrategyOptions? Retry { get; set; } = new();
+
+    /// <summary>
+    /// Whether requests with unsafe methods (POST, PUT, PATCH, DELETE and any non-GET/HEAD/OPTIONS/TRACE) are
+    /// retried and sent to fallback addresses after a response or a timeout. Off by default, unlike
+    /// <see cref="HttpRetryStrategyOptions"/> on its own: such a request may already have taken effect. Without it, an
+    /// unsafe request moves to the next base address only when the connection could not be made at all, and its
+    /// response is returned as it came. Default: <see langword="false"/>.
+    /// </summary>
+    public bool RetryUnsafeMethods { get; set; }
 
     /// <summary>
     /// How long one attempt at one address may take (the response headers, and for a shared response also its
@@ -59,7 +93,7 @@ public sealed class HttpCoalescingOptions
 
     /// <summary>
     /// How long a call may take across every attempt, fallback and retry delay; when it fires the call fails with
-    /// <see cref="AllAttemptsFailedException"/> whose last error is a <c>Polly.Timeout.TimeoutRejectedException</c>.
+    /// <see cref="HttpAllAttemptsFailedException"/> whose last error is a <c>Polly.Timeout.TimeoutRejectedException</c>.
     /// Time spent waiting for a rate-limit permit does not count. <see langword="null"/> for none (then
     /// <see cref="System.Net.Http.HttpClient.Timeout"/> is left as configured). Default: 30 seconds. Range: more than
     /// zero and at most 1 day.
@@ -74,11 +108,12 @@ public sealed class HttpCoalescingOptions
     public IList<Uri> FallbackBaseAddresses { get; } = [];
 
     /// <summary>
-    /// Makes the response a call returns when every attempt failed (instead of throwing
-    /// <see cref="AllAttemptsFailedException"/>), from the request and that exception. Not used when the caller
-    /// cancelled or the rate limit rejected the call. Default: <see langword="null"/> (throw).
+    /// Makes the response a call returns instead of throwing <see cref="HttpAllAttemptsFailedException"/> (every
+    /// attempt failed with a transport error or a timeout), from the request and that exception. A final failing
+    /// status is already a response and is returned as it is. Not used when the caller cancelled or the rate limit
+    /// rejected the call. Default: <see langword="null"/> (throw).
     /// </summary>
-    public Func<HttpRequestMessage, AllAttemptsFailedException, HttpResponseMessage>? FallbackResponse { get; set; }
+    public Func<HttpRequestMessage, HttpAllAttemptsFailedException, HttpResponseMessage>? FallbackResponse { get; set; }
 
     /// <summary>A rate limit on network calls; <see langword="null"/> for none. Default: <see langword="null"/>.</summary>
     public HttpRateLimitOptions? RateLimit { get; set; }
@@ -110,6 +145,23 @@ public sealed class HttpCoalescingOptions
             MemoizeTags.Add(tag);
         }
 
+        return this;
+    }
+
+    /// <summary>
+    /// Turns every resilience step off — retry, both timeouts, fallback addresses, the fallback response and the
+    /// rate limit — leaving coalescing (and memoization, if set): each flight makes exactly one network call, and
+    /// its response or exception reaches every caller as the network gave it.
+    /// </summary>
+    /// <returns>These options.</returns>
+    public HttpCoalescingOptions CoalescingOnly()
+    {
+        Retry = null;
+        AttemptTimeout = null;
+        TotalTimeout = null;
+        FallbackBaseAddresses.Clear();
+        FallbackResponse = null;
+        RateLimit = null;
         return this;
     }
 }

@@ -48,33 +48,33 @@ internal sealed class HttpCoalescingOptionsValidator : IValidateOptions<HttpCoal
             }
         }
 
-        var retry = options.Retry;
-        const string Retry = nameof(HttpCoalescingOptions.Retry);
-        if (retry.MaxRetries is < 0 or > 100)
+        if (options.Retry is { } retry)
         {
-            Add($"{Retry}.{nameof(HttpRetryOptions.MaxRetries)} is {retry.MaxRetries}; it must be between 0 and 100.");
-        }
-
-        if (retry.MaxDelay < TimeSpan.Zero || retry.MaxDelay > OneDay)
-        {
-            Add($"{Retry}.{nameof(HttpRetryOptions.MaxDelay)} is {retry.MaxDelay}; it must be between zero and 1 day.");
-        }
-
-        if (retry.BaseDelay < TimeSpan.Zero || retry.BaseDelay > retry.MaxDelay)
-        {
-            Add($"{Retry}.{nameof(HttpRetryOptions.BaseDelay)} is {retry.BaseDelay}; it must be between zero and {Retry}.{nameof(HttpRetryOptions.MaxDelay)} ({retry.MaxDelay}).");
-        }
-
-        if (!(retry.BackoffFactor >= 1 && retry.BackoffFactor <= 100))
-        {
-            Add($"{Retry}.{nameof(HttpRetryOptions.BackoffFactor)} is {retry.BackoffFactor.ToString(CultureInfo.InvariantCulture)}; it must be between 1 and 100.");
-        }
-
-        foreach (var status in retry.StatusCodes)
-        {
-            if ((int)status is < 100 or > 599)
+            // The ranges Polly checks when the pipeline is built, checked here so a bad value stops the app at start-up.
+            const string Retry = nameof(HttpCoalescingOptions.Retry);
+            if (retry.MaxRetryAttempts is < 1 or > 100)
             {
-                Add($"{Retry}.{nameof(HttpRetryOptions.StatusCodes)} contains {(int)status}; status codes must be between 100 and 599.");
+                Add($"{Retry}.{nameof(retry.MaxRetryAttempts)} is {retry.MaxRetryAttempts}; it must be between 1 and 100 (set {Retry} to null for no retries).");
+            }
+
+            if (retry.Delay < TimeSpan.Zero || retry.Delay > OneDay)
+            {
+                Add($"{Retry}.{nameof(retry.Delay)} is {retry.Delay}; it must be between zero and 1 day.");
+            }
+
+            if (retry.MaxDelay is { } maxDelay && (maxDelay < TimeSpan.Zero || maxDelay > OneDay))
+            {
+                Add($"{Retry}.{nameof(retry.MaxDelay)} is {maxDelay}; it must be between zero and 1 day, or null for none.");
+            }
+
+            if (!Enum.IsDefined(retry.BackoffType))
+            {
+                Add($"{Retry}.{nameof(retry.BackoffType)} is {(int)retry.BackoffType}; it must be Constant, Linear or Exponential.");
+            }
+
+            if (retry.ShouldHandle is null)
+            {
+                Add($"{Retry}.{nameof(retry.ShouldHandle)} is null; it must decide which outcomes are retried.");
             }
         }
 

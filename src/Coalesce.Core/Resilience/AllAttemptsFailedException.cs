@@ -48,7 +48,8 @@ public sealed class AllAttemptsFailedException : Exception
     /// <summary>How many attempts were made (one per recorded error).</summary>
     public int AttemptCount => Errors.Count;
 
-    private static string Describe(IReadOnlyList<Exception> errors)
+    /// <summary>"All n attempts failed: [1] Type: message …", listing the first few errors.</summary>
+    internal static string Describe(IReadOnlyList<Exception> errors)
     {
         ArgumentNullException.ThrowIfNull(errors);
         if (errors.Count == 0)

@@ -7,8 +7,8 @@ public enum RateLimitScope
     PerFunction = 0,
 
     /// <summary>
-    /// Every function wrapped with the same <see cref="ResilienceOptions.RateLimitName"/> shares one limit,
-    /// process-wide.
+    /// Every function wrapped with the same <see cref="ResilienceOptions.RateLimitName"/> and the same
+    /// <see cref="ResilienceOptions.RateLimitRegistry"/> shares one limit, owned by that registry.
     /// </summary>
     Global = 1,
 

@@ -5,15 +5,14 @@ namespace Coalesce.Resilience;
 
 /// <summary>
 /// Finds the limiter for a call under each <see cref="RateLimitScope"/>: one per wrapper, one per global name
-/// (process-wide), or one per argument key.
+/// (held by the <see cref="RateLimitRegistry"/> the options name, so nothing here is process-wide), or one per
+/// argument key.
 /// </summary>
 internal sealed class RateLimiters
 {
     // Per-argument limiters beyond this count trigger a sweep of the idle ones, so memory stays bounded
     // by the number of arguments active within about one window.
     private const int SweepThreshold = 1024;
-
-    private static readonly ConcurrentDictionary<string, WindowRateLimiter> GlobalLimiters = new(StringComparer.Ordinal);
 
     private readonly double _rate;
     private readonly int _queueLimit;
@@ -41,24 +40,10 @@ internal sealed class RateLimiters
             RateLimitScope.PerFunction => new(rate, options.RateLimitQueueLimit, options.TimeProvider,
                 new WindowRateLimiter(rate, options.RateLimitQueueLimit, options.TimeProvider), perArgument: false),
             RateLimitScope.Global => new(rate, options.RateLimitQueueLimit, options.TimeProvider,
-                Global(options.RateLimitName!, rate, options.RateLimitQueueLimit, options.TimeProvider), perArgument: false),
+                options.RateLimitRegistry!.Get(options.RateLimitName!, rate, options.RateLimitQueueLimit), perArgument: false),
             RateLimitScope.PerArgument => new(rate, options.RateLimitQueueLimit, options.TimeProvider, null, perArgument: true),
             _ => throw new ArgumentOutOfRangeException(nameof(options), options.RateLimitScope, "Unknown RateLimitScope."),
         };
-    }
-
-    /// <summary>The process-wide limiter called <paramref name="name"/>; every user must ask for the same rate.</summary>
-    public static WindowRateLimiter Global(string name, double rate, int queueLimit, TimeProvider time)
-    {
-        var limiter = GlobalLimiters.GetOrAdd(name, _ => new WindowRateLimiter(rate, queueLimit, time));
-        if (limiter.CallsPerSecond != rate)
-        {
-            throw new ArgumentException(
-                $"The global rate limit '{name}' is already defined with {limiter.CallsPerSecond} calls per second; every wrapper sharing it must use the same ResilienceOptions.RateLimit (got {rate}).",
-                nameof(rate));
-        }
-
-        return limiter;
     }
 
     /// <summary>The limiter for a call whose argument key is <paramref name="argumentKey"/>.</summary>

@@ -84,6 +84,13 @@ public sealed class ResilienceOptions
     public string? RateLimitName { get; set; }
 
     /// <summary>
+    /// The owner of the shared limits when <see cref="RateLimitScope"/> is <see cref="Coalesce.RateLimitScope.Global"/>:
+    /// wrappers share a limit when they name the same registry and the same <see cref="RateLimitName"/>, and the
+    /// limit runs on the registry's clock. Default: <see langword="null"/> (required for the global scope).
+    /// </summary>
+    public RateLimitRegistry? RateLimitRegistry { get; set; }
+
+    /// <summary>
     /// How many callers may wait for a permit at once; further callers fail at once with
     /// <see cref="RateLimitRejectedException"/>. Default: <c>1000</c>. Allowed: 0 or more.
     /// </summary>
@@ -179,6 +186,13 @@ public sealed class ResilienceOptions
             throw new ArgumentException(
                 "ResilienceOptions.RateLimitName is required when RateLimitScope is Global: it names the limit that wrappers share.",
                 nameof(RateLimitName));
+        }
+
+        if (RateLimit is not null && RateLimitScope == RateLimitScope.Global && RateLimitRegistry is null)
+        {
+            throw new ArgumentException(
+                "ResilienceOptions.RateLimitRegistry is required when RateLimitScope is Global: it owns the limits that wrappers share (keep one per app).",
+                nameof(RateLimitRegistry));
         }
 
         if (RateLimitQueueLimit < 0)

@@ -2,6 +2,7 @@ using System.Runtime.ExceptionServices;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Polly;
+using Polly.RateLimiting;
 using Polly.Retry;
 
 namespace Coalesce.Resilience;
@@ -105,7 +106,11 @@ internal sealed class ResilientCall<T>
                     ctx.CancellationToken),
                 context).ConfigureAwait(false);
         }
-        catch (Exception ex) when (errors.Count > 0 && IsRetryable(ex, cancellationToken) && ex is not RateLimitRejectedException)
+        catch (RateLimiterRejectedException rejected)
+        {
+            throw rejected.ToCoalesce(Name);
+        }
+        catch (Exception ex) when (errors.Count > 0 && IsRetryable(ex, cancellationToken))
         {
             throw FallbackExecutor.AllFailed(errors, ex, Name, ResilienceMetrics.Layer, _logger);
         }

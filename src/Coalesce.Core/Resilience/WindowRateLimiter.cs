@@ -3,8 +3,11 @@ using System.Threading.RateLimiting;
 namespace Coalesce.Resilience;
 
 /// <summary>
-/// "At most N calls per second" as a fixed-window <see cref="RateLimiter"/> on a <see cref="TimeProvider"/>,
-/// so tests can drive it (the framework's limiters replenish on the real clock only). Waiters queue oldest first.
+/// "At most N calls per second" as a fixed-window <see cref="RateLimiter"/> on a <see cref="TimeProvider"/>.
+/// Polly.RateLimiting runs it (<c>AddRateLimiter</c>); only the limiter itself is ours, because the framework's
+/// limiters (<see cref="FixedWindowRateLimiter"/> and the rest, System.Threading.RateLimiting 10.0) take no
+/// <see cref="TimeProvider"/>: they replenish on the real clock only, so a fake clock cannot drive them in tests or
+/// in an app that injects its own clock. Waiters queue oldest first.
 /// </summary>
 /// <remarks>
 /// A rate of r calls per second becomes <c>max(1, floor(r))</c> permits per window of <c>permits / r</c>

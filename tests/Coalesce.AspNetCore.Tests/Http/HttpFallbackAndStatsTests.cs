@@ -69,7 +69,9 @@ public class HttpFallbackAndStatsTests
                 return ScriptedHandler.Respond(HttpStatusCode.OK, "ok");
             }
 
-            return ScriptedHandler.Respond(HttpStatusCode.BadGateway);
+            return sent.Uri.AbsolutePath == "/unreachable"
+                ? throw new HttpRequestException(HttpRequestError.ConnectionError, "connection refused")
+                : ScriptedHandler.Respond(HttpStatusCode.BadGateway);
         });
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseTestServer();
@@ -79,8 +81,8 @@ public class HttpFallbackAndStatsTests
         builder.Services.AddHttpClient(Name, c => c.BaseAddress = new Uri("http://weather.test"))
             .AddCoalescing(o =>
             {
-                o.Retry.MaxRetries = 1;
-                o.Retry.BaseDelay = TimeSpan.Zero;
+                o.Retry!.MaxRetryAttempts = 1;
+                o.Retry.Delay = TimeSpan.Zero;
                 o.FallbackBaseAddresses.Add(new Uri("http://weather-backup.test"));
             })
             .ConfigurePrimaryHttpMessageHandler(() => network);
@@ -94,25 +96,30 @@ public class HttpFallbackAndStatsTests
         await TestApp.WaitUntilAsync(() => app.Services.GetRequiredService<CoalescingStatsRegistry>().GetSnapshot().HttpClients.Single().Hits == 1, "a follower");
         gate.Open();
         await Task.WhenAll(calls);
-        await Assert.ThrowsAsync<AllAttemptsFailedException>(() => client.GetAsync("/broken"));
+        using (var broken = await client.GetAsync("/broken"))
+        {
+            Assert.Equal(HttpStatusCode.BadGateway, broken.StatusCode);
+        }
+
+        await Assert.ThrowsAsync<HttpAllAttemptsFailedException>(() => client.GetAsync("/unreachable"));
 
         using var statsClient = app.GetTestClient();
         var stats = await statsClient.GetFromJsonAsync<JsonElement>("/_coalesce/stats");
         var entry = stats.GetProperty("httpClients").EnumerateArray().Single(c => c.GetProperty("name").GetString() == Name);
         Assert.Equal(1, entry.GetProperty("hits").GetInt64());
-        Assert.Equal(2, entry.GetProperty("misses").GetInt64());
+        Assert.Equal(3, entry.GetProperty("misses").GetInt64());
         Assert.Equal(1, entry.GetProperty("errors").GetInt64());
         Assert.Equal(0, entry.GetProperty("active").GetInt64());
-        Assert.Equal(1.0 / 3, entry.GetProperty("hitRate").GetDouble(), 6);
-        Assert.Equal(1, entry.GetProperty("retries").GetInt64());
-        Assert.Equal(2, entry.GetProperty("fallbacks").GetInt64());
+        Assert.Equal(1.0 / 4, entry.GetProperty("hitRate").GetDouble(), 6);
+        Assert.Equal(2, entry.GetProperty("retries").GetInt64());
+        Assert.Equal(4, entry.GetProperty("fallbacks").GetInt64());
 
         meter.Collect();
         Assert.Equal(1, meter.Last("coalesce.hits"));
-        Assert.Equal(2, meter.Last("coalesce.misses"));
+        Assert.Equal(3, meter.Last("coalesce.misses"));
         Assert.Equal(1, meter.Last("coalesce.errors"));
-        Assert.Equal(1, meter.Sum("coalesce.resilience.retries"));
-        Assert.Equal(2, meter.Sum("coalesce.resilience.fallbacks"));
+        Assert.Equal(2, meter.Sum("coalesce.resilience.retries"));
+        Assert.Equal(4, meter.Sum("coalesce.resilience.fallbacks"));
         await app.StopAsync();
     }
 
@@ -123,8 +130,8 @@ public class HttpFallbackAndStatsTests
         builder.Logging.ClearProviders();
         builder.Services.AddHttpClient("bad").AddCoalescing(o =>
         {
-            o.Retry.MaxRetries = -1;
-            o.Retry.BackoffFactor = 0.5;
+            o.Retry!.MaxRetryAttempts = 0;
+            o.Retry.Delay = TimeSpan.FromSeconds(-1);
             o.TotalTimeout = TimeSpan.Zero;
             o.FallbackBaseAddresses.Add(new Uri("http://replica.test/api"));
             o.RateLimit = new HttpRateLimitOptions { PermitsPerSecond = 0 };
@@ -133,8 +140,8 @@ public class HttpFallbackAndStatsTests
 
         var failure = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync());
 
-        Assert.Contains(failure.Failures, f => f.Contains("HttpClient 'bad': Retry.MaxRetries is -1; it must be between 0 and 100.", StringComparison.Ordinal));
-        Assert.Contains(failure.Failures, f => f.Contains("Retry.BackoffFactor is 0.5", StringComparison.Ordinal));
+        Assert.Contains(failure.Failures, f => f.Contains("HttpClient 'bad': Retry.MaxRetryAttempts is 0; it must be between 1 and 100 (set Retry to null for no retries).", StringComparison.Ordinal));
+        Assert.Contains(failure.Failures, f => f.Contains("Retry.Delay is -00:00:01", StringComparison.Ordinal));
         Assert.Contains(failure.Failures, f => f.Contains("TotalTimeout is 00:00:00", StringComparison.Ordinal));
         Assert.Contains(failure.Failures, f => f.Contains("FallbackBaseAddresses[0] is 'http://replica.test/api'", StringComparison.Ordinal));
         Assert.Contains(failure.Failures, f => f.Contains("RateLimit.PermitsPerSecond is 0", StringComparison.Ordinal));

@@ -2,6 +2,8 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Http.Resilience;
+using Polly;
 using Polly.Timeout;
 
 namespace Coalesce.AspNetCore.Tests.Http;
@@ -11,9 +13,13 @@ public class HttpResilienceTests
     private static Action<HttpCoalescingOptions> Retrying(int retries, Action<HttpCoalescingOptions>? more = null) => o =>
     {
         ScriptedClient.Untimed(o);
-        o.Retry.MaxRetries = retries;
-        o.Retry.BaseDelay = TimeSpan.FromSeconds(1);
-        o.Retry.BackoffFactor = 2;
+        o.Retry = retries == 0 ? null : new HttpRetryStrategyOptions
+        {
+            MaxRetryAttempts = retries,
+            Delay = TimeSpan.FromSeconds(1),
+            BackoffType = DelayBackoffType.Exponential,
+            UseJitter = false,
+        };
         more?.Invoke(o);
     };
 
@@ -39,7 +45,7 @@ public class HttpResilienceTests
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("call 3", await response.Content.ReadAsStringAsync());
         Assert.Equal(3, network.Count);
-        Assert.All(network.Responses.Take(2), r => Assert.True(((TrackedContent)r.Content).Disposed));
+        Assert.All(network.SentContents.Take(2), c => Assert.True(c.Disposed));
         Assert.Equal((2L, 1L, 0L), (scripted.Stats.Retries, scripted.Stats.Misses, scripted.Stats.Errors));
     }
 
@@ -79,7 +85,7 @@ public class HttpResilienceTests
     public async Task An_enabled_POST_retry_resends_the_same_body_from_a_stream_read_once()
     {
         var network = new ScriptedHandler(sent => ScriptedHandler.Respond(sent.Index == 1 ? HttpStatusCode.BadGateway : HttpStatusCode.Created));
-        using var scripted = new ScriptedClient(network, Retrying(1, o => o.Retry.RetryUnsafeMethods = true));
+        using var scripted = new ScriptedClient(network, Retrying(1, o => o.RetryUnsafeMethods = true));
         var content = new StreamContent(new ReadOnceStream(Encoding.UTF8.GetBytes("{\"id\":7}")));
         content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
 
@@ -147,22 +153,55 @@ public class HttpResilienceTests
     }
 
     [Fact]
-    public async Task When_everything_fails_the_caller_gets_one_exception_listing_every_attempt()
+    public async Task After_the_last_retry_a_failing_status_comes_back_as_the_response_and_the_earlier_ones_are_disposed()
     {
-        var network = new ScriptedHandler(sent => ScriptedHandler.Respond(HttpStatusCode.ServiceUnavailable));
+        var network = new ScriptedHandler(sent => ScriptedHandler.Respond(HttpStatusCode.ServiceUnavailable, $"call {sent.Index} from {sent.Uri.Host}"));
         using var scripted = new ScriptedClient(network, Retrying(1, o => o.FallbackBaseAddresses.Add(new Uri("http://backup.test"))));
 
         var call = scripted.Client.GetAsync("/down");
         await scripted.Time.WaitForTimersAsync(1);
         scripted.Time.Advance(TimeSpan.FromSeconds(1));
-        var failure = await Assert.ThrowsAsync<AllAttemptsFailedException>(() => call);
+        using var response = await call;
 
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        Assert.Equal("call 4 from backup.test", await response.Content.ReadAsStringAsync());
+        Assert.Equal(["primary.test", "backup.test", "primary.test", "backup.test"], network.Requests.Select(r => r.Uri.Host));
+        Assert.All(network.SentContents, c => Assert.True(c.Disposed));
+        Assert.Equal((1L, 2L, 0L), (scripted.Stats.Retries, scripted.Stats.Fallbacks, scripted.Stats.Errors));
+    }
+
+    [Fact]
+    public async Task A_transport_failure_after_the_last_retry_is_an_HttpRequestException_listing_every_attempt()
+    {
+        // The primary answers 502 and the backup cannot be reached, so every attempt ends in a transport failure.
+        var network = new ScriptedHandler(sent => sent.Uri.Host == "primary.test"
+            ? ScriptedHandler.Respond(HttpStatusCode.BadGateway)
+            : throw new HttpRequestException(HttpRequestError.ConnectionError, $"attempt {sent.Index}: connection refused"));
+        using var scripted = new ScriptedClient(network, Retrying(1, o => o.FallbackBaseAddresses.Add(new Uri("http://backup.test"))));
+
+        var call = scripted.Client.GetAsync("/down");
+        await scripted.Time.WaitForTimersAsync(1);
+        scripted.Time.Advance(TimeSpan.FromSeconds(1));
+        HttpRequestException caught;
+        try
+        {
+            using var unexpected = await call;
+            throw new InvalidOperationException("The call should have failed.");
+        }
+        catch (HttpRequestException error)
+        {
+            caught = error;
+        }
+
+        var failure = Assert.IsType<HttpAllAttemptsFailedException>(caught);
         Assert.Equal(4, failure.AttemptCount);
-        Assert.All(failure.Errors, e => Assert.Equal(HttpStatusCode.ServiceUnavailable, Assert.IsAssignableFrom<HttpRequestException>(e).StatusCode));
-        Assert.Contains("backup.test", failure.Errors[1].Message, StringComparison.Ordinal);
+        Assert.Equal(HttpRequestError.ConnectionError, failure.HttpRequestError);
+        Assert.Same(failure.Errors[^1], failure.InnerException);
+        Assert.Equal([HttpStatusCode.BadGateway, null, HttpStatusCode.BadGateway, null], failure.Errors.Select(e => ((HttpRequestException)e).StatusCode));
+        Assert.Contains("attempt 4: connection refused", failure.Errors[3].Message, StringComparison.Ordinal);
         Assert.StartsWith("All 4 attempts failed:", failure.Message, StringComparison.Ordinal);
-        Assert.All(network.Responses, r => Assert.True(((TrackedContent)r.Content).Disposed));
-        Assert.Equal(1, scripted.Stats.Errors);
+        Assert.All(network.SentContents, c => Assert.True(c.Disposed));
+        Assert.Equal((1L, 2L, 1L), (scripted.Stats.Retries, scripted.Stats.Fallbacks, scripted.Stats.Errors));
     }
 
     [Fact]
@@ -195,6 +234,7 @@ public class HttpResilienceTests
 
         Assert.Contains(ScriptedClient.Name, rejected.Message, StringComparison.Ordinal);
         Assert.Equal(TimeSpan.FromSeconds(1), rejected.RetryAfter);
+        Assert.IsType<Polly.RateLimiting.RateLimiterRejectedException>(rejected.InnerException);
         Assert.Equal(1, network.Count);
         scripted.Time.Advance(TimeSpan.FromSeconds(1));
         using var later = await scripted.Client.GetAsync("/b");
@@ -241,7 +281,7 @@ public class HttpResilienceTests
             .AddCoalescing(o =>
             {
                 o.AttemptTimeout = null;
-                o.Retry.MaxRetries = 0;
+                o.Retry = null;
                 o.TotalTimeout = TimeSpan.FromSeconds(5);
             })
             .ConfigurePrimaryHttpMessageHandler(() => network);
@@ -258,7 +298,7 @@ public class HttpResilienceTests
         time.Advance(TimeSpan.FromSeconds(4));
         Assert.False(call.IsCompleted);
         time.Advance(TimeSpan.FromSeconds(1));
-        var failure = await Assert.ThrowsAsync<AllAttemptsFailedException>(() => call);
+        var failure = await Assert.ThrowsAsync<HttpAllAttemptsFailedException>(() => call);
 
         Assert.IsType<TimeoutRejectedException>(failure.Errors[^1]);
         Assert.True(network.Requests.Single().Token.IsCancellationRequested);
@@ -279,7 +319,7 @@ public class HttpResilienceTests
         using var scripted = new ScriptedClient(network, Retrying(1, o =>
         {
             o.AttemptTimeout = TimeSpan.FromSeconds(2);
-            o.Retry.BaseDelay = TimeSpan.Zero;
+            o.Retry!.Delay = TimeSpan.Zero;
         }));
 
         var call = scripted.Client.GetStringAsync("/slow-once");

@@ -20,6 +20,7 @@ internal sealed class ScriptedHandler(Func<SentRequest, Task<HttpResponseMessage
 {
     private readonly ConcurrentQueue<SentRequest> _requests = new();
     private readonly ConcurrentQueue<HttpResponseMessage> _responses = new();
+    private readonly ConcurrentQueue<TrackedContent> _contents = new();
     private int _count;
 
     public ScriptedHandler(Func<SentRequest, HttpResponseMessage> respond)
@@ -30,6 +31,9 @@ internal sealed class ScriptedHandler(Func<SentRequest, Task<HttpResponseMessage
     public IReadOnlyList<SentRequest> Requests => [.. _requests.OrderBy(r => r.Index)];
 
     public IReadOnlyList<HttpResponseMessage> Responses => [.. _responses];
+
+    /// <summary>The content of every response as the network sent it (the handler may replace a response's content with a buffered copy).</summary>
+    public IReadOnlyList<TrackedContent> SentContents => [.. _contents];
 
     public int Count => Volatile.Read(ref _count);
 
@@ -52,6 +56,10 @@ internal sealed class ScriptedHandler(Func<SentRequest, Task<HttpResponseMessage
         var response = await respond(sent);
         response.RequestMessage = request;
         _responses.Enqueue(response);
+        if (response.Content is TrackedContent tracked)
+        {
+            _contents.Enqueue(tracked);
+        }
         return response;
     }
 }
@@ -104,7 +112,7 @@ internal sealed class ScriptedClient : IDisposable
     {
         options.AttemptTimeout = null;
         options.TotalTimeout = null;
-        options.Retry.UseJitter = false;
+        options.Retry?.UseJitter = false;
     }
 
     public void Dispose()

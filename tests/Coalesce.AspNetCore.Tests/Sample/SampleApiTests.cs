@@ -191,6 +191,33 @@ public sealed class SampleApiTests
     }
 
     [Fact]
+    public async Task An_upstream_failing_with_503_everywhere_gives_the_last_503_to_the_endpoint_which_answers_502()
+    {
+        await using var app = new SampleApp(network: _ => new HttpResponseMessage(HttpStatusCode.ServiceUnavailable));
+
+        var response = await app.Client.GetAsync("/weather/Tromso");
+        var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
+
+        Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
+        Assert.Equal("The weather upstream answered 503 ServiceUnavailable.", problem.GetProperty("detail").GetString());
+        Assert.Equal(6, app.NetworkCalls);
+    }
+
+    [Fact]
+    public async Task An_unreachable_upstream_is_caught_as_HttpRequestException_and_answers_502_counting_every_attempt()
+    {
+        await using var app = new SampleApp(network: uri => throw new HttpRequestException(HttpRequestError.ConnectionError, $"{uri.Host} refused the connection"));
+
+        var response = await app.Client.GetAsync("/weather/Narvik");
+        var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
+
+        Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
+        Assert.Equal("The weather upstream could not be reached (6 attempts): fallback.test refused the connection", problem.GetProperty("detail").GetString());
+        Assert.Equal(6, app.NetworkCalls);
+        Assert.Equal(1, Assert.Single(app.Stats.GetSnapshot().HttpClients).Errors);
+    }
+
+    [Fact]
     public async Task The_stats_endpoint_reports_requests_cache_and_endpoints_in_camel_case()
     {
         await using var app = new SampleApp();

@@ -17,8 +17,14 @@ internal sealed class SampleApp : IAsyncDisposable
 {
     private readonly WebApplicationFactory<Program> _root = new();
     private readonly WebApplicationFactory<Program> _factory;
+    private int _networkCalls;
 
-    public SampleApp(double upstreamFailureRate = 0)
+    /// <param name="upstreamFailureRate">The share of calls the in-process upstream fails with 503.</param>
+    /// <param name="network">
+    /// Replaces the weather client's network (the test server) with a scripted one, answering by request URI; its
+    /// retries then go without delay.
+    /// </param>
+    public SampleApp(double upstreamFailureRate = 0, Func<Uri, HttpResponseMessage>? network = null)
     {
         WebApplicationFactory<Program>? factory = null;
         factory = _root.WithWebHostBuilder(b => b
@@ -29,9 +35,15 @@ internal sealed class SampleApp : IAsyncDisposable
             .UseSetting("Upstream:BaseAddress", "http://primary.test/")
             .UseSetting("Upstream:FallbackAddress", "http://fallback.test")
             .ConfigureLogging(logging => logging.ClearProviders())
-            .ConfigureTestServices(services => services
-                .AddHttpClient(WeatherEndpoints.ClientName)
-                .ConfigurePrimaryHttpMessageHandler(() => factory!.Server.CreateHandler())));
+            .ConfigureTestServices(services =>
+            {
+                services.AddHttpClient(WeatherEndpoints.ClientName)
+                    .ConfigurePrimaryHttpMessageHandler(() => network is null ? factory!.Server.CreateHandler() : new ScriptedNetwork(network, this));
+                if (network is not null)
+                {
+                    services.Configure<HttpCoalescingOptions>(WeatherEndpoints.ClientName, o => o.Retry!.Delay = TimeSpan.Zero);
+                }
+            }));
         _factory = factory;
         Client = _factory.CreateClient();
         Client.Timeout = TestApp.Patience;
@@ -43,6 +55,9 @@ internal sealed class SampleApp : IAsyncDisposable
 
     public FlakyUpstream Upstream => _factory.Services.GetRequiredService<FlakyUpstream>();
 
+    /// <summary>How many calls reached the scripted network.</summary>
+    public int NetworkCalls => Volatile.Read(ref _networkCalls);
+
     public CoalescingStatsRegistry Stats => _factory.Services.GetRequiredService<CoalescingStatsRegistry>();
 
     public async ValueTask DisposeAsync()
@@ -50,5 +65,16 @@ internal sealed class SampleApp : IAsyncDisposable
         Client.Dispose();
         await _factory.DisposeAsync();
         await _root.DisposeAsync();
+    }
+
+    private sealed class ScriptedNetwork(Func<Uri, HttpResponseMessage> respond, SampleApp app) : HttpMessageHandler
+    {
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            Interlocked.Increment(ref app._networkCalls);
+            var response = respond(request.RequestUri!);
+            response.RequestMessage = request;
+            return Task.FromResult(response);
+        }
     }
 }

@@ -2,6 +2,7 @@ using System.Threading.RateLimiting;
 using Coalesce.Resilience;
 using Coalesce.Testing;
 using Polly;
+using Polly.RateLimiting;
 
 namespace Coalesce.Tests.Resilience;
 
@@ -60,12 +61,14 @@ public class RateLimitTests
     }
 
     [Fact]
-    public async Task Wrappers_with_the_same_global_name_share_one_limit()
+    public async Task Wrappers_with_the_same_global_name_in_one_registry_share_one_limit_on_its_clock()
     {
-        var name = $"global-{Guid.NewGuid():N}";
+        using var registry = new RateLimitRegistry(_time);
+        using var otherRegistry = new RateLimitRegistry(_time);
         var calls = new CallRecorder<string>();
-        var first = Resilient.Wrap<int>(_ => { calls.Record("first"); return Task.FromResult(1); }, WithName(Options(2, RateLimitScope.Global), name));
-        var second = Resilient.Wrap<int>(_ => { calls.Record("second"); return Task.FromResult(2); }, WithName(Options(2, RateLimitScope.Global), name));
+        var first = Resilient.Wrap<int>(_ => { calls.Record("first"); return Task.FromResult(1); }, Global(registry));
+        var second = Resilient.Wrap<int>(_ => { calls.Record("second"); return Task.FromResult(2); }, Global(registry));
+        var elsewhere = Resilient.Wrap<int>(_ => { calls.Record("elsewhere"); return Task.FromResult(3); }, Global(otherRegistry));
 
         await first(CancellationToken.None);
         await second(CancellationToken.None);
@@ -73,13 +76,18 @@ public class RateLimitTests
         await _time.WaitForTimersAsync(1);
 
         Assert.False(waiting.IsCompleted);
-        Assert.Equal(2, calls.Count);
+        Assert.Equal(3, await elsewhere(CancellationToken.None));
+        Assert.Equal(["first", "second", "elsewhere"], calls.Calls);
+        Assert.Equal(["shared"], registry.Names);
         _time.Advance(TimeSpan.FromSeconds(1));
         Assert.Equal(2, await waiting);
 
-        static ResilienceOptions WithName(ResilienceOptions options, string name)
+        ResilienceOptions Global(RateLimitRegistry owner)
         {
-            options.RateLimitName = name;
+            var options = Options(2, RateLimitScope.Global);
+            options.RateLimitName = "shared";
+            options.RateLimitRegistry = owner;
+            options.TimeProvider = TimeProvider.System;
             return options;
         }
     }
@@ -87,13 +95,13 @@ public class RateLimitTests
     [Fact]
     public void A_global_limit_reused_with_another_rate_is_a_clear_error()
     {
-        var name = $"global-{Guid.NewGuid():N}";
-        _ = Resilient.Wrap<int>(_ => Task.FromResult(1), new ResilienceOptions { RateLimit = 2, RateLimitScope = RateLimitScope.Global, RateLimitName = name });
+        using var registry = new RateLimitRegistry(_time);
+        _ = Resilient.Wrap<int>(_ => Task.FromResult(1), new ResilienceOptions { RateLimit = 2, RateLimitScope = RateLimitScope.Global, RateLimitName = "api", RateLimitRegistry = registry });
 
         var error = Assert.Throws<ArgumentException>(() =>
-            Resilient.Wrap<int>(_ => Task.FromResult(1), new ResilienceOptions { RateLimit = 3, RateLimitScope = RateLimitScope.Global, RateLimitName = name }));
+            Resilient.Wrap<int>(_ => Task.FromResult(1), new ResilienceOptions { RateLimit = 3, RateLimitScope = RateLimitScope.Global, RateLimitName = "api", RateLimitRegistry = registry }));
 
-        Assert.Contains(name, error.Message, StringComparison.Ordinal);
+        Assert.Contains("'api'", error.Message, StringComparison.Ordinal);
         Assert.Contains("RateLimit", error.Message, StringComparison.Ordinal);
     }
 
@@ -177,8 +185,9 @@ public class RateLimitTests
         var plain = new ResiliencePipelineBuilder().AddCoalesceRateLimiter(limiter, "plain").Build();
 
         Assert.Equal("ok", await generic.ExecuteAsync(_ => new ValueTask<string>("ok")));
-        var rejected = await Assert.ThrowsAsync<RateLimitRejectedException>(async () => await plain.ExecuteAsync(_ => new ValueTask<int>(1)));
-        Assert.Contains("plain", rejected.Message, StringComparison.Ordinal);
+        var rejected = await Assert.ThrowsAsync<RateLimiterRejectedException>(async () => await plain.ExecuteAsync(_ => new ValueTask<int>(1)));
+        Assert.Equal(TimeSpan.FromSeconds(1), rejected.RetryAfter);
+        Assert.Contains("plain", rejected.ToCoalesce("plain").Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -200,7 +209,7 @@ public class RateLimitTests
                 await pipeline.ExecuteAsync(_ => ValueTask.CompletedTask, context);
                 return true;
             }
-            catch (RateLimitRejectedException)
+            catch (RateLimiterRejectedException)
             {
                 return false;
             }

@@ -51,6 +51,17 @@ public class ValidationTests
     }
 
     [Fact]
+    public void The_global_scope_requires_a_registry_that_owns_the_shared_limits()
+    {
+        var options = new ResilienceOptions { RateLimit = 5, RateLimitScope = RateLimitScope.Global, RateLimitName = "api" };
+
+        var error = Assert.Throws<ArgumentException>(options.Validate);
+
+        Assert.Equal("RateLimitRegistry", error.ParamName);
+        Assert.Contains("one per app", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void The_defaults_match_the_documentation()
     {
         var options = new ResilienceOptions();
