@@ -112,6 +112,13 @@ internal sealed class TestApp : IAsyncDisposable
     /// <summary>Waits until <paramref name="count"/> requests have joined flights as followers.</summary>
     public Task WaitForFollowersAsync(long count) => WaitUntilAsync(() => Flights.GetStats().Hits >= count, $"{count} followers");
 
+    /// <summary>
+    /// Waits until no flight is in progress. A client can hold a leader's whole response a moment before its
+    /// flight settles, and a request sent in that moment rightly joins it; tests that count executions of
+    /// one-after-another requests wait for this in between.
+    /// </summary>
+    public Task WaitForNoFlightsAsync() => WaitUntilAsync(() => Flights.InFlightCount == 0, "no flight in progress");
+
     /// <summary>Sends both URLs at once to a gated app and asserts they ran apart and answered differently.</summary>
     public async Task AssertNotSharedAsync(Gate gate, string first, string second)
     {

@@ -58,6 +58,7 @@ public sealed class CompressionTests
         var second = new List<(string?, string?, string)>();
         for (var i = 0; i < 10; i++)
         {
+            await app.WaitForNoFlightsAsync();
             second.Add(await SendAsync(app, encodings[i % encodings.Length]));
         }
 

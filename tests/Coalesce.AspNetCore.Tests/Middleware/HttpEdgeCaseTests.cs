@@ -113,6 +113,7 @@ public sealed class HttpEdgeCaseTests
 
         Assert.Equal("Coalesce; fwd=miss", Status(await leader));
         Assert.Equal("Coalesce; fwd=miss; collapsed", Status(await follower));
+        await app.WaitForNoFlightsAsync();
         Assert.Equal("Coalesce; hit", Status(await app.Client.GetAsync("/memo")));
         Assert.Equal("Coalesce; fwd=bypass", Status(await app.Client.PostAsync("/memo", null)));
 

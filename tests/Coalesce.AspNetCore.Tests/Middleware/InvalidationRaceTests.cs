@@ -98,6 +98,7 @@ public sealed class InvalidationRaceTests
         Assert.Equal("item 7 v1", await concurrentRead);
 
         // ... and v1 is not what anyone reads from now on.
+        await app.WaitForNoFlightsAsync();
         Assert.Equal("item 7 v2", await app.Client.GetStringAsync("/items/7"));
         Assert.Equal(memoize ? 2 : 3, Volatile.Read(ref runs));
         Assert.Equal(0, app.Flights.InFlightCount);

@@ -228,9 +228,7 @@ public sealed class MemoizationTests
             {
                 var first = await app.Client.GetStringAsync(path);
 
-                // The client can have the whole body a moment before the flight settles; a request in that moment
-                // would (rightly) share it, so wait for the flight to end before asking again.
-                await TestApp.WaitUntilAsync(() => app.Flights.InFlightCount == 0, "the first flight to end");
+                await app.WaitForNoFlightsAsync();
                 Assert.Equal(first, await app.Client.GetStringAsync(path));
             }
 
