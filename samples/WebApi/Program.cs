@@ -12,7 +12,9 @@ if (!SampleDefaults.ListeningIsConfigured(builder.Configuration))
 }
 
 builder.Services.AddProblemDetails();
-builder.Services.AddRequestCoalescing();
+// Cache-Status on every response shows what coalescing did: `curl -i` says hit, collapsed, miss or bypass.
+builder.Services.AddRequestCoalescing(o => o.EmitCacheStatus = true);
+builder.Services.AddResponseCompression();
 
 builder.Services.AddSingleton<ProductStore>();
 builder.Services.AddOptions<UpstreamOptions>()
@@ -52,6 +54,9 @@ app.UseExceptionHandler(new ExceptionHandlerOptions
 });
 app.UseStatusCodePages();
 app.UseRequestCoalescing();
+
+// Compression after coalescing: followers and memoized hits replay bytes compressed once.
+app.UseResponseCompression();
 
 app.MapGet("/", () => Results.Ok(new { name = "Coalesce sample", tryThese = SampleDefaults.TryThese })).DisableCoalescing();
 app.MapProducts();
