@@ -266,21 +266,33 @@ public sealed partial class MemoCache : IDisposable
             return new ValueTask<T>(cached);
         }
 
-        ValidateTtl(ttl);
-        var storeTags = StoreTags(tags);
-        return new ValueTask<T>(_flights.CallAsync(StoreKey(key), async token =>
-        {
-            // A flight that finished just before this one started may have stored the value already.
-            if (_store.TryGet(StoreKey(key), out var raw))
-            {
-                return Cast<T>(key, raw)!;
-            }
+        // The miss path lives in its own methods: a lambda here would capture the parameters, and the compiler
+        // allocates such a closure on entry to the method, so even a hit would pay for it.
+        return FetchAsync(key, fetcher, ttl, tags, ct);
+    }
 
-            var value = await fetcher(token).ConfigureAwait(false);
-            _store.Set(StoreKey(key), value, ttl ?? _defaultTtl, storeTags);
-            Raise(Set, key);
-            return value;
-        }, ct));
+    private ValueTask<T> FetchAsync<T>(
+        string key, Func<CancellationToken, Task<T>> fetcher, TimeSpan? ttl, IEnumerable<string>? tags, CancellationToken ct)
+    {
+        ValidateTtl(ttl);
+        var storeKey = StoreKey(key);
+        var fetch = new Fetch<T>(this, key, storeKey, fetcher, ttl, StoreTags(tags));
+        return new ValueTask<T>(_flights.CallAsync(storeKey, fetch, static (f, token) => f.Cache.RunFetchAsync(f, token), ct));
+    }
+
+    /// <summary>The leader's work: runs the fetcher and stores its result. Followers only wait for it.</summary>
+    private async Task<T> RunFetchAsync<T>(Fetch<T> fetch, CancellationToken token)
+    {
+        // A flight that finished just before this one started may have stored the value already.
+        if (_store.TryGet(fetch.StoreKey, out var raw))
+        {
+            return Cast<T>(fetch.Key, raw)!;
+        }
+
+        var value = await fetch.Fetcher(token).ConfigureAwait(false);
+        _store.Set(fetch.StoreKey, value, fetch.Ttl ?? _defaultTtl, fetch.StoreTags);
+        Raise(Set, fetch.Key);
+        return value;
     }
 
     /// <summary>Removes one entry.</summary>
@@ -505,6 +517,10 @@ public sealed partial class MemoCache : IDisposable
             }
         }
     }
+
+    /// <summary>What a fetch needs, handed to the flight as state so a caller joining it allocates nothing.</summary>
+    private readonly record struct Fetch<T>(
+        MemoCache Cache, string Key, string StoreKey, Func<CancellationToken, Task<T>> Fetcher, TimeSpan? Ttl, string[]? StoreTags);
 
     private sealed class SweepState(WeakReference<MemoCache> cache)
     {
