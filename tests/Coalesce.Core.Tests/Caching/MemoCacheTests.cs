@@ -220,7 +220,7 @@ public sealed class MemoCacheTests
     [Fact]
     public async Task A_GetOrFetchAsync_or_GetAsync_hit_allocates_nothing()
     {
-        using var plain = new MemoCache(new MemoCacheOptions { MaxEntries = 100 });
+        using var plain = new MemoCache(new MemoCacheOptions { MaxEntries = 100, MaxBytes = 1 << 20 });
         using var spaced = new MemoCache(new MemoCacheOptions { Namespace = "ns", DefaultTtl = TimeSpan.FromMinutes(5) });
         Func<CancellationToken, Task<int>> mustNotRun = _ => throw new InvalidOperationException("must not run");
         Func<CancellationToken, Task<string>> mustNotRunText = _ => throw new InvalidOperationException("must not run");
