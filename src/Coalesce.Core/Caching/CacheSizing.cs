@@ -8,16 +8,17 @@ namespace Coalesce;
 internal static class CacheSizing
 {
     /// <summary>
-    /// What every entry costs besides its key, tags and value: the store's entry record (72 B), its node in the
-    /// concurrent map (48 B) and bucket slot (8 B), and its places in the recency and expiry heaps (16 B each).
+    /// What every entry costs besides its key, tags and value: the store's entry record (80 B) and heap ticket (24 B),
+    /// its node in the concurrent map (48 B) and bucket slot (8 B), and its places in the recency and expiry heaps
+    /// (16 B each).
     /// </summary>
-    public const long EntryOverhead = 160;
+    public const long EntryOverhead = 192;
 
     /// <summary>An object's header and method-table pointer.</summary>
-    private const long ObjectHeader = 16;
+    public const long ObjectHeader = 16;
 
     /// <summary>An array's header: the object header and the length, padded.</summary>
-    private const long ArrayHeader = 24;
+    public const long ArrayHeader = 24;
 
     /// <summary>A key's slot in a tag's set in the tag index.</summary>
     private const long TagIndexSlot = 24;
@@ -36,9 +37,9 @@ internal static class CacheSizing
     public static long OfValue(object? value) => value switch
     {
         string text => OfString(text),
-        byte[] bytes => Align(ArrayHeader + bytes.LongLength),
-        ReadOnlyMemory<byte> memory => ObjectHeader + 16 + Align(ArrayHeader + memory.Length),
-        Memory<byte> memory => ObjectHeader + 16 + Align(ArrayHeader + memory.Length),
+        byte[] bytes => OfArray(bytes.LongLength, 1),
+        ReadOnlyMemory<byte> memory => OfObject(16) + OfArray(memory.Length, 1),
+        Memory<byte> memory => OfObject(16) + OfArray(memory.Length, 1),
         ICacheSizeAware aware => Math.Max(0, aware.ApproximateSize),
         _ => 0,
     };
@@ -51,7 +52,7 @@ internal static class CacheSizing
             return 0;
         }
 
-        var size = Align(ArrayHeader + (IntPtr.Size * (long)tags.Length));
+        var size = OfArray(tags.Length, IntPtr.Size);
         foreach (var tag in tags)
         {
             size += OfString(tag) + TagIndexSlot;
@@ -59,6 +60,12 @@ internal static class CacheSizing
 
         return size;
     }
+
+    /// <summary>An array of <paramref name="length"/> elements of <paramref name="elementSize"/> bytes each.</summary>
+    public static long OfArray(long length, long elementSize) => Align(ArrayHeader + (length * elementSize));
+
+    /// <summary>An object with <paramref name="fieldBytes"/> bytes of fields.</summary>
+    public static long OfObject(long fieldBytes) => Align(ObjectHeader + fieldBytes);
 
     private static long Align(long size) => (size + 7) & ~7L;
 }

@@ -39,8 +39,8 @@ internal sealed class LruStore<TKey, TValue> : ICacheStore<TKey, TValue>
     private readonly long _maxEntryBytes;
     private readonly Func<TKey, TValue, string[]?, long>? _sizeOf;
     private readonly Action<TKey, TValue, RemovalReason>? _removed;
-    private readonly PriorityQueue<Entry, long>? _recency;
-    private readonly PriorityQueue<Entry, long> _expiries = new();
+    private readonly PriorityQueue<Ticket, long>? _recency;
+    private readonly PriorityQueue<Ticket, long> _expiries = new();
     private readonly Dictionary<string, HashSet<TKey>> _tags = new(StringComparer.Ordinal);
     private readonly IEqualityComparer<TKey> _comparer;
     private long _clock;
@@ -79,7 +79,7 @@ internal sealed class LruStore<TKey, TValue> : ICacheStore<TKey, TValue>
         _maxEntries = maxEntries ?? int.MaxValue;
         _maxBytes = maxBytes ?? long.MaxValue;
         _maxEntryBytes = Math.Min(maxEntryBytes ?? long.MaxValue, _maxBytes);
-        _recency = maxEntries is null && maxBytes is null ? null : new PriorityQueue<Entry, long>();
+        _recency = maxEntries is null && maxBytes is null ? null : new PriorityQueue<Ticket, long>();
         _sizeOf = sizeOf;
         _removed = removed;
     }
@@ -382,16 +382,17 @@ internal sealed class LruStore<TKey, TValue> : ICacheStore<TKey, TValue>
             keys.Add(entry.Key);
         }
 
-        _recency?.Enqueue(entry, entry.Stamp);
+        _recency?.Enqueue(entry.Ticket, entry.Stamp);
         if (entry.ExpiresAt != Never)
         {
-            _expiries.Enqueue(entry, entry.ExpiresAt);
+            _expiries.Enqueue(entry.Ticket, entry.ExpiresAt);
         }
     }
 
     private void Unlink(Entry entry)
     {
         entry.Removed = true;
+        entry.Ticket.Entry = null;
         _map.TryRemove(new KeyValuePair<TKey, Entry>(entry.Key, entry));
         _count--;
         _bytes -= entry.Size;
@@ -406,10 +407,10 @@ internal sealed class LruStore<TKey, TValue> : ICacheStore<TKey, TValue>
 
     private void SweepExpired(long now, ref List<Removal>? removals)
     {
-        while (_expiries.TryPeek(out var entry, out var expiresAt) && expiresAt <= now)
+        while (_expiries.TryPeek(out var ticket, out var expiresAt) && expiresAt <= now)
         {
             _expiries.Dequeue();
-            if (!entry.Removed)
+            if (ticket.Entry is { } entry)
             {
                 Unlink(entry);
                 _expirations++;
@@ -420,9 +421,9 @@ internal sealed class LruStore<TKey, TValue> : ICacheStore<TKey, TValue>
 
     private bool EvictLeastRecentlyUsed(ref List<Removal>? removals)
     {
-        while (_recency!.TryDequeue(out var entry, out var stamp))
+        while (_recency!.TryDequeue(out var ticket, out var stamp))
         {
-            if (entry.Removed)
+            if (ticket.Entry is not { } entry)
             {
                 continue;
             }
@@ -430,7 +431,7 @@ internal sealed class LruStore<TKey, TValue> : ICacheStore<TKey, TValue>
             var current = Volatile.Read(ref entry.Stamp);
             if (current != stamp)
             {
-                _recency.Enqueue(entry, current);
+                _recency.Enqueue(ticket, current);
                 continue;
             }
 
@@ -451,7 +452,7 @@ internal sealed class LruStore<TKey, TValue> : ICacheStore<TKey, TValue>
             _recency.Clear();
             foreach (var pair in _map)
             {
-                _recency.Enqueue(pair.Value, Volatile.Read(ref pair.Value.Stamp));
+                _recency.Enqueue(pair.Value.Ticket, Volatile.Read(ref pair.Value.Stamp));
             }
         }
 
@@ -462,7 +463,7 @@ internal sealed class LruStore<TKey, TValue> : ICacheStore<TKey, TValue>
             {
                 if (pair.Value.ExpiresAt != Never)
                 {
-                    _expiries.Enqueue(pair.Value, pair.Value.ExpiresAt);
+                    _expiries.Enqueue(pair.Value.Ticket, pair.Value.ExpiresAt);
                 }
             }
         }
@@ -483,18 +484,40 @@ internal sealed class LruStore<TKey, TValue> : ICacheStore<TKey, TValue>
 
     private readonly record struct Removal(Entry Entry, RemovalReason Reason);
 
-    private sealed class Entry(TKey key, TValue value, long expiresAt, string[] tags, long size)
+    private sealed class Entry
     {
-        public readonly TKey Key = key;
-        public readonly TValue Value = value;
-        public readonly long ExpiresAt = expiresAt;
-        public readonly string[] Tags = tags;
-        public readonly long Size = size;
+        public readonly TKey Key;
+        public readonly TValue Value;
+        public readonly long ExpiresAt;
+        public readonly string[] Tags;
+        public readonly long Size;
+        public readonly Ticket Ticket;
 
         // Written by readers without the lock; the recency heap compares it with the stamp it was queued under.
         public long Stamp;
 
         // Written and read under the store's lock only.
         public bool Removed;
+
+        public Entry(TKey key, TValue value, long expiresAt, string[] tags, long size)
+        {
+            Key = key;
+            Value = value;
+            ExpiresAt = expiresAt;
+            Tags = tags;
+            Size = size;
+            Ticket = new Ticket(this);
+        }
+    }
+
+    /// <summary>
+    /// What the heaps hold for an entry. Removing the entry cuts its ticket loose, so the stale heap nodes that linger
+    /// until the next compaction keep a few bytes alive rather than the entry and its value: with large values those
+    /// nodes would otherwise hold up to twice the byte bound beyond it.
+    /// </summary>
+    private sealed class Ticket(Entry entry)
+    {
+        // Written and read under the store's lock only.
+        public Entry? Entry = entry;
     }
 }

@@ -24,7 +24,7 @@ public sealed class MemoCacheOptions
     /// The most memory, in bytes, the entries may hold; past it the least recently used entries go until the new one
     /// fits (counted in <see cref="CacheStats.Evictions"/>, raising <see cref="MemoCache.Evicted"/> with
     /// <see cref="CacheEvictionReason.Capacity"/>). An entry counts its value (see <see cref="ICacheSizeAware"/>), its key,
-    /// its tags and about 160 bytes of the cache's own bookkeeping; a value whose size cannot be known counts only the
+    /// its tags and about 190 bytes of the cache's own bookkeeping; a value whose size cannot be known counts only the
     /// rest. <see langword="null"/> (the default) means no bound. Must be at least 1.
     /// </summary>
     /// <remarks>Anyone who can choose keys (query strings, say) can fill a cache; bound caches that hold large values.</remarks>

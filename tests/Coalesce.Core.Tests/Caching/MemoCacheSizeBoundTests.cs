@@ -1,3 +1,5 @@
+using Coalesce.Testing;
+
 namespace Coalesce.Tests.Caching;
 
 public sealed class MemoCacheSizeBoundTests
@@ -174,6 +176,32 @@ public sealed class MemoCacheSizeBoundTests
         var bytes = cache.GetStats().ApproximateBytes;
         Assert.InRange(bytes, 0, MaxBytes);
         Assert.Equal(cache.Entries().Sum(e => CacheSizing.Of(e.Key, e.Value, [.. e.Tags])), bytes);
+    }
+
+    [Fact]
+    public async Task Evicted_expired_and_deleted_values_are_not_kept_alive_by_the_stores_bookkeeping()
+    {
+        using var cache = new MemoCache(new MemoCacheOptions { MaxBytes = 10 * PerEntry, TimeProvider = new ManualTimeProvider() });
+        var gone = new List<WeakReference>();
+        for (var i = 0; i < 50; i++)
+        {
+            gone.Add(await StoreAsync(cache, $"k{i % 10}", TimeSpan.FromHours(1))); // replaced, then evicted
+        }
+
+        await cache.ClearAsync();
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+
+        Assert.DoesNotContain(gone, reference => reference.IsAlive);
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static async Task<WeakReference> StoreAsync(MemoCache cache, string key, TimeSpan ttl)
+    {
+        var value = new Sized(PerEntry);
+        await cache.SetAsync(key, value, ttl);
+        return new WeakReference(value);
     }
 
     [Theory]
