@@ -27,15 +27,32 @@ internal sealed class CapturedResponse : ICacheSizeAware
     /// <summary>For a HEAD response, the Content-Length its leader announced; a HEAD carries no body to count.</summary>
     public long? HeadContentLength { get; }
 
-    /// <summary>Roughly what this response holds in memory, for the cache's size figures.</summary>
+    /// <summary>
+    /// Every byte this response holds, as the memo cache counts it against its byte bound: this object, the body
+    /// array, the header array, and each header's name and values (strings with their object headers; an array when
+    /// a header has several values). Names shared with other responses are counted here too: a bound errs high.
+    /// </summary>
     public long ApproximateSize
     {
         get
         {
-            long size = Body.Length + 64;
+            // Fields: two references, a long? (16 B with its flag) and an int.
+            var size = CacheSizing.OfObject(8 + 8 + 16 + 4) + CacheSizing.OfArray(Body.LongLength, 1);
+
+            // Each element is a name reference and a StringValues, which is one reference.
+            size += CacheSizing.OfArray(Headers.Length, 16);
             foreach (var (name, values) in Headers)
             {
-                size += (name.Length + values.ToString().Length) * sizeof(char) + 32;
+                size += CacheSizing.OfString(name);
+                if (values.Count > 1)
+                {
+                    size += CacheSizing.OfArray(values.Count, IntPtr.Size);
+                }
+
+                foreach (var value in values)
+                {
+                    size += value is null ? 0 : CacheSizing.OfString(value);
+                }
             }
 
             return size;
