@@ -306,6 +306,10 @@ http GET /_coalesce/stats >"$RESULTS/coalesce-stats.json" || die "could not read
 stop_app
 
 cp "$RUNS" "$RAW/runs.tsv"
+# The BenchmarkDotNet sections at the end of report.md are recorded by hand, from the marker on; keep them.
+KEEP_MARKER='<!-- Recorded by hand from here on; loadtests/run.sh keeps it. -->'
+KEPT="$(awk -v marker="$KEEP_MARKER" '$0 == marker { keep = 1 } keep' "$RESULTS/report.md" 2>/dev/null || true)"
 write_report "$RESULTS/coalesce-stats.json"
+[[ -z "$KEPT" ]] || printf '\n%s\n' "$KEPT" >>"$RESULTS/report.md"
 log "Wrote $RESULTS/report.md and $RESULTS/report.json"
 cat "$RESULTS/report.md"

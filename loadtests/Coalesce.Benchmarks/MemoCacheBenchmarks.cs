@@ -16,6 +16,7 @@ public class MemoCacheBenchmarks : IDisposable
     private readonly MemoryCache _memoryCache = new(new MemoryCacheOptions());
     private readonly MemoCache _memo = new(new MemoCacheOptions { Name = "bench" });
     private readonly MemoCache _bounded = new(new MemoCacheOptions { Name = "bench-bounded", MaxEntries = 10_000 });
+    private readonly MemoCache _byteBounded = new(new MemoCacheOptions { Name = "bench-byte-bounded", MaxBytes = 64L << 20, MaxEntryBytes = 1 << 20 });
     private int _next;
 
     [GlobalSetup]
@@ -44,6 +45,9 @@ public class MemoCacheBenchmarks : IDisposable
     [Benchmark(Description = "MemoCache set")]
     public ValueTask MemoCache_set() => _memo.SetAsync(NextKey(), Payload);
 
+    [Benchmark(Description = "MemoCache set, byte-bounded")]
+    public ValueTask MemoCache_byte_bounded_set() => _byteBounded.SetAsync(NextKey(), Payload);
+
     [Benchmark(Description = "MemoryCache hit, 2 threads", OperationsPerInvoke = 2 * ReadsPerThread)]
     public void MemoryCache_hit_contended() => OnTwoThreads(() =>
     {
@@ -67,6 +71,7 @@ public class MemoCacheBenchmarks : IDisposable
         _memoryCache.Dispose();
         _memo.Dispose();
         _bounded.Dispose();
+        _byteBounded.Dispose();
         GC.SuppressFinalize(this);
     }
 

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using BenchmarkDotNet.Attributes;
 
 namespace Coalesce.Benchmarks;
@@ -12,7 +11,7 @@ public class SharedCallBenchmarks
 {
     private const string Key = "product:42";
     private readonly SharedCall _shared = new();
-    private readonly ConcurrentDictionary<string, Lazy<Task<int>>> _lazies = new();
+    private readonly LazyTaskIdiom<int> _idiom = new();
     private readonly Task<int>[] _tasks = new Task<int>[100];
 
     [Benchmark(Baseline = true, Description = "Lazy<Task> idiom, 1 caller")]
@@ -47,16 +46,5 @@ public class SharedCallBenchmarks
         await Task.WhenAll(_tasks);
     }
 
-    private async Task<int> IdiomAsync(string key, Func<CancellationToken, Task<int>> fn)
-    {
-        var lazy = _lazies.GetOrAdd(key, k => new Lazy<Task<int>>(() => fn(CancellationToken.None)));
-        try
-        {
-            return await lazy.Value;
-        }
-        finally
-        {
-            _lazies.TryRemove(new KeyValuePair<string, Lazy<Task<int>>>(key, lazy));
-        }
-    }
+    private Task<int> IdiomAsync(string key, Func<CancellationToken, Task<int>> fn) => _idiom.CallAsync(key, fn);
 }

@@ -11,7 +11,8 @@ public static class RequestCoalescingServiceCollectionExtensions
 {
     /// <summary>
     /// Registers what <c>UseRequestCoalescing</c> needs: its options (validated when the app starts), the app's
-    /// <see cref="MemoCache"/> for memoized endpoints, the <see cref="CoalescingStatsRegistry"/>, the
+    /// <see cref="MemoCache"/> for memoized endpoints (bounded by <see cref="RequestCoalescingOptions.MemoMaxEntries"/>,
+    /// <see cref="RequestCoalescingOptions.MemoMaxBytes"/> and <see cref="RequestCoalescingOptions.MemoMaxEntryBytes"/>), the <see cref="CoalescingStatsRegistry"/>, the
     /// <c>Coalesce</c> meter and a <see cref="TimeProvider"/> (the system clock unless one is registered).
     /// </summary>
     /// <param name="services">The service collection.</param>
@@ -32,12 +33,18 @@ public static class RequestCoalescingServiceCollectionExtensions
 
         services.AddMetrics();
         services.TryAddSingleton(TimeProvider.System);
-        services.TryAddSingleton(static sp => new MemoCache(new MemoCacheOptions
+        services.TryAddSingleton(static sp =>
         {
-            Name = "default",
-            MaxEntries = sp.GetRequiredService<IOptions<RequestCoalescingOptions>>().Value.MemoMaxEntries,
-            TimeProvider = sp.GetRequiredService<TimeProvider>(),
-        }));
+            var coalescing = sp.GetRequiredService<IOptions<RequestCoalescingOptions>>().Value;
+            return new MemoCache(new MemoCacheOptions
+            {
+                Name = "default",
+                MaxEntries = coalescing.MemoMaxEntries,
+                MaxBytes = coalescing.MemoMaxBytes,
+                MaxEntryBytes = coalescing.MemoMaxEntryBytes,
+                TimeProvider = sp.GetRequiredService<TimeProvider>(),
+            });
+        });
         services.TryAddSingleton<CoalescingStatsRegistry>();
         services.TryAddSingleton<RequestFlights>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, CoalescingEndpointsValidator>());

@@ -18,8 +18,6 @@ namespace Coalesce.AspNetCore;
 /// </remarks>
 internal sealed class CapturedResponse : ICacheSizeAware
 {
-    private const int ObjectOverhead = 24;
-
     public CapturedResponse(int statusCode, KeyValuePair<string, StringValues>[] headers, byte[] body, long? headContentLength)
     {
         StatusCode = statusCode;
@@ -66,18 +64,33 @@ internal sealed class CapturedResponse : ICacheSizeAware
     /// <summary>Whether the body is content-encoded (compressed) as captured.</summary>
     public bool IsEncoded { get; }
 
-    /// <summary>What this response holds in memory: the body, every header name and value, and the objects around them.</summary>
+    /// <summary>
+    /// Every byte this response holds, as the memo cache counts it against its byte bound: this object, the body
+    /// array, the header array, and each header's name and values (strings with their object headers; an array when
+    /// a header has several values). Names shared with other responses are counted here too: a bound errs high.
+    /// </summary>
     public long ApproximateSize
     {
         get
         {
-            long size = ObjectOverhead * 2 + Body.Length + ObjectOverhead + (Headers.Length * 24L);
+            // Fields: three references, a long? and a DateTimeOffset? (16 and 24 B with their flags), an int and two
+            // bools; the parsed ETag is one more small object (its text is the header value, counted below).
+            var size = CacheSizing.OfObject((3 * 8) + 16 + 24 + 4 + 2) + CacheSizing.OfArray(Body.LongLength, 1) +
+                       (ETag is null ? 0 : CacheSizing.OfObject(40));
+
+            // Each element is a name reference and a StringValues, which is one reference.
+            size += CacheSizing.OfArray(Headers.Length, 16);
             foreach (var (name, values) in Headers)
             {
-                size += ObjectOverhead + (name.Length * sizeof(char));
+                size += CacheSizing.OfString(name);
+                if (values.Count > 1)
+                {
+                    size += CacheSizing.OfArray(values.Count, IntPtr.Size);
+                }
+
                 foreach (var value in values)
                 {
-                    size += ObjectOverhead + ((value?.Length ?? 0) * sizeof(char));
+                    size += value is null ? 0 : CacheSizing.OfString(value);
                 }
             }
 

@@ -73,4 +73,24 @@ public sealed class RequestCoalescingOptions
     /// least recently used. Default: 10,000. Range: 1 to 10,000,000.
     /// </summary>
     public int MemoMaxEntries { get; set; } = 10_000;
+
+    /// <summary>
+    /// The most memory, in bytes, the default <see cref="MemoCache"/> keeps for memoized responses (bodies, headers,
+    /// keys and bookkeeping, as <see cref="CacheStats.ApproximateBytes"/> counts them); past it the least recently used
+    /// go. Anyone can send distinct query strings, so this bound, not <see cref="MemoMaxEntries"/>, is what holds memory
+    /// down when responses are large. Default: 100 MiB (as OutputCache's <c>SizeLimit</c>). Range: 1 KiB to 1 TiB.
+    /// </summary>
+    public long MemoMaxBytes { get; set; } = DefaultMemoMaxBytes;
+
+    /// <summary>
+    /// The largest memoized response kept, in bytes, counted as for <see cref="MemoMaxBytes"/>. A larger one is still
+    /// served to its callers but not kept (counted in <see cref="CacheStats.Rejections"/>). Default: 1 MiB + 64 KiB,
+    /// room for a body of the default <see cref="MaxBufferedBodyBytes"/> with its headers and key; raise the two
+    /// together. Range: 1 KiB to <see cref="MemoMaxBytes"/>.
+    /// </summary>
+    public long MemoMaxEntryBytes { get; set; } = DefaultMemoMaxEntryBytes;
+
+    internal const long DefaultMemoMaxBytes = 100L * 1024 * 1024;
+
+    internal const long DefaultMemoMaxEntryBytes = (1024 * 1024) + (64 * 1024);
 }

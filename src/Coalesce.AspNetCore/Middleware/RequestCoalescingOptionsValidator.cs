@@ -6,6 +6,8 @@ namespace Coalesce.AspNetCore;
 internal sealed class RequestCoalescingOptionsValidator : IValidateOptions<RequestCoalescingOptions>
 {
     internal const long MaxBodyLimit = 1L << 30;
+    internal const long MinMemoBytes = 1L << 10;
+    internal const long MaxMemoBytes = 1L << 40;
 
     public ValidateOptionsResult Validate(string? name, RequestCoalescingOptions options)
     {
@@ -29,6 +31,19 @@ internal sealed class RequestCoalescingOptionsValidator : IValidateOptions<Reque
         if (options.MemoMaxEntries is < 1 or > 10_000_000)
         {
             Add($"{nameof(RequestCoalescingOptions.MemoMaxEntries)} is {options.MemoMaxEntries}; it must be between 1 and 10,000,000.");
+        }
+
+        var memoMaxBytesValid = options.MemoMaxBytes is >= MinMemoBytes and <= MaxMemoBytes;
+        if (!memoMaxBytesValid)
+        {
+            Add($"{nameof(RequestCoalescingOptions.MemoMaxBytes)} is {options.MemoMaxBytes}; it must be between {MinMemoBytes} bytes (1 KiB) and {MaxMemoBytes} bytes (1 TiB).");
+        }
+
+        // Measured against MemoMaxBytes only when that is valid itself, so one bad value gives one message.
+        var entryLimit = memoMaxBytesValid ? options.MemoMaxBytes : MaxMemoBytes;
+        if (options.MemoMaxEntryBytes < MinMemoBytes || options.MemoMaxEntryBytes > entryLimit)
+        {
+            Add($"{nameof(RequestCoalescingOptions.MemoMaxEntryBytes)} is {options.MemoMaxEntryBytes}; it must be between {MinMemoBytes} bytes (1 KiB) and {nameof(RequestCoalescingOptions.MemoMaxBytes)} ({entryLimit} bytes).");
         }
 
         foreach (var header in options.VaryByHeaders)

@@ -22,6 +22,8 @@ internal static class CacheMetrics
         meter.CreateObservableCounter("coalesce.cache.misses", () => Observe(static s => s.Misses), "{read}", "Cache reads that found no live entry.");
         meter.CreateObservableCounter("coalesce.cache.evictions", () => Observe(static s => s.Evictions), "{entry}", "Entries evicted to stay within the size bound.");
         meter.CreateObservableUpDownCounter("coalesce.cache.size", () => Observe(static s => s.Size), "{entry}", "Entries held.");
+        meter.CreateObservableUpDownCounter("coalesce.cache.bytes", () => Observe(static s => s.ApproximateBytes), "By", "Memory the entries hold, as counted against the byte bound.");
+        meter.CreateObservableCounter("coalesce.cache.rejections", () => Observe(static s => s.Rejections), "{entry}", "Values not stored because they were larger than the per-entry limit.");
     }
 
     public static void Register(MemoCache cache)

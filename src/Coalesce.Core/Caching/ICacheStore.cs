@@ -26,6 +26,12 @@ internal interface ICacheStore<TKey, TValue> : IDisposable
     /// <summary>Entries dropped because their time to live ran out, since creation.</summary>
     long Expirations { get; }
 
+    /// <summary>Values not stored because they were larger than the largest entry allowed, since creation.</summary>
+    long Rejections { get; }
+
+    /// <summary>The largest entry stored, in bytes; <see cref="long.MaxValue"/> when unbounded.</summary>
+    long MaxEntryBytes { get; }
+
     /// <summary>Reads an entry and marks it as recently used.</summary>
     bool TryGet(TKey key, [MaybeNullWhen(false)] out TValue value);
 
@@ -35,8 +41,15 @@ internal interface ICacheStore<TKey, TValue> : IDisposable
     /// <summary>Whether a live entry exists, without touching its recency.</summary>
     bool Contains(TKey key);
 
-    /// <summary>Adds or replaces an entry: value, time to live and tags all come from this call.</summary>
-    void Set(TKey key, TValue value, TimeSpan? timeToLive, string[]? tags);
+    /// <summary>
+    /// Adds or replaces an entry: value, time to live and tags all come from this call. Then evicts the least recently
+    /// used entries while a bound is exceeded.
+    /// </summary>
+    /// <returns>
+    /// <see langword="false"/> when the entry is larger than <see cref="MaxEntryBytes"/>: it is not stored, and any entry
+    /// under the key is removed.
+    /// </returns>
+    bool Set(TKey key, TValue value, TimeSpan? timeToLive, string[]? tags);
 
     /// <summary>Removes an entry; <see langword="false"/> when there was no live entry.</summary>
     bool Remove(TKey key);

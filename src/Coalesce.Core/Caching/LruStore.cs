@@ -4,8 +4,8 @@ using System.Diagnostics.CodeAnalysis;
 namespace Coalesce;
 
 /// <summary>
-/// The in-memory store: a concurrent map read without locks, exact least-recently-used eviction, monotonic expiry
-/// and a tag index. Values are kept by reference.
+/// The in-memory store: a concurrent map read without locks, exact least-recently-used eviction by entry count and by
+/// bytes, monotonic expiry and a tag index. Values are kept by reference.
 /// </summary>
 /// <remarks>
 /// <para>
@@ -35,10 +35,12 @@ internal sealed class LruStore<TKey, TValue> : ICacheStore<TKey, TValue>
     private readonly Lock _gate = new();
     private readonly TimeProvider _time;
     private readonly int _maxEntries;
-    private readonly Func<TKey, TValue, long>? _sizeOf;
+    private readonly long _maxBytes;
+    private readonly long _maxEntryBytes;
+    private readonly Func<TKey, TValue, string[]?, long>? _sizeOf;
     private readonly Action<TKey, TValue, RemovalReason>? _removed;
-    private readonly PriorityQueue<Entry, long>? _recency;
-    private readonly PriorityQueue<Entry, long> _expiries = new();
+    private readonly PriorityQueue<Ticket, long>? _recency;
+    private readonly PriorityQueue<Ticket, long> _expiries = new();
     private readonly Dictionary<string, HashSet<TKey>> _tags = new(StringComparer.Ordinal);
     private readonly IEqualityComparer<TKey> _comparer;
     private long _clock;
@@ -46,28 +48,44 @@ internal sealed class LruStore<TKey, TValue> : ICacheStore<TKey, TValue>
     private long _bytes;
     private long _evictions;
     private long _expirations;
+    private long _rejections;
 
-    /// <param name="maxEntries">The bound; <see langword="null"/> for none (no recency is tracked then).</param>
+    /// <param name="maxEntries">The bound on entries; <see langword="null"/> for none.</param>
     /// <param name="timeProvider">The clock for expiry.</param>
     /// <param name="comparer">Key equality; <see langword="null"/> for the default.</param>
-    /// <param name="sizeOf">The approximate size of an entry, or <see langword="null"/> to not track sizes.</param>
+    /// <param name="sizeOf">The size of an entry (key, value, tags) in bytes, or <see langword="null"/> to not track sizes.</param>
     /// <param name="removed">Told, outside the lock, about entries removed by expiry or the bound.</param>
+    /// <param name="maxBytes">The bound on the sum of sizes; <see langword="null"/> for none. Needs <paramref name="sizeOf"/>.</param>
+    /// <param name="maxEntryBytes">The largest entry stored; <see langword="null"/> for <paramref name="maxBytes"/>.</param>
+    /// <remarks>Recency is tracked only when there is a bound to evict by.</remarks>
     public LruStore(
         int? maxEntries,
         TimeProvider timeProvider,
         IEqualityComparer<TKey>? comparer = null,
-        Func<TKey, TValue, long>? sizeOf = null,
-        Action<TKey, TValue, RemovalReason>? removed = null)
+        Func<TKey, TValue, string[]?, long>? sizeOf = null,
+        Action<TKey, TValue, RemovalReason>? removed = null,
+        long? maxBytes = null,
+        long? maxEntryBytes = null)
     {
+        if ((maxBytes ?? maxEntryBytes) is not null && sizeOf is null)
+        {
+            throw new ArgumentException("A byte bound needs a size function.", nameof(sizeOf));
+        }
+
         _comparer = comparer ?? EqualityComparer<TKey>.Default;
         _map = new ConcurrentDictionary<TKey, Entry>(_comparer);
         _hasSpanLookup = _map.TryGetAlternateLookup(out _spanLookup);
         _time = timeProvider;
         _maxEntries = maxEntries ?? int.MaxValue;
-        _recency = maxEntries is null ? null : new PriorityQueue<Entry, long>();
+        _maxBytes = maxBytes ?? long.MaxValue;
+        _maxEntryBytes = Math.Min(maxEntryBytes ?? long.MaxValue, _maxBytes);
+        _recency = maxEntries is null && maxBytes is null ? null : new PriorityQueue<Ticket, long>();
         _sizeOf = sizeOf;
         _removed = removed;
     }
+
+    /// <summary>The largest entry stored, in bytes; <see cref="long.MaxValue"/> when unbounded.</summary>
+    public long MaxEntryBytes => _maxEntryBytes;
 
     public int Count => Volatile.Read(ref _count);
 
@@ -76,6 +94,8 @@ internal sealed class LruStore<TKey, TValue> : ICacheStore<TKey, TValue>
     public long Evictions => Volatile.Read(ref _evictions);
 
     public long Expirations => Volatile.Read(ref _expirations);
+
+    public long Rejections => Volatile.Read(ref _rejections);
 
     /// <summary>Tags with at least one entry; lets tests prove the index does not outlive entries.</summary>
     internal int TagCount
@@ -127,10 +147,17 @@ internal sealed class LruStore<TKey, TValue> : ICacheStore<TKey, TValue>
         return true;
     }
 
-    public void Set(TKey key, TValue value, TimeSpan? timeToLive, string[]? tags)
+    public bool Set(TKey key, TValue value, TimeSpan? timeToLive, string[]? tags)
     {
         var now = _time.GetTimestamp();
-        var entry = new Entry(key, value, timeToLive is { } ttl ? Deadline(now, ttl) : Never, tags ?? [], _sizeOf?.Invoke(key, value) ?? 0);
+        var size = _sizeOf?.Invoke(key, value, tags) ?? 0;
+        if (size > _maxEntryBytes)
+        {
+            Reject(key);
+            return false;
+        }
+
+        var entry = new Entry(key, value, timeToLive is { } ttl ? Deadline(now, ttl) : Never, tags ?? [], size);
         List<Removal>? removals = null;
         lock (_gate)
         {
@@ -142,7 +169,9 @@ internal sealed class LruStore<TKey, TValue> : ICacheStore<TKey, TValue>
 
             Link(entry);
             SweepExpired(now, ref removals);
-            while (_count > _maxEntries && EvictLeastRecentlyUsed(ref removals))
+
+            // The new entry fits on its own (it is at most the largest entry allowed), so this ends with both bounds met.
+            while ((_count > _maxEntries || _bytes > _maxBytes) && EvictLeastRecentlyUsed(ref removals))
             {
             }
 
@@ -150,6 +179,7 @@ internal sealed class LruStore<TKey, TValue> : ICacheStore<TKey, TValue>
         }
 
         Report(removals);
+        return true;
     }
 
     public bool Remove(TKey key)
@@ -259,6 +289,22 @@ internal sealed class LruStore<TKey, TValue> : ICacheStore<TKey, TValue>
         // Nothing to release: the store owns no timer or handle. Present so a store with resources fits the seam.
     }
 
+    /// <summary>
+    /// Counts a value too large to store, and removes the entry it was meant to replace: that value has been
+    /// superseded, and keeping it would serve what the writer just replaced.
+    /// </summary>
+    private void Reject(TKey key)
+    {
+        lock (_gate)
+        {
+            _rejections++;
+            if (_map.TryGetValue(key, out var previous))
+            {
+                Unlink(previous);
+            }
+        }
+    }
+
     private static bool IsExpired(Entry entry, long now) => entry.ExpiresAt != Never && now >= entry.ExpiresAt;
 
     private bool TryRead(Entry entry, [MaybeNullWhen(false)] out TValue value)
@@ -336,16 +382,17 @@ internal sealed class LruStore<TKey, TValue> : ICacheStore<TKey, TValue>
             keys.Add(entry.Key);
         }
 
-        _recency?.Enqueue(entry, entry.Stamp);
+        _recency?.Enqueue(entry.Ticket, entry.Stamp);
         if (entry.ExpiresAt != Never)
         {
-            _expiries.Enqueue(entry, entry.ExpiresAt);
+            _expiries.Enqueue(entry.Ticket, entry.ExpiresAt);
         }
     }
 
     private void Unlink(Entry entry)
     {
         entry.Removed = true;
+        entry.Ticket.Entry = null;
         _map.TryRemove(new KeyValuePair<TKey, Entry>(entry.Key, entry));
         _count--;
         _bytes -= entry.Size;
@@ -360,10 +407,10 @@ internal sealed class LruStore<TKey, TValue> : ICacheStore<TKey, TValue>
 
     private void SweepExpired(long now, ref List<Removal>? removals)
     {
-        while (_expiries.TryPeek(out var entry, out var expiresAt) && expiresAt <= now)
+        while (_expiries.TryPeek(out var ticket, out var expiresAt) && expiresAt <= now)
         {
             _expiries.Dequeue();
-            if (!entry.Removed)
+            if (ticket.Entry is { } entry)
             {
                 Unlink(entry);
                 _expirations++;
@@ -374,9 +421,9 @@ internal sealed class LruStore<TKey, TValue> : ICacheStore<TKey, TValue>
 
     private bool EvictLeastRecentlyUsed(ref List<Removal>? removals)
     {
-        while (_recency!.TryDequeue(out var entry, out var stamp))
+        while (_recency!.TryDequeue(out var ticket, out var stamp))
         {
-            if (entry.Removed)
+            if (ticket.Entry is not { } entry)
             {
                 continue;
             }
@@ -384,7 +431,7 @@ internal sealed class LruStore<TKey, TValue> : ICacheStore<TKey, TValue>
             var current = Volatile.Read(ref entry.Stamp);
             if (current != stamp)
             {
-                _recency.Enqueue(entry, current);
+                _recency.Enqueue(ticket, current);
                 continue;
             }
 
@@ -405,7 +452,7 @@ internal sealed class LruStore<TKey, TValue> : ICacheStore<TKey, TValue>
             _recency.Clear();
             foreach (var pair in _map)
             {
-                _recency.Enqueue(pair.Value, Volatile.Read(ref pair.Value.Stamp));
+                _recency.Enqueue(pair.Value.Ticket, Volatile.Read(ref pair.Value.Stamp));
             }
         }
 
@@ -416,7 +463,7 @@ internal sealed class LruStore<TKey, TValue> : ICacheStore<TKey, TValue>
             {
                 if (pair.Value.ExpiresAt != Never)
                 {
-                    _expiries.Enqueue(pair.Value, pair.Value.ExpiresAt);
+                    _expiries.Enqueue(pair.Value.Ticket, pair.Value.ExpiresAt);
                 }
             }
         }
@@ -437,18 +484,40 @@ internal sealed class LruStore<TKey, TValue> : ICacheStore<TKey, TValue>
 
     private readonly record struct Removal(Entry Entry, RemovalReason Reason);
 
-    private sealed class Entry(TKey key, TValue value, long expiresAt, string[] tags, long size)
+    private sealed class Entry
     {
-        public readonly TKey Key = key;
-        public readonly TValue Value = value;
-        public readonly long ExpiresAt = expiresAt;
-        public readonly string[] Tags = tags;
-        public readonly long Size = size;
+        public readonly TKey Key;
+        public readonly TValue Value;
+        public readonly long ExpiresAt;
+        public readonly string[] Tags;
+        public readonly long Size;
+        public readonly Ticket Ticket;
 
         // Written by readers without the lock; the recency heap compares it with the stamp it was queued under.
         public long Stamp;
 
         // Written and read under the store's lock only.
         public bool Removed;
+
+        public Entry(TKey key, TValue value, long expiresAt, string[] tags, long size)
+        {
+            Key = key;
+            Value = value;
+            ExpiresAt = expiresAt;
+            Tags = tags;
+            Size = size;
+            Ticket = new Ticket(this);
+        }
+    }
+
+    /// <summary>
+    /// What the heaps hold for an entry. Removing the entry cuts its ticket loose, so the stale heap nodes that linger
+    /// until the next compaction keep a few bytes alive rather than the entry and its value: with large values those
+    /// nodes would otherwise hold up to twice the byte bound beyond it.
+    /// </summary>
+    private sealed class Ticket(Entry entry)
+    {
+        // Written and read under the store's lock only.
+        public Entry? Entry = entry;
     }
 }

@@ -3,8 +3,9 @@ using System.Diagnostics.CodeAnalysis;
 namespace Coalesce;
 
 /// <summary>
-/// An in-process memo cache: values with an optional time to live and tags, an optional least-recently-used
-/// bound, invalidation by key, tag or glob pattern, single-flight fetching on a miss, statistics, events and
+/// An in-process memo cache: values with an optional time to live and tags, optional least-recently-used bounds
+/// on entries and on bytes (<see cref="MemoCacheOptions.MaxEntries"/>, <see cref="MemoCacheOptions.MaxBytes"/>),
+/// invalidation by key, tag or glob pattern, single-flight fetching on a miss, statistics, events and
 /// function memoization. Thread-safe.
 /// </summary>
 /// <remarks>
@@ -40,7 +41,10 @@ public sealed partial class MemoCache : IDisposable
 
     /// <summary>Creates a cache.</summary>
     /// <param name="options">Settings; <see langword="null"/> for the defaults (unbounded, no expiry).</param>
-    /// <exception cref="ArgumentOutOfRangeException">A size or time option is zero or negative.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">
+    /// A size or time option is zero or negative, or <see cref="MemoCacheOptions.MaxEntryBytes"/> exceeds
+    /// <see cref="MemoCacheOptions.MaxBytes"/>.
+    /// </exception>
     public MemoCache(MemoCacheOptions? options = null)
         : this(options ?? new MemoCacheOptions(), store: null)
     {
@@ -57,7 +61,7 @@ public sealed partial class MemoCache : IDisposable
         _time = options.TimeProvider;
         _ownsStore = store is null;
         _store = store ?? new LruStore<string, object?>(
-            options.MaxEntries, _time, StringComparer.Ordinal, CacheSizing.Of, OnStoreRemoved);
+            options.MaxEntries, _time, StringComparer.Ordinal, CacheSizing.Of, OnStoreRemoved, options.MaxBytes, options.MaxEntryBytes);
         if (options.ExpirationScanInterval is { } interval)
         {
             var sweep = new SweepState(new WeakReference<MemoCache>(this));
@@ -83,6 +87,12 @@ public sealed partial class MemoCache : IDisposable
 
     /// <summary>Raised when the cache lets an entry go on its own: the size bound or expiry.</summary>
     public event EventHandler<CacheEvictedEventArgs>? Evicted;
+
+    /// <summary>
+    /// Raised when a value is not stored because it is larger than <see cref="MemoCacheOptions.MaxEntryBytes"/> (or
+    /// <see cref="MemoCacheOptions.MaxBytes"/>). The write itself returns quietly; see <see cref="CacheStats.Rejections"/>.
+    /// </summary>
+    public event EventHandler<CacheRejectedEventArgs>? Rejected;
 
     /// <summary>Raised once per invalidation call that removed at least one entry.</summary>
     public event EventHandler<CacheInvalidatedEventArgs>? Invalidated;
@@ -154,7 +164,11 @@ public sealed partial class MemoCache : IDisposable
         return new ValueTask<T?>(TryGet<T>(key, out var value) ? value : default);
     }
 
-    /// <summary>Stores a value, replacing the value, time to live and tags of any entry under the key.</summary>
+    /// <summary>
+    /// Stores a value, replacing the value, time to live and tags of any entry under the key. A value larger than
+    /// <see cref="MemoCacheOptions.MaxEntryBytes"/> is not stored: the call returns quietly, the entry it would have
+    /// replaced is removed, and <see cref="Rejected"/> is raised.
+    /// </summary>
     /// <param name="key">The key.</param>
     /// <param name="value">The value, kept by reference.</param>
     /// <param name="ttl">Its time to live; <see langword="null"/> for <see cref="MemoCacheOptions.DefaultTtl"/>. Must be positive.</param>
@@ -275,21 +289,32 @@ public sealed partial class MemoCache : IDisposable
             return new ValueTask<T>(cached);
         }
 
-        ValidateTtl(ttl);
-        var storeTags = StoreTags(tags);
-        return new ValueTask<T>(_flights.CallAsync(StoreKey(key), async token =>
-        {
-            // A flight that finished just before this one started may have stored the value already.
-            if (_store.TryGet(StoreKey(key), out var raw))
-            {
-                return Cast<T>(key, raw)!;
-            }
+        // The miss path lives in its own methods: a lambda here would capture the parameters, and the compiler
+        // allocates such a closure on entry to the method, so even a hit would pay for it.
+        return FetchAsync(key, fetcher, ttl, tags, ct);
+    }
 
-            var value = await fetcher(token).ConfigureAwait(false);
-            _store.Set(StoreKey(key), value, ttl ?? _defaultTtl, storeTags);
-            Raise(Set, key);
-            return value;
-        }, ct));
+    private ValueTask<T> FetchAsync<T>(
+        string key, Func<CancellationToken, Task<T>> fetcher, TimeSpan? ttl, IEnumerable<string>? tags, CancellationToken ct)
+    {
+        ValidateTtl(ttl);
+        var storeKey = StoreKey(key);
+        var fetch = new Fetch<T>(this, key, storeKey, fetcher, ttl, StoreTags(tags));
+        return new ValueTask<T>(_flights.CallAsync(storeKey, fetch, static (f, token) => f.Cache.RunFetchAsync(f, token), ct));
+    }
+
+    /// <summary>The leader's work: runs the fetcher and stores its result. Followers only wait for it.</summary>
+    private async Task<T> RunFetchAsync<T>(Fetch<T> fetch, CancellationToken token)
+    {
+        // A flight that finished just before this one started may have stored the value already.
+        if (_store.TryGet(fetch.StoreKey, out var raw))
+        {
+            return Cast<T>(fetch.Key, raw)!;
+        }
+
+        var value = await fetch.Fetcher(token).ConfigureAwait(false);
+        Put(fetch.Key, fetch.StoreKey, value, fetch.Ttl, fetch.StoreTags);
+        return value;
     }
 
     /// <summary>Removes one entry.</summary>
@@ -373,7 +398,10 @@ public sealed partial class MemoCache : IDisposable
 
     /// <summary>Returns a snapshot of the statistics.</summary>
     public CacheStats GetStats() =>
-        new(_hits.Value, _misses.Value, _store.Count, _store.Evictions, _store.Expirations, _store.ApproximateBytes);
+        new(_hits.Value, _misses.Value, _store.Count, _store.Evictions, _store.Expirations, _store.ApproximateBytes)
+        {
+            Rejections = _store.Rejections,
+        };
 
     /// <summary>Sets hits and misses to zero. Size, evictions and expirations are kept.</summary>
     public void ResetStats()
@@ -436,8 +464,19 @@ public sealed partial class MemoCache : IDisposable
     {
         ArgumentNullException.ThrowIfNull(key);
         ValidateTtl(ttl);
-        _store.Set(StoreKey(key), value, ttl ?? _defaultTtl, StoreTags(tags));
-        Raise(Set, key);
+        Put(key, StoreKey(key), value, ttl, StoreTags(tags));
+    }
+
+    private void Put<T>(string key, string storeKey, T value, TimeSpan? ttl, string[]? storeTags)
+    {
+        if (_store.Set(storeKey, value, ttl ?? _defaultTtl, storeTags))
+        {
+            Raise(Set, key);
+        }
+        else if (Rejected is { } handler)
+        {
+            RaiseSafely(handler, new CacheRejectedEventArgs(key, CacheSizing.Of(storeKey, value, storeTags), _store.MaxEntryBytes));
+        }
     }
 
     /// <summary>
@@ -525,6 +564,10 @@ public sealed partial class MemoCache : IDisposable
             }
         }
     }
+
+    /// <summary>What a fetch needs, handed to the flight as state so a caller joining it allocates nothing.</summary>
+    private readonly record struct Fetch<T>(
+        MemoCache Cache, string Key, string StoreKey, Func<CancellationToken, Task<T>> Fetcher, TimeSpan? Ttl, string[]? StoreTags);
 
     private sealed class SweepState(WeakReference<MemoCache> cache)
     {

@@ -21,6 +21,25 @@ public sealed class MemoCacheOptions
     public int? MaxEntries { get; set; }
 
     /// <summary>
+    /// The most memory, in bytes, the entries may hold; past it the least recently used entries go until the new one
+    /// fits (counted in <see cref="CacheStats.Evictions"/>, raising <see cref="MemoCache.Evicted"/> with
+    /// <see cref="CacheEvictionReason.Capacity"/>). An entry counts its value (see <see cref="ICacheSizeAware"/>), its key,
+    /// its tags and about 190 bytes of the cache's own bookkeeping; a value whose size cannot be known counts only the
+    /// rest. <see langword="null"/> (the default) means no bound. Must be at least 1.
+    /// </summary>
+    /// <remarks>Anyone who can choose keys (query strings, say) can fill a cache; bound caches that hold large values.</remarks>
+    public long? MaxBytes { get; set; }
+
+    /// <summary>
+    /// The largest entry kept, in bytes, counted as for <see cref="MaxBytes"/>. A larger value is not stored: the write
+    /// returns quietly (a <see cref="MemoCache.GetOrFetchAsync{T}"/> caller still gets the fetched value), any older
+    /// value under its key is removed since it has been superseded, <see cref="CacheStats.Rejections"/> counts it and
+    /// <see cref="MemoCache.Rejected"/> is raised. <see langword="null"/> (the default) means <see cref="MaxBytes"/>
+    /// alone limits an entry. Must be at least 1, and at most <see cref="MaxBytes"/> when that is set.
+    /// </summary>
+    public long? MaxEntryBytes { get; set; }
+
+    /// <summary>
     /// The time to live of entries set without one. <see langword="null"/> (the default) means they do not expire.
     /// Must be positive.
     /// </summary>
@@ -51,6 +70,20 @@ public sealed class MemoCacheOptions
         {
             throw new ArgumentOutOfRangeException(
                 nameof(MaxEntries), MaxEntries, $"{nameof(MemoCacheOptions)}.{nameof(MaxEntries)} must be at least 1, or null for no bound.");
+        }
+
+        if (MaxBytes is < 1)
+        {
+            throw new ArgumentOutOfRangeException(
+                nameof(MaxBytes), MaxBytes, $"{nameof(MemoCacheOptions)}.{nameof(MaxBytes)} must be at least 1 byte, or null for no bound.");
+        }
+
+        if (MaxEntryBytes is < 1 || (MaxEntryBytes > MaxBytes))
+        {
+            throw new ArgumentOutOfRangeException(
+                nameof(MaxEntryBytes),
+                MaxEntryBytes,
+                $"{nameof(MemoCacheOptions)}.{nameof(MaxEntryBytes)} must be at least 1 byte and at most {nameof(MaxBytes)} ({MaxBytes?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "no bound"}), or null for no per-entry limit.");
         }
 
         if (DefaultTtl is { } ttl && ttl <= TimeSpan.Zero)

@@ -35,8 +35,12 @@ public sealed class MemoizedFunction<TArg, TResult>
             return new ValueTask<TResult>(cached);
         }
 
-        return Cache.GetOrFetchAsync(key, ct => _function(argument, ct), _entries.Ttl, _entries.Tags, cancellationToken);
+        return FetchAsync(key, argument, cancellationToken);
     }
+
+    // Apart from InvokeAsync, so the closure below is allocated on a miss only, not on entry to every call.
+    private ValueTask<TResult> FetchAsync(string key, TArg argument, CancellationToken cancellationToken) =>
+        Cache.GetOrFetchAsync(key, ct => _function(argument, ct), _entries.Ttl, _entries.Tags, cancellationToken);
 
     /// <summary>Forgets every result of this function (CacheFn's <c>.clear()</c>).</summary>
     /// <returns>How many results went.</returns>

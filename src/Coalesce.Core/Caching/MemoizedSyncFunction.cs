@@ -35,6 +35,12 @@ public sealed class MemoizedSyncFunction<TArg, TResult>
             return cached;
         }
 
+        return Run(key, argument);
+    }
+
+    // Apart from Invoke, so the closure below is allocated on a miss only, not on entry to every call.
+    private TResult Run(string key, TArg argument)
+    {
         return _flights.Call(key, () =>
         {
             if (Cache.TryGet<TResult>(key, out var stored))

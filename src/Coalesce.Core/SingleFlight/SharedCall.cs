@@ -66,6 +66,19 @@ public sealed partial class SharedCall
     {
         ArgumentException.ThrowIfNullOrEmpty(key);
         ArgumentNullException.ThrowIfNull(fn);
+        return CallAsync(key, fn, static (work, token) => work(token), cancellationToken);
+    }
+
+    /// <summary>
+    /// <see cref="CallAsync{T}(string, Func{CancellationToken, Task{T}}, CancellationToken)"/> with the work's inputs
+    /// passed as <paramref name="state"/> to a static <paramref name="fn"/>, so a caller that joins a flight allocates
+    /// no closure for work it will never run.
+    /// </summary>
+    internal Task<T> CallAsync<TState, T>(
+        string key, TState state, Func<TState, CancellationToken, Task<T>> fn, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(key);
+        ArgumentNullException.ThrowIfNull(fn);
         if (cancellationToken.IsCancellationRequested)
         {
             return Task.FromCanceled<T>(cancellationToken);
@@ -74,7 +87,7 @@ public sealed partial class SharedCall
         var (flight, isLeader) = JoinOrStart<T>(key, cancellationToken.CanBeCanceled);
         if (isLeader)
         {
-            _ = flight.RunAsync(fn);
+            _ = flight.RunAsync(state, fn);
         }
 
         return flight.WaitAsync(cancellationToken);
@@ -93,7 +106,7 @@ public sealed partial class SharedCall
         isLeader = leader;
         if (leader)
         {
-            _ = flight.RunAsync(fn);
+            _ = flight.RunAsync(fn, static (work, token) => work(token));
         }
 
         return flight.Task;
@@ -299,13 +312,13 @@ public sealed partial class SharedCall
             return false;
         }
 
-        public Task RunAsync(Func<CancellationToken, Task<T>> fn)
+        public Task RunAsync<TState>(TState state, Func<TState, CancellationToken, Task<T>> fn)
         {
             var token = _abandon?.Token ?? CancellationToken.None;
             Task<T> work;
             try
             {
-                work = fn(token);
+                work = fn(state, token);
             }
             catch (Exception ex)
             {

@@ -88,19 +88,26 @@ public sealed class MemoCacheEventsAndStatsTests
     }
 
     [Fact]
-    public async Task Approximate_bytes_count_keys_and_values_of_known_size()
+    public async Task Approximate_bytes_count_bookkeeping_keys_tags_and_values_of_known_size()
     {
         using var cache = new MemoCache();
-        await cache.SetAsync("s", "hello");
-        await cache.SetAsync("b", new byte[100]);
-        await cache.SetAsync("m", new ReadOnlyMemory<byte>(new byte[50]));
+        const long Entry = CacheSizing.EntryOverhead;
+        const long OneCharKey = 24; // 16 B header + 4 B length + 2 B char + 2 B terminator, rounded up to 8
+        await cache.SetAsync("s", "hello"); // 22 + 10 -> 32
+        await cache.SetAsync("b", new byte[100]); // 24 B array header + 100 -> 128
+        await cache.SetAsync("m", new ReadOnlyMemory<byte>(new byte[50])); // 32 B box + (24 + 50 -> 80)
         await cache.SetAsync("z", new Sized(1000));
-        await cache.SetAsync("o", new object());
+        await cache.SetAsync("o", new object()); // size unknown: bookkeeping and key only
+        await cache.SetAsync("t", new Sized(0), tags: ["ab"]); // 8 B array + 16 + tag "ab" (22 + 4 -> 32) + 24 B index slot
 
-        Assert.Equal((5 * 2) + 10 + 100 + 50 + 1000, cache.GetStats().ApproximateBytes);
+        Assert.Equal(
+            (6 * (Entry + OneCharKey)) + 32 + 128 + (32 + 80) + 1000 + (32 + 32 + 24),
+            cache.GetStats().ApproximateBytes);
         await cache.DeleteAsync("z");
-        await cache.SetAsync("s", "hi");
-        Assert.Equal((4 * 2) + 4 + 100 + 50, cache.GetStats().ApproximateBytes);
+        await cache.DeleteAsync("t");
+        await cache.SetAsync("s", "hi"); // 22 + 4 -> 32 still: sizes round up to 8
+        await cache.SetAsync("o", "a longer string!"); // 22 + 32 -> 56
+        Assert.Equal((4 * (Entry + OneCharKey)) + 32 + 128 + (32 + 80) + 56, cache.GetStats().ApproximateBytes);
     }
 
     [Fact]

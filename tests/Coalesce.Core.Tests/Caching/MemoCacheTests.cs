@@ -216,4 +216,35 @@ public sealed class MemoCacheTests
         Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
         Assert.Equal(47_000, sum);
     }
+
+    [Fact]
+    public async Task A_GetOrFetchAsync_or_GetAsync_hit_allocates_nothing()
+    {
+        using var plain = new MemoCache(new MemoCacheOptions { MaxEntries = 100, MaxBytes = 1 << 20 });
+        using var spaced = new MemoCache(new MemoCacheOptions { Namespace = "ns", DefaultTtl = TimeSpan.FromMinutes(5) });
+        Func<CancellationToken, Task<int>> mustNotRun = _ => throw new InvalidOperationException("must not run");
+        Func<CancellationToken, Task<string>> mustNotRunText = _ => throw new InvalidOperationException("must not run");
+        string[] tags = ["t"];
+        await plain.SetAsync("key", 42);
+        await spaced.SetAsync("key", "value");
+        for (var i = 0; i < 100; i++)
+        {
+            await plain.GetOrFetchAsync("key", mustNotRun, TimeSpan.FromMinutes(1), tags);
+            await spaced.GetOrFetchAsync("key", mustNotRunText);
+            await plain.GetAsync<int>("key");
+        }
+
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        long sum = 0;
+        for (var i = 0; i < 1000; i++)
+        {
+            // Each hit completes synchronously, so these awaits never suspend and the test itself allocates nothing.
+            sum += await plain.GetOrFetchAsync("key", mustNotRun, TimeSpan.FromMinutes(1), tags);
+            sum += (await spaced.GetOrFetchAsync("key", mustNotRunText)).Length;
+            sum += await plain.GetAsync<int>("key");
+        }
+
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Assert.Equal(89_000, sum);
+    }
 }
