@@ -34,6 +34,7 @@ internal sealed class RedisConnection : IAsyncDisposable
         Keys = new RedisKeys(_options.KeyPrefix);
         Breaker = new CircuitBreaker(_options.BreakerFailureThreshold, _options.BreakerProbeInterval, time, ProbeAsync);
         Breaker.Opened += reason => RedisLog.BreakerOpened(_logger, reason, _options.BreakerProbeInterval);
+        Breaker.Closed += openFor => RedisLog.BreakerClosed(_logger, openFor);
     }
 
     /// <summary>This instance's id: its own messages carry it, so it can ignore them.</summary>

@@ -21,8 +21,8 @@ internal static partial class RedisLog
     public static partial void BreakerOpened(ILogger logger, string reason, TimeSpan probeInterval);
 
     [LoggerMessage(EventId = 7004, EventName = "RedisBreakerClosed", Level = LogLevel.Information,
-        Message = "Redis breaker closed after {Duration}: Redis answers and this instance is caught up (seq {Seq}).")]
-    public static partial void BreakerClosed(ILogger logger, TimeSpan duration, long seq);
+        Message = "Redis breaker closed after {Duration}: Redis answers and this instance is caught up.")]
+    public static partial void BreakerClosed(ILogger logger, TimeSpan duration);
 
     [LoggerMessage(EventId = 7005, EventName = "RedisConnectFailed", Level = LogLevel.Warning,
         Message = "Connecting to Redis failed; the app runs in-process and keeps trying.")]

@@ -172,13 +172,16 @@ internal sealed class RedisInvalidationBus : IDistributedInvalidation, IAsyncDis
     /// <summary>The breaker's probe, after PING answered: resubscribe, catch up, replay the queue, heartbeat.</summary>
     internal async Task<bool> SynchronizeAsync(IConnectionMultiplexer multiplexer, CancellationToken cancellationToken)
     {
+        // Subscribe afresh every time: whatever happened to the old subscription, this one is known to be live, and the
+        // catch-up below covers everything published before it.
         var subscriber = multiplexer.GetSubscriber();
-        if (!_subscribed)
-        {
-            await subscriber.SubscribeAsync(_keys.InvalidationChannel, _onInvalidation).WaitAsync(_options.InvalidationBudget, _time, cancellationToken).ConfigureAwait(false);
-            await subscriber.SubscribeAsync(_keys.AckChannel(_connection.InstanceId), _onAck).WaitAsync(_options.InvalidationBudget, _time, cancellationToken).ConfigureAwait(false);
-            _subscribed = true;
-        }
+        var invalidations = _keys.InvalidationChannel;
+        var acks = _keys.AckChannel(_connection.InstanceId);
+        await subscriber.UnsubscribeAsync(invalidations, _onInvalidation).WaitAsync(_options.InvalidationBudget, _time, cancellationToken).ConfigureAwait(false);
+        await subscriber.UnsubscribeAsync(acks, _onAck).WaitAsync(_options.InvalidationBudget, _time, cancellationToken).ConfigureAwait(false);
+        await subscriber.SubscribeAsync(invalidations, _onInvalidation).WaitAsync(_options.InvalidationBudget, _time, cancellationToken).ConfigureAwait(false);
+        await subscriber.SubscribeAsync(acks, _onAck).WaitAsync(_options.InvalidationBudget, _time, cancellationToken).ConfigureAwait(false);
+        _subscribed = true;
 
         // Catch up only once the subscription is back: from then on nothing is lost, and what came before is in the log.
         if (!subscriber.IsConnected(_keys.InvalidationChannel) || !await CatchUpAsync(cancellationToken).ConfigureAwait(false))
