@@ -17,6 +17,7 @@ internal sealed class CircuitBreaker : IDisposable
     private readonly object _gate = new();
     private int _failures;
     private int _probing;
+    private int _generation;
     private long _openedAt;
     private volatile bool _open = true;
 
@@ -55,6 +56,8 @@ internal sealed class CircuitBreaker : IDisposable
     {
         lock (_gate)
         {
+            // A failure during a probe must keep the breaker open even if that probe then succeeds.
+            _generation++;
             if (_open)
             {
                 return;
@@ -87,6 +90,7 @@ internal sealed class CircuitBreaker : IDisposable
 
         try
         {
+            var generation = Volatile.Read(ref _generation);
             bool healthy;
             try
             {
@@ -107,6 +111,11 @@ internal sealed class CircuitBreaker : IDisposable
             TimeSpan openFor;
             lock (_gate)
             {
+                if (_generation != generation)
+                {
+                    return;
+                }
+
                 _open = false;
                 _failures = 0;
                 openFor = _time.GetElapsedTime(_openedAt);

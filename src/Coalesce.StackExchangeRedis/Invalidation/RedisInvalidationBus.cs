@@ -51,7 +51,7 @@ internal sealed class RedisInvalidationBus : IDistributedInvalidation, IAsyncDis
     private ITimer? _heartbeat;
     private long _currentSeq;
     private long _appliedSeq = -1;
-    private string? _epoch;
+    private volatile string? _epoch;
     private volatile bool _synchronized;
     private bool _subscribed;
     private int _beating;

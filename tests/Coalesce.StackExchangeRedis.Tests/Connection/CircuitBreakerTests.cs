@@ -78,6 +78,20 @@ public sealed class CircuitBreakerTests
         Assert.True(breaker.IsOpen);
     }
 
+    [Fact]
+    public async Task A_failure_reported_while_a_probe_runs_keeps_the_breaker_open()
+    {
+        var release = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var breaker = new CircuitBreaker(3, TimeSpan.FromSeconds(1), _time, _ => release.Task);
+        breaker.ProbeSoon();
+
+        breaker.Open("the subscription failed while the probe ran");
+        release.SetResult(true);
+        await Settle();
+
+        Assert.True(breaker.IsOpen);
+    }
+
     private CircuitBreaker Create() => new(3, TimeSpan.FromSeconds(1), _time, _ =>
     {
         _probes++;
