@@ -55,6 +55,7 @@ internal sealed class RedisInvalidationBus : IDistributedInvalidation, IAsyncDis
     private volatile bool _synchronized;
     private bool _subscribed;
     private int _beating;
+    private long _lastBeat;
     private int _disposed;
 
     public RedisInvalidationBus(
@@ -76,7 +77,12 @@ internal sealed class RedisInvalidationBus : IDistributedInvalidation, IAsyncDis
 
     public long CurrentSeq => Volatile.Read(ref _currentSeq);
 
-    public bool IsSynchronized => _synchronized && !_connection.Breaker.IsOpen;
+    /// <remarks>
+    /// Also <see langword="false"/> once this instance's last heartbeat is older than its liveness: writers then stop
+    /// waiting for it, so it can no longer vouch for its local entries until it has synchronized again.
+    /// </remarks>
+    public bool IsSynchronized =>
+        _synchronized && !_connection.Breaker.IsOpen && _time.GetElapsedTime(Volatile.Read(ref _lastBeat)) < _options.NodeLiveness;
 
     /// <summary>Connects (in the background) and starts the heartbeat.</summary>
     public void Start()
@@ -202,8 +208,15 @@ internal sealed class RedisInvalidationBus : IDistributedInvalidation, IAsyncDis
             RedisLog.InvalidationsReplayed(_logger, queued.Count, seq.Value);
         }
 
+        // Heartbeat, then catch up once more: a writer that published before the heartbeat did not wait for this
+        // instance, so its invalidation must be applied here before this instance counts as synchronized.
+        if (!(await BeatAsync(whileOpen: true, cancellationToken).ConfigureAwait(false)).Succeeded
+            || !await CatchUpAsync(cancellationToken).ConfigureAwait(false))
+        {
+            return false;
+        }
+
         _synchronized = true;
-        await BeatAsync(whileOpen: true, cancellationToken).ConfigureAwait(false);
         return true;
     }
 
@@ -454,9 +467,10 @@ internal sealed class RedisInvalidationBus : IDistributedInvalidation, IAsyncDis
                 InterlockedMax(ref _appliedSeq, seq);
             }
 
+            // Acknowledged even while the breaker is open: the eviction happened, and the writer may be waiting for it.
             await _connection.ExecuteAsync(
                 "acknowledge", _options.InvalidationBudget,
-                db => db.PublishAsync(_keys.AckChannel(source), _connection.InstanceId + " " + publishId), token).ConfigureAwait(false);
+                db => db.PublishAsync(_keys.AckChannel(source), _connection.InstanceId + " " + publishId), token, whileOpen: true).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
         {
@@ -488,8 +502,17 @@ internal sealed class RedisInvalidationBus : IDistributedInvalidation, IAsyncDis
 
     private async Task HeartbeatAsync()
     {
-        if (!IsSynchronized || Interlocked.Exchange(ref _beating, 1) == 1)
+        if (!_synchronized || _connection.Breaker.IsOpen || Interlocked.Exchange(ref _beating, 1) == 1)
         {
+            return;
+        }
+
+        if (_time.GetElapsedTime(Volatile.Read(ref _lastBeat)) >= _options.NodeLiveness)
+        {
+            // Writers have stopped waiting for this instance: it may have missed an invalidation's wait. Start over.
+            _synchronized = false;
+            Volatile.Write(ref _beating, 0);
+            _connection.Breaker.Open("this instance's heartbeat lapsed");
             return;
         }
 
@@ -509,13 +532,23 @@ internal sealed class RedisInvalidationBus : IDistributedInvalidation, IAsyncDis
         }
     }
 
-    private ValueTask<Attempt<RedisResult>> BeatAsync(bool whileOpen, CancellationToken cancellationToken) =>
-        _connection.ExecuteAsync(
+    private async ValueTask<Attempt<RedisResult>> BeatAsync(bool whileOpen, CancellationToken cancellationToken)
+    {
+        // Timed from before the call: Redis stamps the liveness later, so this instance never thinks it is live longer than writers do.
+        var sent = _time.GetTimestamp();
+        var beat = await _connection.ExecuteAsync(
             "heartbeat", _options.ReadBudget,
             db => db.ScriptEvaluateAsync(
                 RedisInvalidationScripts.Heartbeat, [_keys.Nodes],
                 [_connection.InstanceId, (long)_options.NodeLiveness.TotalMilliseconds]),
-            cancellationToken, whileOpen);
+            cancellationToken, whileOpen).ConfigureAwait(false);
+        if (beat.Succeeded)
+        {
+            Volatile.Write(ref _lastBeat, sent);
+        }
+
+        return beat;
+    }
 
     private async Task EvictAsync(IReadOnlyCollection<string> tags, long seq, CancellationToken cancellationToken)
     {

@@ -69,6 +69,23 @@ public sealed class RedisOutageTests
     }
 
     [RedisFact]
+    public async Task A_node_whose_own_heartbeat_lapsed_stops_counting_as_synchronized_and_synchronizes_again()
+    {
+        await using var redis = await RedisServerFixture.StartAsync();
+        // Failures alone never open this breaker: only the lapsed heartbeat can.
+        await using var a = await TestNode.StartAsync(redis.Configuration, o => o.BreakerFailureThreshold = 1000);
+        await a.WaitUntilSynchronizedAsync();
+
+        redis.Pause();
+        await Eventually.TrueAsync(() => !a.Bus.IsSynchronized, "the heartbeat lapsed (liveness 1 s)", seconds: 3);
+        await Eventually.TrueAsync(() => a.Stats.BreakerOpen, "the lapse opened the breaker", seconds: 3);
+        redis.Resume();
+        await a.WaitUntilSynchronizedAsync();
+
+        Assert.Contains(a.Logs.Entries, e => e.EventId == 7003 && e.Message.Contains("heartbeat lapsed", StringComparison.Ordinal));
+    }
+
+    [RedisFact]
     public async Task The_app_starts_with_Redis_unreachable_and_connects_when_it_appears()
     {
         await using var redis = RedisServerFixture.NotStarted();
