@@ -48,12 +48,14 @@ internal sealed class TestNode : IAsyncDisposable
         return options;
     }
 
-    public static async Task<TestNode> StartAsync(string configuration, Action<RedisCoalescingOptions>? configure = null)
+    public static async Task<TestNode> StartAsync(
+        string configuration, Action<RedisCoalescingOptions>? configure = null, Action<IServiceCollection>? services = null)
     {
         var sink = new LogSink();
         var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
         builder.Logging.AddProvider(sink);
         builder.Logging.SetMinimumLevel(LogLevel.Debug);
+        services?.Invoke(builder.Services);
         builder.Services.AddStackExchangeRedisCoalescing(o =>
         {
             o.ConfigurationOptions = FastConfiguration(configuration);

@@ -1,4 +1,7 @@
 using System.Diagnostics;
+using Coalesce.AspNetCore;
+using Microsoft.Extensions.DependencyInjection;
+using StackExchange.Redis;
 
 namespace Coalesce.StackExchangeRedis.Tests;
 
@@ -109,11 +112,83 @@ public sealed class CrossInstanceInvalidationTests
         }
     }
 
+    [RedisFact]
+    public async Task A_node_that_stops_leaves_at_once_so_writers_do_not_wait_for_it()
+    {
+        await using var redis = await RedisServerFixture.StartAsync();
+        var nodes = await TestNode.StartSynchronizedAsync(redis.Configuration, 2, o => o.AckTimeout = TimeSpan.FromSeconds(10));
+        try
+        {
+            await nodes[1].DisposeAsync();
+
+            var clock = Stopwatch.StartNew();
+            Assert.Equal(1, await nodes[0].Invalidation.PublishInvalidationAsync(["t"], CancellationToken.None));
+
+            Assert.True(clock.Elapsed < TimeSpan.FromMilliseconds(500), $"the writer waited {clock.Elapsed} for a node that had left");
+        }
+        finally
+        {
+            await nodes[0].DisposeAsync();
+        }
+    }
+
+    [RedisFact]
+    public async Task An_evictor_that_throws_is_logged_and_does_not_stop_the_others_or_the_acknowledgement()
+    {
+        await using var redis = await RedisServerFixture.StartAsync();
+        var a = await TestNode.StartAsync(redis.Configuration);
+        var b = await TestNode.StartAsync(redis.Configuration, services: s => s.AddSingleton<ILocalTagEvictor, ThrowingEvictor>());
+        try
+        {
+            await a.WaitUntilSynchronizedAsync();
+            await b.WaitUntilSynchronizedAsync();
+            await b.Cache.SetAsync("product:1", "old", tags: ["products"]);
+
+            var clock = Stopwatch.StartNew();
+            await a.Invalidation.PublishInvalidationAsync(["products"], CancellationToken.None);
+
+            Assert.False(await b.Cache.HasAsync("product:1"));
+            Assert.Equal(0, a.Stats.AckTimeouts);
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(1), $"the writer waited {clock.Elapsed}");
+            Assert.Contains(b.Logs.Entries, e => e.EventId == 7025 && e.Message.Contains(nameof(ThrowingEvictor), StringComparison.Ordinal));
+        }
+        finally
+        {
+            await DisposeAllAsync([a, b]);
+        }
+    }
+
+    [RedisFact]
+    public async Task A_multiplexer_from_DI_is_shared_and_left_open_when_the_app_stops()
+    {
+        await using var redis = await RedisServerFixture.StartAsync();
+        await using var shared = await ConnectionMultiplexer.ConnectAsync(TestNode.FastConfiguration(redis.Configuration));
+        var a = await TestNode.StartAsync(
+            redis.Configuration,
+            o => (o.ConfigurationOptions, o.ConnectionMultiplexerFactory) = (null, sp => sp.GetRequiredService<IConnectionMultiplexer>()),
+            s => s.AddSingleton<IConnectionMultiplexer>(shared));
+        await a.WaitUntilSynchronizedAsync();
+        Assert.Same(shared, a.Connection.Multiplexer);
+
+        await a.DisposeAsync();
+
+        Assert.True(shared.IsConnected);
+        Assert.Equal("PONG", (await shared.GetDatabase().ExecuteAsync("PING")).ToString());
+    }
+
     internal static async Task DisposeAllAsync(IEnumerable<TestNode> nodes)
     {
         foreach (var node in nodes)
         {
             await node.DisposeAsync();
         }
+    }
+
+    private sealed class ThrowingEvictor : ILocalTagEvictor
+    {
+        public ValueTask EvictTagsAsync(IReadOnlyCollection<string> tags, long seq, CancellationToken cancellationToken) =>
+            throw new InvalidOperationException("evictor failed");
+
+        public ValueTask EvictAllAsync(CancellationToken cancellationToken) => ValueTask.CompletedTask;
     }
 }
