@@ -151,12 +151,17 @@ internal sealed class RedisInvalidationBus : IDistributedInvalidation, IAsyncDis
         }
 
         await _stopping.CancelAsync().ConfigureAwait(false);
-        if (_connection.Multiplexer is { } multiplexer && _connection.IsAvailable)
+        if (_connection.Multiplexer is { } multiplexer)
         {
-            // Leave at once rather than make writers wait for this instance's liveness to lapse.
-            await _connection.ExecuteAsync(
-                "leave", _options.ReadBudget, db => db.SortedSetRemoveAsync(_keys.Nodes, _connection.InstanceId),
-                CancellationToken.None).ConfigureAwait(false);
+            if (_connection.IsAvailable)
+            {
+                // Leave at once rather than make writers wait for this instance's liveness to lapse.
+                await _connection.ExecuteAsync(
+                    "leave", _options.ReadBudget, db => db.SortedSetRemoveAsync(_keys.Nodes, _connection.InstanceId),
+                    CancellationToken.None).ConfigureAwait(false);
+            }
+
+            // A shared multiplexer outlives this instance: take the handlers off it.
             if (_subscribed)
             {
                 var subscriber = multiplexer.GetSubscriber();
@@ -201,7 +206,7 @@ internal sealed class RedisInvalidationBus : IDistributedInvalidation, IAsyncDis
             var seq = await PublishCoreAsync(TagList.Canonical(queued), waitForAcks: false, whileOpen: true, cancellationToken).ConfigureAwait(false);
             if (seq is null)
             {
-                Defer(queued);
+                Requeue(queued);
                 return false;
             }
 
@@ -434,7 +439,7 @@ internal sealed class RedisInvalidationBus : IDistributedInvalidation, IAsyncDis
             return;
         }
 
-        if (string.Equals(parts[0], _connection.InstanceId, StringComparison.Ordinal))
+        if (string.Equals(parts[0], _connection.InstanceId, StringComparison.Ordinal) || Volatile.Read(ref _disposed) == 1)
         {
             return;
         }
@@ -582,13 +587,17 @@ internal sealed class RedisInvalidationBus : IDistributedInvalidation, IAsyncDis
 
     private void Defer(IReadOnlyCollection<string> tags)
     {
+        Requeue(tags);
+        _counters.Deferred();
+        RedisLog.InvalidationDeferred(_logger, string.Join(", ", tags));
+    }
+
+    private void Requeue(IEnumerable<string> tags)
+    {
         foreach (var tag in tags)
         {
             _deferred[tag] = 0;
         }
-
-        _counters.Deferred();
-        RedisLog.InvalidationDeferred(_logger, string.Join(", ", tags));
     }
 
     private List<string> DrainDeferred()
