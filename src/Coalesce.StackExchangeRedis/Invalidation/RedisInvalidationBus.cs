@@ -252,9 +252,10 @@ internal sealed class RedisInvalidationBus : IDistributedInvalidation, IAsyncDis
         {
             flush = "Redis has a new epoch (it lost its data)";
         }
-        else if (seq < applied)
+        else if (seq < Math.Max(applied, CurrentSeq))
         {
-            flush = $"the seq went back from {applied} to {seq} (Redis restarted or rolled back)";
+            // Compared with every seq seen in this epoch (this instance's own included), not only the applied ones.
+            flush = $"the seq went back from {Math.Max(applied, CurrentSeq)} to {seq} (Redis restarted or rolled back)";
         }
         else if (seq > applied)
         {

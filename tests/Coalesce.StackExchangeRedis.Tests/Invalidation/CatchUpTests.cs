@@ -47,6 +47,55 @@ public sealed partial class CatchUpTests
     }
 
     [RedisFact]
+    public async Task A_node_that_missed_more_than_the_log_keeps_flushes_everything_local()
+    {
+        await using var redis = await RedisServerFixture.StartAsync();
+        var a = await TestNode.StartAsync(redis.Configuration, o => (o.ReadYourWrites, o.InvalidationLogLength) = (false, 2));
+        var b = await TestNode.StartAsync(redis.Configuration, o => o.ConfigurationOptions!.ClientName = "node-b");
+        try
+        {
+            await a.WaitUntilSynchronizedAsync();
+            await b.WaitUntilSynchronizedAsync();
+            await b.Cache.SetAsync("order:1", "not invalidated, but B can't know", tags: ["orders"]);
+
+            await b.Connection.Multiplexer!.GetSubscriber().UnsubscribeAllAsync();
+            foreach (var tag in new[] { "x", "y", "z" })
+            {
+                await a.Invalidation.PublishInvalidationAsync([tag], CancellationToken.None);
+            }
+
+            await KillClientsAsync(redis, "node-b");
+            await Eventually.TrueAsync(() => b.Stats.BreakerOpenings >= 1 && b.Bus.IsSynchronized, "B reconnected and caught up");
+
+            Assert.Equal(0, b.Cache.Count);
+            Assert.Contains(b.Logs.Entries, e => e.EventId == 7024 && e.Message.Contains("no longer covers", StringComparison.Ordinal));
+        }
+        finally
+        {
+            await CrossInstanceInvalidationTests.DisposeAllAsync([a, b]);
+        }
+    }
+
+    [RedisFact]
+    public async Task A_node_that_finds_the_seq_went_back_flushes_everything_local()
+    {
+        await using var redis = await RedisServerFixture.StartAsync();
+        await using var b = await TestNode.StartAsync(redis.Configuration, o => o.ConfigurationOptions!.ClientName = "node-b");
+        await b.WaitUntilSynchronizedAsync();
+        await b.Invalidation.PublishInvalidationAsync(["x"], CancellationToken.None);
+        await b.Invalidation.PublishInvalidationAsync(["x"], CancellationToken.None);
+        await b.Cache.SetAsync("order:1", "cached at seq 2", tags: ["orders"]);
+
+        await redis.CommandAsync("SET", "{coalesce}:seq", "1"); // a rollback that kept the epoch
+        await KillClientsAsync(redis, "node-b");
+        await Eventually.TrueAsync(() => b.Stats.BreakerOpenings >= 1 && b.Bus.IsSynchronized, "B reconnected and caught up");
+
+        Assert.Equal(0, b.Cache.Count);
+        Assert.Equal(1, b.Invalidation.CurrentSeq);
+        Assert.Contains(b.Logs.Entries, e => e.EventId == 7024 && e.Message.Contains("went back", StringComparison.Ordinal));
+    }
+
+    [RedisFact]
     public async Task After_Redis_restarts_without_its_data_nodes_flush_everything_local()
     {
         await using var redis = await RedisServerFixture.StartAsync();
