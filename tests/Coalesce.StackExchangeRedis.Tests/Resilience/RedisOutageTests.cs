@@ -7,11 +7,13 @@ public sealed class RedisOutageTests
 {
     private static readonly TimeSpan Slack = TimeSpan.FromMilliseconds(400); // scheduling on 2 shared cores
 
+    private static void DefaultBudgets(RedisCoalescingOptions options) => options.ReadBudget = TimeSpan.FromMilliseconds(50);
+
     [RedisFact]
     public async Task When_Redis_is_killed_calls_return_within_their_budget_the_breaker_opens_and_it_recovers_after_a_restart()
     {
         await using var redis = await RedisServerFixture.StartAsync();
-        await using var a = await TestNode.StartAsync(redis.Configuration);
+        await using var a = await TestNode.StartAsync(redis.Configuration, DefaultBudgets);
         await a.WaitUntilSynchronizedAsync();
 
         redis.Kill();
@@ -44,7 +46,7 @@ public sealed class RedisOutageTests
     public async Task When_Redis_is_paused_calls_time_out_within_their_budget_the_breaker_opens_and_it_recovers_after_resume()
     {
         await using var redis = await RedisServerFixture.StartAsync();
-        await using var a = await TestNode.StartAsync(redis.Configuration);
+        await using var a = await TestNode.StartAsync(redis.Configuration, DefaultBudgets);
         await a.WaitUntilSynchronizedAsync();
 
         redis.Pause();
@@ -73,7 +75,7 @@ public sealed class RedisOutageTests
     {
         await using var redis = await RedisServerFixture.StartAsync();
         // Failures alone never open this breaker: only the lapsed heartbeat can.
-        await using var a = await TestNode.StartAsync(redis.Configuration, o => o.BreakerFailureThreshold = 1000);
+        await using var a = await TestNode.StartAsync(redis.Configuration, o => (o.BreakerFailureThreshold, o.ReadBudget) = (1000, TimeSpan.FromMilliseconds(50)));
         await a.WaitUntilSynchronizedAsync();
 
         redis.Pause();
@@ -90,7 +92,7 @@ public sealed class RedisOutageTests
     {
         await using var redis = RedisServerFixture.NotStarted();
         var clock = Stopwatch.StartNew();
-        await using var a = await TestNode.StartAsync(redis.Configuration);
+        await using var a = await TestNode.StartAsync(redis.Configuration, DefaultBudgets);
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(2), $"start took {clock.Elapsed}");
 
         Assert.Null(await a.Store.TryGetAsync("k", [], CancellationToken.None));

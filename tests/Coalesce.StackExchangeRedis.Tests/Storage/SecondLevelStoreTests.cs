@@ -41,7 +41,7 @@ public sealed class SecondLevelStoreTests
         await using var a = await TestNode.StartAsync(redis.Configuration);
         await a.WaitUntilSynchronizedAsync();
 
-        await a.Store.TrySetAsync("k", Payload, TimeSpan.FromSeconds(10), ["t"], 0, CancellationToken.None);
+        Assert.Equal(SecondLevelWriteResult.Stored, await a.Store.TrySetAsync("k", Payload, TimeSpan.FromSeconds(10), ["t"], 0, CancellationToken.None));
 
         Assert.Null(await a.Store.TryGetAsync("other", ["t"], CancellationToken.None));
         Assert.Null(await a.Store.TryGetAsync("k", ["t", "u"], CancellationToken.None));
