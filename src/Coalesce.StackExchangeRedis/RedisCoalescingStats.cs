@@ -1,0 +1,37 @@
+namespace Coalesce.StackExchangeRedis;
+
+/// <summary>
+/// The Redis level's figures at one moment (<see cref="RedisCoalescingStatsSource.GetSnapshot"/>); the
+/// <c>Coalesce</c> meter publishes the same under <c>coalesce.scaleout.*</c>. Counters run since the app started.
+/// </summary>
+/// <param name="Connected">Whether the connection to Redis is up.</param>
+/// <param name="BreakerOpen">Whether Redis is being left alone (down, failing, or this instance not caught up yet).</param>
+/// <param name="Synchronized">Whether this instance follows other instances' invalidations now.</param>
+/// <param name="L2Hits">Second-level reads that returned an entry.</param>
+/// <param name="L2Misses">Second-level reads that did not (absent, stale, or Redis gave no answer in time).</param>
+/// <param name="L2Writes">Entries stored in the second level.</param>
+/// <param name="L2Oversize">Entries over the size cap, kept local only.</param>
+/// <param name="RemoteWaits">Requests that waited for another instance's leader.</param>
+/// <param name="InvalidationsPublished">Invalidations this instance published.</param>
+/// <param name="InvalidationsReceived">Invalidations from other instances that this instance applied.</param>
+/// <param name="InvalidationsDeferred">Invalidations queued because Redis was unavailable, published when it came back.</param>
+/// <param name="AckTimeouts">Invalidations that not every live instance confirmed within the acknowledgement timeout.</param>
+/// <param name="Errors">Redis calls that failed or ran out of their budget.</param>
+/// <param name="BreakerOpenings">How often the breaker opened.</param>
+/// <param name="CurrentSeq">The highest invalidation seq this instance has seen.</param>
+public sealed record RedisCoalescingStats(
+    bool Connected,
+    bool BreakerOpen,
+    bool Synchronized,
+    long L2Hits,
+    long L2Misses,
+    long L2Writes,
+    long L2Oversize,
+    long RemoteWaits,
+    long InvalidationsPublished,
+    long InvalidationsReceived,
+    long InvalidationsDeferred,
+    long AckTimeouts,
+    long Errors,
+    long BreakerOpenings,
+    long CurrentSeq);

@@ -1,0 +1,34 @@
+namespace Coalesce.StackExchangeRedis;
+
+/// <summary>Reads the Redis level's figures. Resolvable from DI after <c>AddStackExchangeRedisCoalescing</c>.</summary>
+public sealed class RedisCoalescingStatsSource
+{
+    private readonly RedisConnection _connection;
+    private readonly RedisInvalidationBus _bus;
+    private readonly RedisCounters _counters;
+
+    internal RedisCoalescingStatsSource(RedisConnection connection, RedisInvalidationBus bus, RedisCounters counters)
+    {
+        _connection = connection;
+        _bus = bus;
+        _counters = counters;
+    }
+
+    /// <summary>Reads every figure once.</summary>
+    public RedisCoalescingStats GetSnapshot() => new(
+        _connection.IsConnected,
+        _connection.Breaker.IsOpen,
+        _bus.IsSynchronized,
+        _counters.L2Hits,
+        _counters.L2Misses,
+        _counters.L2Writes,
+        _counters.L2Refused,
+        _counters.RemoteWaits,
+        _counters.InvalidationsPublished,
+        _counters.InvalidationsReceived,
+        _counters.InvalidationsDeferred,
+        _counters.AckTimeouts,
+        _counters.Errors,
+        _connection.Breaker.Openings,
+        _bus.CurrentSeq);
+}

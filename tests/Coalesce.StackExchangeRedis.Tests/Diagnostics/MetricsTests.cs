@@ -1,0 +1,57 @@
+using System.Diagnostics.Metrics;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Coalesce.StackExchangeRedis.Tests;
+
+public sealed class MetricsTests
+{
+    [RedisFact]
+    public async Task The_Coalesce_meter_publishes_the_same_figures_as_the_snapshot()
+    {
+        await using var redis = await RedisServerFixture.StartAsync();
+        var nodes = await TestNode.StartSynchronizedAsync(redis.Configuration, 2);
+        try
+        {
+            var (a, b) = (nodes[0], nodes[1]);
+            await a.Store.TrySetAsync("k", new byte[] { 1 }, TimeSpan.FromSeconds(5), [], 0, CancellationToken.None);
+            await a.Store.TryGetAsync("k", [], CancellationToken.None);
+            await a.Store.TryGetAsync("missing", [], CancellationToken.None);
+            await a.Invalidation.PublishInvalidationAsync(["t"], CancellationToken.None);
+
+            var measured = new Dictionary<string, long>();
+            var factory = a.Services.GetRequiredService<IMeterFactory>();
+            using var listener = new MeterListener();
+            listener.InstrumentPublished = (instrument, l) =>
+            {
+                if (instrument.Meter.Name == "Coalesce" && instrument.Meter.Scope == factory && instrument.Name.StartsWith("coalesce.scaleout.", StringComparison.Ordinal))
+                {
+                    l.EnableMeasurementEvents(instrument);
+                }
+            };
+            listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) => measured[instrument.Name] = value);
+            listener.SetMeasurementEventCallback<int>((instrument, value, tags, _) => measured[instrument.Name] = value);
+            listener.Start();
+            listener.RecordObservableInstruments();
+
+            var stats = a.Stats;
+            Assert.Equal(1, stats.L2Hits);
+            Assert.Equal(1, stats.L2Misses);
+            Assert.Equal(1, stats.InvalidationsPublished);
+            Assert.True(stats.Connected);
+            Assert.False(stats.BreakerOpen);
+            Assert.Equal(1, measured["coalesce.scaleout.l2.hits"]);
+            Assert.Equal(1, measured["coalesce.scaleout.l2.misses"]);
+            Assert.Equal(1, measured["coalesce.scaleout.l2.writes"]);
+            Assert.Equal(1, measured["coalesce.scaleout.invalidations.published"]);
+            Assert.Equal(0, measured["coalesce.scaleout.invalidations.received"]);
+            Assert.Equal(0, measured["coalesce.scaleout.remote_waits"]);
+            Assert.Equal(1, measured["coalesce.scaleout.connected"]);
+            Assert.Equal(0, measured["coalesce.scaleout.breaker.open"]);
+            Assert.Equal(1, b.Stats.InvalidationsReceived);
+        }
+        finally
+        {
+            await CrossInstanceInvalidationTests.DisposeAllAsync(nodes);
+        }
+    }
+}

@@ -1,0 +1,197 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+
+namespace Coalesce.StackExchangeRedis.Tests;
+
+/// <summary>
+/// One <c>redis-server</c> of a test's own, on a free 127.0.0.1 port, without persistence (or with append-only
+/// persistence, for restart tests). <see cref="Kill"/> sends SIGKILL, <see cref="Pause"/>/<see cref="Resume"/> send
+/// SIGSTOP/SIGCONT, <see cref="RestartAsync"/> starts it again on the same port. Use with <c>await using</c>, so the
+/// server is stopped (and its directory deleted) also when the test fails.
+/// </summary>
+public sealed class RedisServerFixture : IAsyncDisposable
+{
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(10);
+
+    private readonly string _directory;
+    private readonly bool _appendOnly;
+    private Process? _process;
+    private bool _paused;
+
+    private RedisServerFixture(int port, bool appendOnly)
+    {
+        Port = port;
+        _appendOnly = appendOnly;
+        _directory = Directory.CreateTempSubdirectory("coalesce-redis-").FullName;
+    }
+
+    public int Port { get; }
+
+    /// <summary>A StackExchange.Redis configuration string for this server.</summary>
+    public string Configuration => $"127.0.0.1:{Port}";
+
+    /// <summary>Starts a server on a free port; throws (failing the test) when there is no redis-server.</summary>
+    public static async Task<RedisServerFixture> StartAsync(bool appendOnly = false)
+    {
+        var server = new RedisServerFixture(FreePort(), appendOnly);
+        try
+        {
+            await server.StartProcessAsync();
+            return server;
+        }
+        catch
+        {
+            await server.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>A fixture for a port where nothing listens yet; <see cref="RestartAsync"/> starts the server there.</summary>
+    public static RedisServerFixture NotStarted(bool appendOnly = false) => new(FreePort(), appendOnly);
+
+    /// <summary>SIGKILL: the server dies at once, as in a crash.</summary>
+    public void Kill()
+    {
+        if (_process is { } process)
+        {
+            process.Kill();
+            process.WaitForExit(5000);
+            process.Dispose();
+            _process = null;
+            _paused = false;
+        }
+    }
+
+    /// <summary>SIGSTOP: the server keeps its sockets open but answers nothing.</summary>
+    public void Pause()
+    {
+        Signal("STOP");
+        _paused = true;
+    }
+
+    /// <summary>SIGCONT after <see cref="Pause"/>.</summary>
+    public void Resume()
+    {
+        Signal("CONT");
+        _paused = false;
+    }
+
+    /// <summary>Kills the server if it runs, then starts it again on the same port (with its data when append-only).</summary>
+    public async Task RestartAsync()
+    {
+        Kill();
+        await StartProcessAsync();
+    }
+
+    /// <summary>Runs one command through a fresh plain connection (for test set-up and inspection).</summary>
+    public async Task<string> CommandAsync(params string[] parts)
+    {
+        using var client = new TcpClient();
+        await client.ConnectAsync(IPAddress.Loopback, Port).WaitAsync(TimeSpan.FromSeconds(5));
+        var stream = client.GetStream();
+        var request = new StringBuilder().Append('*').Append(parts.Length).Append("\r\n");
+        foreach (var part in parts)
+        {
+            request.Append('$').Append(Encoding.UTF8.GetByteCount(part)).Append("\r\n").Append(part).Append("\r\n");
+        }
+
+        await stream.WriteAsync(Encoding.UTF8.GetBytes(request.ToString()));
+        var buffer = new byte[64 * 1024];
+        var read = await stream.ReadAsync(buffer).AsTask().WaitAsync(TimeSpan.FromSeconds(5));
+        return Encoding.UTF8.GetString(buffer, 0, read);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_paused)
+        {
+            Resume();
+        }
+
+        Kill();
+        try
+        {
+            Directory.Delete(_directory, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+
+        await Task.CompletedTask;
+    }
+
+    private async Task StartProcessAsync()
+    {
+        var path = RedisServerInstaller.ServerPath ?? throw new InvalidOperationException(RedisServerInstaller.MissingMessage);
+        var start = new ProcessStartInfo(path)
+        {
+            UseShellExecute = false,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            WorkingDirectory = _directory,
+        };
+        foreach (var argument in new[]
+        {
+            "--port", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1",
+            "--save", "", "--appendonly", _appendOnly ? "yes" : "no", "--appendfsync", "always",
+            "--dir", _directory, "--daemonize", "no", "--logfile", "", "--loglevel", "warning",
+        })
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        var process = Process.Start(start) ?? throw new InvalidOperationException("redis-server did not start.");
+        process.OutputDataReceived += static (_, _) => { };
+        process.ErrorDataReceived += static (_, _) => { };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        _process = process;
+
+        var deadline = Stopwatch.StartNew();
+        while (true)
+        {
+            try
+            {
+                if ((await CommandAsync("PING")).StartsWith("+PONG", StringComparison.Ordinal))
+                {
+                    return;
+                }
+            }
+            catch (Exception ex) when (ex is SocketException or IOException or TimeoutException)
+            {
+            }
+
+            if (process.HasExited || deadline.Elapsed > StartTimeout)
+            {
+                Kill();
+                throw new InvalidOperationException($"redis-server on port {Port} did not answer PING within {StartTimeout}.");
+            }
+
+            await Task.Delay(20);
+        }
+    }
+
+    private void Signal(string signal)
+    {
+        if (_process is not { } process)
+        {
+            return;
+        }
+
+        using var kill = Process.Start(new ProcessStartInfo("kill", $"-{signal} {process.Id}") { UseShellExecute = false })!;
+        kill.WaitForExit(5000);
+        if (kill.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"kill -{signal} {process.Id} failed with exit code {kill.ExitCode}.");
+        }
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}

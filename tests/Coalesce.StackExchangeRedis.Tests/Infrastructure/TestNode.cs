@@ -1,0 +1,132 @@
+using System.Diagnostics;
+using Coalesce.AspNetCore;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using StackExchange.Redis;
+
+namespace Coalesce.StackExchangeRedis.Tests;
+
+/// <summary>
+/// One app instance for a test: its own host, service provider, multiplexer and instance id, with fast timings
+/// (heartbeat 200 ms, liveness 1 s, probes every 100 ms) so every wait in a test stays short, and a 1 s read budget.
+/// </summary>
+internal sealed class TestNode : IAsyncDisposable
+{
+    private readonly IHost _host;
+
+    private TestNode(IHost host)
+    {
+        _host = host;
+    }
+
+    public IServiceProvider Services => _host.Services;
+
+    public MemoCache Cache => Services.GetRequiredService<MemoCache>();
+
+    public RedisInvalidationBus Bus => Services.GetRequiredService<RedisInvalidationBus>();
+
+    public IDistributedInvalidation Invalidation => Services.GetRequiredService<IDistributedInvalidation>();
+
+    public ISecondLevelStore Store => Services.GetRequiredService<ISecondLevelStore>();
+
+    public RedisConnection Connection => Services.GetRequiredService<RedisConnection>();
+
+    public RedisCoalescingStats Stats => Services.GetRequiredService<RedisCoalescingStatsSource>().GetSnapshot();
+
+    public LogSink Logs { get; } = new();
+
+    public static ConfigurationOptions FastConfiguration(string configuration)
+    {
+        var options = ConfigurationOptions.Parse(configuration);
+        options.ConnectTimeout = 1000;
+        options.AsyncTimeout = 1000;
+        options.SyncTimeout = 1000;
+        options.ConnectRetry = 1;
+        options.ReconnectRetryPolicy = new LinearRetry(100);
+        options.HeartbeatInterval = TimeSpan.FromMilliseconds(200);
+        return options;
+    }
+
+    public static async Task<TestNode> StartAsync(
+        string configuration, Action<RedisCoalescingOptions>? configure = null, Action<IServiceCollection>? services = null)
+    {
+        var sink = new LogSink();
+        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
+        builder.Logging.AddProvider(sink);
+        builder.Logging.SetMinimumLevel(LogLevel.Debug);
+        services?.Invoke(builder.Services);
+        builder.Services.AddStackExchangeRedisCoalescing(o =>
+        {
+            o.ConfigurationOptions = FastConfiguration(configuration);
+            o.HeartbeatInterval = TimeSpan.FromMilliseconds(200);
+            o.NodeLiveness = TimeSpan.FromSeconds(1);
+            o.BreakerProbeInterval = TimeSpan.FromMilliseconds(100);
+            o.AckTimeout = TimeSpan.FromSeconds(5);
+            // Generous by default: a cold first call (JIT, script load) may exceed 50 ms and turn into a miss, which
+            // is right in production but not what functional tests check. Outage tests set the real budget.
+            o.ReadBudget = TimeSpan.FromSeconds(1);
+            configure?.Invoke(o);
+        });
+        var host = builder.Build();
+        var node = new TestNode(host, sink);
+        await host.StartAsync();
+        return node;
+    }
+
+    private TestNode(IHost host, LogSink logs)
+        : this(host)
+    {
+        Logs = logs;
+    }
+
+    /// <summary>Starts nodes and waits until all of them follow invalidations.</summary>
+    public static async Task<TestNode[]> StartSynchronizedAsync(string configuration, int count, Action<RedisCoalescingOptions>? configure = null)
+    {
+        var nodes = new TestNode[count];
+        for (var i = 0; i < count; i++)
+        {
+            nodes[i] = await StartAsync(configuration, configure);
+        }
+
+        foreach (var node in nodes)
+        {
+            await node.WaitUntilSynchronizedAsync();
+        }
+
+        // Every node has heartbeat at least once (done inside synchronization), so writers count them all.
+        return nodes;
+    }
+
+    public Task WaitUntilSynchronizedAsync() => Eventually.TrueAsync(() => Bus.IsSynchronized, "the node synchronized");
+
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            await _host.StopAsync(TimeSpan.FromSeconds(5));
+        }
+        finally
+        {
+            _host.Dispose();
+        }
+    }
+}
+
+/// <summary>Bounded polling for conditions that follow real Redis round trips.</summary>
+internal static class Eventually
+{
+    public static async Task TrueAsync(Func<bool> condition, string what, double seconds = 5)
+    {
+        var clock = Stopwatch.StartNew();
+        while (!condition())
+        {
+            if (clock.Elapsed > TimeSpan.FromSeconds(seconds))
+            {
+                Assert.Fail($"Waited {seconds} s for: {what}.");
+            }
+
+            await Task.Delay(20);
+        }
+    }
+}
