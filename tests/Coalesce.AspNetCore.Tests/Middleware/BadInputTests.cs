@@ -91,7 +91,7 @@ public sealed class BadInputTests
             a.MapGet("/things/{id}", (string id) => id).WithCoalescing(p => p.Memoize(TimeSpan.FromMinutes(1)).Tag("thing:{nope}"));
             a.MapPost("/products", () => "created").InvalidatesTags("product:{productId}");
             a.MapGet("/fine/{id}", (string id) => id).WithCoalescing(p => p.Tag("fine:{id}"));
-        }));
+        }, kestrel: true));
 
         Assert.Contains("2 endpoint(s)", ex.Message, StringComparison.Ordinal);
         Assert.Contains("'thing:{nope}'", ex.Message, StringComparison.Ordinal);

@@ -76,7 +76,8 @@ public sealed class IdentityTests
                 // Stands in for TLS client authentication, which sets the connection's certificate.
                 ctx.Connection.ClientCertificate = certificates[ctx.Request.Headers["X-Test-Cert"].ToString()];
                 return next(ctx);
-            }));
+            }),
+            kestrel: true);
 
         var requests = new[] { "alice", "bob", "alice" }.Select(n => GetAsync(app, "/cert", "X-Test-Cert", n)).ToArray();
         await gate.WaitForExecutionsAsync(2);
