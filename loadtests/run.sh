@@ -7,7 +7,8 @@
 #
 # Settings (environment): DURATION (s per measured run, 10), WARMUP (s, 2), SETTLE (s, 3), THREADS (wrk, 2),
 # STAMPEDE_CONNECTIONS (256), CONNECTIONS (overhead and hit path, 64), ZIPF_CONNECTIONS (128),
-# SCALE_CONNECTIONS (the scale scenario's connection counts, "64 512 2000"), RESULTS (folder).
+# SCALE_CONNECTIONS (the scale scenario's connection counts, "64 512 2000"), MEMORY_KEYS (distinct responses per
+# cache in the memory scenario, 5000), FLOOD_KEYS (distinct memoized keys in its flood, 100000), RESULTS (folder).
 #
 # Needs bash, coreutils, the .NET SDK and wrk (installed with apt-get when missing and running as root).
 # All traffic goes to 127.0.0.1; every wait is bounded.
@@ -31,6 +32,8 @@ STAMPEDE_CONNECTIONS="${STAMPEDE_CONNECTIONS:-256}"
 CONNECTIONS="${CONNECTIONS:-64}"
 ZIPF_CONNECTIONS="${ZIPF_CONNECTIONS:-128}"
 SCALE_CONNECTIONS="${SCALE_CONNECTIONS:-64 512 2000}"
+MEMORY_KEYS="${MEMORY_KEYS:-5000}"
+FLOOD_KEYS="${FLOOD_KEYS:-100000}"
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 
@@ -41,6 +44,12 @@ for setting in DURATION WARMUP SETTLE THREADS STAMPEDE_CONNECTIONS CONNECTIONS Z
   value="${!setting}"
   [[ "$value" =~ ^[0-9]+$ ]] && [ "$value" -ge 1 ] && [ "$value" -le 10000 ] ||
     die "$setting must be a whole number from 1 to 10000; it is '$value'."
+done
+
+for setting in MEMORY_KEYS FLOOD_KEYS; do
+  value="${!setting}"
+  [[ "$value" =~ ^[0-9]+$ ]] && [ "$value" -ge 100 ] && [ "$value" -le 1000000 ] ||
+    die "$setting must be a whole number from 100 to 1000000; it is '$value'."
 done
 
 for connections in $SCALE_CONNECTIONS; do
@@ -171,6 +180,46 @@ measure() {
     "$(tr ' ' '\t' <<<"$figures")" "$(tr ' ' '\t' <<<"$counts")" "$(( (cpu_after - cpu_before) * 1000000 / CLK_TCK ))" >>"$RUNS"
 }
 
+# --- memory --------------------------------------------------------------------------------------------
+
+MEMO_PER_ENTRY="" OUTPUT_CACHE_PER_ENTRY="" MEMO_ENTRIES="" FLOOD_HEAP="" FLOOD_ENTRIES="" FLOOD_BYTES=""
+
+heap_figure() { http GET /_heap.txt | awk -v k="$1" '$1 == k { print $2; exit }'; }
+
+# fill PATH KEYS SECONDS: asks for ?id=1..KEYS round and round for SECONDS, so every id is kept once.
+fill() {
+  (cd "$LUA_DIR" && KEYS="$2" THREADS="$THREADS" timeout $(($3 + 60)) wrk -t "$THREADS" -c 32 -d "${3}s" --timeout 10s \
+    -s fill.lua "http://127.0.0.1:$PORT$1") >/dev/null || die "wrk failed filling $1."
+}
+
+# The managed heap (after a full collection) grown by MEMORY_KEYS distinct ~1 KB responses kept by Coalesce and
+# by OutputCache's memory store, per entry; then the heap after FLOOD_KEYS distinct memoized keys under the
+# default bounds (MemoMaxEntries 10,000, MemoMaxBytes 100 MiB).
+measure_memory() {
+  local before after seconds=$(( MEMORY_KEYS / 1000 + 3 ))
+  log "memory: $MEMORY_KEYS distinct memoized responses, the same under OutputCache, then $FLOOD_KEYS distinct memoized keys"
+  http POST /_caches/clear >/dev/null || die "could not clear the caches."
+  before="$(heap_figure heap_bytes)"
+  fill /memo/fill "$MEMORY_KEYS" "$seconds"
+  after="$(heap_figure heap_bytes)"
+  MEMO_ENTRIES="$(heap_figure memo_entries)"
+  MEMO_PER_ENTRY=$(( (after - before) / (MEMO_ENTRIES > 0 ? MEMO_ENTRIES : 1) ))
+
+  http POST /_caches/clear >/dev/null || die "could not clear the caches."
+  before="$(heap_figure heap_bytes)"
+  fill /outputcache/fill "$MEMORY_KEYS" "$seconds"
+  after="$(heap_figure heap_bytes)"
+  OUTPUT_CACHE_PER_ENTRY=$(( (after - before) / MEMORY_KEYS ))
+
+  http POST /_caches/clear >/dev/null || die "could not clear the caches."
+  before="$(heap_figure heap_bytes)"
+  fill /memo/fill "$FLOOD_KEYS" $(( FLOOD_KEYS / 2000 + 5 ))
+  after="$(heap_figure heap_bytes)"
+  FLOOD_HEAP=$(( after - before ))
+  FLOOD_ENTRIES="$(heap_figure memo_entries)"
+  FLOOD_BYTES="$(heap_figure memo_bytes)"
+}
+
 # --- the report ----------------------------------------------------------------------------------------
 
 json_escape() { sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' <<<"$1" | tr -d '\n'; }
@@ -193,7 +242,9 @@ write_report() {
   awk -F'\t' -v md="$md" -v json="$json" -v stats="$stats" \
       -v started="$STARTED" -v cpus="$CPUS" -v cpu="$(json_escape "$CPU_MODEL")" -v memory="$MEMORY" \
       -v os="$(json_escape "$OS")" -v dotnet="$DOTNET_VERSION" -v wrkv="$WRK_VERSION" -v load="$LOAD_AVERAGE" \
-      -v commit="$COMMIT" -v duration="$DURATION" -v warmup="$WARMUP" -v settle="$SETTLE" -v threads="$THREADS" '
+      -v commit="$COMMIT" -v duration="$DURATION" -v warmup="$WARMUP" -v settle="$SETTLE" -v threads="$THREADS" \
+      -v memkeys="$MEMORY_KEYS" -v memo_entry="$MEMO_PER_ENTRY" -v memo_entries="$MEMO_ENTRIES" -v oc_entry="$OUTPUT_CACHE_PER_ENTRY" \
+      -v flood_keys="$FLOOD_KEYS" -v flood_heap="$FLOOD_HEAP" -v flood_entries="$FLOOD_ENTRIES" -v flood_bytes="$FLOOD_BYTES" '
     function ms(us) { return sprintf("%.2f", us / 1000) }
     function num(x) { return sprintf("%.0f", x) }
     function pct(a, b) { return b > 0 ? sprintf("%.1f%%", 100 * a / b) : "n/a" }
@@ -276,6 +327,17 @@ write_report() {
         print "| " va[i] " (`" pa[i] "`) | " co[i] " | " num(rps[i]) " | " sprintf("%.1f", eps[i]) " | " cpureq(i) \
               " | " ms(p50[i]) " | " ms(p99[i]) " | " errs(i) " |" > md
 
+      print "\n## 6. Memory\n" > md
+      print "Managed heap after a full collection, grown by " memkeys " distinct ~1 KB JSON responses (`?id=1..` " \
+            "on one endpoint) kept by each cache, per entry; then the heap grown by " flood_keys " distinct memoized " \
+            "keys under the default bounds (`MemoMaxEntries` 10,000, `MemoMaxBytes` 100 MiB).\n" > md
+      print "| Measure | Value |\n| --- | ---: |" > md
+      print "| Heap per memoized response, Coalesce (" memo_entries " entries) | " memo_entry " B |" > md
+      print "| Heap per cached response, OutputCache memory store | " oc_entry " B |" > md
+      print "| Coalesce vs OutputCache | " ratio(memo_entry, oc_entry) " |" > md
+      print "| Heap growth after " flood_keys " distinct memoized keys | " sprintf("%.1f MiB", flood_heap / 1048576) " |" > md
+      print "| Entries kept / bytes the cache counts | " flood_entries " / " sprintf("%.1f MiB", flood_bytes / 1048576) " |" > md
+
       print "\nErrors are responses with status 400 or more plus socket errors and timeouts, as wrk counts them. " \
             "Raw wrk output (with `--latency` distributions) is written to `loadtests/results/raw/`, not committed.\n" > md
       print "Reproduce: `DURATION=" duration " WARMUP=" warmup " SETTLE=" settle " loadtests/run.sh`" > md
@@ -314,6 +376,9 @@ log "Building the load-test app (Release)"
 dotnet build "$LOADTESTS/Coalesce.LoadTestApp/Coalesce.LoadTestApp.csproj" -c Release -nologo -v quiet >"$WORK/build.log" 2>&1 ||
   { cat "$WORK/build.log" >&2; die "the Release build failed."; }
 
+# The scale scenario holds thousands of connections: wrk and the app need a descriptor for each.
+ulimit -n "$(( $(ulimit -Hn) < 65536 ? $(ulimit -Hn) : 65536 ))" 2>/dev/null || true
+
 start_app
 
 measure stampede off         stampede.off         /off/stampede         fixed.lua  "$STAMPEDE_CONNECTIONS"
@@ -331,13 +396,12 @@ measure zipf     off         zipf.off             /off/zipf             zipf.lua
 measure zipf     coalesce    zipf.coalesce        /coalesce/zipf        zipf.lua   "$ZIPF_CONNECTIONS"
 measure zipf     memo        zipf.memo            /memo/zipf            zipf.lua   "$ZIPF_CONNECTIONS"
 
-# wrk holds one descriptor per connection, and so does the app.
-ulimit -n "$(( $(ulimit -Hn) < 65536 ? $(ulimit -Hn) : 65536 ))" 2>/dev/null || true
 for connections in $SCALE_CONNECTIONS; do
   measure scale "coalesce-$connections" stampede.coalesce /coalesce/stampede fixed.lua "$connections"
 done
 
 http GET /_coalesce/stats >"$RESULTS/coalesce-stats.json" || die "could not read /_coalesce/stats."
+measure_memory
 stop_app
 
 cp "$RUNS" "$RAW/runs.tsv"

@@ -1,3 +1,5 @@
+using Microsoft.AspNetCore.OutputCaching;
+using Coalesce;
 using Coalesce.LoadTestApp;
 
 // The app every HTTP load scenario runs against; see loadtests/README.md. Usage: --port <n> (0 picks a free one).
@@ -31,6 +33,20 @@ app.MapPost("/_counts/reset", () =>
     return Results.NoContent();
 });
 app.MapGet("/_ready", () => Results.Text("ready")).DisableCoalescing();
+
+// The memory scenario reads the managed heap after a full collection, and empties either cache between fills.
+app.MapGet("/_heap.txt", (MemoCache memo) =>
+{
+    var heap = GC.GetTotalMemory(forceFullCollection: true);
+    var stats = memo.GetStats();
+    return Results.Text($"heap_bytes {heap}\nmemo_entries {stats.Size}\nmemo_bytes {stats.ApproximateBytes}\n");
+}).DisableCoalescing();
+app.MapPost("/_caches/clear", async (MemoCache memo, IOutputCacheStore outputCache) =>
+{
+    await memo.ClearAsync();
+    await outputCache.EvictByTagAsync("fill", default);
+    return Results.NoContent();
+});
 
 app.Lifetime.ApplicationStarted.Register(() =>
 {

@@ -43,6 +43,11 @@ internal static class ScenarioEndpoints
         Map(app, counters, "zipf.off", "/off/zipf/{id:int}", Zipf).DisableCoalescing();
         Map(app, counters, "zipf.coalesce", "/coalesce/zipf/{id:int}", Zipf).WithCoalescing();
         Map(app, counters, "zipf.memo", "/memo/zipf/{id:int}", Zipf).WithCoalescing(p => p.Memoize(ItemTtl));
+
+        // 6. Memory: the ~1 KB item under distinct ?id= values, kept by Coalesce and by OutputCache.
+        Map(app, counters, "fill.memo", "/memo/fill", Item).WithCoalescing(p => p.Memoize(ItemTtl));
+        Map(app, counters, "fill.outputcache", "/outputcache/fill", Item).DisableCoalescing()
+            .CacheOutput(p => p.Expire(ItemTtl).SetVaryByQuery("id").Tag("fill"));
     }
 
     private static IEndpointConventionBuilder Map(WebApplication app, ScenarioCounters counters, string variant, string pattern,
