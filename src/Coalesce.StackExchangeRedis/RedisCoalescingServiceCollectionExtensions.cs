@@ -68,6 +68,7 @@ public static class RedisCoalescingServiceCollectionExtensions
         services.TryAddSingleton(static sp => new RedisCoalescingStatsSource(
             sp.GetRequiredService<RedisConnection>(), sp.GetRequiredService<RedisInvalidationBus>(), sp.GetRequiredService<RedisCounters>()));
         services.TryAddSingleton<IScaleOutStatsSource, RedisScaleOutStats>();
+        services.TryAddSingleton<MemoCacheInvalidationPublisher>();
         services.TryAddSingleton<RedisCoalescingMetrics>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, RedisCoalescingHostedService>());
         return services;

@@ -767,7 +767,14 @@ internal sealed class RequestCoalescingMiddleware
             tags.Add(template.Resolve(context));
         }
 
-        var removed = await _cache.InvalidateByTagsAsync(tags).ConfigureAwait(false);
+        ValueTask<int> eviction;
+        using (MemoCacheInvalidationPublisher.LocalOnly())
+        {
+            // Published below, and awaited there; not again by the cache's publisher.
+            eviction = _cache.InvalidateByTagsAsync(tags);
+        }
+
+        var removed = await eviction.ConfigureAwait(false);
         CoalescingLog.Invalidated(_logger, removed, string.Join(", ", tags), state.Name);
         if (_distributed is not null)
         {

@@ -112,6 +112,33 @@ public sealed class AcrossInstancesTests
     }
 
     [RedisFact]
+    public async Task A_direct_MemoCache_tag_invalidation_reaches_other_instances_and_nothing_is_published_twice()
+    {
+        await using var redis = await RedisServerFixture.StartAsync();
+        var catalog = new Catalog();
+        var nodes = await WebNode.StartSynchronizedAsync(redis.Configuration, catalog, 2);
+        await using var a = nodes[0];
+        await using var b = nodes[1];
+        (await a.GetAsync("/products/4")).Dispose();
+        (await b.GetAsync("/products/4")).Dispose();
+        Assert.Single(b.Cache.Entries());
+
+        // Published asynchronously: B evicts soon after, not before the call returns.
+        catalog.Bump(4);
+        Assert.Equal(1, await a.Cache.InvalidateByTagAsync("product:4"));
+        await Eventually.TrueAsync(() => b.Cache.Entries().Count == 0, "B evicted the tag");
+        Assert.Equal("product 4 v2", await (await b.GetAsync("/products/4")).Content.ReadAsStringAsync());
+
+        // InvalidatesTags publishes once (itself, awaited), and B applying it publishes nothing.
+        (await b.Client.PutAsync("/products/4", null)).Dispose();
+        await Task.Delay(300);
+        Assert.Equal(1, a.Stats.InvalidationsPublished);
+        Assert.Equal(1, b.Stats.InvalidationsPublished);
+        Assert.Equal(1, a.Stats.InvalidationsReceived);
+        Assert.Equal(1, b.Stats.InvalidationsReceived);
+    }
+
+    [RedisFact]
     public async Task While_an_instance_is_not_synchronized_it_does_not_serve_tagged_local_hits()
     {
         await using var redis = await RedisServerFixture.StartAsync();
