@@ -14,6 +14,13 @@ if (!SampleDefaults.ListeningIsConfigured(builder.Configuration))
 builder.Services.AddProblemDetails();
 // Cache-Status on every response shows what coalescing did: `curl -i` says hit, collapsed, miss or bypass.
 builder.Services.AddRequestCoalescing(o => o.EmitCacheStatus = true);
+// One setting moves the sample across instances (`--Coalesce:Redis=127.0.0.1:6379`): memoized responses are shared
+// through Redis and a write's invalidation reaches every instance before its 2xx. Without it, everything is in-process.
+if (builder.Configuration[SampleDefaults.RedisKey] is { Length: > 0 } redis)
+{
+    builder.Services.AddStackExchangeRedisCoalescing(o => o.Configuration = redis);
+}
+
 builder.Services.AddResponseCompression();
 
 builder.Services.AddSingleton<ProductStore>();

@@ -5,6 +5,9 @@ internal static class SampleDefaults
 {
     public const string Url = "http://127.0.0.1:5080";
 
+    /// <summary>The configuration key that, set to a Redis connection string, runs the sample on Redis.</summary>
+    public const string RedisKey = "Coalesce:Redis";
+
     public static readonly string[] TryThese =
     [
         "GET /products/1", "GET /products?category=books", "POST /products", "PUT /products/1",

@@ -67,6 +67,8 @@ public static class RedisCoalescingServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<ILocalTagEvictor, MemoCacheTagEvictor>());
         services.TryAddSingleton(static sp => new RedisCoalescingStatsSource(
             sp.GetRequiredService<RedisConnection>(), sp.GetRequiredService<RedisInvalidationBus>(), sp.GetRequiredService<RedisCounters>()));
+        services.TryAddSingleton<IScaleOutStatsSource, RedisScaleOutStats>();
+        services.TryAddSingleton<MemoCacheInvalidationPublisher>();
         services.TryAddSingleton<RedisCoalescingMetrics>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, RedisCoalescingHostedService>());
         return services;

@@ -24,10 +24,16 @@ public static class CoalescingStatsEndpointRouteBuilderExtensions
         var registry = endpoints.ServiceProvider.GetService<CoalescingStatsRegistry>() ?? throw new InvalidOperationException(
             "Request coalescing services are not registered. Call builder.Services.AddRequestCoalescing() before MapCoalescingStats().");
 
+        // A scale-out package adds its figures as a "redis" object; without one the document is unchanged.
+        var scaleOut = endpoints.ServiceProvider.GetService<IScaleOutStatsSource>();
         return endpoints.MapGet(pattern, (RequestDelegate)(context =>
             {
                 context.Response.Headers.CacheControl = "no-store";
-                return context.Response.WriteAsJsonAsync(registry.GetSnapshot(), CoalescingJsonContext.Default.CoalescingStatsSnapshot, contentType: null, context.RequestAborted);
+                return scaleOut is null
+                    ? context.Response.WriteAsJsonAsync(registry.GetSnapshot(), CoalescingJsonContext.Default.CoalescingStatsSnapshot, contentType: null, context.RequestAborted)
+                    : context.Response.WriteAsJsonAsync(
+                        CoalescingStatsWithScaleOut.From(registry.GetSnapshot(), scaleOut.GetStats()),
+                        CoalescingJsonContext.Default.CoalescingStatsWithScaleOut, contentType: null, context.RequestAborted);
             }))
             .WithMetadata(DisableCoalescingAttribute.Instance)
             .WithDisplayName("Coalesce stats");

@@ -31,4 +31,13 @@ internal static partial class CoalescingLog
 
     [LoggerMessage(10, LogLevel.Debug, "The leader's client for {Endpoint} went away; a waiting follower took over its flight.")]
     public static partial void TookOver(ILogger logger, string endpoint);
+
+    [LoggerMessage(11, LogLevel.Warning, "A second-level entry for {Endpoint} could not be read ({Problem}); it counts as a miss and the endpoint runs.")]
+    public static partial void SecondLevelMalformed(ILogger logger, string endpoint, string problem);
+
+    [LoggerMessage(12, LogLevel.Warning, "The second level failed for {Endpoint}; the request is served as without it.")]
+    public static partial void SecondLevelFailed(ILogger logger, Exception exception, string endpoint);
+
+    [LoggerMessage(13, LogLevel.Error, "Publishing the invalidation of {Tags} after {Endpoint} succeeded failed; other instances may serve stale entries until they expire.")]
+    public static partial void PublishFailed(ILogger logger, Exception exception, string tags, string endpoint);
 }

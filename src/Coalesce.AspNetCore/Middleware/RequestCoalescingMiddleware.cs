@@ -49,6 +49,10 @@ internal sealed class RequestCoalescingMiddleware
     private readonly PassThroughKeys _passThrough;
     private readonly Action<object> _releaseStreaming;
     private readonly ConcurrentDictionary<Endpoint, EndpointState> _endpoints = new();
+
+    // The scale-out seams: registered only by a scale-out package (AddStackExchangeRedisCoalescing), null otherwise.
+    private readonly ISecondLevelStore? _secondLevel;
+    private readonly IDistributedInvalidation? _distributed;
     private int _warnedAboutRouting;
 
     public RequestCoalescingMiddleware(
@@ -58,7 +62,8 @@ internal sealed class RequestCoalescingMiddleware
         RequestFlights flights,
         MemoCache cache,
         TimeProvider time,
-        ILogger<RequestCoalescingMiddleware> logger)
+        ILogger<RequestCoalescingMiddleware> logger,
+        IServiceProvider services)
     {
         _next = next;
         _options = options.Value;
@@ -70,6 +75,8 @@ internal sealed class RequestCoalescingMiddleware
         _logger = logger;
         _passThrough = new PassThroughKeys(time);
         _releaseStreaming = ReleaseStreaming;
+        _secondLevel = services.GetService(typeof(ISecondLevelStore)) as ISecondLevelStore;
+        _distributed = services.GetService(typeof(IDistributedInvalidation)) as IDistributedInvalidation;
     }
 
     /// <summary>What a follower does after its wait.</summary>
@@ -178,8 +185,11 @@ internal sealed class RequestCoalescingMiddleware
         }
 
         var request = context.Request;
-        if (state.Policy.MemoizeTtl is not null && _cache.TryGet<CapturedResponse>(key, out var memoized) && memoized.CanAnswer(request))
+        if (state.Policy.MemoizeTtl is not null && _cache.TryGet<CapturedResponse>(key, out var memoized) && memoized.CanAnswer(request) &&
+            (_distributed is null || !state.Policy.HasTags || _distributed.IsSynchronized))
         {
+            // (While this instance does not follow other instances' invalidations, a tagged local entry may be stale:
+            // it is not served; the leader asks the second level, which is authoritative, or runs the endpoint.)
             counters.Hit();
             await ReplayAsync(context, memoized, CacheStatus.Hit).ConfigureAwait(false);
             return;
@@ -370,13 +380,27 @@ internal sealed class RequestCoalescingMiddleware
     /// </summary>
     private async Task LeadAsync(HttpContext context, EndpointState state, RequestFlight flight, ExecutionCounters counters)
     {
-        counters.Started();
         var memoizing = state.Policy.MemoizeTtl is not null;
         if (memoizing || flight.Tags.Length > 0)
         {
-            // Before the endpoint reads anything, so an invalidation from now on reaches this flight.
+            // Before the endpoint (or the second level) reads anything, so an invalidation from now on reaches this flight.
             _requestFlights.Watch(flight);
         }
+
+        long? startSeq = null;
+        if (_secondLevel is not null && state.Policy.MemoizeTtl is { } memoTtl && !state.ReturnsOneShotResult)
+        {
+            if (await TryAnswerFromSecondLevelAsync(context, state, flight, counters, memoTtl).ConfigureAwait(false))
+            {
+                return;
+            }
+
+            // Read before the endpoint runs: its result is valid in the second level only if none of its tags was
+            // invalidated after this.
+            startSeq = _distributed is null ? null : await _distributed.ReadSeqAsync(CancellationToken.None).ConfigureAwait(false);
+        }
+
+        counters.Started();
 
         if (_options.EmitCacheStatus)
         {
@@ -446,13 +470,87 @@ internal sealed class RequestCoalescingMiddleware
         }
 
         var response = Capture(context, capture, entryHeaders);
+        var memoized = false;
         if (state.Policy.MemoizeTtl is { } ttl && !state.ReturnsOneShotResult && IsMemoizable(context, capture))
         {
-            await MemoizeAsync(state, flight, response, ttl).ConfigureAwait(false);
+            memoized = await MemoizeAsync(state, flight, response, ttl).ConfigureAwait(false);
         }
 
         counters.Completed(failed: false);
         Settle(flight, FlightOutcome.Shared(response));
+        if (memoized && startSeq is { } seq)
+        {
+            // After the followers are released; bounded by the store's budget. The store refuses it if a tag was
+            // invalidated after the endpoint started.
+            await StoreInSecondLevelAsync(state, flight, response, state.Policy.MemoizeTtl!.Value, seq).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// On a local miss, the leader asks the second level once for the key. A hit is kept locally for the entry's
+    /// remaining lifetime (unless an invalidation reached the flight meanwhile) and answers the leader and its
+    /// followers as a local hit would.
+    /// </summary>
+    private async Task<bool> TryAnswerFromSecondLevelAsync(
+        HttpContext context, EndpointState state, RequestFlight flight, ExecutionCounters counters, TimeSpan memoTtl)
+    {
+        SecondLevelEntry? entry;
+        try
+        {
+            entry = await _secondLevel!.TryGetAsync(flight.Key, flight.Tags, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            // The store promises not to throw; if it does anyway, the endpoint runs as without it.
+            CoalescingLog.SecondLevelFailed(_logger, ex, state.Name);
+            return false;
+        }
+
+        if (entry is not { } hit)
+        {
+            return false;
+        }
+
+        var response = CapturedResponseFormatter.TryDeserialize(hit.Payload, out var problem);
+        if (response is null)
+        {
+            CoalescingLog.SecondLevelMalformed(_logger, state.Name, problem ?? "unknown");
+            return false;
+        }
+
+        if (!response.CanAnswer(context.Request))
+        {
+            return false;
+        }
+
+        var ttl = hit.RemainingTimeToLive < memoTtl ? hit.RemainingTimeToLive : memoTtl;
+        if (ttl > TimeSpan.Zero)
+        {
+            await MemoizeAsync(state, flight, response, ttl).ConfigureAwait(false);
+        }
+
+        counters.Hit();
+        Settle(flight, FlightOutcome.Shared(response));
+        await ReplayAsync(context, response, CacheStatus.Hit).ConfigureAwait(false);
+        return true;
+    }
+
+    private async Task StoreInSecondLevelAsync(EndpointState state, RequestFlight flight, CapturedResponse response, TimeSpan ttl, long startSeq)
+    {
+        if (flight.Invalidated)
+        {
+            return;
+        }
+
+        try
+        {
+            var payload = CapturedResponseFormatter.Serialize(response);
+            await _secondLevel!.TrySetAsync(flight.Key, payload, ttl, flight.Tags, startSeq, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            CoalescingLog.SecondLevelFailed(_logger, ex, state.Name);
+        }
     }
 
     /// <summary>A leader showed it streams: its followers go their own way at once, and so do new arrivals for a while.</summary>
@@ -559,11 +657,12 @@ internal sealed class RequestCoalescingMiddleware
     /// Keeps the response unless an invalidation reached the flight; one that arrives while it is being stored
     /// finds it stored (and removes it), or is found here afterwards (and the entry is removed again).
     /// </summary>
-    private async Task MemoizeAsync(EndpointState state, RequestFlight flight, CapturedResponse response, TimeSpan ttl)
+    /// <returns>Whether the response was kept (and no invalidation reached the flight).</returns>
+    private async Task<bool> MemoizeAsync(EndpointState state, RequestFlight flight, CapturedResponse response, TimeSpan ttl)
     {
         if (flight.Invalidated)
         {
-            return;
+            return false;
         }
 
         try
@@ -572,7 +671,10 @@ internal sealed class RequestCoalescingMiddleware
             if (flight.Invalidated && _cache.TryGet<CapturedResponse>(flight.Key, out var stored) && ReferenceEquals(stored, response))
             {
                 await _cache.DeleteAsync(flight.Key).ConfigureAwait(false);
+                return false;
             }
+
+            return !flight.Invalidated;
         }
         catch (Exception ex)
         {
@@ -581,6 +683,8 @@ internal sealed class RequestCoalescingMiddleware
             {
                 CoalescingLog.MemoizeFailed(_logger, ex, state.Name);
             }
+
+            return false;
         }
     }
 
@@ -663,8 +767,28 @@ internal sealed class RequestCoalescingMiddleware
             tags.Add(template.Resolve(context));
         }
 
-        var removed = await _cache.InvalidateByTagsAsync(tags).ConfigureAwait(false);
+        ValueTask<int> eviction;
+        using (MemoCacheInvalidationPublisher.LocalOnly())
+        {
+            // Published below, and awaited there; not again by the cache's publisher.
+            eviction = _cache.InvalidateByTagsAsync(tags);
+        }
+
+        var removed = await eviction.ConfigureAwait(false);
         CoalescingLog.Invalidated(_logger, removed, string.Join(", ", tags), state.Name);
+        if (_distributed is not null)
+        {
+            // Still before the 2xx leaves: with read-your-writes, this returns once every live instance evicted the
+            // tags (or the acknowledgement timeout passed); with the shared store down it queues them and returns 0.
+            try
+            {
+                await _distributed.PublishInvalidationAsync(tags, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (Exception ex)
+            {
+                CoalescingLog.PublishFailed(_logger, ex, string.Join(", ", tags), state.Name);
+            }
+        }
     }
 
     private async Task PassThroughWatchingRoutingAsync(HttpContext context)

@@ -1,3 +1,4 @@
+using Coalesce.AspNetCore;
 using Microsoft.Extensions.Hosting;
 
 namespace Coalesce.StackExchangeRedis;
@@ -6,11 +7,13 @@ namespace Coalesce.StackExchangeRedis;
 /// Starts connecting when the app starts (without waiting: the app starts while Redis is unreachable) and leaves
 /// cleanly when it stops, so writers stop waiting for this instance at once.
 /// </summary>
-internal sealed class RedisCoalescingHostedService(RedisInvalidationBus bus, RedisCoalescingMetrics metrics) : IHostedService
+internal sealed class RedisCoalescingHostedService(
+    RedisInvalidationBus bus, RedisCoalescingMetrics metrics, MemoCacheInvalidationPublisher publisher) : IHostedService
 {
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        GC.KeepAlive(metrics); // Resolved here so the instruments exist from the start.
+        GC.KeepAlive(metrics); // Resolved here so the instruments exist from the start,
+        GC.KeepAlive(publisher); // and direct MemoCache tag invalidations are published from the start.
         bus.Start();
         return Task.CompletedTask;
     }

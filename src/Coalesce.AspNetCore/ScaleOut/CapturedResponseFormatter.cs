@@ -1,0 +1,175 @@
+using System.Text;
+using Microsoft.Extensions.Primitives;
+
+namespace Coalesce.AspNetCore;
+
+/// <summary>
+/// The second-level bytes of a <see cref="CapturedResponse"/>, in the style of ASP.NET OutputCache's
+/// <c>OutputCacheEntryFormatter</c>: a version byte, the status, the HEAD content length, the headers and the body.
+/// </summary>
+/// <remarks>
+/// Layout (integers 7-bit encoded, strings UTF-8 with a 7-bit encoded byte length):
+/// <c>version(1) status flags(1) [headContentLength(8)] headerCount { name valueCount { value } } bodyLength body</c>.
+/// Reading checks every length against the bytes left and that nothing is left over: anything else is malformed,
+/// and a malformed payload is a miss, never an exception.
+/// </remarks>
+internal static class CapturedResponseFormatter
+{
+    /// <summary>The format version; a payload of any other version is a miss.</summary>
+    public const byte Version = 1;
+
+    private const byte HasHeadContentLength = 1;
+
+    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
+    public static byte[] Serialize(CapturedResponse response)
+    {
+        using var stream = new MemoryStream(64 + response.Body.Length);
+        using (var writer = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true))
+        {
+            writer.Write(Version);
+            writer.Write7BitEncodedInt(response.StatusCode);
+            if (response.HeadContentLength is { } length)
+            {
+                writer.Write(HasHeadContentLength);
+                writer.Write(length);
+            }
+            else
+            {
+                writer.Write((byte)0);
+            }
+
+            writer.Write7BitEncodedInt(response.Headers.Length);
+            foreach (var (name, values) in response.Headers)
+            {
+                writer.Write(name);
+                writer.Write7BitEncodedInt(values.Count);
+                foreach (var value in values)
+                {
+                    writer.Write(value ?? string.Empty);
+                }
+            }
+
+            writer.Write7BitEncodedInt(response.Body.Length);
+            writer.Write(response.Body);
+        }
+
+        return stream.ToArray();
+    }
+
+    /// <summary>Reads a payload; <see langword="null"/> (with the reason) when it is not one this version wrote.</summary>
+    public static CapturedResponse? TryDeserialize(byte[] payload, out string? problem)
+    {
+        try
+        {
+            return Read(payload, out problem);
+        }
+        catch (Exception ex) when (ex is EndOfStreamException or FormatException or IOException or ArgumentException or OverflowException)
+        {
+            problem = ex.Message;
+            return null;
+        }
+    }
+
+    private static CapturedResponse? Read(byte[] payload, out string? problem)
+    {
+        using var stream = new MemoryStream(payload, 0, payload.Length, writable: false, publiclyVisible: true);
+        using var reader = new BinaryReader(stream, StrictUtf8);
+        if (payload.Length == 0 || reader.ReadByte() != Version)
+        {
+            problem = "unknown format version";
+            return null;
+        }
+
+        var status = reader.Read7BitEncodedInt();
+        if (status is < 100 or > 999)
+        {
+            problem = $"status {status} out of range";
+            return null;
+        }
+
+        long? headContentLength = null;
+        switch (reader.ReadByte())
+        {
+            case 0:
+                break;
+            case HasHeadContentLength:
+                headContentLength = reader.ReadInt64();
+                if (headContentLength < 0)
+                {
+                    problem = "negative content length";
+                    return null;
+                }
+
+                break;
+            default:
+                problem = "unknown flags";
+                return null;
+        }
+
+        // Each header takes at least two bytes (an empty name and a value count), each value at least one.
+        var headerCount = reader.Read7BitEncodedInt();
+        if (headerCount < 0 || headerCount > Remaining(stream) / 2)
+        {
+            problem = "header count out of range";
+            return null;
+        }
+
+        var headers = new KeyValuePair<string, StringValues>[headerCount];
+        for (var i = 0; i < headerCount; i++)
+        {
+            var name = ReadString(reader, stream);
+            var valueCount = reader.Read7BitEncodedInt();
+            if (name.Length == 0 || valueCount < 0 || valueCount > Remaining(stream))
+            {
+                problem = "malformed header";
+                return null;
+            }
+
+            StringValues values;
+            if (valueCount == 1)
+            {
+                values = ReadString(reader, stream);
+            }
+            else
+            {
+                var array = new string[valueCount];
+                for (var v = 0; v < valueCount; v++)
+                {
+                    array[v] = ReadString(reader, stream);
+                }
+
+                values = array;
+            }
+
+            headers[i] = new(name, values);
+        }
+
+        var bodyLength = reader.Read7BitEncodedInt();
+        if (bodyLength < 0 || bodyLength != Remaining(stream))
+        {
+            problem = "body length does not match the payload";
+            return null;
+        }
+
+        var body = reader.ReadBytes(bodyLength);
+        problem = null;
+        return new CapturedResponse(status, headers, body, headContentLength);
+    }
+
+    private static long Remaining(MemoryStream stream) => stream.Length - stream.Position;
+
+    /// <summary>A string whose length is checked against the bytes left before anything is allocated.</summary>
+    private static string ReadString(BinaryReader reader, MemoryStream stream)
+    {
+        var length = reader.Read7BitEncodedInt();
+        if (length < 0 || length > Remaining(stream))
+        {
+            throw new FormatException("string length out of range");
+        }
+
+        var start = (int)stream.Position;
+        stream.Position += length;
+        return StrictUtf8.GetString(stream.GetBuffer(), start, length);
+    }
+}
