@@ -92,6 +92,7 @@ public static class RequestCoalescingServiceCollectionExtensions
         });
         services.TryAddSingleton<CoalescingStatsRegistry>();
         services.TryAddSingleton<RequestFlights>();
+        services.TryAddSingleton<HybridCacheTagInvalidator>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, CoalescingEndpointsValidator>());
         services.TryAddSingleton<CoalescingMetrics>();
         return services;

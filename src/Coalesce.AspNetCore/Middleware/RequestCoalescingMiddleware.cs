@@ -45,6 +45,7 @@ internal sealed class RequestCoalescingMiddleware
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly RequestFlights _requestFlights;
+    private readonly HybridCacheTagInvalidator _hybridCache;
     private readonly SharedCall _flights;
     private readonly PassThroughKeys _passThrough;
     private readonly Action<object> _releaseStreaming;
@@ -58,7 +59,8 @@ internal sealed class RequestCoalescingMiddleware
         RequestFlights flights,
         MemoCache cache,
         TimeProvider time,
-        ILogger<RequestCoalescingMiddleware> logger)
+        ILogger<RequestCoalescingMiddleware> logger,
+        HybridCacheTagInvalidator hybridCache)
     {
         _next = next;
         _options = options.Value;
@@ -69,6 +71,7 @@ internal sealed class RequestCoalescingMiddleware
         _time = time;
         _logger = logger;
         _passThrough = new PassThroughKeys(time);
+        _hybridCache = hybridCache;
         _releaseStreaming = ReleaseStreaming;
     }
 
@@ -665,6 +668,7 @@ internal sealed class RequestCoalescingMiddleware
 
         var removed = await _cache.InvalidateByTagsAsync(tags).ConfigureAwait(false);
         CoalescingLog.Invalidated(_logger, removed, string.Join(", ", tags), state.Name);
+        await _hybridCache.RemoveByTagsAsync(tags, state.Name).ConfigureAwait(false);
     }
 
     private async Task PassThroughWatchingRoutingAsync(HttpContext context)
