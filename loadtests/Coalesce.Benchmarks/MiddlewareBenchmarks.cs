@@ -43,7 +43,8 @@ public class MiddlewareBenchmarks
             services.GetRequiredService<RequestFlights>(),
             services.GetRequiredService<MemoCache>(),
             TimeProvider.System,
-            NullLogger<RequestCoalescingMiddleware>.Instance).InvokeAsync;
+            NullLogger<RequestCoalescingMiddleware>.Instance,
+            services.GetRequiredService<HybridCacheTagInvalidator>()).InvokeAsync;
 
         _plain = Endpoint("/products", null);
         var memoize = new CoalescingPolicyBuilder().Memoize(TimeSpan.FromHours(1)).Build();
