@@ -41,8 +41,8 @@ public static class RequestCoalescingServiceCollectionExtensions
     /// <para>
     /// Keys are named as the options' properties; times are <c>hh:mm:ss</c> (or <c>Infinite</c> for
     /// <see cref="RequestCoalescingOptions.WaitTimeout"/>). A list (<c>VaryByHeaders</c>, <c>IdentityHeaders</c>)
-    /// <em>replaces</em> the default list rather than adding to it, so configuration can narrow it; an empty string
-    /// clears it. Named policies sit under <c>Policies:{name}</c> with the keys of <see cref="CoalesceAttribute"/>
+    /// <em>replaces</em> the default list rather than adding to it, so configuration can narrow it; an empty list
+    /// (<c>[]</c> or <c>""</c>) clears it. Named policies sit under <c>Policies:{name}</c> with the keys of <see cref="CoalesceAttribute"/>
     /// (<c>MemoizeSeconds</c>, <c>Tags</c>, <c>VaryByQuery</c>, <c>VaryByHeader</c>, <c>WaitTimeoutMilliseconds</c>)
     /// plus <c>VaryByRouteValue</c> and <c>VaryByIdentity</c>.
     /// </para>

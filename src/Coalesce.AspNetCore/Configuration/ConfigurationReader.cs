@@ -50,7 +50,7 @@ internal static class ConfigurationReader
 
     /// <summary>
     /// The list configured under <paramref name="key"/> (<c>Key:0</c>, <c>Key:1</c>, … as JSON arrays bind), or
-    /// <see langword="null"/> when the key is absent. An empty value (<c>"Key": ""</c>) is an empty list, so a
+    /// <see langword="null"/> when the key is absent. An empty value (<c>"Key": []</c> or <c>""</c>) is an empty list, so a
     /// default can be cleared as well as narrowed.
     /// </summary>
     public static List<string>? ReadList(IConfiguration section, string key)
