@@ -8,8 +8,9 @@ namespace Coalesce.AspNetCore;
 /// <summary>
 /// Checks every endpoint's coalescing settings when the app starts, the way
 /// options are validated: an app whose tags name route values its routes do not have, or whose endpoints name
-/// coalescing policies nobody added, fails to start with one message listing each endpoint and tag or policy, instead of failing requests later. (Should an endpoint appear later,
-/// the middleware leaves a misconfigured one alone and logs why; it never breaks the others.)
+/// coalescing policies nobody added, fails to start with one message listing each endpoint and tag or policy,
+/// instead of failing requests later. (Should an endpoint appear later, the middleware leaves a misconfigured one
+/// alone and logs why; it never breaks the others.)
 /// </summary>
 internal sealed class CoalescingEndpointsValidator(IServiceProvider services) : IHostedLifecycleService
 {
