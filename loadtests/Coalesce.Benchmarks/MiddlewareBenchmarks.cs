@@ -44,6 +44,7 @@ public class MiddlewareBenchmarks
             services.GetRequiredService<MemoCache>(),
             TimeProvider.System,
             NullLogger<RequestCoalescingMiddleware>.Instance,
+            services.GetRequiredService<HybridCacheTagInvalidator>(),
             services).InvokeAsync;
 
         _plain = Endpoint("/products", null);

@@ -1,5 +1,6 @@
 using Coalesce;
 using Coalesce.AspNetCore;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
@@ -28,7 +29,51 @@ public static class RequestCoalescingServiceCollectionExtensions
             options.Configure(configure);
         }
 
-        options.ValidateOnStart();
+        return AddCore(services);
+    }
+
+    /// <summary>
+    /// Registers request coalescing as <see cref="AddRequestCoalescing(IServiceCollection, Action{RequestCoalescingOptions}?)"/>
+    /// does, with <see cref="RequestCoalescingOptions"/> read from a configuration section (for example
+    /// <c>builder.Configuration.GetSection("Coalesce")</c>) and then adjusted by <paramref name="configure"/>.
+    /// </summary>
+    /// <remarks>
+    /// <para>
+    /// Keys are named as the options' properties; times are <c>hh:mm:ss</c> (or <c>Infinite</c> for
+    /// <see cref="RequestCoalescingOptions.WaitTimeout"/>). A list (<c>VaryByHeaders</c>, <c>IdentityHeaders</c>)
+    /// <em>replaces</em> the default list rather than adding to it, so configuration can narrow it; an empty list
+    /// (<c>[]</c> or <c>""</c>) clears it. Named policies sit under <c>Policies:{name}</c> with the keys of <see cref="CoalesceAttribute"/>
+    /// (<c>MemoizeSeconds</c>, <c>Tags</c>, <c>VaryByQuery</c>, <c>VaryByHeader</c>, <c>WaitTimeoutMilliseconds</c>)
+    /// plus <c>VaryByRouteValue</c> and <c>VaryByIdentity</c>.
+    /// </para>
+    /// <para>
+    /// Binding is hand-written, so it is trimming- and AOT-safe. The section is read once, when the app starts; a
+    /// value that does not parse stops the start with a message naming its configuration path, and a value out of
+    /// range fails validation with a message naming the option.
+    /// </para>
+    /// </remarks>
+    /// <param name="services">The service collection.</param>
+    /// <param name="section">The section holding the options.</param>
+    /// <param name="configure">Adjusts the options after binding; optional.</param>
+    /// <returns>The service collection.</returns>
+    public static IServiceCollection AddRequestCoalescing(
+        this IServiceCollection services, IConfiguration section, Action<RequestCoalescingOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(section);
+
+        var options = services.AddOptions<RequestCoalescingOptions>().Configure(o => RequestCoalescingOptionsBinder.Bind(section, o));
+        if (configure is not null)
+        {
+            options.Configure(configure);
+        }
+
+        return AddCore(services);
+    }
+
+    private static IServiceCollection AddCore(IServiceCollection services)
+    {
+        services.AddOptions<RequestCoalescingOptions>().ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RequestCoalescingOptions>, RequestCoalescingOptionsValidator>());
 
         services.AddMetrics();
@@ -47,6 +92,7 @@ public static class RequestCoalescingServiceCollectionExtensions
         });
         services.TryAddSingleton<CoalescingStatsRegistry>();
         services.TryAddSingleton<RequestFlights>();
+        services.TryAddSingleton<HybridCacheTagInvalidator>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, CoalescingEndpointsValidator>());
         services.TryAddSingleton<CoalescingMetrics>();
         return services;

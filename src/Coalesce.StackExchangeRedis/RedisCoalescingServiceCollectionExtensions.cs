@@ -1,4 +1,3 @@
-using System.Globalization;
 using Coalesce;
 using Coalesce.AspNetCore;
 using Coalesce.StackExchangeRedis;
@@ -74,43 +73,23 @@ public static class RedisCoalescingServiceCollectionExtensions
         return services;
     }
 
+    /// <summary>Binds by hand with the reader the other Coalesce options use: AOT-safe, and a value that does not parse names its path.</summary>
     private static void Bind(IConfiguration section, RedisCoalescingOptions options)
     {
         options.Configuration = section[nameof(RedisCoalescingOptions.Configuration)] ?? options.Configuration;
         options.KeyPrefix = section[nameof(RedisCoalescingOptions.KeyPrefix)] ?? options.KeyPrefix;
-        options.CoalesceAcrossInstances = Read(section, nameof(RedisCoalescingOptions.CoalesceAcrossInstances), options.CoalesceAcrossInstances, bool.TryParse);
-        options.ReadYourWrites = Read(section, nameof(RedisCoalescingOptions.ReadYourWrites), options.ReadYourWrites, bool.TryParse);
-        options.ReadBudget = Read(section, nameof(RedisCoalescingOptions.ReadBudget), options.ReadBudget, ParseTime);
-        options.InvalidationBudget = Read(section, nameof(RedisCoalescingOptions.InvalidationBudget), options.InvalidationBudget, ParseTime);
-        options.AckTimeout = Read(section, nameof(RedisCoalescingOptions.AckTimeout), options.AckTimeout, ParseTime);
-        options.HeartbeatInterval = Read(section, nameof(RedisCoalescingOptions.HeartbeatInterval), options.HeartbeatInterval, ParseTime);
-        options.NodeLiveness = Read(section, nameof(RedisCoalescingOptions.NodeLiveness), options.NodeLiveness, ParseTime);
-        options.BreakerProbeInterval = Read(section, nameof(RedisCoalescingOptions.BreakerProbeInterval), options.BreakerProbeInterval, ParseTime);
-        options.BreakerFailureThreshold = Read(section, nameof(RedisCoalescingOptions.BreakerFailureThreshold), options.BreakerFailureThreshold, ParseInt);
-        options.MaxEntryBytes = Read(section, nameof(RedisCoalescingOptions.MaxEntryBytes), options.MaxEntryBytes, ParseInt);
-        options.InvalidationLogLength = Read(section, nameof(RedisCoalescingOptions.InvalidationLogLength), options.InvalidationLogLength, ParseInt);
+        options.CoalesceAcrossInstances = ConfigurationReader.ReadBool(section, nameof(options.CoalesceAcrossInstances), options.CoalesceAcrossInstances, Name(nameof(options.CoalesceAcrossInstances)));
+        options.ReadYourWrites = ConfigurationReader.ReadBool(section, nameof(options.ReadYourWrites), options.ReadYourWrites, Name(nameof(options.ReadYourWrites)));
+        options.ReadBudget = ConfigurationReader.ReadTimeSpan(section, nameof(options.ReadBudget), options.ReadBudget, Name(nameof(options.ReadBudget)));
+        options.InvalidationBudget = ConfigurationReader.ReadTimeSpan(section, nameof(options.InvalidationBudget), options.InvalidationBudget, Name(nameof(options.InvalidationBudget)));
+        options.AckTimeout = ConfigurationReader.ReadTimeSpan(section, nameof(options.AckTimeout), options.AckTimeout, Name(nameof(options.AckTimeout)));
+        options.HeartbeatInterval = ConfigurationReader.ReadTimeSpan(section, nameof(options.HeartbeatInterval), options.HeartbeatInterval, Name(nameof(options.HeartbeatInterval)));
+        options.NodeLiveness = ConfigurationReader.ReadTimeSpan(section, nameof(options.NodeLiveness), options.NodeLiveness, Name(nameof(options.NodeLiveness)));
+        options.BreakerProbeInterval = ConfigurationReader.ReadTimeSpan(section, nameof(options.BreakerProbeInterval), options.BreakerProbeInterval, Name(nameof(options.BreakerProbeInterval)));
+        options.BreakerFailureThreshold = ConfigurationReader.ReadInt(section, nameof(options.BreakerFailureThreshold), options.BreakerFailureThreshold, Name(nameof(options.BreakerFailureThreshold)));
+        options.MaxEntryBytes = ConfigurationReader.ReadInt(section, nameof(options.MaxEntryBytes), options.MaxEntryBytes, Name(nameof(options.MaxEntryBytes)));
+        options.InvalidationLogLength = ConfigurationReader.ReadInt(section, nameof(options.InvalidationLogLength), options.InvalidationLogLength, Name(nameof(options.InvalidationLogLength)));
 
-        static bool ParseTime(string? text, out TimeSpan value) => TimeSpan.TryParse(text, CultureInfo.InvariantCulture, out value);
-        static bool ParseInt(string? text, out int value) => int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out value);
-    }
-
-    private delegate bool TryParse<T>(string? text, out T value);
-
-    private static T Read<T>(IConfiguration section, string key, T current, TryParse<T> parse)
-    {
-        var text = section[key];
-        if (text is null)
-        {
-            return current;
-        }
-
-        if (parse(text, out var value))
-        {
-            return value;
-        }
-
-        var path = section is IConfigurationSection named ? named.Path + ":" + key : key;
-        throw new InvalidOperationException(
-            $"Configuration value '{path}' = '{text}' is not a valid {typeof(T).Name} for {nameof(RedisCoalescingOptions)}.{key}.");
+        static string Name(string property) => $"{nameof(RedisCoalescingOptions)}.{property}";
     }
 }

@@ -9,6 +9,13 @@ public sealed class CoalesceAttribute : Attribute
 {
     private CoalescingPolicy? _policy;
 
+    /// <summary>
+    /// The name of a policy added with <see cref="RequestCoalescingOptions.AddPolicy(string, Action{CoalescingPolicyBuilder})"/>
+    /// or configured under <c>Policies:{name}</c>, used instead of this attribute's other settings (setting both stops
+    /// the app at start-up). Default: <see langword="null"/> (the settings below).
+    /// </summary>
+    public string? PolicyName { get; set; }
+
     /// <summary>When positive, successful responses are memoized for this many seconds. Default: 0 (off).</summary>
     public int MemoizeSeconds { get; set; }
 
@@ -25,6 +32,10 @@ public sealed class CoalesceAttribute : Attribute
     public int WaitTimeoutMilliseconds { get; set; }
 
     internal CoalescingPolicy Policy => _policy ??= BuildPolicy();
+
+    /// <summary>Whether any setting besides <see cref="PolicyName"/> is set.</summary>
+    internal bool HasInlineSettings => MemoizeSeconds > 0 || VaryByQuery is not null || VaryByHeader is not null ||
+                                       Tags is not null || WaitTimeoutMilliseconds > 0;
 
     private CoalescingPolicy BuildPolicy()
     {

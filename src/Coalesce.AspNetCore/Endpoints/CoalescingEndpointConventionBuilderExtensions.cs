@@ -1,5 +1,7 @@
 using Coalesce.AspNetCore;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 
 namespace Microsoft.AspNetCore.Builder;
 
@@ -30,6 +32,34 @@ public static class CoalescingEndpointConventionBuilderExtensions
             {
                 endpoint.FilterFactories.Add(ReplayabilityFilter.Create);
             }
+        });
+        return builder;
+    }
+
+    /// <summary>
+    /// Coalesces the endpoint(s) with the named policy added by
+    /// <see cref="RequestCoalescingOptions.AddPolicy(string, Action{CoalescingPolicyBuilder})"/> or configured under
+    /// <c>Policies:{name}</c>. The policy is looked up once per endpoint; a name nobody added stops the app at start-up
+    /// with a message naming the endpoint and the policy.
+    /// </summary>
+    /// <typeparam name="TBuilder">The endpoint convention builder.</typeparam>
+    /// <param name="builder">A single endpoint, a route group, or controllers.</param>
+    /// <param name="policyName">The policy's name (case-insensitive).</param>
+    /// <returns>The builder.</returns>
+    public static TBuilder WithCoalescing<TBuilder>(this TBuilder builder, string policyName)
+        where TBuilder : IEndpointConventionBuilder
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentException.ThrowIfNullOrWhiteSpace(policyName);
+        var metadata = new NamedCoalescingPolicy(policyName);
+
+        builder.Add(endpoint =>
+        {
+            endpoint.Metadata.Add(metadata);
+            endpoint.FilterFactories.Add((context, next) =>
+                context.ApplicationServices.GetService<IOptions<RequestCoalescingOptions>>()?.Value.FindPolicy(policyName) is { MemoizeTtl: not null }
+                    ? ReplayabilityFilter.Create(context, next)
+                    : next);
         });
         return builder;
     }

@@ -1,13 +1,16 @@
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
 
 namespace Coalesce.AspNetCore;
 
 /// <summary>
 /// Checks every endpoint's coalescing settings when the app starts, the way
-/// options are validated: an app whose tags name route values its routes do not have fails to start with one
-/// message listing each endpoint and tag, instead of failing requests later. (Should an endpoint appear later,
-/// the middleware leaves a misconfigured one alone and logs why; it never breaks the others.)
+/// options are validated: an app whose tags name route values its routes do not have, or whose endpoints name
+/// coalescing policies nobody added, fails to start with one message listing each endpoint and tag or policy,
+/// instead of failing requests later. (Should an endpoint appear later, the middleware leaves a misconfigured one
+/// alone and logs why; it never breaks the others.)
 /// </summary>
 internal sealed class CoalescingEndpointsValidator(IServiceProvider services) : IHostedLifecycleService
 {
@@ -26,10 +29,11 @@ internal sealed class CoalescingEndpointsValidator(IServiceProvider services) : 
             return Task.CompletedTask;
         }
 
+        var options = services.GetRequiredService<IOptions<RequestCoalescingOptions>>().Value;
         List<string>? failures = null;
         foreach (var endpoint in endpoints.Endpoints)
         {
-            if (EndpointState.FindProblem(endpoint) is { } problem)
+            if (EndpointState.FindProblem(endpoint, options) is { } problem)
             {
                 (failures ??= []).Add(problem);
             }

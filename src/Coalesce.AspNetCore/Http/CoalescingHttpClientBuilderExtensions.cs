@@ -1,4 +1,5 @@
 using Coalesce.AspNetCore;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Http;
 using Microsoft.Extensions.Options;
@@ -74,6 +75,35 @@ public static class CoalescingHttpClientBuilderExtensions
         });
         builder.AddHttpMessageHandler(sp => new CoalescingHttpMessageHandler(sp.GetRequiredService<HttpCoalescingClients>().Get(name)));
         return builder;
+    }
+
+    /// <summary>
+    /// Adds the coalescing handler as <see cref="AddCoalescing(IHttpClientBuilder, Action{HttpCoalescingOptions}?)"/>
+    /// does, with the client's <see cref="HttpCoalescingOptions"/> read from a configuration section (for example
+    /// <c>builder.Configuration.GetSection("Coalesce:HttpClients:weather")</c>) and then adjusted by
+    /// <paramref name="configure"/>, as <c>AddStandardResilienceHandler(IConfigurationSection)</c> does for its options.
+    /// </summary>
+    /// <remarks>
+    /// Keys are named as the options' properties; times are <c>hh:mm:ss</c>, and an empty value switches an optional
+    /// one (<c>AttemptTimeout</c>, <c>TotalTimeout</c>, <c>MemoizeTtl</c>) off. A list (<c>VaryByHeaders</c>,
+    /// <c>FallbackBaseAddresses</c>, <c>MemoizeTags</c>) <em>replaces</em> the default rather than adding to it. <c>Retry</c>
+    /// (<c>MaxRetryAttempts</c>, <c>Delay</c>, <c>MaxDelay</c>, <c>BackoffType</c>, <c>UseJitter</c>,
+    /// <c>ShouldRetryAfterHeader</c>) and <c>RateLimit</c> (<c>PermitsPerSecond</c>, <c>QueueLimit</c>) are sub-sections;
+    /// an empty value switches either off. Delegates (<c>Retry.ShouldHandle</c>, <c>FallbackResponse</c>) are set in
+    /// code. Binding is hand-written, so trimming- and AOT-safe. The options are read once, when the client's first
+    /// handler is built; a value that does not parse stops the start with a message naming its configuration path,
+    /// and a value out of range fails validation with a message naming the client and the option.
+    /// </remarks>
+    /// <param name="builder">The client's builder.</param>
+    /// <param name="section">The section holding the client's options.</param>
+    /// <param name="configure">Adjusts the options after binding; optional.</param>
+    /// <returns>The builder.</returns>
+    public static IHttpClientBuilder AddCoalescing(this IHttpClientBuilder builder, IConfiguration section, Action<HttpCoalescingOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(section);
+        builder.Services.AddOptions<HttpCoalescingOptions>(builder.Name).Configure(o => HttpCoalescingOptionsBinder.Bind(section, o));
+        return builder.AddCoalescing(configure);
     }
 }
 

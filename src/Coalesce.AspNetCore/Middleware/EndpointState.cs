@@ -19,9 +19,9 @@ internal sealed class EndpointState
         _stats = stats;
         var metadata = endpoint.Metadata;
         var disabled = metadata.GetMetadata<DisableCoalescingAttribute>() is not null;
-        var policy = FindPolicy(endpoint);
+        var policy = FindPolicy(endpoint, options, out _);
         Policy = policy ?? CoalescingPolicy.Default;
-        Problem = FindProblem(endpoint);
+        Problem = FindProblem(endpoint, options);
         Enabled = !disabled && Problem is null && (policy is not null || options.CoalesceAllGetRequests);
         VaryByIdentity = Policy.VaryByIdentity ?? options.VaryByIdentity;
         VaryByHeaders = [.. options.VaryByHeaders.Concat(Policy.VaryByHeaders)
@@ -94,12 +94,12 @@ internal sealed class EndpointState
     }
 
     /// <summary>
-    /// What makes an endpoint's coalescing settings unusable (a tag naming a route value its route doesn't have),
-    /// naming the endpoint and the tag; <see langword="null"/> when they fit.
+    /// What makes an endpoint's coalescing settings unusable (a policy name nobody added, a tag naming a route value
+    /// its route doesn't have), naming the endpoint and the policy or tag; <see langword="null"/> when they fit.
     /// </summary>
-    public static string? FindProblem(Endpoint endpoint)
+    public static string? FindProblem(Endpoint endpoint, RequestCoalescingOptions options)
     {
-        if (FindPolicy(endpoint) is { } policy)
+        if (FindPolicy(endpoint, options, out var policyProblem) is { } policy)
         {
             foreach (var tag in policy.Tags)
             {
@@ -108,6 +108,10 @@ internal sealed class EndpointState
                     return problem;
                 }
             }
+        }
+        else if (policyProblem is not null)
+        {
+            return policyProblem;
         }
 
         foreach (var tag in FindInvalidatedTags(endpoint))
@@ -121,8 +125,45 @@ internal sealed class EndpointState
         return null;
     }
 
-    private static CoalescingPolicy? FindPolicy(Endpoint endpoint) =>
-        endpoint.Metadata.GetMetadata<CoalescingPolicy>() ?? endpoint.Metadata.GetMetadata<CoalesceAttribute>()?.Policy;
+    /// <summary>
+    /// The endpoint's policy: the last of <c>WithCoalescing(p =&gt; ...)</c>, <c>WithCoalescing("name")</c> and
+    /// <c>[Coalesce]</c> in its metadata (conventions come after attributes, so they win), a named one looked up in
+    /// <paramref name="options"/>. <see langword="null"/> when it has none, or when its policy cannot be found
+    /// (<paramref name="problem"/> then says why).
+    /// </summary>
+    private static CoalescingPolicy? FindPolicy(Endpoint endpoint, RequestCoalescingOptions options, out string? problem)
+    {
+        problem = null;
+        var metadata = endpoint.Metadata;
+        for (var i = metadata.Count - 1; i >= 0; i--)
+        {
+            switch (metadata[i])
+            {
+                case CoalescingPolicy policy:
+                    return policy;
+                case NamedCoalescingPolicy named:
+                    return Named(named.Name, out problem);
+                case CoalesceAttribute { PolicyName: { } name } attribute when attribute.HasInlineSettings:
+                    problem = $"The [Coalesce] attribute on endpoint '{endpoint.DisplayName}' names the policy '{name}' and also sets its own settings; use one or the other.";
+                    return null;
+                case CoalesceAttribute { PolicyName: { } name }:
+                    return Named(name, out problem);
+                case CoalesceAttribute attribute:
+                    return attribute.Policy;
+            }
+        }
+
+        return null;
+
+        CoalescingPolicy? Named(string name, out string? problem)
+        {
+            var found = options.FindPolicy(name);
+            problem = found is null
+                ? $"Endpoint '{endpoint.DisplayName}' uses the coalescing policy '{name}', which is not registered: add it with AddRequestCoalescing(o => o.AddPolicy(\"{name}\", p => ...)) or configure it under Policies:{name}."
+                : null;
+            return found;
+        }
+    }
 
     private static TagTemplate[] FindInvalidatedTags(Endpoint endpoint) =>
         [.. endpoint.Metadata.GetOrderedMetadata<InvalidatesTagsAttribute>().SelectMany(m => m.Templates)];

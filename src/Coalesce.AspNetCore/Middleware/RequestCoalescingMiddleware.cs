@@ -45,6 +45,7 @@ internal sealed class RequestCoalescingMiddleware
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly RequestFlights _requestFlights;
+    private readonly HybridCacheTagInvalidator _hybridCache;
     private readonly SharedCall _flights;
     private readonly PassThroughKeys _passThrough;
     private readonly Action<object> _releaseStreaming;
@@ -63,6 +64,7 @@ internal sealed class RequestCoalescingMiddleware
         MemoCache cache,
         TimeProvider time,
         ILogger<RequestCoalescingMiddleware> logger,
+        HybridCacheTagInvalidator hybridCache,
         IServiceProvider services)
     {
         _next = next;
@@ -74,6 +76,7 @@ internal sealed class RequestCoalescingMiddleware
         _time = time;
         _logger = logger;
         _passThrough = new PassThroughKeys(time);
+        _hybridCache = hybridCache;
         _releaseStreaming = ReleaseStreaming;
         _secondLevel = services.GetService(typeof(ISecondLevelStore)) as ISecondLevelStore;
         _distributed = services.GetService(typeof(IDistributedInvalidation)) as IDistributedInvalidation;
@@ -776,6 +779,7 @@ internal sealed class RequestCoalescingMiddleware
 
         var removed = await eviction.ConfigureAwait(false);
         CoalescingLog.Invalidated(_logger, removed, string.Join(", ", tags), state.Name);
+        await _hybridCache.RemoveByTagsAsync(tags, state.Name).ConfigureAwait(false);
         if (_distributed is not null)
         {
             // Still before the 2xx leaves: with read-your-writes, this returns once every live instance evicted the

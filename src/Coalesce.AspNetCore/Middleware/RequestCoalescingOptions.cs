@@ -2,10 +2,13 @@ namespace Coalesce.AspNetCore;
 
 /// <summary>
 /// Settings for <c>UseRequestCoalescing</c>. Validated at start-up: an out-of-range value stops the app
-/// with a message that names the option and its allowed range.
+/// with a message that names the option and its allowed range. Read once, when the app starts: a change to a
+/// configuration source after that takes effect at the next start.
 /// </summary>
 public sealed class RequestCoalescingOptions
 {
+    private readonly Dictionary<string, CoalescingPolicy> _policies = new(StringComparer.OrdinalIgnoreCase);
+
     /// <summary>The longest a follower waits for a leader by default: 30 seconds.</summary>
     public static readonly TimeSpan DefaultWaitTimeout = TimeSpan.FromSeconds(30);
 
@@ -89,6 +92,27 @@ public sealed class RequestCoalescingOptions
     /// together. Range: 1 KiB to <see cref="MemoMaxBytes"/>.
     /// </summary>
     public long MemoMaxEntryBytes { get; set; } = DefaultMemoMaxEntryBytes;
+
+    /// <summary>
+    /// Adds a named policy, which endpoints use with <c>WithCoalescing("name")</c> or
+    /// <c>[Coalesce(PolicyName = "name")]</c>, as OutputCache's named policies. Names compare case-insensitively; adding
+    /// a name again replaces its policy. An endpoint that names a policy nobody added stops the app at start-up with a
+    /// message naming the endpoint and the policy. Policies can also come from configuration (<c>Policies:{name}</c>).
+    /// </summary>
+    /// <param name="name">The policy's name.</param>
+    /// <param name="build">Shapes the policy, as <c>WithCoalescing(p =&gt; ...)</c> does.</param>
+    public void AddPolicy(string name, Action<CoalescingPolicyBuilder> build)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        ArgumentNullException.ThrowIfNull(build);
+        var builder = new CoalescingPolicyBuilder();
+        build(builder);
+        AddPolicy(name, builder.Build());
+    }
+
+    internal void AddPolicy(string name, CoalescingPolicy policy) => _policies[name] = policy;
+
+    internal CoalescingPolicy? FindPolicy(string name) => _policies.GetValueOrDefault(name);
 
     internal const long DefaultMemoMaxBytes = 100L * 1024 * 1024;
 
