@@ -13,7 +13,7 @@ public class LoggingAndMetricsTests
 
         await Assert.ThrowsAsync<AllAttemptsFailedException>(() => fn(CancellationToken.None));
 
-        Assert.Equal([4002, 4001, 4002, 4005], logger.Entries.Select(e => e.EventId));
+        Assert.Equal([1302, 1301, 1302, 1305], logger.Entries.Select(e => e.EventId));
         Assert.Contains($"{name}: fallback value 1 of 2 failed", logger.Entries[0].Message, StringComparison.Ordinal);
         Assert.Contains($"{name}: all 4 attempts failed", logger.Entries[^1].Message, StringComparison.Ordinal);
         Assert.Equal(1, counters["coalesce.resilience.retries"]);

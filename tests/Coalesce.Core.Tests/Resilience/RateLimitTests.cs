@@ -143,8 +143,8 @@ public class RateLimitTests
         Assert.Equal(1, calls);
         _time.Advance(TimeSpan.FromSeconds(1));
         Assert.Equal(2, await queued);
-        Assert.Contains(logger.Entries, e => e.EventId == 4003);
-        Assert.Contains(logger.Entries, e => e.EventId == 4004);
+        Assert.Contains(logger.Entries, e => e.EventId == 1303);
+        Assert.Contains(logger.Entries, e => e.EventId == 1304);
         Assert.Equal(2, counters["coalesce.resilience.rate_limited"]);
     }
 
