@@ -180,7 +180,7 @@ internal sealed class RequestCoalescingMiddleware
         var request = context.Request;
         if (state.Policy.MemoizeTtl is not null && _cache.TryGet<CapturedResponse>(key, out var memoized) && memoized.CanAnswer(request))
         {
-            counters.Hit();
+            counters.Memoized();
             await ReplayAsync(context, memoized, CacheStatus.Hit).ConfigureAwait(false);
             return;
         }
@@ -345,7 +345,7 @@ internal sealed class RequestCoalescingMiddleware
             CacheStatus.Set(context.Response, CacheStatusName, CacheStatus.Bypass);
         }
 
-        counters.Started();
+        counters.StartedAlone();
         try
         {
             await _next(context).ConfigureAwait(false);

@@ -131,6 +131,7 @@ public class RateLimitTests
         var logger = new ListLogger();
         options.Logger = logger;
         using var counters = new ResilienceCounters(options.Name);
+        options.MeterFactory = counters.Factory;
         var calls = 0;
         var fn = Resilient.Wrap<int>(_ => Task.FromResult(Interlocked.Increment(ref calls)), options);
 
