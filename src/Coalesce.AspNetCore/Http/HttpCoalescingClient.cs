@@ -511,7 +511,9 @@ internal sealed class HttpCoalescingClient : IDisposable
         {
             _counters.Retried();
             _resilience?.Retry(Component, Name);
-            ResilienceLog.Retrying(_logger, Name, args.AttemptNumber + 1, args.AttemptNumber + 1, args.RetryDelay, args.Outcome.Exception);
+            ResilienceLog.Retrying(
+                _logger, Name, args.AttemptNumber + 1, args.AttemptNumber + 1, args.RetryDelay, args.Outcome.Exception,
+                args.Outcome.Result is { } response ? $"status {(int)response.StatusCode}" : null);
             return retry.OnRetry?.Invoke(args) ?? default;
         },
     };

@@ -14,8 +14,12 @@ internal static partial class HttpCoalescingLog
     public static partial void FallbackResponse(ILogger logger, string client, Exception error);
 
     [LoggerMessage(EventId = 2203, EventName = "FallingBackToAddress", Level = LogLevel.Information,
-        Message = "{Client}: base address {Index} of {Count} failed; trying the next one")]
-    public static partial void FallingBackToAddress(ILogger logger, string client, int index, int count, Exception error);
+        Message = "{Client}: base address {Index} of {Count} failed ({Error}); trying the next one")]
+    private static partial void FallingBackToAddress(ILogger logger, string client, int index, int count, string error);
+
+    /// <summary>An expected event, logged as one line: the error's message, not its stack trace (the final failure keeps it).</summary>
+    public static void FallingBackToAddress(ILogger logger, string client, int index, int count, Exception error) =>
+        FallingBackToAddress(logger, client, index, count, error.Message);
 
     [LoggerMessage(EventId = 2204, EventName = "SteppingAside", Level = LogLevel.Information,
         Message = "{Client}: the client also has a {Handler}; it owns retries and timeouts, so Coalesce's retry and timeouts step aside (coalescing, memoization, rate limit and fallback addresses stay)")]
