@@ -12,6 +12,7 @@ if (!SampleDefaults.ListeningIsConfigured(builder.Configuration))
 }
 
 builder.Services.AddProblemDetails();
+builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, SampleJsonContext.Default));
 // Metrics from the Coalesce meter, and traces, to the console (or to OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set).
 builder.Services.AddSampleTelemetry(builder.Configuration);
 // Cache-Status on every response shows what coalescing did: `curl -i` says hit, collapsed, miss or bypass.
@@ -62,7 +63,7 @@ app.UseRequestCoalescing();
 // Compression after coalescing: followers and memoized hits replay bytes compressed once.
 app.UseResponseCompression();
 
-app.MapGet("/", () => Results.Ok(new { name = "Coalesce sample", tryThese = SampleDefaults.TryThese })).DisableCoalescing();
+app.MapGet("/", () => TypedResults.Ok(new SampleIndex("Coalesce sample", SampleDefaults.TryThese))).DisableCoalescing();
 app.MapProducts();
 app.MapWeather();
 app.MapFlakyUpstream();
