@@ -12,6 +12,9 @@ if (!SampleDefaults.ListeningIsConfigured(builder.Configuration))
 }
 
 builder.Services.AddProblemDetails();
+builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, SampleJsonContext.Default));
+// Metrics from the Coalesce meter, and traces, to the console (or to OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set).
+builder.Services.AddSampleTelemetry(builder.Configuration);
 // Cache-Status on every response shows what coalescing did: `curl -i` says hit, collapsed, miss or bypass.
 builder.Services.AddRequestCoalescing(o => o.EmitCacheStatus = true);
 // One setting moves the sample across instances (`--Coalesce:Redis=127.0.0.1:6379`): memoized responses are shared
@@ -27,13 +30,15 @@ builder.Services.AddSingleton<ProductStore>();
 builder.Services.AddOptions<UpstreamOptions>()
     .BindConfiguration(UpstreamOptions.Section)
     .Validate(o => o.FailureRate is >= 0 and <= 1, "Upstream:FailureRate must be between 0 and 1.")
+    .Validate(o => o.FallbackFailureRate is >= 0 and <= 1, "Upstream:FallbackFailureRate must be between 0 and 1.")
     .Validate(o => o.LatencyMs is >= 0 and <= 60_000, "Upstream:LatencyMs must be between 0 and 60000.")
     .ValidateOnStart();
 builder.Services.AddSingleton<FlakyUpstream>();
 builder.Services.AddSingleton<UpstreamAddresses>();
 
 // The outbound client to the flaky upstream: identical concurrent calls share one network call; a 503 or a
-// network error tries the fallback origin within the same attempt, then retries with backoff and jitter (the retry
+// network error tries the fallback origin within the same attempt (which fails now and then too, so the stats show
+// retries as well as fallbacks), then retries with backoff and jitter (the retry
 // options are Microsoft.Extensions.Http.Resilience's). A 5xx still failing after the last retry comes back as the
 // response; a network failure throws an HttpRequestException (HttpAllAttemptsFailedException, listing every attempt).
 // Prefer the standard handler's pipeline? `.AddCoalescing(o => ...).AddStandardResilienceHandler()`: Coalesce's own
@@ -65,7 +70,7 @@ app.UseRequestCoalescing();
 // Compression after coalescing: followers and memoized hits replay bytes compressed once.
 app.UseResponseCompression();
 
-app.MapGet("/", () => Results.Ok(new { name = "Coalesce sample", tryThese = SampleDefaults.TryThese })).DisableCoalescing();
+app.MapGet("/", () => TypedResults.Ok(new SampleIndex("Coalesce sample", SampleDefaults.TryThese))).DisableCoalescing();
 app.MapProducts();
 app.MapWeather();
 app.MapFlakyUpstream();

@@ -36,8 +36,6 @@ public static class RequestCoalescingApplicationBuilderExtensions
                 "UseRequestCoalescing needs endpoint routing before it: call app.UseRouting() first, so it can read each endpoint's coalescing policy.");
         }
 
-        // Resolve the metrics once so the instruments exist from the first request.
-        _ = app.ApplicationServices.GetRequiredService<CoalescingMetrics>();
         return app.UseMiddleware<RequestCoalescingMiddleware>();
     }
 }

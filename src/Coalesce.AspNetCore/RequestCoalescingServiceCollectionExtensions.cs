@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using Coalesce;
 using Coalesce.AspNetCore;
 using Microsoft.Extensions.Configuration;
@@ -88,13 +89,13 @@ public static class RequestCoalescingServiceCollectionExtensions
                 MaxBytes = coalescing.MemoMaxBytes,
                 MaxEntryBytes = coalescing.MemoMaxEntryBytes,
                 TimeProvider = sp.GetRequiredService<TimeProvider>(),
+                MeterFactory = sp.GetRequiredService<IMeterFactory>(),
             });
         });
         services.TryAddSingleton<CoalescingStatsRegistry>();
         services.TryAddSingleton<RequestFlights>();
         services.TryAddSingleton<HybridCacheTagInvalidator>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, CoalescingEndpointsValidator>());
-        services.TryAddSingleton<CoalescingMetrics>();
         return services;
     }
 }

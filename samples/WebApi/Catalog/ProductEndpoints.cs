@@ -62,7 +62,7 @@ internal static class ProductEndpoints
         }
 
         var product = await store.AddAsync(input, cancellationToken);
-        return TypedResults.CreatedAtRoute(product, "GetProduct", new { id = product.Id });
+        return TypedResults.CreatedAtRoute(product, "GetProduct", new RouteValueDictionary { ["id"] = product.Id });
     }
 
     private static async Task<IResult> UpdateAsync(int id, ProductInput input, ProductStore store, CancellationToken cancellationToken)

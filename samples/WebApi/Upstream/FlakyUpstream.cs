@@ -6,6 +6,7 @@ namespace WebApi.Upstream;
 internal sealed class FlakyUpstream
 {
     private readonly double _failureRate;
+    private readonly double _fallbackFailureRate;
     private readonly string _fallbackHost;
     private readonly Random? _seeded;
     private readonly Lock _gate = new();
@@ -16,6 +17,7 @@ internal sealed class FlakyUpstream
     {
         var value = options.Value;
         _failureRate = value.FailureRate;
+        _fallbackFailureRate = value.FallbackFailureRate;
         _fallbackHost = value.FallbackAddress.Host;
         _seeded = value.Seed is { } seed ? new Random(seed) : null;
         Latency = TimeSpan.FromMilliseconds(value.LatencyMs);
@@ -27,7 +29,7 @@ internal sealed class FlakyUpstream
 
     public long Failures => Interlocked.Read(ref _failures);
 
-    /// <summary>Whether a call came in through the fallback origin, which never fails.</summary>
+    /// <summary>Whether a call came in through the fallback origin.</summary>
     public bool IsFallback(HostString host) => string.Equals(host.Host, _fallbackHost, StringComparison.OrdinalIgnoreCase);
 
     /// <summary>Counts a call to the primary upstream and says whether it fails.</summary>
@@ -42,6 +44,9 @@ internal sealed class FlakyUpstream
 
         return fails;
     }
+
+    /// <summary>Says whether a call through the fallback origin fails (not counted in <see cref="Calls"/>).</summary>
+    public bool NextFallbackCallFails() => _fallbackFailureRate > 0 && Draw() < _fallbackFailureRate;
 
     // A seeded Random is not thread-safe, so its draws are serialised; Random.Shared is.
     private double Draw()

@@ -4,8 +4,8 @@ namespace WebApi.Upstream;
 /// A stand-in for a remote weather service, hosted in the same app so the sample needs nothing else:
 /// <c>/upstream/weather/{city}</c> fails <c>Upstream:FailureRate</c> of its calls with 503, except when it is
 /// reached through the fallback origin (<c>Upstream:FallbackAddress</c>, the same app under another host name),
-/// which always answers. It is not coalesced: every call the weather client makes reaches it, as it would reach
-/// a real remote service.
+/// which fails <c>Upstream:FallbackFailureRate</c> of its calls. It is not coalesced: every call the weather client
+/// makes reaches it, as it would reach a real remote service.
 /// </summary>
 internal static class FlakyWeatherEndpoints
 {
@@ -18,14 +18,11 @@ internal static class FlakyWeatherEndpoints
         endpoints.MapGet(Prefix + "/weather/{city}", async (string city, HttpRequest request, FlakyUpstream upstream, CancellationToken cancellationToken) =>
         {
             await Task.Delay(upstream.Latency, cancellationToken);
-            if (upstream.IsFallback(request.Host))
-            {
-                return Results.Ok(Report(city, "fallback"));
-            }
-
-            return upstream.NextCallFails()
+            var fallback = upstream.IsFallback(request.Host);
+            var fails = fallback ? upstream.NextFallbackCallFails() : upstream.NextCallFails();
+            return fails
                 ? Results.Problem("The upstream is having a bad moment.", statusCode: StatusCodes.Status503ServiceUnavailable)
-                : Results.Ok(Report(city, "primary"));
+                : Results.Ok(Report(city, fallback ? "fallback" : "primary"));
         }).DisableCoalescing().ExcludeFromDescription();
 
         return endpoints;

@@ -8,6 +8,12 @@ internal sealed class UpstreamOptions
     /// <summary>The share of calls to the primary upstream that fail with 503, from 0 to 1. Default: 0.3.</summary>
     public double FailureRate { get; set; } = 0.3;
 
+    /// <summary>
+    /// The share of calls through the fallback origin that fail with 503, from 0 to 1. Default: 0.3, so that now
+    /// and then both origins fail in one attempt and the client retries.
+    /// </summary>
+    public double FallbackFailureRate { get; set; } = 0.3;
+
     /// <summary>Seeds the failure draw so a run fails the same calls every time; unset draws at random.</summary>
     public int? Seed { get; set; }
 

@@ -41,7 +41,7 @@ internal static class WeatherEndpoints
                 return UpstreamFailed($"The weather upstream answered {(int)response.StatusCode} {response.StatusCode}.");
             }
 
-            var report = await response.Content.ReadFromJsonAsync<WeatherReport>(cancellationToken);
+            var report = await response.Content.ReadFromJsonAsync(SampleJsonContext.Default.WeatherReport, cancellationToken);
             return report is null ? UpstreamFailed("The weather upstream answered an empty body.") : TypedResults.Ok(report);
         }
         catch (HttpRequestException error)

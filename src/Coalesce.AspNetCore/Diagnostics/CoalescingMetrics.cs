@@ -1,44 +1,130 @@
+using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using Coalesce.Diagnostics;
+using Coalesce.Resilience;
 
 namespace Coalesce.AspNetCore;
 
 /// <summary>
-/// Publishes the registry's figures on the <c>Coalesce</c> meter as observable instruments, read only when a
-/// listener collects, so counting costs the request path nothing extra. Tags: <c>coalesce.layer</c>
-/// (<c>requests</c>, <c>endpoint</c>, <c>httpclient</c>) and <c>coalesce.name</c>. The memo cache publishes its
-/// own figures under the layer <c>cache</c>.
+/// The app's instruments on the <c>Coalesce</c> meter, created from the app's <see cref="IMeterFactory"/>: inbound
+/// requests (<c>coalesce.server.*</c>, tagged <c>http.request.method</c> and <c>http.route</c>) and outbound calls
+/// (<c>coalesce.client.*</c>, tagged <c>coalesce.client.name</c> and <c>http.request.method</c>) are separate
+/// instruments, each counted once per request or call with a <c>coalesce.result</c>; there is no all-endpoints
+/// series beside the per-endpoint ones, so sums never double-count. The <c>/_coalesce/stats</c> figures come from
+/// the registry, not from here. README "Stats and metrics" lists every instrument.
 /// </summary>
-internal sealed class CoalescingMetrics : IDisposable
+internal sealed class CoalescingMetrics
 {
-    private readonly Meter _meter;
+    public const string Hit = "hit";
+    public const string Shared = "shared";
+    public const string Miss = "miss";
+    public const string Bypass = "bypass";
 
-    public CoalescingMetrics(IMeterFactory meterFactory, CoalescingStatsRegistry registry)
+    /// <summary>OpenTelemetry's <c>error.type</c> when the exception type is not known where the failure is counted.</summary>
+    public const string OtherError = "_OTHER";
+
+    public const string MethodTag = "http.request.method";
+    public const string RouteTag = "http.route";
+    public const string ClientNameTag = "coalesce.client.name";
+
+    private readonly Counter<long> _serverRequests;
+    private readonly Histogram<double> _serverExecution;
+    private readonly Histogram<double> _serverWait;
+    private readonly UpDownCounter<long> _serverActive;
+    private readonly Counter<long> _clientCalls;
+    private readonly Histogram<double> _clientExecution;
+    private readonly Histogram<double> _clientWait;
+    private readonly UpDownCounter<long> _clientActive;
+
+    public CoalescingMetrics(Meter meter)
     {
-        _meter = meterFactory.Create(CoalesceMeter.Name);
-        _meter.CreateObservableCounter("coalesce.hits", () => Observe(registry, static c => c.Hits), "{request}",
-            "Callers served without running the work themselves (coalesced or memoized).");
-        _meter.CreateObservableCounter("coalesce.misses", () => Observe(registry, static c => c.Misses), "{execution}",
-            "Real executions of the work.");
-        _meter.CreateObservableCounter("coalesce.errors", () => Observe(registry, static c => c.Errors), "{execution}",
-            "Executions that failed, counted once per execution.");
-        _meter.CreateObservableUpDownCounter("coalesce.active", () => Observe(registry, static c => c.Active), "{execution}",
-            "Executions in flight now.");
+        var seconds = new InstrumentAdvice<double> { HistogramBucketBoundaries = CoalesceMeter.DurationBuckets };
+        _serverRequests = meter.CreateCounter<long>("coalesce.server.requests", "{request}",
+            "Coalescable requests, each counted once by coalesce.result: hit (memoized response), shared (answered by another request's execution), miss (ran the endpoint for others to share), bypass (ran the endpoint alone).");
+        _serverExecution = meter.CreateHistogram("coalesce.server.execution.duration", "s",
+            "Time the endpoint ran for a miss or a bypass.", tags: null, seconds);
+        _serverWait = meter.CreateHistogram("coalesce.server.wait.duration", "s",
+            "Time a shared request waited for the execution that answered it.", tags: null, seconds);
+        _serverActive = meter.CreateUpDownCounter<long>("coalesce.server.active_executions", "{execution}",
+            "Endpoint executions (misses and bypasses) in progress.");
+        _clientCalls = meter.CreateCounter<long>("coalesce.client.calls", "{call}",
+            "Outbound calls through a coalescing HttpClient, each counted once by coalesce.result: hit, shared, miss or bypass.");
+        _clientExecution = meter.CreateHistogram("coalesce.client.execution.duration", "s",
+            "Time an outbound execution (a miss or a bypass) took, retries and fallbacks included.", tags: null, seconds);
+        _clientWait = meter.CreateHistogram("coalesce.client.wait.duration", "s",
+            "Time a shared outbound call waited for the execution that answered it.", tags: null, seconds);
+        _clientActive = meter.CreateUpDownCounter<long>("coalesce.client.active_executions", "{execution}",
+            "Outbound executions in progress.");
+        Resilience = new ResilienceMetrics(meter);
     }
 
-    public void Dispose() => _meter.Dispose();
+    /// <summary>Retries, fallbacks, rate limiting and failures of the app's HttpClients.</summary>
+    public ResilienceMetrics Resilience { get; }
 
-    private static IEnumerable<Measurement<long>> Observe(CoalescingStatsRegistry registry, Func<SharedCallCounters, long> read)
+    public void ServerAnswered(EndpointCounters endpoint, string result, long waitStartedAt)
     {
-        yield return new Measurement<long>(read(registry.Requests), CoalesceMeter.Tags("requests", "all"));
-        foreach (var (name, counters) in registry.EndpointCounters)
+        var tags = endpoint.Tags(result);
+        _serverRequests.Add(1, tags);
+        if (result == Shared && _serverWait.Enabled)
         {
-            yield return new Measurement<long>(read(counters), CoalesceMeter.Tags("endpoint", name));
+            _serverWait.Record(Stopwatch.GetElapsedTime(waitStartedAt).TotalSeconds, endpoint.Tags());
+        }
+    }
+
+    public void ServerStarted(EndpointCounters endpoint) => _serverActive.Add(1, endpoint.Tags());
+
+    public void ServerCompleted(EndpointCounters endpoint, string result, long startedAt, bool failed)
+    {
+        _serverActive.Add(-1, endpoint.Tags());
+        var tags = endpoint.Tags(result);
+        if (failed)
+        {
+            tags.Add(CoalesceMeter.ErrorTypeTag, OtherError);
         }
 
-        foreach (var (name, counters) in registry.HttpClientCounters)
+        _serverRequests.Add(1, tags);
+        if (_serverExecution.Enabled)
         {
-            yield return new Measurement<long>(read(counters.Flights), CoalesceMeter.Tags("httpclient", name));
+            _serverExecution.Record(Stopwatch.GetElapsedTime(startedAt).TotalSeconds, tags);
+        }
+    }
+
+    public void ClientAnswered(HttpClientCounters client, string method, string result, long startedAt)
+    {
+        _clientCalls.Add(1, client.Tags(method, result));
+        if (result == Shared && _clientWait.Enabled)
+        {
+            _clientWait.Record(Stopwatch.GetElapsedTime(startedAt).TotalSeconds, client.Tags(method));
+        }
+    }
+
+    public void ClientStarted(HttpClientCounters client, string method) => _clientActive.Add(1, client.Tags(method));
+
+    public void ClientCompleted(HttpClientCounters client, string method, string result, long startedAt, Exception? error)
+    {
+        _clientActive.Add(-1, client.Tags(method));
+        var tags = client.Tags(method, result);
+        if (error is not null)
+        {
+            tags.Add(CoalesceMeter.ErrorTypeTag, error.GetType().FullName);
+        }
+
+        _clientCalls.Add(1, tags);
+        if (_clientExecution.Enabled)
+        {
+            _clientExecution.Record(Stopwatch.GetElapsedTime(startedAt).TotalSeconds, tags);
+        }
+    }
+
+    /// <summary>A failure of a shared outbound execution, seen by a caller that waited for it.</summary>
+    public void ClientSharedFailed(HttpClientCounters client, string method, long startedAt, Exception error)
+    {
+        var tags = client.Tags(method, Shared);
+        tags.Add(CoalesceMeter.ErrorTypeTag, error.GetType().FullName);
+        _clientCalls.Add(1, tags);
+        if (_clientWait.Enabled)
+        {
+            _clientWait.Record(Stopwatch.GetElapsedTime(startedAt).TotalSeconds, client.Tags(method));
         }
     }
 }

@@ -1,31 +1,47 @@
 using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
+using Coalesce.Diagnostics;
 
 namespace Coalesce.AspNetCore;
 
 /// <summary>
 /// The live coalescing figures of an app: all requests, each endpoint, each coalescing HttpClient, and the
-/// memo cache. Resolvable from DI after <c>AddRequestCoalescing</c>; <c>GET /_coalesce/stats</c> and the
-/// <c>Coalesce</c> meter read from it. Counting is lock-free; a snapshot reads each counter once.
+/// memo cache. Resolvable from DI after <c>AddRequestCoalescing</c>; <c>GET /_coalesce/stats</c> reads from it.
+/// Built with the app's <see cref="IMeterFactory"/> (as DI builds it), it also records each request and outbound
+/// call on the <c>Coalesce</c> meter. Counting is lock-free; a snapshot reads each counter once.
 /// </summary>
 public sealed class CoalescingStatsRegistry
 {
-    private readonly ConcurrentDictionary<string, SharedCallCounters> _endpoints = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, EndpointCounters> _endpoints = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, HttpClientCounters> _httpClients = new(StringComparer.Ordinal);
     private readonly MemoCache _cache;
 
     /// <summary>Creates a registry that reports on <paramref name="cache"/>.</summary>
     /// <param name="cache">The app's memo cache.</param>
+    /// <remarks>Such a registry publishes nothing on a meter; DI uses the constructor with a meter factory.</remarks>
     public CoalescingStatsRegistry(MemoCache cache)
     {
         ArgumentNullException.ThrowIfNull(cache);
         _cache = cache;
     }
 
+    /// <summary>
+    /// Creates a registry that reports on <paramref name="cache"/> and records requests and outbound calls on the
+    /// <c>Coalesce</c> meter of <paramref name="meterFactory"/>.
+    /// </summary>
+    /// <param name="cache">The app's memo cache.</param>
+    /// <param name="meterFactory">The app's meter factory.</param>
+    public CoalescingStatsRegistry(MemoCache cache, IMeterFactory meterFactory)
+        : this(cache)
+    {
+        ArgumentNullException.ThrowIfNull(meterFactory);
+        Metrics = new CoalescingMetrics(meterFactory.Create(new MeterOptions(CoalesceMeter.Name)));
+    }
+
     internal SharedCallCounters Requests { get; } = new();
 
-    internal IEnumerable<KeyValuePair<string, SharedCallCounters>> EndpointCounters => _endpoints;
-
-    internal IEnumerable<KeyValuePair<string, HttpClientCounters>> HttpClientCounters => _httpClients;
+    /// <summary>The app's instruments; <see langword="null"/> when built without a meter factory.</summary>
+    internal CoalescingMetrics? Metrics { get; }
 
     /// <summary>Reads every figure once.</summary>
     /// <returns>The figures, endpoints and clients ordered by name.</returns>
@@ -36,11 +52,14 @@ public sealed class CoalescingStatsRegistry
             FlightCounts.From(Requests),
             new CacheCounts(cache.Hits, cache.Misses, cache.Size, cache.Evictions),
             [.. _endpoints.OrderBy(e => e.Key, StringComparer.Ordinal)
-                .Select(e => new EndpointCounts(e.Key, e.Value.Hits, e.Value.Misses, e.Value.Errors, e.Value.Active))],
-            [.. _httpClients.OrderBy(c => c.Key, StringComparer.Ordinal).Select(c => c.Value.Snapshot(c.Key))]);
+                .Select(e => new EndpointCounts(e.Key, e.Value.Flights.Hits, e.Value.Flights.Misses, e.Value.Flights.Errors, e.Value.Flights.Active))],
+            [.. _httpClients.OrderBy(c => c.Key, StringComparer.Ordinal).Select(c => c.Value.Snapshot())]);
     }
 
-    internal SharedCallCounters Endpoint(string name) => _endpoints.GetOrAdd(name, static _ => new SharedCallCounters());
+    /// <summary>The counters of one endpoint and method, listed in the stats as <c>"{method} {route}"</c>.</summary>
+    internal EndpointCounters Endpoint(string method, string route) =>
+        _endpoints.GetOrAdd($"{method} {route}", static (_, state) => new EndpointCounters(state.method, state.route, state.Metrics), (method, route, Metrics));
 
-    internal HttpClientCounters HttpClient(string name) => _httpClients.GetOrAdd(name, static _ => new HttpClientCounters());
+    internal HttpClientCounters HttpClient(string name) =>
+        _httpClients.GetOrAdd(name, static (name, metrics) => new HttpClientCounters(name, metrics), Metrics);
 }

@@ -1,12 +1,17 @@
+using System.Diagnostics;
+
 namespace Coalesce.AspNetCore;
 
-/// <summary>Live counters of one named HttpClient: its flights plus retries and fallbacks.</summary>
-internal sealed class HttpClientCounters
+/// <summary>Live counters of one named HttpClient: its flights plus retries and fallbacks, and its meter attributes.</summary>
+internal sealed class HttpClientCounters(string name, CoalescingMetrics? metrics)
 {
     private long _retries;
     private long _fallbacks;
 
     public SharedCallCounters Flights { get; } = new();
+
+    /// <summary>Where measurements go; <see langword="null"/> for a registry built without a meter factory.</summary>
+    public CoalescingMetrics? Metrics => metrics;
 
     public long Retries => Volatile.Read(ref _retries);
 
@@ -16,6 +21,19 @@ internal sealed class HttpClientCounters
 
     public void FellBack() => Interlocked.Increment(ref _fallbacks);
 
-    public HttpClientCounts Snapshot(string name) =>
+    public HttpClientCounts Snapshot() =>
         new(name, Flights.Hits, Flights.Misses, Flights.Errors, Flights.Active, Retries, Fallbacks);
+
+    public TagList Tags(string method) => new()
+    {
+        { CoalescingMetrics.ClientNameTag, name },
+        { CoalescingMetrics.MethodTag, method },
+    };
+
+    public TagList Tags(string method, string result)
+    {
+        var tags = Tags(method);
+        tags.Add(Diagnostics.CoalesceMeter.ResultTag, result);
+        return tags;
+    }
 }

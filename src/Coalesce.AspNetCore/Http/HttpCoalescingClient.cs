@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Diagnostics;
 using System.Net;
 using System.Threading.RateLimiting;
 using Coalesce.Resilience;
@@ -36,12 +37,14 @@ namespace Coalesce.AspNetCore;
 /// </remarks>
 internal sealed class HttpCoalescingClient : IDisposable
 {
-    internal const string Layer = "httpclient";
+    /// <summary>The <c>coalesce.component</c> of this client's resilience counters.</summary>
+    internal const string Component = "http_client";
 
     private static readonly ResiliencePropertyKey<bool> Resendable = new("coalesce.http.resendable");
 
     private readonly HttpCoalescingOptions _options;
     private readonly HttpClientCounters _counters;
+    private readonly ResilienceMetrics? _resilience;
     private readonly SharedCall _flights;
     private readonly MemoCache _cache;
     private readonly ILogger _logger;
@@ -63,6 +66,7 @@ internal sealed class HttpCoalescingClient : IDisposable
         Name = name;
         _options = options;
         _counters = registry.HttpClient(name);
+        _resilience = registry.Metrics?.Resilience;
         _flights = new SharedCall(_counters.Flights);
         _cache = cache;
         _logger = loggerFactory.CreateLogger("Coalesce.AspNetCore.HttpClient");
@@ -122,7 +126,7 @@ internal sealed class HttpCoalescingClient : IDisposable
         catch (HttpAllAttemptsFailedException failed) when (_options.FallbackResponse is not null)
         {
             _counters.FellBack();
-            ResilienceMetrics.Fallback(Name, Layer);
+            _resilience?.Fallback(Component, Name);
             HttpCoalescingLog.FallbackResponse(_logger, Name, failed);
             var response = _options.FallbackResponse(request, failed)
                 ?? throw new InvalidOperationException($"The FallbackResponse of HttpClient '{Name}' returned null.", failed);
@@ -149,7 +153,7 @@ internal sealed class HttpCoalescingClient : IDisposable
         };
         if (_limiter is not null)
         {
-            builder.AddCoalesceRateLimiter(_limiter, Name, _logger, Layer);
+            builder.AddCoalesceRateLimiter(_limiter, Name, _logger, _resilience, Component);
         }
 
         if (ownResilience && _options.TotalTimeout is { } total)
@@ -173,18 +177,66 @@ internal sealed class HttpCoalescingClient : IDisposable
         if (memoKey is not null && _cache.TryGet<BufferedHttpResponse>(memoKey, out var memoized))
         {
             _counters.Flights.Hit();
+            _counters.Metrics?.ClientAnswered(_counters, request.Method.Method, CoalescingMetrics.Hit, startedAt: 0);
             return memoized.ToResponse(request);
         }
 
         var snapshot = HttpRequestSnapshot.WithoutContent(request);
-        var result = await _flights.CallAsync(key, token => RunFlightAsync(snapshot, memoKey, send, token), cancellationToken).ConfigureAwait(false);
+        var method = request.Method.Method;
+        var metrics = _counters.Metrics;
+        var startedAt = Stopwatch.GetTimestamp();
+        var led = false;
+        HttpFlightResult result;
+        try
+        {
+            result = await _flights.CallAsync(
+                key,
+                token =>
+                {
+                    // Runs only for the caller that executes the flight: the others share its result.
+                    led = true;
+                    metrics?.ClientStarted(_counters, method);
+                    return RunFlightAsync(snapshot, memoKey, send, token);
+                },
+                cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (metrics is not null)
+        {
+            var error = ex is OperationCanceledException && cancellationToken.IsCancellationRequested ? null : ex;
+            if (led)
+            {
+                metrics.ClientCompleted(_counters, method, CoalescingMetrics.Miss, startedAt, error);
+            }
+            else if (error is not null)
+            {
+                metrics.ClientSharedFailed(_counters, method, startedAt, error);
+            }
+
+            throw;
+        }
+
+        if (led)
+        {
+            metrics?.ClientCompleted(_counters, method, CoalescingMetrics.Miss, startedAt, error: null);
+        }
+
         if (result.Buffered is { } buffered)
         {
+            if (!led)
+            {
+                metrics?.ClientAnswered(_counters, method, CoalescingMetrics.Shared, startedAt);
+            }
+
             return buffered.ToResponse(request);
         }
 
         if (result.TakeStreamed() is { } streamed)
         {
+            if (!led)
+            {
+                metrics?.ClientAnswered(_counters, method, CoalescingMetrics.Shared, startedAt);
+            }
+
             streamed.RequestMessage = request;
             return streamed;
         }
@@ -224,7 +276,12 @@ internal sealed class HttpCoalescingClient : IDisposable
         HttpRequestMessage request, Func<HttpRequestMessage, CancellationToken, Task<HttpResponseMessage>> send, CancellationToken cancellationToken)
     {
         _counters.Flights.Started();
+        var metrics = _counters.Metrics;
+        var method = request.Method.Method;
+        var startedAt = Stopwatch.GetTimestamp();
+        metrics?.ClientStarted(_counters, method);
         var failed = true;
+        Exception? error = null;
         try
         {
             var resendable = IsSafe(request.Method) || _options.RetryUnsafeMethods;
@@ -241,9 +298,15 @@ internal sealed class HttpCoalescingClient : IDisposable
             failed = false;
             throw;
         }
+        catch (Exception ex)
+        {
+            error = ex;
+            throw;
+        }
         finally
         {
             _counters.Flights.Completed(failed);
+            metrics?.ClientCompleted(_counters, method, CoalescingMetrics.Bypass, startedAt, error);
         }
     }
 
@@ -280,7 +343,7 @@ internal sealed class HttpCoalescingClient : IDisposable
         {
             if (ex is TimeoutRejectedException || await _isFailure(new(context, Outcome.FromException<HttpResponseMessage>(ex), 0)).ConfigureAwait(false))
             {
-                throw new HttpAllAttemptsFailedException(FallbackExecutor.AllErrors(errors, ex, Name, Layer, _logger));
+                throw new HttpAllAttemptsFailedException(FallbackExecutor.AllErrors(errors, ex, Name, _resilience, Component, _logger));
             }
 
             throw;
@@ -424,7 +487,7 @@ internal sealed class HttpCoalescingClient : IDisposable
     private void OnFallback(int index, Exception error)
     {
         _counters.FellBack();
-        ResilienceMetrics.Fallback(Name, Layer);
+        _resilience?.Fallback(Component, Name);
         HttpCoalescingLog.FallingBackToAddress(_logger, Name, index + 1, _addresses.Length, error);
     }
 
@@ -447,8 +510,10 @@ internal sealed class HttpCoalescingClient : IDisposable
         OnRetry = args =>
         {
             _counters.Retried();
-            ResilienceMetrics.Retry(Name, Layer);
-            ResilienceLog.Retrying(_logger, Name, args.AttemptNumber + 1, args.AttemptNumber + 1, args.RetryDelay, args.Outcome.Exception);
+            _resilience?.Retry(Component, Name);
+            ResilienceLog.Retrying(
+                _logger, Name, args.AttemptNumber + 1, args.AttemptNumber + 1, args.RetryDelay, args.Outcome.Exception,
+                args.Outcome.Result is { } response ? $"status {(int)response.StatusCode}" : null);
             return retry.OnRetry?.Invoke(args) ?? default;
         },
     };

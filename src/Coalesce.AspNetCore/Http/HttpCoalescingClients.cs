@@ -19,12 +19,9 @@ internal sealed class HttpCoalescingClients : IDisposable
 
     public HttpCoalescingClients(
         IOptionsMonitor<HttpCoalescingOptions> options, CoalescingStatsRegistry registry, MemoCache cache, TimeProvider time,
-        ILoggerFactory loggerFactory, CoalescingMetrics metrics)
+        ILoggerFactory loggerFactory)
     {
         ArgumentNullException.ThrowIfNull(loggerFactory);
-
-        // Resolving the metrics publishes the Coalesce meter even in an app that never calls UseRequestCoalescing.
-        ArgumentNullException.ThrowIfNull(metrics);
         _options = options;
         _registry = registry;
         _cache = cache;

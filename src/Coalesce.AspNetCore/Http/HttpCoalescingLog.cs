@@ -2,22 +2,26 @@ using Microsoft.Extensions.Logging;
 
 namespace Coalesce.AspNetCore;
 
-/// <summary>The coalescing HttpClient handler's log messages. Event ids are stable: 6001–6099. Keys and URIs' queries are never logged.</summary>
+/// <summary>The coalescing HttpClient handler's log messages. Event ids are stable: 2200–2299 (see ARCHITECTURE.md). Keys and URIs' queries are never logged.</summary>
 internal static partial class HttpCoalescingLog
 {
-    [LoggerMessage(EventId = 6001, EventName = "ResponseNotShared", Level = LogLevel.Debug,
+    [LoggerMessage(EventId = 2201, EventName = "ResponseNotShared", Level = LogLevel.Debug,
         Message = "{Client}: a response body exceeds MaxResponseBodyBytes ({Limit}); one caller gets it streamed and the other callers of its flight send their own requests")]
     public static partial void ResponseNotShared(ILogger logger, string client, long limit);
 
-    [LoggerMessage(EventId = 6002, EventName = "FallbackResponse", Level = LogLevel.Warning,
+    [LoggerMessage(EventId = 2202, EventName = "FallbackResponse", Level = LogLevel.Warning,
         Message = "{Client}: every attempt failed; the configured fallback response is returned")]
     public static partial void FallbackResponse(ILogger logger, string client, Exception error);
 
-    [LoggerMessage(EventId = 6003, EventName = "FallingBackToAddress", Level = LogLevel.Information,
-        Message = "{Client}: base address {Index} of {Count} failed; trying the next one")]
-    public static partial void FallingBackToAddress(ILogger logger, string client, int index, int count, Exception error);
+    [LoggerMessage(EventId = 2203, EventName = "FallingBackToAddress", Level = LogLevel.Information,
+        Message = "{Client}: base address {Index} of {Count} failed ({Error}); trying the next one")]
+    private static partial void FallingBackToAddress(ILogger logger, string client, int index, int count, string error);
 
-    [LoggerMessage(EventId = 6004, EventName = "SteppingAside", Level = LogLevel.Information,
+    /// <summary>An expected event, logged as one line: the error's message, not its stack trace (the final failure keeps it).</summary>
+    public static void FallingBackToAddress(ILogger logger, string client, int index, int count, Exception error) =>
+        FallingBackToAddress(logger, client, index, count, error.Message);
+
+    [LoggerMessage(EventId = 2204, EventName = "SteppingAside", Level = LogLevel.Information,
         Message = "{Client}: the client also has a {Handler}; it owns retries and timeouts, so Coalesce's retry and timeouts step aside (coalescing, memoization, rate limit and fallback addresses stay)")]
     public static partial void SteppingAside(ILogger logger, string client, string handler);
 }

@@ -2,42 +2,42 @@ using Microsoft.Extensions.Logging;
 
 namespace Coalesce.AspNetCore;
 
-/// <summary>The middleware's log messages. Keys are never logged: they can carry user data.</summary>
+/// <summary>The middleware's log messages, event ids 2000–2099 (see ARCHITECTURE.md). Keys are never logged: they can carry user data.</summary>
 internal static partial class CoalescingLog
 {
-    [LoggerMessage(1, LogLevel.Debug, "Response for {Endpoint} was not shared ({Reason}); its key passes through for {Duration}.")]
+    [LoggerMessage(2001, LogLevel.Debug, "Response for {Endpoint} was not shared ({Reason}); its key passes through for {Duration}.")]
     public static partial void NotShared(ILogger logger, string endpoint, string reason, TimeSpan duration);
 
-    [LoggerMessage(2, LogLevel.Information, "A follower of {Endpoint} waited {Timeout} for its leader and now runs on its own.")]
+    [LoggerMessage(2002, LogLevel.Information, "A follower of {Endpoint} waited {Timeout} for its leader and now runs on its own.")]
     public static partial void FollowerTimedOut(ILogger logger, string endpoint, TimeSpan timeout);
 
-    [LoggerMessage(4, LogLevel.Warning, "UseRequestCoalescing ran before routing chose an endpoint, so no request is coalesced. Call UseRequestCoalescing after UseRouting (and after UseAuthentication and UseAuthorization).")]
+    [LoggerMessage(2004, LogLevel.Warning, "UseRequestCoalescing ran before routing chose an endpoint, so no request is coalesced. Call UseRequestCoalescing after UseRouting (and after UseAuthentication and UseAuthorization).")]
     public static partial void RoutingRanLater(ILogger logger);
 
-    [LoggerMessage(5, LogLevel.Debug, "Evicted {Count} memoized responses tagged {Tags} after {Endpoint} succeeded.")]
+    [LoggerMessage(2005, LogLevel.Debug, "Evicted {Count} memoized responses tagged {Tags} after {Endpoint} succeeded.")]
     public static partial void Invalidated(ILogger logger, int count, string tags, string endpoint);
 
-    [LoggerMessage(6, LogLevel.Warning, "Memoizing a response of {Endpoint} failed; the response was still sent. Logged once per endpoint.")]
+    [LoggerMessage(2006, LogLevel.Warning, "Memoizing a response of {Endpoint} failed; the response was still sent. Logged once per endpoint.")]
     public static partial void MemoizeFailed(ILogger logger, Exception exception, string endpoint);
 
-    [LoggerMessage(7, LogLevel.Error, "The coalescing settings of {Endpoint} cannot work, so its requests are not coalesced: {Problem}")]
+    [LoggerMessage(2007, LogLevel.Error, "The coalescing settings of {Endpoint} cannot work, so its requests are not coalesced: {Problem}")]
     public static partial void EndpointMisconfigured(ILogger logger, string endpoint, string problem);
 
-    [LoggerMessage(8, LogLevel.Warning, "The coalescing key function of {Endpoint} failed; its requests run without coalescing. Logged once per endpoint.")]
+    [LoggerMessage(2008, LogLevel.Warning, "The coalescing key function of {Endpoint} failed; its requests run without coalescing. Logged once per endpoint.")]
     public static partial void KeyFunctionFailed(ILogger logger, Exception exception, string endpoint);
 
-    [LoggerMessage(9, LogLevel.Warning, "Resolving the coalescing tags of {Endpoint} failed; its requests run without coalescing. Logged once per endpoint.")]
+    [LoggerMessage(2009, LogLevel.Warning, "Resolving the coalescing tags of {Endpoint} failed; its requests run without coalescing. Logged once per endpoint.")]
     public static partial void TagsFailed(ILogger logger, Exception exception, string endpoint);
 
-    [LoggerMessage(10, LogLevel.Debug, "The leader's client for {Endpoint} went away; a waiting follower took over its flight.")]
+    [LoggerMessage(2010, LogLevel.Debug, "The leader's client for {Endpoint} went away; a waiting follower took over its flight.")]
     public static partial void TookOver(ILogger logger, string endpoint);
 
-    [LoggerMessage(11, LogLevel.Warning, "A second-level entry for {Endpoint} could not be read ({Problem}); it counts as a miss and the endpoint runs.")]
+    [LoggerMessage(2011, LogLevel.Warning, "A second-level entry for {Endpoint} could not be read ({Problem}); it counts as a miss and the endpoint runs.")]
     public static partial void SecondLevelMalformed(ILogger logger, string endpoint, string problem);
 
-    [LoggerMessage(12, LogLevel.Warning, "The second level failed for {Endpoint}; the request is served as without it.")]
+    [LoggerMessage(2012, LogLevel.Warning, "The second level failed for {Endpoint}; the request is served as without it.")]
     public static partial void SecondLevelFailed(ILogger logger, Exception exception, string endpoint);
 
-    [LoggerMessage(13, LogLevel.Error, "Publishing the invalidation of {Tags} after {Endpoint} succeeded failed; other instances may serve stale entries until they expire.")]
+    [LoggerMessage(2013, LogLevel.Error, "Publishing the invalidation of {Tags} after {Endpoint} succeeded failed; other instances may serve stale entries until they expire.")]
     public static partial void PublishFailed(ILogger logger, Exception exception, string tags, string endpoint);
 }

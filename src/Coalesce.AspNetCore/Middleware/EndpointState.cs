@@ -10,8 +10,8 @@ namespace Coalesce.AspNetCore;
 internal sealed class EndpointState
 {
     private readonly CoalescingStatsRegistry _stats;
-    private SharedCallCounters? _get;
-    private SharedCallCounters? _head;
+    private EndpointCounters? _get;
+    private EndpointCounters? _head;
     private int _reported;
 
     public EndpointState(Endpoint endpoint, RequestCoalescingOptions options, CoalescingStatsRegistry stats)
@@ -71,9 +71,9 @@ internal sealed class EndpointState
     /// <summary>The route pattern, or the display name of an endpoint without one.</summary>
     public string Name { get; }
 
-    public SharedCallCounters CountersFor(string method) => HttpMethods.IsHead(method)
-        ? _head ??= _stats.Endpoint($"HEAD {Name}")
-        : _get ??= _stats.Endpoint($"GET {Name}");
+    public EndpointCounters CountersFor(string method) => HttpMethods.IsHead(method)
+        ? _head ??= _stats.Endpoint(HttpMethods.Head, Name)
+        : _get ??= _stats.Endpoint(HttpMethods.Get, Name);
 
     /// <summary>Whether <paramref name="failure"/> is seen here for the first time, and so should be logged.</summary>
     public bool FirstTime(Failure failure)

@@ -47,6 +47,6 @@ internal sealed partial class HybridCacheTagInvalidator
         }
     }
 
-    [LoggerMessage(30, LogLevel.Error, "Removing the tags {Tags} from HybridCache after {Endpoint} succeeded failed; the response was still sent, and HybridCache entries with those tags may be stale until they expire.")]
+    [LoggerMessage(2030, LogLevel.Error, "Removing the tags {Tags} from HybridCache after {Endpoint} succeeded failed; the response was still sent, and HybridCache entries with those tags may be stale until they expire.")]
     private static partial void RemoveFailed(ILogger logger, Exception exception, string tags, string endpoint);
 }

@@ -193,7 +193,7 @@ internal sealed class RequestCoalescingMiddleware
         {
             // (While this instance does not follow other instances' invalidations, a tagged local entry may be stale:
             // it is not served; the leader asks the second level, which is authoritative, or runs the endpoint.)
-            counters.Hit();
+            counters.Memoized();
             await ReplayAsync(context, memoized, CacheStatus.Hit).ConfigureAwait(false);
             return;
         }
@@ -358,7 +358,7 @@ internal sealed class RequestCoalescingMiddleware
             CacheStatus.Set(context.Response, CacheStatusName, CacheStatus.Bypass);
         }
 
-        counters.Started();
+        counters.StartedAlone();
         try
         {
             await _next(context).ConfigureAwait(false);

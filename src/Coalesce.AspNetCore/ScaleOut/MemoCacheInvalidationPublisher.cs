@@ -64,7 +64,7 @@ internal sealed partial class MemoCacheInvalidationPublisher : IDisposable
         }
     }
 
-    [LoggerMessage(14, LogLevel.Error, "Publishing the direct invalidation of {Tags} to other instances failed; they may serve stale entries until they expire.")]
+    [LoggerMessage(2014, LogLevel.Error, "Publishing the direct invalidation of {Tags} to other instances failed; they may serve stale entries until they expire.")]
     private static partial void PublishFailed(ILogger logger, Exception exception, string tags);
 
     internal readonly struct LocalOnlyScope : IDisposable

@@ -4,67 +4,63 @@ using Coalesce.Diagnostics;
 namespace Coalesce;
 
 /// <summary>
-/// Publishes every live <see cref="MemoCache"/> on the <c>Coalesce</c> meter with observable instruments, which
-/// read the caches' counters only when a listener collects: nothing is added to the hit path. Caches are held
-/// weakly, so an undisposed cache can still be collected.
+/// Publishes one <see cref="MemoCache"/> on the <c>Coalesce</c> meter with observable instruments, which read the
+/// cache's counters only when a listener collects: nothing is added to the hit path. The meter comes from
+/// <see cref="MemoCacheOptions.MeterFactory"/>; a cache built without one creates its own meter and disposes it with
+/// the cache. The instruments hold the cache weakly and report nothing once it is disposed or collected.
 /// </summary>
-internal static class CacheMetrics
+internal sealed class CacheMetrics : IDisposable
 {
-    private const string Layer = "cache";
-    private static readonly Lock Gate = new();
-    private static readonly List<WeakReference<MemoCache>> Caches = [];
-    private static int s_pruneAt = 16;
+    private readonly Meter _meter;
+    private readonly bool _ownsMeter;
+    private readonly WeakReference<MemoCache> _cache;
+    private readonly KeyValuePair<string, object?> _name;
+    private volatile bool _disposed;
 
-    static CacheMetrics()
+    public CacheMetrics(MemoCache cache, IMeterFactory? meterFactory)
     {
-        var meter = CoalesceMeter.Meter;
-        meter.CreateObservableCounter("coalesce.cache.hits", () => Observe(static s => s.Hits), "{read}", "Cache reads that found a live entry.");
-        meter.CreateObservableCounter("coalesce.cache.misses", () => Observe(static s => s.Misses), "{read}", "Cache reads that found no live entry.");
-        meter.CreateObservableCounter("coalesce.cache.evictions", () => Observe(static s => s.Evictions), "{entry}", "Entries evicted to stay within the size bound.");
-        meter.CreateObservableUpDownCounter("coalesce.cache.size", () => Observe(static s => s.Size), "{entry}", "Entries held.");
-        meter.CreateObservableUpDownCounter("coalesce.cache.bytes", () => Observe(static s => s.ApproximateBytes), "By", "Memory the entries hold, as counted against the byte bound.");
-        meter.CreateObservableCounter("coalesce.cache.rejections", () => Observe(static s => s.Rejections), "{entry}", "Values not stored because they were larger than the per-entry limit.");
+        _cache = new WeakReference<MemoCache>(cache);
+        _name = new(CoalesceMeter.CacheNameTag, cache.Name);
+        _ownsMeter = meterFactory is null;
+        _meter = meterFactory?.Create(new MeterOptions(CoalesceMeter.Name)) ?? new Meter(CoalesceMeter.Name);
+        _meter.CreateObservableCounter("coalesce.cache.lookups", ObserveLookups, "{lookup}",
+            "Cache reads, by coalesce.result: hit (a live entry was found) or miss.");
+        _meter.CreateObservableCounter("coalesce.cache.evictions", () => Observe(static s => s.Evictions), "{entry}",
+            "Entries evicted to stay within the size bounds.");
+        _meter.CreateObservableUpDownCounter("coalesce.cache.entries", () => Observe(static s => s.Size), "{entry}",
+            "Entries held.");
+        _meter.CreateObservableUpDownCounter("coalesce.cache.bytes", () => Observe(static s => s.ApproximateBytes), "By",
+            "Memory the entries hold, as counted against the byte bound.");
+        _meter.CreateObservableCounter("coalesce.cache.rejections", () => Observe(static s => s.Rejections), "{entry}",
+            "Values not stored because they were larger than the per-entry limit.");
     }
 
-    public static void Register(MemoCache cache)
+    public void Dispose()
     {
-        lock (Gate)
+        _disposed = true;
+        if (_ownsMeter)
         {
-            // Caches that were never disposed leave dead references; prune them as the list doubles, so it stays
-            // proportional to the live caches even when no listener ever collects.
-            if (Caches.Count >= s_pruneAt)
-            {
-                Caches.RemoveAll(static r => !r.TryGetTarget(out _));
-                s_pruneAt = Math.Max(16, Caches.Count * 2);
-            }
-
-            Caches.Add(new WeakReference<MemoCache>(cache));
+            _meter.Dispose();
         }
     }
 
-    public static void Unregister(MemoCache cache)
+    private bool TryGetStats(out CacheStats stats)
     {
-        lock (Gate)
+        if (!_disposed && _cache.TryGetTarget(out var cache))
         {
-            Caches.RemoveAll(r => !r.TryGetTarget(out var live) || ReferenceEquals(live, cache));
-        }
-    }
-
-    private static List<Measurement<long>> Observe(Func<CacheStats, long> figure)
-    {
-        var measurements = new List<Measurement<long>>();
-        lock (Gate)
-        {
-            Caches.RemoveAll(r => !r.TryGetTarget(out _));
-            foreach (var reference in Caches)
-            {
-                if (reference.TryGetTarget(out var cache))
-                {
-                    measurements.Add(new Measurement<long>(figure(cache.GetStats()), CoalesceMeter.Tags(Layer, cache.Name)));
-                }
-            }
+            stats = cache.GetStats();
+            return true;
         }
 
-        return measurements;
+        stats = default!;
+        return false;
     }
+
+    private Measurement<long>[] Observe(Func<CacheStats, long> figure) =>
+        TryGetStats(out var stats) ? [new(figure(stats), _name)] : [];
+
+    private Measurement<long>[] ObserveLookups() =>
+        TryGetStats(out var stats)
+            ? [new(stats.Hits, _name, new(CoalesceMeter.ResultTag, "hit")), new(stats.Misses, _name, new(CoalesceMeter.ResultTag, "miss"))]
+            : [];
 }

@@ -2,7 +2,8 @@ namespace Coalesce;
 
 public sealed partial class MemoCache
 {
-    private static long s_memoizedFunctions;
+    // Per cache, not per process: an unnamed function's keys only need to be unique within the cache that holds them.
+    private long _memoizedFunctions;
 
     /// <summary>
     /// Memoizes an asynchronous function into this cache (CacheFn's <c>@memoize</c>): results live here under
@@ -36,7 +37,7 @@ public sealed partial class MemoCache
     internal MemoizedSyncFunction<TArg, TResult> MemoizeSyncCore<TArg, TResult>(Func<TArg, TResult> function, MemoizeOptions<TArg> options, bool ownCache) =>
         new(this, function, options, MemoizedName(options, ownCache));
 
-    private static string MemoizedName<TArg>(MemoizeOptions<TArg> options, bool ownCache)
+    private string MemoizedName<TArg>(MemoizeOptions<TArg> options, bool ownCache)
     {
         if (!ownCache && options.MaxEntries is not null)
         {
@@ -46,6 +47,6 @@ public sealed partial class MemoCache
         }
 
         ValidateTtl(options.Ttl);
-        return options.Name ?? $"fn{Interlocked.Increment(ref s_memoizedFunctions)}";
+        return options.Name ?? $"fn{Interlocked.Increment(ref _memoizedFunctions)}";
     }
 }

@@ -37,6 +37,7 @@ public sealed partial class MemoCache : IDisposable
     private readonly StripedCounter _hits = new();
     private readonly StripedCounter _misses = new();
     private readonly ITimer? _sweepTimer;
+    private readonly CacheMetrics _metrics;
     private int _disposed;
 
     /// <summary>Creates a cache.</summary>
@@ -69,7 +70,7 @@ public sealed partial class MemoCache : IDisposable
             sweep.Timer = _sweepTimer;
         }
 
-        CacheMetrics.Register(this);
+        _metrics = new CacheMetrics(this, options.MeterFactory);
     }
 
     /// <summary>Raised when a read finds a live entry.</summary>
@@ -416,7 +417,7 @@ public sealed partial class MemoCache : IDisposable
         if (Interlocked.Exchange(ref _disposed, 1) == 0)
         {
             _sweepTimer?.Dispose();
-            CacheMetrics.Unregister(this);
+            _metrics.Dispose();
             if (_ownsStore)
             {
                 _store.Dispose();

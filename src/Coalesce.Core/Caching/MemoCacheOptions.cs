@@ -54,6 +54,14 @@ public sealed class MemoCacheOptions
     /// <summary>The clock for time to live and the sweep timer. Default <see cref="TimeProvider.System"/>.</summary>
     public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
 
+    /// <summary>
+    /// Where the cache's instruments (<c>coalesce.cache.*</c> on the <c>Coalesce</c> meter) are created: the app's
+    /// <see cref="System.Diagnostics.Metrics.IMeterFactory"/>, so they reach the app's listeners and tests can isolate
+    /// them. Default <see langword="null"/>: the cache creates its own <c>Coalesce</c> meter, disposed with the cache.
+    /// The cache built by <c>AddRequestCoalescing</c> gets the app's factory.
+    /// </summary>
+    public System.Diagnostics.Metrics.IMeterFactory? MeterFactory { get; set; }
+
     internal void Validate()
     {
         if (string.IsNullOrWhiteSpace(Name))

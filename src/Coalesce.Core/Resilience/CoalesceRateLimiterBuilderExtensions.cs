@@ -21,13 +21,14 @@ internal static class CoalesceRateLimiterBuilderExtensions
     /// <param name="limiter">The limiter; owned by the caller (not disposed with the pipeline).</param>
     /// <param name="name">The name for logs and metrics.</param>
     /// <param name="logger">Receives waiting and rejection events; none by default.</param>
-    /// <param name="layer">The <c>coalesce.layer</c> metric tag, e.g. <c>httpclient</c>.</param>
+    /// <param name="metrics">Counts calls that wait or are refused; none by default.</param>
+    /// <param name="component">The <c>coalesce.component</c> metric tag, e.g. <c>http_client</c>.</param>
     public static TBuilder AddCoalesceRateLimiter<TBuilder>(
-        this TBuilder builder, RateLimiter limiter, string name, ILogger? logger = null, string layer = ResilienceMetrics.Layer)
+        this TBuilder builder, RateLimiter limiter, string name, ILogger? logger = null, ResilienceMetrics? metrics = null, string component = ResilienceMetrics.Resilient)
         where TBuilder : ResiliencePipelineBuilderBase
     {
         ArgumentNullException.ThrowIfNull(limiter);
-        return builder.AddCoalesceRateLimiter(_ => limiter, name, logger, layer);
+        return builder.AddCoalesceRateLimiter(_ => limiter, name, logger, metrics, component);
     }
 
     /// <summary>
@@ -38,20 +39,22 @@ internal static class CoalesceRateLimiterBuilderExtensions
     /// <param name="limiterSelector">Picks the limiter for one execution.</param>
     /// <param name="name">The name for logs and metrics.</param>
     /// <param name="logger">Receives waiting and rejection events; none by default.</param>
-    /// <param name="layer">The <c>coalesce.layer</c> metric tag.</param>
+    /// <param name="metrics">Counts calls that wait or are refused; none by default.</param>
+    /// <param name="component">The <c>coalesce.component</c> metric tag.</param>
     public static TBuilder AddCoalesceRateLimiter<TBuilder>(
-        this TBuilder builder, Func<ResilienceContext, RateLimiter> limiterSelector, string name, ILogger? logger = null, string layer = ResilienceMetrics.Layer)
+        this TBuilder builder, Func<ResilienceContext, RateLimiter> limiterSelector, string name, ILogger? logger = null,
+        ResilienceMetrics? metrics = null, string component = ResilienceMetrics.Resilient)
         where TBuilder : ResiliencePipelineBuilderBase
     {
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(limiterSelector);
         ArgumentException.ThrowIfNullOrEmpty(name);
-        ArgumentException.ThrowIfNullOrEmpty(layer);
+        ArgumentException.ThrowIfNullOrEmpty(component);
         var log = logger ?? NullLogger.Instance;
         return builder.AddRateLimiter(new RateLimiterStrategyOptions
         {
             Name = "coalesce-rate-limit",
-            RateLimiter = args => AcquireAsync(limiterSelector(args.Context), name, layer, log, args.Context.CancellationToken),
+            RateLimiter = args => AcquireAsync(limiterSelector(args.Context), name, metrics, component, log, args.Context.CancellationToken),
             OnRejected = _ =>
             {
                 ResilienceLog.RateLimitRejected(log, name);
@@ -65,7 +68,8 @@ internal static class CoalesceRateLimiterBuilderExtensions
         new(name, rejected.RetryAfter, rejected);
 
     // Tries for a permit without waiting first, so a call that has to queue is logged and counted.
-    private static ValueTask<RateLimitLease> AcquireAsync(RateLimiter limiter, string name, string layer, ILogger logger, CancellationToken cancellationToken)
+    private static ValueTask<RateLimitLease> AcquireAsync(
+        RateLimiter limiter, string name, ResilienceMetrics? metrics, string component, ILogger logger, CancellationToken cancellationToken)
     {
         var lease = limiter.AttemptAcquire(1);
         if (lease.IsAcquired)
@@ -74,7 +78,7 @@ internal static class CoalesceRateLimiterBuilderExtensions
         }
 
         lease.Dispose();
-        ResilienceMetrics.Limited(name, layer);
+        metrics?.Limited(component, name);
         ResilienceLog.RateLimitWaiting(logger, name);
         return limiter.AcquireAsync(1, cancellationToken);
     }

@@ -118,7 +118,8 @@ internal static class FallbackExecutor
     /// <paramref name="last"/> when it never reached the list (a total timeout fires outside any one attempt).
     /// Counts the failure on the meter and logs it.
     /// </summary>
-    public static Exception[] AllErrors(List<Exception> errors, Exception last, string name, string layer, ILogger logger)
+    public static Exception[] AllErrors(
+        List<Exception> errors, Exception last, string name, ResilienceMetrics? metrics, string component, ILogger logger)
     {
         Exception[] all;
         lock (errors)
@@ -126,12 +127,13 @@ internal static class FallbackExecutor
             all = errors.Contains(last) ? [.. errors] : [.. errors, last];
         }
 
-        ResilienceMetrics.Failure(name, layer);
+        metrics?.Failure(component, name);
         ResilienceLog.AllAttemptsFailed(logger, name, all.Length, last);
         return all;
     }
 
     /// <summary>The error for a call whose every attempt failed; see <see cref="AllErrors"/>.</summary>
-    public static AllAttemptsFailedException AllFailed(List<Exception> errors, Exception last, string name, string layer, ILogger logger) =>
-        new(AllErrors(errors, last, name, layer, logger));
+    public static AllAttemptsFailedException AllFailed(
+        List<Exception> errors, Exception last, string name, ResilienceMetrics? metrics, string component, ILogger logger) =>
+        new(AllErrors(errors, last, name, metrics, component, logger));
 }

@@ -4,38 +4,41 @@ using Coalesce.Diagnostics;
 namespace Coalesce.Resilience;
 
 /// <summary>
-/// Counters of the resilience layer on the <c>Coalesce</c> meter, tagged <c>coalesce.layer</c> and
-/// <c>coalesce.name</c>.
+/// Counters of the resilience layer on one <c>Coalesce</c> meter, tagged <c>coalesce.component</c>
+/// (<c>resilient</c> or <c>http_client</c>) and <c>coalesce.name</c>. One instance per meter: the app's registry
+/// holds one for its HttpClients; a <see cref="Resilient"/> wrapper makes one from
+/// <see cref="ResilienceOptions.MeterFactory"/>.
 /// </summary>
-internal static class ResilienceMetrics
+internal sealed class ResilienceMetrics
 {
-    public const string Layer = "resilience";
+    public const string Resilient = "resilient";
 
-    private static readonly Counter<long> Retries =
-        CoalesceMeter.Meter.CreateCounter<long>("coalesce.resilience.retries", "{retry}", "Retries scheduled after a failed attempt.");
+    private readonly Counter<long> _retries;
+    private readonly Counter<long> _fallbacks;
+    private readonly Counter<long> _rateLimited;
+    private readonly Counter<long> _failures;
 
-    private static readonly Counter<long> Fallbacks =
-        CoalesceMeter.Meter.CreateCounter<long>("coalesce.resilience.fallbacks", "{fallback}", "Moves to the next fallback value after a failure.");
+    public ResilienceMetrics(Meter meter)
+    {
+        _retries = meter.CreateCounter<long>("coalesce.resilience.retries", "{retry}", "Retries scheduled after a failed attempt.");
+        _fallbacks = meter.CreateCounter<long>("coalesce.resilience.fallbacks", "{fallback}", "Moves to the next fallback value or address, or to the fallback response, after a failure.");
+        _rateLimited = meter.CreateCounter<long>("coalesce.resilience.rate_limited", "{call}", "Calls that had to wait for, or were refused, a rate-limit permit.");
+        _failures = meter.CreateCounter<long>("coalesce.resilience.failures", "{call}", "Calls whose every attempt failed.");
+    }
 
-    private static readonly Counter<long> RateLimited =
-        CoalesceMeter.Meter.CreateCounter<long>("coalesce.resilience.rate_limited", "{call}", "Calls that had to wait for, or were refused, a rate-limit permit.");
+    public void Retry(string component, string name) => Add(_retries, component, name);
 
-    private static readonly Counter<long> Failures =
-        CoalesceMeter.Meter.CreateCounter<long>("coalesce.resilience.failures", "{call}", "Calls whose every attempt failed.");
+    public void Fallback(string component, string name) => Add(_fallbacks, component, name);
 
-    public static void Retry(string name, string layer = Layer) => Add(Retries, layer, name);
+    public void Limited(string component, string name) => Add(_rateLimited, component, name);
 
-    public static void Fallback(string name, string layer = Layer) => Add(Fallbacks, layer, name);
+    public void Failure(string component, string name) => Add(_failures, component, name);
 
-    public static void Limited(string name, string layer = Layer) => Add(RateLimited, layer, name);
-
-    public static void Failure(string name, string layer = Layer) => Add(Failures, layer, name);
-
-    private static void Add(Counter<long> counter, string layer, string name)
+    private static void Add(Counter<long> counter, string component, string name)
     {
         if (counter.Enabled)
         {
-            counter.Add(1, CoalesceMeter.Tags(layer, name));
+            counter.Add(1, new KeyValuePair<string, object?>(CoalesceMeter.ComponentTag, component), new KeyValuePair<string, object?>(CoalesceMeter.NameTag, name));
         }
     }
 }

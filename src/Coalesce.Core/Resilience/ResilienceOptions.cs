@@ -120,6 +120,14 @@ public sealed class ResilienceOptions
     public ILogger? Logger { get; set; }
 
     /// <summary>
+    /// Where the wrapper's counters (<c>coalesce.resilience.*</c> on the <c>Coalesce</c> meter, tagged
+    /// <c>coalesce.component</c> = <c>resilient</c> and <c>coalesce.name</c>) are created, usually the app's
+    /// <see cref="System.Diagnostics.Metrics.IMeterFactory"/>. Default <see langword="null"/>: the wrapper counts
+    /// nothing (a wrapper has no lifetime that could own a meter of its own); its logs are unaffected.
+    /// </summary>
+    public System.Diagnostics.Metrics.IMeterFactory? MeterFactory { get; set; }
+
+    /// <summary>
     /// Memoizes successful results in this cache under <c>{CacheNamespace}:{Name}|{argument key}</c> for
     /// <see cref="CacheTtl"/>; concurrent misses run once and failures are never kept. Default:
     /// <see langword="null"/> (memoization off).

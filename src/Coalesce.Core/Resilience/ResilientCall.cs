@@ -18,6 +18,7 @@ internal sealed class ResilientCall<T>
 
     private readonly ResilienceOptions _options;
     private readonly ILogger _logger;
+    private readonly ResilienceMetrics? _metrics;
     private readonly ResiliencePipeline _pipeline;
     private readonly ResiliencePipeline? _attemptTimeout;
 
@@ -36,13 +37,14 @@ internal sealed class ResilientCall<T>
         _options = options.Clone();
         Name = _options.Name ?? name;
         _logger = _options.Logger ?? NullLogger.Instance;
+        _metrics = _options.MeterFactory is { } meterFactory ? new ResilienceMetrics(meterFactory.Create(new System.Diagnostics.Metrics.MeterOptions(Diagnostics.CoalesceMeter.Name))) : null;
 
         // Non-generic on purpose: the generic AddRetry<T> would force trimming annotations onto every T.
         var builder = new ResiliencePipelineBuilder { Name = Name, TimeProvider = _options.TimeProvider };
         if (_options.RateLimit is not null)
         {
             var limiters = RateLimiters.Create(_options);
-            builder.AddCoalesceRateLimiter(context => limiters.For(context.Properties.GetValue(ArgumentKey, null)), Name, _logger);
+            builder.AddCoalesceRateLimiter(context => limiters.For(context.Properties.GetValue(ArgumentKey, null)), Name, _logger, _metrics);
         }
 
         if (_options.Retries > 0)
@@ -112,7 +114,7 @@ internal sealed class ResilientCall<T>
         }
         catch (Exception ex) when (errors.Count > 0 && IsRetryable(ex, cancellationToken))
         {
-            throw FallbackExecutor.AllFailed(errors, ex, Name, ResilienceMetrics.Layer, _logger);
+            throw FallbackExecutor.AllFailed(errors, ex, Name, _metrics, ResilienceMetrics.Resilient, _logger);
         }
         finally
         {
@@ -138,7 +140,7 @@ internal sealed class ResilientCall<T>
 
     private void OnFallback(int index, int count, Exception error)
     {
-        ResilienceMetrics.Fallback(Name);
+        _metrics?.Fallback(ResilienceMetrics.Resilient, Name);
         ResilienceLog.FallingBack(_logger, Name, index + 1, count, error);
     }
 
@@ -156,7 +158,7 @@ internal sealed class ResilientCall<T>
             ShouldHandle = args => new(args.Outcome.Exception is { } ex && IsRetryable(ex, args.Context.CancellationToken)),
             OnRetry = args =>
             {
-                ResilienceMetrics.Retry(Name);
+                _metrics?.Retry(ResilienceMetrics.Resilient, Name);
                 ResilienceLog.Retrying(_logger, Name, args.AttemptNumber + 1, args.AttemptNumber + 1, args.RetryDelay, args.Outcome.Exception);
                 return default;
             },

@@ -3,76 +3,76 @@ using Microsoft.Extensions.Logging;
 namespace Coalesce.StackExchangeRedis;
 
 /// <summary>
-/// The Redis level's log messages, event ids 7001–7099 (the range of this package). Keys are never logged: they can
+/// The Redis level's log messages, event ids 3000–3099 (the range of this package). Keys are never logged: they can
 /// carry user data; tags are, as they name data rather than users.
 /// </summary>
 internal static partial class RedisLog
 {
-    [LoggerMessage(EventId = 7001, EventName = "RedisCallFailed", Level = LogLevel.Warning,
+    [LoggerMessage(EventId = 3001, EventName = "RedisCallFailed", Level = LogLevel.Warning,
         Message = "Redis call {Operation} failed; the caller goes on without Redis.")]
     public static partial void CallFailed(ILogger logger, Exception exception, string operation);
 
-    [LoggerMessage(EventId = 7002, EventName = "RedisCallTimedOut", Level = LogLevel.Warning,
+    [LoggerMessage(EventId = 3002, EventName = "RedisCallTimedOut", Level = LogLevel.Warning,
         Message = "Redis call {Operation} took longer than its budget of {Budget}; the caller goes on without Redis.")]
     public static partial void CallTimedOut(ILogger logger, string operation, TimeSpan budget);
 
-    [LoggerMessage(EventId = 7003, EventName = "RedisBreakerOpened", Level = LogLevel.Warning,
+    [LoggerMessage(EventId = 3003, EventName = "RedisBreakerOpened", Level = LogLevel.Warning,
         Message = "Redis breaker opened ({Reason}); this instance works in-process and probes Redis every {ProbeInterval}.")]
     public static partial void BreakerOpened(ILogger logger, string reason, TimeSpan probeInterval);
 
-    [LoggerMessage(EventId = 7004, EventName = "RedisBreakerClosed", Level = LogLevel.Information,
+    [LoggerMessage(EventId = 3004, EventName = "RedisBreakerClosed", Level = LogLevel.Information,
         Message = "Redis breaker closed after {Duration}: Redis answers and this instance is caught up.")]
     public static partial void BreakerClosed(ILogger logger, TimeSpan duration);
 
-    [LoggerMessage(EventId = 7005, EventName = "RedisConnectFailed", Level = LogLevel.Warning,
+    [LoggerMessage(EventId = 3005, EventName = "RedisConnectFailed", Level = LogLevel.Warning,
         Message = "Connecting to Redis failed; the app runs in-process and keeps trying.")]
     public static partial void ConnectFailed(ILogger logger, Exception exception);
 
-    [LoggerMessage(EventId = 7006, EventName = "RedisConnectionFailed", Level = LogLevel.Warning,
+    [LoggerMessage(EventId = 3006, EventName = "RedisConnectionFailed", Level = LogLevel.Warning,
         Message = "Redis {ConnectionType} connection to {EndPoint} failed ({FailureType}).")]
     public static partial void ConnectionFailed(ILogger logger, Exception? exception, string connectionType, string? endPoint, string failureType);
 
-    [LoggerMessage(EventId = 7007, EventName = "RedisProbeFailed", Level = LogLevel.Debug,
+    [LoggerMessage(EventId = 3007, EventName = "RedisProbeFailed", Level = LogLevel.Debug,
         Message = "Redis breaker probe failed; the breaker stays open.")]
     public static partial void ProbeFailed(ILogger logger, Exception? exception);
 
-    [LoggerMessage(EventId = 7020, EventName = "InvalidationDeferred", Level = LogLevel.Warning,
+    [LoggerMessage(EventId = 3020, EventName = "InvalidationDeferred", Level = LogLevel.Warning,
         Message = "Redis is unavailable: invalidation of {Tags} is queued and published when it comes back.")]
     public static partial void InvalidationDeferred(ILogger logger, string tags);
 
-    [LoggerMessage(EventId = 7021, EventName = "InvalidationsReplayed", Level = LogLevel.Information,
+    [LoggerMessage(EventId = 3021, EventName = "InvalidationsReplayed", Level = LogLevel.Information,
         Message = "Published {Count} queued tag invalidations as seq {Seq}.")]
     public static partial void InvalidationsReplayed(ILogger logger, int count, long seq);
 
-    [LoggerMessage(EventId = 7022, EventName = "AckTimedOut", Level = LogLevel.Warning,
+    [LoggerMessage(EventId = 3022, EventName = "AckTimedOut", Level = LogLevel.Warning,
         Message = "Invalidation seq {Seq} was not confirmed by {Nodes} within {AckTimeout}; the write goes on.")]
     public static partial void AckTimedOut(ILogger logger, long seq, string nodes, TimeSpan ackTimeout);
 
-    [LoggerMessage(EventId = 7023, EventName = "CaughtUp", Level = LogLevel.Debug,
+    [LoggerMessage(EventId = 3023, EventName = "CaughtUp", Level = LogLevel.Debug,
         Message = "Caught up from seq {FromSeq} to {ToSeq}: evicted {TagCount} tags.")]
     public static partial void CaughtUp(ILogger logger, long fromSeq, long toSeq, int tagCount);
 
-    [LoggerMessage(EventId = 7024, EventName = "LocalFlush", Level = LogLevel.Information,
+    [LoggerMessage(EventId = 3024, EventName = "LocalFlush", Level = LogLevel.Information,
         Message = "Flushing local entries: {Reason}.")]
     public static partial void LocalFlush(ILogger logger, string reason);
 
-    [LoggerMessage(EventId = 7025, EventName = "EvictorFailed", Level = LogLevel.Error,
+    [LoggerMessage(EventId = 3025, EventName = "EvictorFailed", Level = LogLevel.Error,
         Message = "A local evictor ({Evictor}) failed to evict tags; its entries may be stale.")]
     public static partial void EvictorFailed(ILogger logger, Exception exception, string evictor);
 
-    [LoggerMessage(EventId = 7026, EventName = "MalformedMessage", Level = LogLevel.Warning,
+    [LoggerMessage(EventId = 3026, EventName = "MalformedMessage", Level = LogLevel.Warning,
         Message = "Ignored a malformed message on {Channel}.")]
     public static partial void MalformedMessage(ILogger logger, string channel);
 
-    [LoggerMessage(EventId = 7027, EventName = "HandlingFailed", Level = LogLevel.Error,
+    [LoggerMessage(EventId = 3027, EventName = "HandlingFailed", Level = LogLevel.Error,
         Message = "Handling an invalidation from another instance failed.")]
     public static partial void HandlingFailed(ILogger logger, Exception exception);
 
-    [LoggerMessage(EventId = 7040, EventName = "EntryTooLarge", Level = LogLevel.Debug,
+    [LoggerMessage(EventId = 3040, EventName = "EntryTooLarge", Level = LogLevel.Debug,
         Message = "A {Bytes}-byte entry is over the second level's cap of {MaxBytes} bytes; it stays local.")]
     public static partial void EntryTooLarge(ILogger logger, int bytes, int maxBytes);
 
-    [LoggerMessage(EventId = 7041, EventName = "EntryStale", Level = LogLevel.Debug,
+    [LoggerMessage(EventId = 3041, EventName = "EntryStale", Level = LogLevel.Debug,
         Message = "A second-level write from start seq {StartSeq} was refused: a tag was invalidated since.")]
     public static partial void EntryStale(ILogger logger, long startSeq);
 }

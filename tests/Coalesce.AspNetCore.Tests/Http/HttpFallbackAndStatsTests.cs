@@ -8,6 +8,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -90,12 +91,18 @@ public class HttpFallbackAndStatsTests
         app.MapCoalescingStats();
         await app.StartAsync();
         var client = app.Services.GetRequiredService<IHttpClientFactory>().CreateClient(Name);
-        using var meter = new MeterCapture(Name);
+        var factory = app.Services.GetRequiredService<IMeterFactory>();
+        using var calls = new MetricCollector<long>(factory, "Coalesce", "coalesce.client.calls");
+        using var executions = new MetricCollector<double>(factory, "Coalesce", "coalesce.client.execution.duration");
+        using var waits = new MetricCollector<double>(factory, "Coalesce", "coalesce.client.wait.duration");
+        using var retries = new MetricCollector<long>(factory, "Coalesce", "coalesce.resilience.retries");
+        using var fallbacks = new MetricCollector<long>(factory, "Coalesce", "coalesce.resilience.fallbacks");
+        using var inbound = new MetricCollector<long>(factory, "Coalesce", "coalesce.server.requests");
 
-        var calls = new[] { client.GetStringAsync("/ok"), client.GetStringAsync("/ok") };
+        var ok = new[] { client.GetStringAsync("/ok"), client.GetStringAsync("/ok") };
         await TestApp.WaitUntilAsync(() => app.Services.GetRequiredService<CoalescingStatsRegistry>().GetSnapshot().HttpClients.Single().Hits == 1, "a follower");
         gate.Open();
-        await Task.WhenAll(calls);
+        await Task.WhenAll(ok);
         using (var broken = await client.GetAsync("/broken"))
         {
             Assert.Equal(HttpStatusCode.BadGateway, broken.StatusCode);
@@ -114,12 +121,29 @@ public class HttpFallbackAndStatsTests
         Assert.Equal(2, entry.GetProperty("retries").GetInt64());
         Assert.Equal(4, entry.GetProperty("fallbacks").GetInt64());
 
-        meter.Collect();
-        Assert.Equal(1, meter.Last("coalesce.hits"));
-        Assert.Equal(3, meter.Last("coalesce.misses"));
-        Assert.Equal(1, meter.Last("coalesce.errors"));
-        Assert.Equal(2, meter.Sum("coalesce.resilience.retries"));
-        Assert.Equal(4, meter.Sum("coalesce.resilience.fallbacks"));
+        // One measurement per call: the shared follower, and three executions (one of them failed).
+        var counted = calls.GetMeasurementSnapshot();
+        Assert.Equal("{call}", calls.Instrument!.Unit);
+        Assert.All(counted, m =>
+        {
+            Assert.Equal(1, m.Value);
+            Assert.Equal(Name, m.Tags["coalesce.client.name"]);
+            Assert.Equal("GET", m.Tags["http.request.method"]);
+        });
+        Assert.Equal(["miss", "miss", "miss", "shared"], counted.Select(m => (string)m.Tags["coalesce.result"]!).Order());
+        var failed = Assert.Single(counted, m => m.Tags.ContainsKey("error.type"));
+        Assert.Equal(typeof(HttpAllAttemptsFailedException).FullName, failed.Tags["error.type"]);
+        Assert.Equal(3, executions.GetMeasurementSnapshot().Count);
+        Assert.Equal("s", executions.Instrument!.Unit);
+        Assert.Single(waits.GetMeasurementSnapshot());
+        Assert.Empty(inbound.GetMeasurementSnapshot());
+        Assert.Equal(2, retries.GetMeasurementSnapshot().Sum(m => m.Value));
+        Assert.Equal(4, fallbacks.GetMeasurementSnapshot().Sum(m => m.Value));
+        Assert.All(fallbacks.GetMeasurementSnapshot(), m =>
+        {
+            Assert.Equal("http_client", m.Tags["coalesce.component"]);
+            Assert.Equal(Name, m.Tags["coalesce.name"]);
+        });
         await app.StopAsync();
     }
 
@@ -167,59 +191,5 @@ public class HttpFallbackAndStatsTests
     internal sealed class TypedWeatherClient(HttpClient http)
     {
         public HttpClient Http { get; } = http;
-    }
-
-    /// <summary>Listens to the Coalesce meter for one client name.</summary>
-    private sealed class MeterCapture : IDisposable
-    {
-        private readonly MeterListener _listener = new();
-        private readonly Dictionary<string, List<long>> _values = [];
-        private readonly string _name;
-
-        public MeterCapture(string name)
-        {
-            _name = name;
-            _listener.InstrumentPublished = (instrument, listener) =>
-            {
-                if (instrument.Meter.Name == "Coalesce")
-                {
-                    listener.EnableMeasurementEvents(instrument);
-                }
-            };
-            _listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
-            {
-                foreach (var tag in tags)
-                {
-                    if (tag.Key == "coalesce.name" && Equals(tag.Value, _name))
-                    {
-                        lock (_values)
-                        {
-                            (_values.TryGetValue(instrument.Name, out var list) ? list : _values[instrument.Name] = []).Add(value);
-                        }
-                    }
-                }
-            });
-            _listener.Start();
-        }
-
-        public void Collect() => _listener.RecordObservableInstruments();
-
-        public long Last(string instrument)
-        {
-            lock (_values)
-            {
-                return _values[instrument][^1];
-            }
-        }
-
-        public long Sum(string instrument)
-        {
-            lock (_values)
-            {
-                return _values.TryGetValue(instrument, out var list) ? list.Sum() : 0;
-            }
-        }
-
-        public void Dispose() => _listener.Dispose();
     }
 }

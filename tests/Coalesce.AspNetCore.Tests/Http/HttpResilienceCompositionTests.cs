@@ -81,7 +81,7 @@ public class HttpResilienceCompositionTests
 
         Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
         Assert.Equal(3, composed.NetworkCalls("/down"));
-        Assert.Contains(composed.Logs.GetSnapshot(), r => r.Id.Id == 6004 && r.Message.Contains(nameof(ResilienceHandler), StringComparison.Ordinal));
+        Assert.Contains(composed.Logs.GetSnapshot(), r => r.Id.Id == 2204 && r.Message.Contains(nameof(ResilienceHandler), StringComparison.Ordinal));
 
         // The other handler owns the timeouts, so Coalesce leaves HttpClient.Timeout as it was.
         Assert.Equal(TimeSpan.FromSeconds(100), composed.Client.Timeout);

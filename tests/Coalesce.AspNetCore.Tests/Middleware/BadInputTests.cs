@@ -123,7 +123,7 @@ public sealed class BadInputTests
         Assert.Equal("thing 1 run 1", await app.Client.GetStringAsync("/things/1"));
         Assert.Equal("thing 1 run 2", await app.Client.GetStringAsync("/things/1"));
 
-        var logged = app.Services.GetFakeLogCollector().GetSnapshot().Where(r => r.Id.Id == 7).ToList();
+        var logged = app.Services.GetFakeLogCollector().GetSnapshot().Where(r => r.Id.Id == 2007).ToList();
         Assert.Contains("'nope'", Assert.Single(logged).Message, StringComparison.Ordinal);
     }
 
@@ -154,7 +154,7 @@ public sealed class BadInputTests
         Assert.Equal(0, app.Flights.InFlightCount);
         Assert.Equal(0, app.Stats.GetSnapshot().Requests.Active);
 
-        var logged = app.Services.GetFakeLogCollector().GetSnapshot().Where(r => r.Id.Id == 8).ToList();
+        var logged = app.Services.GetFakeLogCollector().GetSnapshot().Where(r => r.Id.Id == 2008).ToList();
         var record = Assert.Single(logged);
         Assert.Contains("/keyed/{id}", record.Message, StringComparison.Ordinal);
         Assert.Contains(throws ? "tenant header is garbled" : "returned null", record.Exception!.Message, StringComparison.Ordinal);

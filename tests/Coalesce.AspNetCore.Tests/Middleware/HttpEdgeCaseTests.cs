@@ -33,7 +33,7 @@ public sealed class HttpEdgeCaseTests
             Assert.StartsWith("thing 1 run ", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         }
 
-        var logged = app.Services.GetFakeLogCollector().GetSnapshot().Where(r => r.Id.Id == 9).ToList();
+        var logged = app.Services.GetFakeLogCollector().GetSnapshot().Where(r => r.Id.Id == 2009).ToList();
         Assert.IsType<NullReferenceException>(Assert.Single(logged).Exception);
         Assert.Equal(0, app.Cache.Count);
     }

@@ -68,7 +68,7 @@ public sealed class HybridCacheInvalidationTests
         Assert.Equal(HttpStatusCode.NoContent, (await app.Client.PutAsync("/products/1", null)).StatusCode);
 
         Assert.False(await app.Cache.HasAsync("memo"));                               // Coalesce's own eviction still happened
-        var logged = Assert.Single(app.Services.GetFakeLogCollector().GetSnapshot(), r => r.Id.Id == 30);
+        var logged = Assert.Single(app.Services.GetFakeLogCollector().GetSnapshot(), r => r.Id.Id == 2030);
         Assert.Equal(LogLevel.Error, logged.Level);
         Assert.Contains("product:1", logged.Message, StringComparison.Ordinal);
         Assert.Equal("L2 is down", logged.Exception?.Message);

@@ -1,6 +1,12 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using OpenTelemetry;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Trace;
 using WebApi.Catalog;
 using WebApi.Upstream;
 
@@ -188,6 +194,62 @@ public sealed class SampleApiTests
         Assert.Equal("weather", weather.Name);
         Assert.Equal(1, weather.Fallbacks);
         Assert.Equal(0, weather.Retries);
+    }
+
+    [Fact]
+    public async Task When_the_fallback_origin_fails_too_the_client_retries_and_the_stats_show_both()
+    {
+        await using var app = new SampleApp(upstreamFailureRate: 1, fallbackFailureRate: 1);
+
+        var response = await app.Client.GetAsync("/weather/Alta");
+
+        Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
+        var weather = Assert.Single(app.Stats.GetSnapshot().HttpClients);
+        Assert.Equal(2, weather.Retries);
+        Assert.Equal(3, weather.Fallbacks);
+        Assert.Equal(3, app.Upstream.Calls);
+    }
+
+    [Fact]
+    public async Task OpenTelemetry_exports_the_Coalesce_meter_and_the_requests_traces()
+    {
+        var metrics = new NameExporter<Metric>(static m => m.Name);
+        var spans = new NameExporter<Activity>(static a => a.DisplayName);
+        await using var app = new SampleApp(services: s => s
+            .ConfigureOpenTelemetryMeterProvider(m => m.AddReader(new BaseExportingMetricReader(metrics)))
+            .ConfigureOpenTelemetryTracerProvider(t => t.AddProcessor(new SimpleActivityExportProcessor(spans))));
+
+        Assert.Equal(HttpStatusCode.OK, (await app.Client.GetAsync("/products/1")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await app.Client.GetAsync("/weather/Oslo")).StatusCode);
+        Assert.True(app.Services.GetRequiredService<MeterProvider>().ForceFlush());
+        Assert.True(app.Services.GetRequiredService<TracerProvider>().ForceFlush());
+
+        Assert.Contains("coalesce.server.requests", metrics.Names);
+        Assert.Contains("coalesce.server.execution.duration", metrics.Names);
+        Assert.Contains("coalesce.client.calls", metrics.Names);
+        Assert.Contains("coalesce.cache.lookups", metrics.Names);
+        Assert.Contains("http.server.request.duration", metrics.Names);
+        Assert.Contains("GET /products/{id:int}", spans.Names);
+        Assert.Contains("GET /weather/{city}", spans.Names);
+    }
+
+    /// <summary>Keeps the names of what OpenTelemetry exports.</summary>
+    private sealed class NameExporter<T>(Func<T, string> name) : BaseExporter<T>
+        where T : class
+    {
+        private readonly ConcurrentDictionary<string, bool> _names = new();
+
+        public ICollection<string> Names => _names.Keys;
+
+        public override ExportResult Export(in Batch<T> batch)
+        {
+            foreach (var item in batch)
+            {
+                _names[name(item)] = true;
+            }
+
+            return ExportResult.Success;
+        }
     }
 
     [Fact]

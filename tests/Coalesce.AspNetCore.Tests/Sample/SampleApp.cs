@@ -20,28 +20,35 @@ internal sealed class SampleApp : IAsyncDisposable
     private int _networkCalls;
 
     /// <param name="upstreamFailureRate">The share of calls the in-process upstream fails with 503.</param>
+    /// <param name="fallbackFailureRate">The share of calls through the fallback origin that fail with 503.</param>
     /// <param name="network">
     /// Replaces the weather client's network (the test server) with a scripted one, answering by request URI; its
     /// retries then go without delay.
     /// </param>
-    public SampleApp(double upstreamFailureRate = 0, Func<Uri, HttpResponseMessage>? network = null)
+    /// <param name="services">More test services, e.g. an OpenTelemetry exporter.</param>
+    public SampleApp(
+        double upstreamFailureRate = 0, Func<Uri, HttpResponseMessage>? network = null, double fallbackFailureRate = 0, Action<IServiceCollection>? services = null)
     {
+        var more = services;
         WebApplicationFactory<Program>? factory = null;
         factory = _root.WithWebHostBuilder(b => b
             .UseSetting("Catalog:LatencyMs", "20")
             .UseSetting("Upstream:LatencyMs", "0")
             .UseSetting("Upstream:FailureRate", upstreamFailureRate.ToString(System.Globalization.CultureInfo.InvariantCulture))
+            .UseSetting("Upstream:FallbackFailureRate", fallbackFailureRate.ToString(System.Globalization.CultureInfo.InvariantCulture))
             .UseSetting("Upstream:Seed", "7")
+            .UseSetting("Telemetry:Console", "false")
             .UseSetting("Upstream:BaseAddress", "http://primary.test/")
             .UseSetting("Upstream:FallbackAddress", "http://fallback.test")
             .ConfigureLogging(logging => logging.ClearProviders())
-            .ConfigureTestServices(services =>
+            .ConfigureTestServices(testServices =>
             {
-                services.AddHttpClient(WeatherEndpoints.ClientName)
+                more?.Invoke(testServices);
+                testServices.AddHttpClient(WeatherEndpoints.ClientName)
                     .ConfigurePrimaryHttpMessageHandler(() => network is null ? factory!.Server.CreateHandler() : new ScriptedNetwork(network, this));
                 if (network is not null)
                 {
-                    services.Configure<HttpCoalescingOptions>(WeatherEndpoints.ClientName, o => o.Retry!.Delay = TimeSpan.Zero);
+                    testServices.Configure<HttpCoalescingOptions>(WeatherEndpoints.ClientName, o => o.Retry!.Delay = TimeSpan.Zero);
                 }
             }));
         _factory = factory;
@@ -50,6 +57,8 @@ internal sealed class SampleApp : IAsyncDisposable
     }
 
     public HttpClient Client { get; }
+
+    public IServiceProvider Services => _factory.Services;
 
     public ProductStore Store => _factory.Services.GetRequiredService<ProductStore>();
 

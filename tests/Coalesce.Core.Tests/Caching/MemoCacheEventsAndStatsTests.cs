@@ -111,19 +111,21 @@ public sealed class MemoCacheEventsAndStatsTests
     }
 
     [Fact]
-    public async Task Hits_misses_evictions_and_size_are_published_on_the_Coalesce_meter()
+    public async Task Lookups_by_result_evictions_entries_and_bytes_are_published_on_the_factorys_Coalesce_meter()
     {
         var name = $"metrics-{Guid.NewGuid():N}";
-        using var cache = new MemoCache(new MemoCacheOptions { Name = name, MaxEntries = 1 });
+        using var factory = new TestMeterFactory();
+        using var cache = new MemoCache(new MemoCacheOptions { Name = name, MaxEntries = 1, MeterFactory = factory });
         await cache.SetAsync("a", 1);
         await cache.SetAsync("b", 2);
         await cache.GetAsync<int>("b");
         await cache.GetAsync<int>("a");
         var seen = new Dictionary<string, long>();
+        var units = new Dictionary<string, string?>();
         using var listener = new MeterListener();
         listener.InstrumentPublished = (instrument, l) =>
         {
-            if (instrument.Meter.Name == "Coalesce" && instrument.Name.StartsWith("coalesce.cache.", StringComparison.Ordinal))
+            if (instrument.Meter.Scope == factory && instrument.Meter.Name == "Coalesce")
             {
                 l.EnableMeasurementEvents(instrument);
             }
@@ -131,20 +133,23 @@ public sealed class MemoCacheEventsAndStatsTests
         listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
         {
             var tagList = tags.ToArray();
-            if (tagList.Contains(new KeyValuePair<string, object?>("coalesce.name", name)) &&
-                tagList.Contains(new KeyValuePair<string, object?>("coalesce.layer", "cache")))
-            {
-                seen[instrument.Name] = value;
-            }
+            Assert.Contains(new KeyValuePair<string, object?>("coalesce.cache.name", name), tagList);
+            var result = tagList.FirstOrDefault(t => t.Key == "coalesce.result").Value as string;
+            seen[result is null ? instrument.Name : $"{instrument.Name}[{result}]"] = value;
+            units[instrument.Name] = instrument.Unit;
         });
         listener.Start();
 
         listener.RecordObservableInstruments();
 
-        Assert.Equal(1, seen["coalesce.cache.hits"]);
-        Assert.Equal(1, seen["coalesce.cache.misses"]);
+        Assert.Equal(1, seen["coalesce.cache.lookups[hit]"]);
+        Assert.Equal(1, seen["coalesce.cache.lookups[miss]"]);
         Assert.Equal(1, seen["coalesce.cache.evictions"]);
-        Assert.Equal(1, seen["coalesce.cache.size"]);
+        Assert.Equal(1, seen["coalesce.cache.entries"]);
+        Assert.Equal(0, seen["coalesce.cache.rejections"]);
+        Assert.True(seen["coalesce.cache.bytes"] > 0);
+        Assert.Equal("{lookup}", units["coalesce.cache.lookups"]);
+        Assert.Equal("By", units["coalesce.cache.bytes"]);
     }
 
     [Fact]
@@ -162,7 +167,7 @@ public sealed class MemoCacheEventsAndStatsTests
             }
         };
         listener.SetMeasurementEventCallback<long>((_, _, tags, _) =>
-            seenName |= tags.ToArray().Contains(new KeyValuePair<string, object?>("coalesce.name", name)));
+            seenName |= tags.ToArray().Contains(new KeyValuePair<string, object?>("coalesce.cache.name", name)));
         listener.Start();
 
         listener.RecordObservableInstruments();

@@ -16,7 +16,7 @@ public class BuildingBlocksTests
         using var limiter = new WindowRateLimiter(10, 100, time);
         var backoff = new BackoffDelay(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30), 2, useJitter: false);
         var pipeline = new ResiliencePipelineBuilder<HttpResponseMessage> { TimeProvider = time }
-            .AddCoalesceRateLimiter(limiter, "weather", layer: "httpclient")
+            .AddCoalesceRateLimiter(limiter, "weather", component: "http_client")
             .AddRetry(new RetryStrategyOptions<HttpResponseMessage>
             {
                 MaxRetryAttempts = 1,

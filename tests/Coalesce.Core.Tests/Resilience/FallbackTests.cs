@@ -50,6 +50,7 @@ public class FallbackTests
         var options = Options(retries: 1);
         options.Name = $"fallback-{Guid.NewGuid():N}";
         using var counters = new ResilienceCounters(options.Name);
+        options.MeterFactory = counters.Factory;
         var calls = new CallRecorder<int>();
         var fn = Resilient.WithFallback<int, int>((replica, _) =>
         {

@@ -131,6 +131,7 @@ public class RateLimitTests
         var logger = new ListLogger();
         options.Logger = logger;
         using var counters = new ResilienceCounters(options.Name);
+        options.MeterFactory = counters.Factory;
         var calls = 0;
         var fn = Resilient.Wrap<int>(_ => Task.FromResult(Interlocked.Increment(ref calls)), options);
 
@@ -143,8 +144,8 @@ public class RateLimitTests
         Assert.Equal(1, calls);
         _time.Advance(TimeSpan.FromSeconds(1));
         Assert.Equal(2, await queued);
-        Assert.Contains(logger.Entries, e => e.EventId == 4003);
-        Assert.Contains(logger.Entries, e => e.EventId == 4004);
+        Assert.Contains(logger.Entries, e => e.EventId == 1303);
+        Assert.Contains(logger.Entries, e => e.EventId == 1304);
         Assert.Equal(2, counters["coalesce.resilience.rate_limited"]);
     }
 

@@ -51,6 +51,10 @@ internal sealed class ListLogger : ILogger
 }
 
 /// <summary>Sums the Coalesce meter's resilience counters for one <c>coalesce.name</c>.</summary>
+/// <summary>
+/// Totals of the <c>coalesce.resilience.*</c> counters a wrapper named <c>name</c> publishes on <see cref="Factory"/>
+/// (set it as the options' <see cref="ResilienceOptions.MeterFactory"/>).
+/// </summary>
 internal sealed class ResilienceCounters : IDisposable
 {
     private readonly MeterListener _listener = new();
@@ -60,27 +64,31 @@ internal sealed class ResilienceCounters : IDisposable
     {
         _listener.InstrumentPublished = (instrument, listener) =>
         {
-            if (instrument.Meter.Name == "Coalesce" && instrument.Name.StartsWith("coalesce.resilience.", StringComparison.Ordinal))
+            if (instrument.Meter.Scope == Factory && instrument.Meter.Name == "Coalesce" && instrument.Name.StartsWith("coalesce.resilience.", StringComparison.Ordinal))
             {
                 listener.EnableMeasurementEvents(instrument);
             }
         };
         _listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
         {
-            foreach (var tag in tags)
+            var all = tags.ToArray();
+            if (all.Contains(new("coalesce.name", name)) && all.Contains(new("coalesce.component", "resilient")))
             {
-                if (tag.Key == "coalesce.name" && (string?)tag.Value == name)
-                {
-                    _totals.AddOrUpdate(instrument.Name, value, (_, total) => total + value);
-                }
+                _totals.AddOrUpdate(instrument.Name, value, (_, total) => total + value);
             }
         });
         _listener.Start();
     }
 
+    public TestMeterFactory Factory { get; } = new();
+
     public long this[string instrument] => _totals.TryGetValue(instrument, out var total) ? total : 0;
 
-    public void Dispose() => _listener.Dispose();
+    public void Dispose()
+    {
+        _listener.Dispose();
+        Factory.Dispose();
+    }
 }
 
 internal sealed class TransientException(string message) : Exception(message);

@@ -150,7 +150,7 @@ public sealed class CrossInstanceInvalidationTests
             Assert.False(await b.Cache.HasAsync("product:1"));
             Assert.Equal(0, a.Stats.AckTimeouts);
             Assert.True(clock.Elapsed < TimeSpan.FromSeconds(1), $"the writer waited {clock.Elapsed}");
-            Assert.Contains(b.Logs.Entries, e => e.EventId == 7025 && e.Message.Contains(nameof(ThrowingEvictor), StringComparison.Ordinal));
+            Assert.Contains(b.Logs.Entries, e => e.EventId == 3025 && e.Message.Contains(nameof(ThrowingEvictor), StringComparison.Ordinal));
         }
         finally
         {

@@ -39,7 +39,7 @@ public sealed class RedisOutageTests
         Assert.False(a.Stats.BreakerOpen);
         Assert.Equal(SecondLevelWriteResult.Stored, await a.Store.TrySetAsync("k", new byte[1], TimeSpan.FromSeconds(5), ["t"], 1, CancellationToken.None));
         Assert.NotNull(await a.Store.TryGetAsync("k", ["t"], CancellationToken.None));
-        Assert.True(a.Logs.Has(7003) && a.Logs.Has(7004), "opening and closing are logged");
+        Assert.True(a.Logs.Has(3003) && a.Logs.Has(3004), "opening and closing are logged");
     }
 
     [RedisFact]
@@ -60,7 +60,7 @@ public sealed class RedisOutageTests
 
         Assert.True(worst < TimeSpan.FromMilliseconds(50) + Slack, $"a read took {worst} with a 50 ms budget");
         Assert.True(a.Stats.BreakerOpen, "three timeouts in a row open the breaker");
-        Assert.True(a.Logs.Has(7002), "timeouts are logged");
+        Assert.True(a.Logs.Has(3002), "timeouts are logged");
         var clockWhileOpen = Stopwatch.StartNew();
         Assert.Null(await a.Store.TryGetAsync("k", ["t"], CancellationToken.None));
         Assert.True(clockWhileOpen.Elapsed < TimeSpan.FromMilliseconds(50), "an open breaker answers at once");
@@ -84,7 +84,7 @@ public sealed class RedisOutageTests
         redis.Resume();
         await a.WaitUntilSynchronizedAsync();
 
-        Assert.Contains(a.Logs.Entries, e => e.EventId == 7003 && e.Message.Contains("heartbeat lapsed", StringComparison.Ordinal));
+        Assert.Contains(a.Logs.Entries, e => e.EventId == 3003 && e.Message.Contains("heartbeat lapsed", StringComparison.Ordinal));
     }
 
     [RedisFact]
@@ -124,7 +124,7 @@ public sealed class RedisOutageTests
 
             Assert.InRange(clock.Elapsed, TimeSpan.FromMilliseconds(550), TimeSpan.FromMilliseconds(600) + Slack);
             Assert.Equal(1, a.Stats.AckTimeouts);
-            Assert.True(a.Logs.Has(7022));
+            Assert.True(a.Logs.Has(3022));
         }
         finally
         {

@@ -1,0 +1,28 @@
+using System.Diagnostics;
+
+namespace Coalesce.AspNetCore;
+
+/// <summary>
+/// Live counters of one endpoint and method (<c>GET /products/{id}</c>): the figures of <c>/_coalesce/stats</c>,
+/// and the attributes its measurements carry on the meter.
+/// </summary>
+internal sealed class EndpointCounters(string method, string route, CoalescingMetrics? metrics)
+{
+    public SharedCallCounters Flights { get; } = new();
+
+    /// <summary>Where measurements go; <see langword="null"/> for a registry built without a meter factory.</summary>
+    public CoalescingMetrics? Metrics => metrics;
+
+    public TagList Tags() => new()
+    {
+        { CoalescingMetrics.MethodTag, method },
+        { CoalescingMetrics.RouteTag, route },
+    };
+
+    public TagList Tags(string result)
+    {
+        var tags = Tags();
+        tags.Add(Diagnostics.CoalesceMeter.ResultTag, result);
+        return tags;
+    }
+}
