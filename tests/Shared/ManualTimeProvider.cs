@@ -1,93 +1,48 @@
+using Microsoft.Extensions.Time.Testing;
+
 namespace Coalesce.Testing;
 
 /// <summary>
-/// A <see cref="TimeProvider"/> whose clock moves only when a test calls <see cref="Advance"/>. Timers
-/// (and so <c>Task.Delay(delay, timeProvider)</c>, Polly delays and timeouts) fire during <see cref="Advance"/>,
-/// in due-time order, on the calling thread.
+/// The tests' clock: the ecosystem's <see cref="FakeTimeProvider"/> (time moves only when a test calls
+/// <see cref="FakeTimeProvider.Advance"/>; timers, and so <c>Task.Delay(delay, timeProvider)</c>, Polly delays and
+/// timeouts, fire during it, in due-time order, on the calling thread), plus the two things it lacks: a count of
+/// armed timers to wait for, so a test advances only once the code under test has armed its timer, and a wall
+/// clock that can be set apart from the monotonic timestamp, to show that lifetimes follow the latter.
 /// </summary>
-public sealed class ManualTimeProvider : TimeProvider
+public sealed class ManualTimeProvider : FakeTimeProvider
 {
-    private readonly object _gate = new();
-    private readonly List<ManualTimer> _timers = [];
-    private DateTimeOffset _now;
-    private long _timestamp;
+    private readonly Lock _gate = new();
+    private TimeSpan _wallClockOffset;
+    private int _pending;
 
     public ManualTimeProvider(DateTimeOffset? start = null)
+        : base(start ?? new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero))
     {
-        _now = start ?? new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
     }
 
-    public override TimeZoneInfo LocalTimeZone => TimeZoneInfo.Utc;
-
-    public override long TimestampFrequency => TimeSpan.TicksPerSecond;
-
-    /// <summary>How many timers are waiting to fire; lets a test wait until code under test has armed one.</summary>
-    public int PendingTimers
-    {
-        get { lock (_gate) { return _timers.Count; } }
-    }
+    /// <summary>How many timers are armed and waiting to fire.</summary>
+    public int PendingTimers => Volatile.Read(ref _pending);
 
     public override DateTimeOffset GetUtcNow()
     {
-        lock (_gate) { return _now; }
-    }
-
-    public override long GetTimestamp()
-    {
-        lock (_gate) { return _timestamp; }
-    }
-
-    /// <summary>Moves the clock forward, firing every timer that falls due on the way.</summary>
-    public void Advance(TimeSpan by)
-    {
-        ArgumentOutOfRangeException.ThrowIfLessThan(by, TimeSpan.Zero);
-        DateTimeOffset target;
-        lock (_gate) { target = _now + by; }
-
-        while (true)
+        lock (_gate)
         {
-            ManualTimer? due = null;
-            lock (_gate)
-            {
-                foreach (var timer in _timers)
-                {
-                    if (timer.DueAt <= target && (due is null || timer.DueAt < due.DueAt))
-                    {
-                        due = timer;
-                    }
-                }
-
-                if (due is null)
-                {
-                    _timestamp += (target - _now).Ticks;
-                    _now = target;
-                    return;
-                }
-
-                if (due.DueAt > _now)
-                {
-                    _timestamp += (due.DueAt - _now).Ticks;
-                    _now = due.DueAt;
-                }
-
-                if (due.Period is { } period)
-                {
-                    due.DueAt = _now + period;
-                }
-                else
-                {
-                    _timers.Remove(due);
-                }
-            }
-
-            due.Fire();
+            return base.GetUtcNow() + _wallClockOffset;
         }
     }
 
-    /// <summary>Sets the wall clock to any instant, even backwards, without firing timers.</summary>
-    public void SetUtcNow(DateTimeOffset now)
+    /// <summary>The monotonic clock: the fake time itself, never the wall-clock offset.</summary>
+    public override long GetTimestamp() => base.GetUtcNow().UtcTicks;
+
+    public override long TimestampFrequency => TimeSpan.TicksPerSecond;
+
+    /// <summary>Sets the wall clock to any instant, even backwards, without moving timestamps or firing timers.</summary>
+    public void SetWallClock(DateTimeOffset now)
     {
-        lock (_gate) { _now = now; }
+        lock (_gate)
+        {
+            _wallClockOffset = now - base.GetUtcNow();
+        }
     }
 
     /// <summary>Waits (without moving the clock) until at least <paramref name="count"/> timers are armed.</summary>
@@ -108,51 +63,67 @@ public sealed class ManualTimeProvider : TimeProvider
 
     public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
     {
-        var timer = new ManualTimer(this, callback, state);
+        var timer = new CountedTimer(this, callback, state);
+        timer.Inner = base.CreateTimer(static s => ((CountedTimer)s!).Fire(), timer, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         timer.Change(dueTime, period);
         return timer;
     }
 
-    private sealed class ManualTimer(ManualTimeProvider owner, TimerCallback callback, object? state) : ITimer
+    /// <summary>A timer of the base clock that keeps the armed count: armed from Change until it fires once (unless periodic) or is disposed.</summary>
+    private sealed class CountedTimer(ManualTimeProvider owner, TimerCallback callback, object? state) : ITimer
     {
-        public DateTimeOffset DueAt { get; set; }
+        private bool _armed;
+        private bool _periodic;
 
-        public TimeSpan? Period { get; private set; }
+        public ITimer Inner { get; set; } = null!;
 
         public bool Change(TimeSpan dueTime, TimeSpan period)
         {
-            lock (owner._gate)
+            lock (this)
             {
-                owner._timers.Remove(this);
-                if (dueTime == Timeout.InfiniteTimeSpan)
-                {
-                    return true;
-                }
-
-                DueAt = owner._now + dueTime;
-                Period = period == Timeout.InfiniteTimeSpan || period == TimeSpan.Zero ? null : period;
-                owner._timers.Add(this);
+                SetArmed(dueTime != Timeout.InfiniteTimeSpan);
+                _periodic = period != Timeout.InfiniteTimeSpan && period != TimeSpan.Zero;
             }
 
-            if (dueTime == TimeSpan.Zero)
-            {
-                owner.Advance(TimeSpan.Zero);
-            }
-
-            return true;
+            return Inner.Change(dueTime, period);
         }
 
-        public void Fire() => callback(state);
+        public void Fire()
+        {
+            lock (this)
+            {
+                if (!_periodic)
+                {
+                    SetArmed(false);
+                }
+            }
+
+            callback(state);
+        }
 
         public void Dispose()
         {
-            lock (owner._gate) { owner._timers.Remove(this); }
+            lock (this)
+            {
+                SetArmed(false);
+            }
+
+            Inner.Dispose();
         }
 
         public ValueTask DisposeAsync()
         {
             Dispose();
             return ValueTask.CompletedTask;
+        }
+
+        private void SetArmed(bool armed)
+        {
+            if (armed != _armed)
+            {
+                _armed = armed;
+                Interlocked.Add(ref owner._pending, armed ? 1 : -1);
+            }
         }
     }
 }

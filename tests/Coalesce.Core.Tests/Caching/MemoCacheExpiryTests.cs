@@ -40,12 +40,12 @@ public sealed class MemoCacheExpiryTests
         using var cache = NewCache();
         await cache.SetAsync("k", "v", TimeSpan.FromSeconds(10));
 
-        _time.SetUtcNow(_time.GetUtcNow() - TimeSpan.FromDays(1));
+        _time.SetWallClock(_time.GetUtcNow() - TimeSpan.FromDays(1));
         _time.Advance(TimeSpan.FromSeconds(10));
         Assert.False(cache.TryGet<string>("k", out _));
 
         await cache.SetAsync("k2", "v", TimeSpan.FromSeconds(10));
-        _time.SetUtcNow(_time.GetUtcNow() + TimeSpan.FromDays(1));
+        _time.SetWallClock(_time.GetUtcNow() + TimeSpan.FromDays(1));
         Assert.True(cache.TryGet<string>("k2", out _));
     }
 

@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Logging.Testing;
+
 namespace Coalesce.Tests.Resilience;
 
 public class LoggingAndMetricsTests
@@ -5,7 +7,7 @@ public class LoggingAndMetricsTests
     [Fact]
     public async Task Retries_fallbacks_and_the_final_failure_are_logged_with_stable_event_ids_and_counted()
     {
-        var logger = new ListLogger();
+        var logger = new FakeLogger();
         var name = $"logged-{Guid.NewGuid():N}";
         using var counters = new ResilienceCounters(name);
         var options = new ResilienceOptions
@@ -16,9 +18,9 @@ public class LoggingAndMetricsTests
 
         await Assert.ThrowsAsync<AllAttemptsFailedException>(() => fn(CancellationToken.None));
 
-        Assert.Equal([1302, 1301, 1302, 1305], logger.Entries.Select(e => e.EventId));
-        Assert.Contains($"{name}: fallback value 1 of 2 failed", logger.Entries[0].Message, StringComparison.Ordinal);
-        Assert.Contains($"{name}: all 4 attempts failed", logger.Entries[^1].Message, StringComparison.Ordinal);
+        Assert.Equal([1302, 1301, 1302, 1305], logger.Collector.GetSnapshot().Select(e => e.Id.Id));
+        Assert.Contains($"{name}: fallback value 1 of 2 failed", logger.Collector.GetSnapshot()[0].Message, StringComparison.Ordinal);
+        Assert.Contains($"{name}: all 4 attempts failed", logger.Collector.LatestRecord.Message, StringComparison.Ordinal);
         Assert.Equal(1, counters["coalesce.resilience.retries"]);
         Assert.Equal(2, counters["coalesce.resilience.fallbacks"]);
         Assert.Equal(1, counters["coalesce.resilience.failures"]);

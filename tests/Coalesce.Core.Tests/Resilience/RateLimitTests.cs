@@ -1,6 +1,7 @@
 using System.Threading.RateLimiting;
 using Coalesce.Resilience;
 using Coalesce.Testing;
+using Microsoft.Extensions.Logging.Testing;
 using Polly;
 using Polly.RateLimiting;
 
@@ -128,7 +129,7 @@ public class RateLimitTests
         var options = Options(1);
         options.RateLimitQueueLimit = 1;
         options.Name = $"limited-{Guid.NewGuid():N}";
-        var logger = new ListLogger();
+        var logger = new FakeLogger();
         options.Logger = logger;
         using var counters = new ResilienceCounters(options.Name);
         options.MeterFactory = counters.Factory;
@@ -144,8 +145,8 @@ public class RateLimitTests
         Assert.Equal(1, calls);
         _time.Advance(TimeSpan.FromSeconds(1));
         Assert.Equal(2, await queued);
-        Assert.Contains(logger.Entries, e => e.EventId == 1303);
-        Assert.Contains(logger.Entries, e => e.EventId == 1304);
+        Assert.Contains(logger.Collector.GetSnapshot(), e => e.Id.Id == 1303);
+        Assert.Contains(logger.Collector.GetSnapshot(), e => e.Id.Id == 1304);
         Assert.Equal(2, counters["coalesce.resilience.rate_limited"]);
     }
 

@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
-using System.Diagnostics.Metrics;
 using Coalesce.Resilience;
-using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 
 namespace Coalesce.Tests.Resilience;
 
@@ -35,58 +34,37 @@ internal sealed class CallRecorder<T>
     }
 }
 
-internal sealed class ListLogger : ILogger
-{
-    private readonly ConcurrentQueue<(int EventId, LogLevel Level, string Message)> _entries = new();
-
-    public IReadOnlyList<(int EventId, LogLevel Level, string Message)> Entries => [.. _entries];
-
-    public IDisposable? BeginScope<TState>(TState state)
-        where TState : notnull => null;
-
-    public bool IsEnabled(LogLevel logLevel) => true;
-
-    public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-        _entries.Enqueue((eventId.Id, logLevel, formatter(state, exception)));
-}
-
-/// <summary>Sums the Coalesce meter's resilience counters for one <c>coalesce.name</c>.</summary>
 /// <summary>
 /// Totals of the <c>coalesce.resilience.*</c> counters a wrapper named <c>name</c> publishes on <see cref="Factory"/>
 /// (set it as the options' <see cref="ResilienceOptions.MeterFactory"/>).
 /// </summary>
 internal sealed class ResilienceCounters : IDisposable
 {
-    private readonly MeterListener _listener = new();
-    private readonly ConcurrentDictionary<string, long> _totals = new();
+    private static readonly string[] Instruments =
+        ["coalesce.resilience.retries", "coalesce.resilience.fallbacks", "coalesce.resilience.rate_limited", "coalesce.resilience.failures"];
+
+    private readonly string _name;
+    private readonly Dictionary<string, MetricCollector<long>> _collectors;
 
     public ResilienceCounters(string name)
     {
-        _listener.InstrumentPublished = (instrument, listener) =>
-        {
-            if (instrument.Meter.Scope == Factory && instrument.Meter.Name == "Coalesce" && instrument.Name.StartsWith("coalesce.resilience.", StringComparison.Ordinal))
-            {
-                listener.EnableMeasurementEvents(instrument);
-            }
-        };
-        _listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
-        {
-            var all = tags.ToArray();
-            if (all.Contains(new("coalesce.name", name)) && all.Contains(new("coalesce.component", "resilient")))
-            {
-                _totals.AddOrUpdate(instrument.Name, value, (_, total) => total + value);
-            }
-        });
-        _listener.Start();
+        _name = name;
+        _collectors = Instruments.ToDictionary(i => i, i => new MetricCollector<long>(Factory, "Coalesce", i));
     }
 
     public TestMeterFactory Factory { get; } = new();
 
-    public long this[string instrument] => _totals.TryGetValue(instrument, out var total) ? total : 0;
+    public long this[string instrument] => _collectors[instrument].GetMeasurementSnapshot()
+        .Where(m => m.MatchesTags(new KeyValuePair<string, object?>("coalesce.name", _name), new KeyValuePair<string, object?>("coalesce.component", "resilient")))
+        .Sum(m => m.Value);
 
     public void Dispose()
     {
-        _listener.Dispose();
+        foreach (var collector in _collectors.Values)
+        {
+            collector.Dispose();
+        }
+
         Factory.Dispose();
     }
 }
