@@ -29,7 +29,11 @@ public sealed class RedisCoalescingOptions
     /// </summary>
     public string KeyPrefix { get; set; } = "coalesce";
 
-    /// <summary>Whether a miss runs once across all instances rather than once per instance. Default: <see langword="true"/>.</summary>
+    /// <summary>
+    /// Whether a miss is to run once across all instances rather than once per instance. Default: <see langword="true"/>.
+    /// Not yet in effect in this version: each instance coalesces its own requests, and shares only what it renders
+    /// for memoized endpoints through the second level.
+    /// </summary>
     public bool CoalesceAcrossInstances { get; set; } = true;
 
     /// <summary>
