@@ -159,10 +159,7 @@ internal sealed class RequestCoalescingMiddleware
 
     private Task Bypass(HttpContext context)
     {
-        if (_options.EmitCacheStatus)
-        {
-            CacheStatus.Set(context.Response, CacheStatusName, CacheStatus.Bypass);
-        }
+        SetCacheStatus(context, CacheStatus.Bypass);
 
         return _next(context);
     }
@@ -341,22 +338,24 @@ internal sealed class RequestCoalescingMiddleware
         return result.Kind == FlightOutcomeKind.LeaderAborted && canTakeOver ? FollowerNext.Retry : FollowerNext.RunOwn;
     }
 
-    private Task ReplayAsync(HttpContext context, CapturedResponse response, string cacheStatus)
+    private void SetCacheStatus(HttpContext context, string status)
     {
         if (_options.EmitCacheStatus)
         {
-            CacheStatus.Set(context.Response, CacheStatusName, cacheStatus);
+            CacheStatus.Set(context.Response, CacheStatusName, status);
         }
+    }
+
+    private Task ReplayAsync(HttpContext context, CapturedResponse response, string cacheStatus)
+    {
+        SetCacheStatus(context, cacheStatus);
 
         return response.ReplayAsync(context, _time.GetUtcNow());
     }
 
     private async Task RunOwnAsync(HttpContext context, ExecutionCounters counters)
     {
-        if (_options.EmitCacheStatus)
-        {
-            CacheStatus.Set(context.Response, CacheStatusName, CacheStatus.Bypass);
-        }
+        SetCacheStatus(context, CacheStatus.Bypass);
 
         counters.StartedAlone();
         try
@@ -405,10 +404,7 @@ internal sealed class RequestCoalescingMiddleware
 
         counters.Started();
 
-        if (_options.EmitCacheStatus)
-        {
-            CacheStatus.Set(context.Response, CacheStatusName, CacheStatus.Miss);
-        }
+        SetCacheStatus(context, CacheStatus.Miss);
 
         var original = context.Features.GetRequiredFeature<IHttpResponseBodyFeature>();
         var entryHeaders = SnapshotHeaders(context.Response.Headers);
