@@ -41,6 +41,9 @@ internal interface ICacheStore<TKey, TValue> : IDisposable
     /// <summary>Whether a live entry exists, without touching its recency.</summary>
     bool Contains(TKey key);
 
+    /// <summary>Reads a live entry without touching its recency.</summary>
+    bool TryPeek(TKey key, [MaybeNullWhen(false)] out TValue value);
+
     /// <summary>
     /// Adds or replaces an entry: value, time to live and tags all come from this call. Then evicts the least recently
     /// used entries while a bound is exceeded.

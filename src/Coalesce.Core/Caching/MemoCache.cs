@@ -124,36 +124,102 @@ public sealed partial class MemoCache : IDisposable
     public bool TryGet<T>(string key, [MaybeNullWhen(false)] out T value)
     {
         ArgumentNullException.ThrowIfNull(key);
-        object? raw;
-        bool found;
-        if (_prefix is null)
+        if (!TryGetRaw(key, out var raw) || (raw is WindowedEntry windowed && !TryUnwrapFresh(windowed, out raw)))
         {
-            found = _store.TryGet(key, out raw);
-        }
-        else if (_prefix.Length + key.Length <= StackKeyLimit)
-        {
-            Span<char> buffer = stackalloc char[_prefix.Length + key.Length];
-            _prefix.CopyTo(buffer);
-            key.CopyTo(buffer[_prefix.Length..]);
-            found = _store.TryGet(buffer, out raw);
-        }
-        else
-        {
-            found = _store.TryGet(_prefix + key, out raw);
-        }
-
-        if (!found)
-        {
-            _misses.Increment();
-            Raise(Miss, key);
+            CountMiss(key);
             value = default;
             return false;
         }
 
         value = Cast<T>(key, raw);
+        CountHit(key);
+        return true;
+    }
+
+    /// <summary>
+    /// Reads an entry whether fresh or stale within one of its windows (<see cref="Store{T}(string, T, TimeSpan, IEnumerable{string}?, TimeSpan, TimeSpan)"/>).
+    /// A fresh entry counts as a hit, as for <see cref="TryGet{T}"/>; a stale one as a miss, since the caller is
+    /// expected to fetch anew.
+    /// </summary>
+    /// <returns><see langword="true"/> when the entry is fresh or inside a window.</returns>
+    /// <exception cref="InvalidOperationException">The entry holds a value that is not a <typeparamref name="T"/>.</exception>
+    internal bool TryGetEntry<T>(string key, [MaybeNullWhen(false)] out T value, out EntryFreshness freshness)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        if (!TryGetRaw(key, out var raw))
+        {
+            CountMiss(key);
+            value = default;
+            freshness = default;
+            return false;
+        }
+
+        if (raw is not WindowedEntry windowed)
+        {
+            value = Cast<T>(key, raw);
+            freshness = new EntryFreshness(IsFresh: true, CanRevalidate: true, CanServeOnError: true, TimeSpan.Zero, TimeSpan.Zero);
+            CountHit(key);
+            return true;
+        }
+
+        var now = _time.GetTimestamp();
+        if (!windowed.IsUsableAt(now))
+        {
+            CountMiss(key);
+            value = default;
+            freshness = default;
+            return false;
+        }
+
+        value = Cast<T>(key, windowed.Value);
+        freshness = windowed.FreshnessAt(now, _time);
+        if (freshness.IsFresh)
+        {
+            CountHit(key);
+        }
+        else
+        {
+            CountMiss(key);
+        }
+
+        return true;
+    }
+
+    private bool TryGetRaw(string key, out object? raw)
+    {
+        if (_prefix is null)
+        {
+            return _store.TryGet(key, out raw);
+        }
+
+        if (_prefix.Length + key.Length <= StackKeyLimit)
+        {
+            Span<char> buffer = stackalloc char[_prefix.Length + key.Length];
+            _prefix.CopyTo(buffer);
+            key.CopyTo(buffer[_prefix.Length..]);
+            return _store.TryGet(buffer, out raw);
+        }
+
+        return _store.TryGet(_prefix + key, out raw);
+    }
+
+    /// <summary>The value inside a windowed entry while it is fresh; past its time to live, public reads see nothing.</summary>
+    private bool TryUnwrapFresh(WindowedEntry windowed, out object? value)
+    {
+        value = windowed.Value;
+        return windowed.IsFreshAt(_time.GetTimestamp());
+    }
+
+    private void CountHit(string key)
+    {
         _hits.Increment();
         Raise(Hit, key);
-        return true;
+    }
+
+    private void CountMiss(string key)
+    {
+        _misses.Increment();
+        Raise(Miss, key);
     }
 
     /// <summary>Reads an entry.</summary>
@@ -187,7 +253,8 @@ public sealed partial class MemoCache : IDisposable
     {
         ArgumentNullException.ThrowIfNull(key);
         ct.ThrowIfCancellationRequested();
-        return new ValueTask<bool>(_store.Contains(StoreKey(key)));
+        return new ValueTask<bool>(
+            _store.TryPeek(StoreKey(key), out var raw) && (raw is not WindowedEntry windowed || TryUnwrapFresh(windowed, out _)));
     }
 
     /// <summary>Deletes an entry.</summary>
@@ -308,7 +375,7 @@ public sealed partial class MemoCache : IDisposable
     private async Task<T> RunFetchAsync<T>(Fetch<T> fetch, CancellationToken token)
     {
         // A flight that finished just before this one started may have stored the value already.
-        if (_store.TryGet(fetch.StoreKey, out var raw))
+        if (_store.TryGet(fetch.StoreKey, out var raw) && (raw is not WindowedEntry windowed || TryUnwrapFresh(windowed, out raw)))
         {
             return Cast<T>(fetch.Key, raw)!;
         }
@@ -386,9 +453,13 @@ public sealed partial class MemoCache : IDisposable
 
         var glob = pattern is null ? null : GlobPattern.Parse(pattern, nameof(pattern));
         var now = _time.GetUtcNow();
+        var timestamp = _time.GetTimestamp();
         var entries = _store
             .Snapshot(k => OwnsKey(k) && (glob is null || glob.IsMatch(UserKeySpan(k))), int.MaxValue)
-            .Select(e => new CacheEntry(UserKey(e.Key), e.Value, now + e.TimeToLive, [.. e.Tags.Select(UserKey)]))
+            .Where(e => e.Value is not WindowedEntry windowed || windowed.IsFreshAt(timestamp))
+            .Select(e => e.Value is WindowedEntry windowed
+                ? new CacheEntry(UserKey(e.Key), windowed.Value, now + _time.GetElapsedTime(timestamp, windowed.FreshUntil), [.. e.Tags.Select(UserKey)])
+                : new CacheEntry(UserKey(e.Key), e.Value, now + e.TimeToLive, [.. e.Tags.Select(UserKey)]))
             .OrderBy(static e => e.Key, StringComparer.Ordinal);
         return [.. limit is { } take ? entries.Take(take) : entries];
     }
@@ -466,6 +537,54 @@ public sealed partial class MemoCache : IDisposable
         ArgumentNullException.ThrowIfNull(key);
         ValidateTtl(ttl);
         Put(key, StoreKey(key), value, ttl, StoreTags(tags));
+    }
+
+    /// <summary>
+    /// Stores like <see cref="SetAsync"/>, with stale windows after the time to live: the entry stays in the store
+    /// (and counts against its bounds) for <paramref name="ttl"/> plus the longer window, readable through
+    /// <see cref="TryGetEntry{T}"/> only once its time to live has run out. Without windows it is stored as any entry.
+    /// </summary>
+    /// <param name="key">The key.</param>
+    /// <param name="value">The value, kept by reference.</param>
+    /// <param name="ttl">Its time to live; must be positive.</param>
+    /// <param name="tags">Tags for invalidation; <see langword="null"/> for none.</param>
+    /// <param name="staleWhileRevalidate">How long past its time to live it may be served while a refresh runs; zero for none.</param>
+    /// <param name="staleIfError">How long past its time to live it may be served when a fetch fails; zero for none.</param>
+    internal void Store<T>(string key, T value, TimeSpan ttl, IEnumerable<string>? tags, TimeSpan staleWhileRevalidate, TimeSpan staleIfError)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        ValidateTtl(ttl);
+        ValidateWindow(staleWhileRevalidate, nameof(staleWhileRevalidate));
+        ValidateWindow(staleIfError, nameof(staleIfError));
+        Put(key, StoreKey(key), value, ttl, StoreTags(tags), staleWhileRevalidate, staleIfError);
+    }
+
+    private static void ValidateWindow(TimeSpan window, string name)
+    {
+        if (window < TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(name, window, "A stale window must be zero (none) or positive.");
+        }
+    }
+
+    private void Put<T>(string key, string storeKey, T value, TimeSpan ttl, string[]? storeTags, TimeSpan staleWhileRevalidate, TimeSpan staleIfError)
+    {
+        if (staleWhileRevalidate == TimeSpan.Zero && staleIfError == TimeSpan.Zero)
+        {
+            Put(key, storeKey, value, ttl, storeTags);
+            return;
+        }
+
+        var now = _time.GetTimestamp();
+        var frequency = _time.TimestampFrequency;
+        var freshUntil = MonotonicDeadline.After(now, ttl, frequency);
+        var windowed = new WindowedEntry(
+            value,
+            now,
+            freshUntil,
+            MonotonicDeadline.After(freshUntil, staleWhileRevalidate, frequency),
+            MonotonicDeadline.After(freshUntil, staleIfError, frequency));
+        Put(key, storeKey, windowed, MonotonicDeadline.Add(ttl, TimeSpan.FromTicks(Math.Max(staleWhileRevalidate.Ticks, staleIfError.Ticks))), storeTags);
     }
 
     private void Put<T>(string key, string storeKey, T value, TimeSpan? ttl, string[]? storeTags)
