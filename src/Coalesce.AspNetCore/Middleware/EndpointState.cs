@@ -149,7 +149,15 @@ internal sealed class EndpointState
                 case CoalesceAttribute { PolicyName: { } name }:
                     return Named(name, out problem);
                 case CoalesceAttribute attribute:
-                    return attribute.Policy;
+                    try
+                    {
+                        return attribute.Policy;
+                    }
+                    catch (InvalidOperationException ex)
+                    {
+                        problem = $"The [Coalesce] attribute on endpoint '{endpoint.DisplayName}' is not valid: {ex.Message}";
+                        return null;
+                    }
             }
         }
 
