@@ -173,8 +173,7 @@ internal sealed partial class RequestCoalescingMiddleware
                 }
 
                 var flight = new RequestFlight(key, tags, state.Name);
-                _ = _flights.JoinOrRun(key, flight.Outcome, flight, out var isLeader, out _);
-                if (!isLeader)
+                if (!flight.TryLead(_flights, out _, out _))
                 {
                     // An execution for the key is running already; what it renders replaces the stale response.
                     return;

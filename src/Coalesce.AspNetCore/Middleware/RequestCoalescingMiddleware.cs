@@ -253,14 +253,13 @@ internal sealed partial class RequestCoalescingMiddleware
         while (true)
         {
             var mine = new RequestFlight(key, tags, state.Name);
-            var outcome = _flights.JoinOrRun(key, mine.Outcome, mine, out var isLeader, out var joined);
-            if (isLeader)
+            if (mine.TryLead(_flights, out var joined, out var outcome))
             {
                 await LeadAsync(context, state, mine, counters).ConfigureAwait(false);
                 return;
             }
 
-            switch (await FollowAsync(context, state, (RequestFlight)joined, outcome, waitTimeout, counters, canTakeOver: true).ConfigureAwait(false))
+            switch (await FollowAsync(context, state, joined, outcome, waitTimeout, counters, canTakeOver: true).ConfigureAwait(false))
             {
                 case FollowerNext.Done:
                     return;
