@@ -78,6 +78,9 @@ public sealed partial class MemoCache
     /// <summary>Fetches and refreshes in progress; lets tests wait for a background refresh to end.</summary>
     internal int FetchesInFlight => _flights.InFlightCount;
 
+    /// <summary>Cancelled when the cache is disposed: the token of background refreshes, and the lifetime of a soft-timeout caller's place in a flight.</summary>
+    internal CancellationToken Disposing => _disposing.Token;
+
     /// <summary>How many invalidations this cache has seen; read before work whose result is stored later.</summary>
     internal long InvalidationVersion => _invalidations.Version;
 
@@ -93,8 +96,7 @@ public sealed partial class MemoCache
         var fetch = new Fetch<T>(this, key, storeKey, fetcher, settings, StoreTags(settings.Tags));
         if (freshness.CanRevalidate)
         {
-            _staleWhileRevalidating.Increment();
-            TryStartRefresh(_flights, storeKey, key, fetch, static (f, token) => f.Cache.RunFetchAsync(f, token), inspect: null);
+            ServeStaleAndRevalidate(_flights, storeKey, key, fetch, static (f, token) => f.Cache.RunFetchAsync(f, token), inspect: null);
             return new ValueTask<T>(stale!);
         }
 
@@ -107,7 +109,7 @@ public sealed partial class MemoCache
         // it goes: its place in the flight lasts until the cache is disposed, and its own token bounds only its wait.
         var flight = _flights.CallAsync(
             storeKey, fetch, static (f, token) => f.Cache.RunFetchAsync(f, token), settings.SoftTimeout is null ? ct : _disposing.Token);
-        return new ValueTask<T>(AwaitOrServeStaleAsync(flight, key, settings.SoftTimeout, isFailure: null, static (T value) => value, ct));
+        return new ValueTask<T>(AwaitOrServeStaleAsync(flight, key, settings.SoftTimeout, isFailure: null, static (T value) => value, unused: null, ct));
     }
 
     /// <summary>
@@ -120,9 +122,8 @@ public sealed partial class MemoCache
         var storeTags = StoreTags(settings.Tags);
         if (freshness.CanRevalidate)
         {
-            _staleWhileRevalidating.Increment();
             var refresh = new Fetch<T>(this, key, storeKey, token => Task.Run(function, token), settings, storeTags);
-            TryStartRefresh(_flights, storeKey, key, refresh, static (f, token) => f.Cache.RunFetchAsync(f, token), inspect: null);
+            ServeStaleAndRevalidate(_flights, storeKey, key, refresh, static (f, token) => f.Cache.RunFetchAsync(f, token), inspect: null);
             return stale!;
         }
 
@@ -148,15 +149,17 @@ public sealed partial class MemoCache
     }
 
     /// <summary>
-    /// Starts a background refresh of <paramref name="key"/> as the flight <paramref name="flightKey"/> of
+    /// For a caller about to be served the stale entry under <paramref name="key"/> inside its stale-while-revalidate
+    /// window: counts the stale hit, and starts a background refresh as the flight <paramref name="flightKey"/> of
     /// <paramref name="flights"/>, unless a flight for it is in progress (which will store a new value anyway). The work
     /// gets a token cancelled when the cache is disposed. Counts the refresh; a failure (an exception, or what
     /// <paramref name="inspect"/> makes of the result) is counted and raised as <see cref="RefreshFailed"/>.
     /// </summary>
     /// <returns><see langword="true"/> when this call started the refresh.</returns>
-    internal bool TryStartRefresh<TState, TResult>(
+    internal bool ServeStaleAndRevalidate<TState, TResult>(
         SharedCall flights, string flightKey, string key, TState state, Func<TState, CancellationToken, Task<TResult>> work, Func<TResult, Exception?>? inspect)
     {
+        _staleWhileRevalidating.Increment();
         if (Volatile.Read(ref _disposed) != 0 ||
             !flights.TryStart(flightKey, (State: state, Work: work, Token: _disposing.Token), static (s, _) => s.Work(s.State, s.Token), out var task))
         {
@@ -172,10 +175,25 @@ public sealed partial class MemoCache
     /// Awaits a flight for a caller that read a stale entry it may serve on error: when the flight throws (other
     /// than for <paramref name="ct"/>), when <paramref name="isFailure"/> says its result is a failure, or when it
     /// outlasts <paramref name="softTimeout"/>, the caller gets the entry (read again, so an invalidated one is
-    /// never served) through <paramref name="fromStale"/>, if it is still within its stale-if-error window.
+    /// never served) through <paramref name="fromStale"/>, if it is still within its stale-if-error window. With a
+    /// soft timeout, the caller must have joined the flight with <see cref="Disposing"/> rather than its own token, so
+    /// that leaving with the stale value does not cancel the work.
     /// </summary>
+    /// <param name="flight">The caller's wait for the flight.</param>
+    /// <param name="key">The entry's key.</param>
+    /// <param name="softTimeout">How long to wait before serving the stale entry; <see langword="null"/> to wait for the flight.</param>
+    /// <param name="isFailure">Whether a result counts as a failure (an HTTP 5xx); <see langword="null"/> when only exceptions do.</param>
+    /// <param name="fromStale">Turns the stale value into a result.</param>
+    /// <param name="unused">Given a result the caller did not use because it served the stale value instead (to release it).</param>
+    /// <param name="ct">The caller's token: its cancellation is no failure and ends only its wait.</param>
     internal async Task<TResult> AwaitOrServeStaleAsync<TValue, TResult>(
-        Task<TResult> flight, string key, TimeSpan? softTimeout, Func<TResult, bool>? isFailure, Func<TValue, TResult> fromStale, CancellationToken ct)
+        Task<TResult> flight,
+        string key,
+        TimeSpan? softTimeout,
+        Func<TResult, bool>? isFailure,
+        Func<TValue, TResult> fromStale,
+        Action<TResult>? unused,
+        CancellationToken ct)
     {
         TResult result;
         try
@@ -190,8 +208,23 @@ public sealed partial class MemoCache
                 {
                     if (TryServeStale<TValue>(key, _staleOnTimeout, out var early))
                     {
-                        // The fetch goes on and stores its result; nobody waits for it, so its failure is observed here.
-                        _ = flight.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+                        // The fetch goes on and stores its result; nobody waits for it, so its outcome is observed here.
+                        _ = flight.ContinueWith(
+                            static (t, state) =>
+                            {
+                                if (t.IsCompletedSuccessfully)
+                                {
+                                    ((Action<TResult>?)state)?.Invoke(t.Result);
+                                }
+                                else
+                                {
+                                    _ = t.Exception;
+                                }
+                            },
+                            unused,
+                            CancellationToken.None,
+                            TaskContinuationOptions.ExecuteSynchronously,
+                            TaskScheduler.Default);
                         return fromStale(early);
                     }
 
@@ -210,10 +243,22 @@ public sealed partial class MemoCache
 
         if (isFailure is not null && isFailure(result) && TryServeStale<TValue>(key, _staleOnError, out var instead))
         {
+            unused?.Invoke(result);
             return fromStale(instead);
         }
 
         return result;
+    }
+
+    /// <summary>
+    /// Stores a fetched value unless an invalidation since <paramref name="since"/> covers it; stores first and then
+    /// checks again, so an invalidation that slips in between still removes it.
+    /// </summary>
+    /// <remarks>For work outside the cache (the HttpClient handler's flights); see the overload for the parameters.</remarks>
+    internal void StoreFetched<T>(long since, string key, T value, in EntrySettings settings)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        StoreFetched(since, key, StoreKey(key), value, settings, StoreTags(settings.Tags));
     }
 
     /// <summary>
