@@ -110,7 +110,7 @@ public sealed partial class MemoCache : IDisposable
     /// <summary>The cache's name, from <see cref="MemoCacheOptions.Name"/>.</summary>
     public string Name { get; }
 
-    /// <summary>The number of entries held (expired entries not yet swept included).</summary>
+    /// <summary>The number of entries held (entries kept stale for their windows, and expired entries not yet swept, included).</summary>
     public int Count => _store.Count;
 
     /// <summary>
@@ -185,22 +185,20 @@ public sealed partial class MemoCache : IDisposable
         return true;
     }
 
-    private bool TryGetRaw(string key, out object? raw)
-    {
-        if (_prefix is null)
-        {
-            return _store.TryGet(key, out raw);
-        }
+    // The common case, no namespace, stays inlinable; the stack buffer of the other keeps its method from being inlined.
+    private bool TryGetRaw(string key, out object? raw) => _prefix is null ? _store.TryGet(key, out raw) : TryGetPrefixed(key, _prefix, out raw);
 
-        if (_prefix.Length + key.Length <= StackKeyLimit)
+    private bool TryGetPrefixed(string key, string prefix, out object? raw)
+    {
+        if (prefix.Length + key.Length <= StackKeyLimit)
         {
-            Span<char> buffer = stackalloc char[_prefix.Length + key.Length];
-            _prefix.CopyTo(buffer);
-            key.CopyTo(buffer[_prefix.Length..]);
+            Span<char> buffer = stackalloc char[prefix.Length + key.Length];
+            prefix.CopyTo(buffer);
+            key.CopyTo(buffer[prefix.Length..]);
             return _store.TryGet(buffer, out raw);
         }
 
-        return _store.TryGet(_prefix + key, out raw);
+        return _store.TryGet(prefix + key, out raw);
     }
 
     /// <summary>The value inside a windowed entry while it is fresh; past its time to live, public reads see nothing.</summary>
