@@ -554,7 +554,24 @@ internal sealed class HttpCoalescingClient : IDisposable
     /// </summary>
     private sealed class Refresh(HttpCoalescingClient client, HttpRequestSnapshot snapshot, string memoKey, Func<HttpRequestMessage, CancellationToken, Task<HttpResponseMessage>> send)
     {
-        public Task<HttpFlightResult> RunAsync(CancellationToken cancellationToken) => client.RunFlightAsync(snapshot, memoKey, send, cancellationToken);
+        public async Task<HttpFlightResult> RunAsync(CancellationToken cancellationToken)
+        {
+            try
+            {
+                var result = await client.RunFlightAsync(snapshot, memoKey, send, cancellationToken).ConfigureAwait(false);
+                if (result.Buffered is { } response && !IsSuccess(response))
+                {
+                    HttpCoalescingLog.RefreshFailed(client._logger, client.Name, $"status {(int)response.StatusCode}", error: null);
+                }
+
+                return result;
+            }
+            catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+            {
+                HttpCoalescingLog.RefreshFailed(client._logger, client.Name, ex.GetType().Name, ex);
+                throw;
+            }
+        }
 
         /// <summary>
         /// Why a finished refresh kept nothing: a status other than 2xx is reported as a failure (the stale entry stays).
@@ -563,11 +580,13 @@ internal sealed class HttpCoalescingClient : IDisposable
         public static HttpRequestException? Failure(HttpFlightResult result)
         {
             result.TakeStreamed()?.Dispose();
-            return result.Buffered is { } response && ((int)response.StatusCode < 200 || (int)response.StatusCode > 299)
+            return result.Buffered is { } response && !IsSuccess(response)
                 ? new HttpRequestException($"Refreshing a memoized response got status {(int)response.StatusCode}; the stale response stays.", null, response.StatusCode)
                 : null;
         }
     }
+
+    private static bool IsSuccess(BufferedHttpResponse response) => (int)response.StatusCode is >= 200 and <= 299;
 
     /// <summary>A body read to the end and small enough to share.</summary>
     private sealed class BufferedContent(byte[] body) : ByteArrayContent(body)

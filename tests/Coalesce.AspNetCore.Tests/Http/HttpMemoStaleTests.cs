@@ -66,6 +66,8 @@ public sealed class HttpMemoStaleTests
         Assert.StartsWith($"http:{ScriptedClient.Name}:", failure.Key, StringComparison.Ordinal);
         Assert.Equal(1, Cache(scripted).GetStats().RefreshFailures);
         Assert.Equal(1, Cache(scripted).Count);
+        var logged = Assert.Single(scripted.Logs.GetSnapshot(), r => r.Id.Id == 2205);
+        Assert.Equal($"{ScriptedClient.Name}: refreshing a stale memoized response failed (status 503); the stale response stays until its windows end", logged.Message);
         Assert.Equal("good", await scripted.Client.GetStringAsync("/forecast"));
     }
 
