@@ -57,6 +57,12 @@ internal interface ICacheStore<TKey, TValue> : IDisposable
     /// <summary>Removes an entry; <see langword="false"/> when there was no live entry.</summary>
     bool Remove(TKey key);
 
+    /// <summary>
+    /// Removes the entry under <paramref name="key"/> only if it still holds <paramref name="value"/> (the same
+    /// reference), so a newer entry stored meanwhile stays.
+    /// </summary>
+    bool RemoveIfValue(TKey key, TValue value);
+
     /// <summary>Removes every live entry carrying any of the tags, and returns their keys.</summary>
     List<TKey> RemoveByTags(IEnumerable<string> tags);
 

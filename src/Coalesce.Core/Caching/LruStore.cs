@@ -207,6 +207,20 @@ internal sealed class LruStore<TKey, TValue> : ICacheStore<TKey, TValue>
         }
     }
 
+    public bool RemoveIfValue(TKey key, TValue value)
+    {
+        lock (_gate)
+        {
+            if (!_map.TryGetValue(key, out var entry) || !ReferenceEquals(entry.Value, value))
+            {
+                return false;
+            }
+
+            Unlink(entry);
+            return true;
+        }
+    }
+
     public List<TKey> RemoveByTags(IEnumerable<string> tags)
     {
         var gone = new List<TKey>();

@@ -110,7 +110,7 @@ public sealed partial class MemoCache : IDisposable
     /// <summary>The cache's name, from <see cref="MemoCacheOptions.Name"/>.</summary>
     public string Name { get; }
 
-    /// <summary>The number of entries held (expired entries not yet swept included).</summary>
+    /// <summary>The number of entries held (entries kept stale for their windows, and expired entries not yet swept, included).</summary>
     public int Count => _store.Count;
 
     /// <summary>
@@ -185,22 +185,20 @@ public sealed partial class MemoCache : IDisposable
         return true;
     }
 
-    private bool TryGetRaw(string key, out object? raw)
-    {
-        if (_prefix is null)
-        {
-            return _store.TryGet(key, out raw);
-        }
+    // The common case, no namespace, stays inlinable; the stack buffer of the other keeps its method from being inlined.
+    private bool TryGetRaw(string key, out object? raw) => _prefix is null ? _store.TryGet(key, out raw) : TryGetPrefixed(key, _prefix, out raw);
 
-        if (_prefix.Length + key.Length <= StackKeyLimit)
+    private bool TryGetPrefixed(string key, string prefix, out object? raw)
+    {
+        if (prefix.Length + key.Length <= StackKeyLimit)
         {
-            Span<char> buffer = stackalloc char[_prefix.Length + key.Length];
-            _prefix.CopyTo(buffer);
-            key.CopyTo(buffer[_prefix.Length..]);
+            Span<char> buffer = stackalloc char[prefix.Length + key.Length];
+            prefix.CopyTo(buffer);
+            key.CopyTo(buffer[prefix.Length..]);
             return _store.TryGet(buffer, out raw);
         }
 
-        return _store.TryGet(_prefix + key, out raw);
+        return _store.TryGet(prefix + key, out raw);
     }
 
     /// <summary>The value inside a windowed entry while it is fresh; past its time to live, public reads see nothing.</summary>
@@ -263,7 +261,7 @@ public sealed partial class MemoCache : IDisposable
     {
         ArgumentNullException.ThrowIfNull(key);
         ct.ThrowIfCancellationRequested();
-        Invalidating?.Invoke(CacheInvalidation.ForKey(key));
+        BeginInvalidation(CacheInvalidation.ForKey(key));
         var deleted = _store.Remove(StoreKey(key));
         if (deleted)
         {
@@ -280,7 +278,7 @@ public sealed partial class MemoCache : IDisposable
     public ValueTask ClearAsync(CancellationToken ct = default)
     {
         ct.ThrowIfCancellationRequested();
-        Invalidating?.Invoke(CacheInvalidation.All);
+        BeginInvalidation(CacheInvalidation.All);
         _store.RemoveWhere(OwnsKey);
         return ValueTask.CompletedTask;
     }
@@ -340,7 +338,8 @@ public sealed partial class MemoCache : IDisposable
     /// <param name="key">The key.</param>
     /// <param name="fetcher">
     /// Produces the value on a miss. If it throws, nothing is stored and every caller waiting on it gets the exception.
-    /// Its token is cancelled only when every waiting caller has cancelled.
+    /// Its token is cancelled only when every waiting caller has cancelled. A result fetched before an invalidation
+    /// covering its key or tags is returned but not kept.
     /// </param>
     /// <param name="ttl">The time to live of a fetched value; <see langword="null"/> for the default.</param>
     /// <param name="tags">Tags of a fetched value.</param>
@@ -352,37 +351,22 @@ public sealed partial class MemoCache : IDisposable
         ArgumentNullException.ThrowIfNull(key);
         ArgumentNullException.ThrowIfNull(fetcher);
         ct.ThrowIfCancellationRequested();
-        if (TryGet<T>(key, out var cached))
+        if (TryGetEntry<T>(key, out var cached, out var freshness) && freshness.IsFresh)
         {
             return new ValueTask<T>(cached);
         }
 
         // The miss path lives in its own methods: a lambda here would capture the parameters, and the compiler
         // allocates such a closure on entry to the method, so even a hit would pay for it.
-        return FetchAsync(key, fetcher, ttl, tags, ct);
+        return FetchOrServeStale(key, fetcher, ttl, tags, cached, freshness, ct);
     }
 
-    private ValueTask<T> FetchAsync<T>(
-        string key, Func<CancellationToken, Task<T>> fetcher, TimeSpan? ttl, IEnumerable<string>? tags, CancellationToken ct)
+    private ValueTask<T> FetchOrServeStale<T>(
+        string key, Func<CancellationToken, Task<T>> fetcher, TimeSpan? ttl, IEnumerable<string>? tags, T? stale, EntryFreshness freshness, CancellationToken ct)
     {
         ValidateTtl(ttl);
-        var storeKey = StoreKey(key);
-        var fetch = new Fetch<T>(this, key, storeKey, fetcher, ttl, StoreTags(tags));
-        return new ValueTask<T>(_flights.CallAsync(storeKey, fetch, static (f, token) => f.Cache.RunFetchAsync(f, token), ct));
-    }
-
-    /// <summary>The leader's work: runs the fetcher and stores its result. Followers only wait for it.</summary>
-    private async Task<T> RunFetchAsync<T>(Fetch<T> fetch, CancellationToken token)
-    {
-        // A flight that finished just before this one started may have stored the value already.
-        if (_store.TryGet(fetch.StoreKey, out var raw) && (raw is not WindowedEntry windowed || TryUnwrapFresh(windowed, out raw)))
-        {
-            return Cast<T>(fetch.Key, raw)!;
-        }
-
-        var value = await fetch.Fetcher(token).ConfigureAwait(false);
-        Put(fetch.Key, fetch.StoreKey, value, fetch.Ttl, fetch.StoreTags);
-        return value;
+        var settings = new EntrySettings(ttl, tags as IReadOnlyList<string> ?? tags?.ToArray(), TimeSpan.Zero, TimeSpan.Zero, SoftTimeout: null);
+        return FetchOrServeStale(key, fetcher, settings, stale, freshness, ct);
     }
 
     /// <summary>Removes one entry.</summary>
@@ -391,7 +375,7 @@ public sealed partial class MemoCache : IDisposable
     {
         ArgumentNullException.ThrowIfNull(key);
         ct.ThrowIfCancellationRequested();
-        Invalidating?.Invoke(CacheInvalidation.ForKey(key));
+        BeginInvalidation(CacheInvalidation.ForKey(key));
         var removed = _store.Remove(StoreKey(key));
         if (removed)
         {
@@ -430,7 +414,7 @@ public sealed partial class MemoCache : IDisposable
     {
         var glob = GlobPattern.Parse(globPattern, nameof(globPattern));
         ct.ThrowIfCancellationRequested();
-        Invalidating?.Invoke(CacheInvalidation.ForPattern(glob));
+        BeginInvalidation(CacheInvalidation.ForPattern(glob));
         var removed = _store.RemoveWhere(k => OwnsKey(k) && glob.IsMatch(UserKeySpan(k)));
         return new ValueTask<int>(ReportInvalidated(removed));
     }
@@ -473,20 +457,38 @@ public sealed partial class MemoCache : IDisposable
         new(_hits.Value, _misses.Value, _store.Count, _store.Evictions, _store.Expirations, _store.ApproximateBytes)
         {
             Rejections = _store.Rejections,
+            StaleWhileRevalidateHits = _staleWhileRevalidating.Value,
+            StaleIfErrorHits = _staleOnError.Value,
+            SoftTimeoutHits = _staleOnTimeout.Value,
+            Refreshes = Volatile.Read(ref _refreshes),
+            RefreshFailures = Volatile.Read(ref _refreshFailures),
         };
 
-    /// <summary>Sets hits and misses to zero. Size, evictions and expirations are kept.</summary>
+    /// <summary>
+    /// Sets hits, misses, stale hits, refreshes and refresh failures to zero. Size, evictions, expirations and
+    /// rejections are kept.
+    /// </summary>
     public void ResetStats()
     {
         _hits.Reset();
         _misses.Reset();
+        _staleWhileRevalidating.Reset();
+        _staleOnError.Reset();
+        _staleOnTimeout.Reset();
+        Interlocked.Exchange(ref _refreshes, 0);
+        Interlocked.Exchange(ref _refreshFailures, 0);
     }
 
-    /// <summary>Stops the expiry timer and the metrics for this cache. Entries stay readable.</summary>
+    /// <summary>
+    /// Stops the expiry timer and the metrics for this cache, and cancels background refreshes (none starts
+    /// afterwards). Entries stay readable.
+    /// </summary>
     public void Dispose()
     {
         if (Interlocked.Exchange(ref _disposed, 1) == 0)
         {
+            // Cancelled, never disposed: refreshes and soft-timeout waits still read its token.
+            _disposing.Cancel();
             _sweepTimer?.Dispose();
             _metrics.Dispose();
             if (_ownsStore)
@@ -498,13 +500,9 @@ public sealed partial class MemoCache : IDisposable
 
     internal int InvalidateTags(IEnumerable<string> tags)
     {
-        if (Invalidating is { } invalidating)
-        {
-            var list = tags as IReadOnlyCollection<string> ?? [.. tags];
-            invalidating(CacheInvalidation.ForTags(list));
-            tags = list;
-        }
-
+        var list = tags as IReadOnlyCollection<string> ?? [.. tags];
+        BeginInvalidation(CacheInvalidation.ForTags(list));
+        tags = list;
         return ReportInvalidated(_store.RemoveByTags(_prefix is null ? tags : tags.Select(t => _prefix + t)));
     }
 
@@ -540,7 +538,7 @@ public sealed partial class MemoCache : IDisposable
     }
 
     /// <summary>
-    /// Stores like <see cref="SetAsync"/>, with stale windows after the time to live: the entry stays in the store
+    /// Stores like <see cref="SetAsync{T}(string, T, TimeSpan?, IEnumerable{string}?, CancellationToken)"/>, with stale windows after the time to live: the entry stays in the store
     /// (and counts against its bounds) for <paramref name="ttl"/> plus the longer window, readable through
     /// <see cref="TryGetEntry{T}"/> only once its time to live has run out. Without windows it is stored as any entry.
     /// </summary>
@@ -556,7 +554,8 @@ public sealed partial class MemoCache : IDisposable
         ValidateTtl(ttl);
         ValidateWindow(staleWhileRevalidate, nameof(staleWhileRevalidate));
         ValidateWindow(staleIfError, nameof(staleIfError));
-        Put(key, StoreKey(key), value, ttl, StoreTags(tags), staleWhileRevalidate, staleIfError);
+        object? stored = value;
+        Put(key, StoreKey(key), ref stored, ttl, StoreTags(tags), staleWhileRevalidate, staleIfError);
     }
 
     private static void ValidateWindow(TimeSpan window, string name)
@@ -567,36 +566,46 @@ public sealed partial class MemoCache : IDisposable
         }
     }
 
-    private void Put<T>(string key, string storeKey, T value, TimeSpan ttl, string[]? storeTags, TimeSpan staleWhileRevalidate, TimeSpan staleIfError)
+    /// <summary>
+    /// Stores with stale windows when there are any and a time to live (its own or the cache's default) for them to
+    /// follow; <paramref name="value"/> comes back as the object stored, for <see cref="ICacheStore{TKey, TValue}.RemoveIfValue"/>.
+    /// </summary>
+    /// <returns><see langword="false"/> when the value was rejected as too large.</returns>
+    private bool Put(
+        string key, string storeKey, ref object? value, TimeSpan? ttl, string[]? storeTags, TimeSpan staleWhileRevalidate, TimeSpan staleIfError)
     {
-        if (staleWhileRevalidate == TimeSpan.Zero && staleIfError == TimeSpan.Zero)
+        ttl ??= _defaultTtl;
+        if ((staleWhileRevalidate > TimeSpan.Zero || staleIfError > TimeSpan.Zero) && ttl is { } life)
         {
-            Put(key, storeKey, value, ttl, storeTags);
-            return;
+            var now = _time.GetTimestamp();
+            var frequency = _time.TimestampFrequency;
+            var freshUntil = MonotonicDeadline.After(now, life, frequency);
+            value = new WindowedEntry(
+                value,
+                now,
+                freshUntil,
+                MonotonicDeadline.After(freshUntil, staleWhileRevalidate, frequency),
+                MonotonicDeadline.After(freshUntil, staleIfError, frequency));
+            ttl = MonotonicDeadline.Add(life, staleWhileRevalidate > staleIfError ? staleWhileRevalidate : staleIfError);
         }
 
-        var now = _time.GetTimestamp();
-        var frequency = _time.TimestampFrequency;
-        var freshUntil = MonotonicDeadline.After(now, ttl, frequency);
-        var windowed = new WindowedEntry(
-            value,
-            now,
-            freshUntil,
-            MonotonicDeadline.After(freshUntil, staleWhileRevalidate, frequency),
-            MonotonicDeadline.After(freshUntil, staleIfError, frequency));
-        Put(key, storeKey, windowed, MonotonicDeadline.Add(ttl, TimeSpan.FromTicks(Math.Max(staleWhileRevalidate.Ticks, staleIfError.Ticks))), storeTags);
+        return Put(key, storeKey, value, ttl, storeTags);
     }
 
-    private void Put<T>(string key, string storeKey, T value, TimeSpan? ttl, string[]? storeTags)
+    private bool Put(string key, string storeKey, object? value, TimeSpan? ttl, string[]? storeTags)
     {
         if (_store.Set(storeKey, value, ttl ?? _defaultTtl, storeTags))
         {
             Raise(Set, key);
+            return true;
         }
-        else if (Rejected is { } handler)
+
+        if (Rejected is { } handler)
         {
             RaiseSafely(handler, new CacheRejectedEventArgs(key, CacheSizing.Of(storeKey, value, storeTags), _store.MaxEntryBytes));
         }
+
+        return false;
     }
 
     /// <summary>
@@ -687,7 +696,7 @@ public sealed partial class MemoCache : IDisposable
 
     /// <summary>What a fetch needs, handed to the flight as state so a caller joining it allocates nothing.</summary>
     private readonly record struct Fetch<T>(
-        MemoCache Cache, string Key, string StoreKey, Func<CancellationToken, Task<T>> Fetcher, TimeSpan? Ttl, string[]? StoreTags);
+        MemoCache Cache, string Key, string StoreKey, Func<CancellationToken, Task<T>> Fetcher, EntrySettings Settings, string[]? StoreTags);
 
     private sealed class SweepState(WeakReference<MemoCache> cache)
     {

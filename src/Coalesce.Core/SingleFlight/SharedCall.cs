@@ -130,6 +130,28 @@ public sealed partial class SharedCall
     }
 
     /// <summary>
+    /// Starts a flight for <paramref name="key"/> only when none is in progress, and never joins one: for background
+    /// work (a cache refresh) that must run at most once at a time per key and that nobody waits for. The work's token
+    /// is never cancelled; pass it one of its own through <paramref name="state"/>.
+    /// </summary>
+    /// <returns><see langword="true"/> with the flight's task when this call started it.</returns>
+    internal bool TryStart<TState, T>(
+        string key, TState state, Func<TState, CancellationToken, Task<T>> fn, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out Task<T>? task)
+    {
+        var flight = new Flight<T>(this, key, abandonable: false);
+        if (!_flights.TryAdd(key, flight))
+        {
+            task = null;
+            return false;
+        }
+
+        _counters.Started();
+        _ = flight.RunAsync(state, fn);
+        task = flight.Task;
+        return true;
+    }
+
+    /// <summary>
     /// Joins the flight in progress for <paramref name="key"/>, if there is one, without ever starting one:
     /// for callers that may wait for someone else's execution but must not lead one themselves.
     /// </summary>

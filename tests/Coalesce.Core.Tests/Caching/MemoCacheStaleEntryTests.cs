@@ -65,9 +65,6 @@ public sealed class MemoCacheStaleEntryTests
         Assert.Empty(cache.Entries());
         Assert.Equal([null], await cache.GetManyAsync<string>(["k"]));
         Assert.Equal(1, cache.Count);
-
-        var fetched = await cache.GetOrFetchAsync("k", _ => Task.FromResult("new"));
-        Assert.Equal("new", fetched);
     }
 
     [Fact]
@@ -207,6 +204,33 @@ public sealed class MemoCacheStaleEntryTests
 
         Assert.True(cache.TryGetEntry<string>("k", out var value, out var freshness));
         Assert.Equal(("v", false), (value, freshness.IsFresh));
+    }
+
+    [Fact]
+    public async Task A_hit_on_a_windowed_entry_allocates_nothing()
+    {
+        using var cache = NewCache();
+        var options = new CacheEntryOptions { Ttl = Ttl, StaleWhileRevalidate = Revalidate, StaleIfError = OnError };
+        Func<CancellationToken, Task<string>> mustNotRun = _ => throw new InvalidOperationException("must not run");
+        await cache.SetAsync("k", "value", options);
+        for (var i = 0; i < 100; i++)
+        {
+            cache.TryGet<string>("k", out _);
+            cache.TryGetEntry<string>("k", out _, out _);
+            await cache.GetOrFetchAsync("k", mustNotRun, options);
+        }
+
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        long sum = 0;
+        for (var i = 0; i < 1000; i++)
+        {
+            cache.TryGet<string>("k", out var text);
+            cache.TryGetEntry<string>("k", out var entry, out _);
+            sum += text!.Length + entry!.Length + (await cache.GetOrFetchAsync("k", mustNotRun, options)).Length;
+        }
+
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Assert.Equal(15_000, sum);
     }
 
     private MemoCache NewCache() => new(new MemoCacheOptions { TimeProvider = _time });
