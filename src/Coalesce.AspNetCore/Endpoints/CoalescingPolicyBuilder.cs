@@ -144,11 +144,11 @@ public sealed class CoalescingPolicyBuilder
     /// Lets a memoized response be served for <paramref name="window"/> after its time to live ran out, while one
     /// background execution renders a fresh one (RFC 5861's <c>stale-while-revalidate</c>, Varnish's grace). The
     /// first request past the time to live starts that refresh; it and every request meanwhile get the stale response
-    /// at once, with an <c>Age</c> header (and <c>Cache-Status: ...; hit; fwd=stale</c> when
+    /// at once, with an <c>Age</c> header (and <c>Cache-Status: ...; hit; ttl=-N; detail=stale-while-revalidate</c> when
     /// <see cref="RequestCoalescingOptions.EmitCacheStatus"/> is on). The refresh runs the endpoint for a request like
     /// the one that started it (method, path, query, headers, identity), in its own scope, cancelled only when the app
-    /// stops. When it fails, the stale response stays and the next refresh waits a moment (see the README). Needs
-    /// <see cref="Memoize"/>; an invalidated response is never served stale.
+    /// stops. When it fails, the stale response stays and the endpoint rests a moment before it is tried again (see the
+    /// README). Needs <see cref="Memoize"/>; an invalidated response is never served stale.
     /// </summary>
     /// <param name="window">How long past its time to live a response may be served. Must be positive.</param>
     /// <returns>This builder.</returns>
@@ -164,7 +164,9 @@ public sealed class CoalescingPolicyBuilder
     /// endpoint fails (RFC 5861's <c>stale-if-error</c>, FusionCache's fail-safe): it throws, answers 5xx, or its
     /// request times out (ASP.NET's request timeouts), and so when a follower's wait times out. Every client of that
     /// execution gets the stale response instead of the error, the leader included as long as nothing of its
-    /// response had been sent. Needs <see cref="Memoize"/>; an invalidated response is never served stale.
+    /// response had been sent. A failing endpoint then rests: stale responses answer without running it, and one request
+    /// per rest (its time to live, at most 5 s) tries it again. Needs <see cref="Memoize"/>; an invalidated response is
+    /// never served stale.
     /// </summary>
     /// <param name="window">How long past its time to live a response may stand in for an error. Must be positive.</param>
     /// <returns>This builder.</returns>

@@ -47,10 +47,8 @@ internal sealed class CapturedResponse : ICacheSizeAware
         }
     }
 
-    // How this instance treats the response once it is stale: one background refresh at a time, and after a failed
-    // attempt, a rest during which it is served without trying the endpoint again (a monotonic timestamp).
+    // Once it is stale, this instance refreshes it in the background one refresh at a time.
     private int _refreshing;
-    private long _restUntil;
 
     public int StatusCode { get; }
 
@@ -83,9 +81,9 @@ internal sealed class CapturedResponse : ICacheSizeAware
     {
         get
         {
-            // Fields: three references, a long? and two DateTimeOffset? (16 and 2 × 24 B with their flags), two ints, a
-            // long and two bools; the parsed ETag is one more small object (its text is the header value, counted below).
-            var size = CacheSizing.OfObject((3 * 8) + 16 + (2 * 24) + (2 * 4) + 8 + 2) + CacheSizing.OfArray(Body.LongLength, 1) +
+            // Fields: three references, a long? and two DateTimeOffset? (16 and 2 × 24 B with their flags), two ints and
+            // two bools; the parsed ETag is one more small object (its text is the header value, counted below).
+            var size = CacheSizing.OfObject((3 * 8) + 16 + (2 * 24) + (2 * 4) + 2) + CacheSizing.OfArray(Body.LongLength, 1) +
                        (ETag is null ? 0 : CacheSizing.OfObject(40));
 
             // Each element is a name reference and a StringValues, which is one reference.
@@ -108,15 +106,10 @@ internal sealed class CapturedResponse : ICacheSizeAware
         }
     }
 
-    /// <summary>Claims the one background refresh of this (stale) response; <see langword="false"/> when one runs or it rests.</summary>
-    public bool TryBeginRefresh(long now) => !IsResting(now) && Interlocked.CompareExchange(ref _refreshing, 1, 0) == 0;
+    /// <summary>Claims the one background refresh of this (stale) response; <see langword="false"/> when one runs.</summary>
+    public bool TryBeginRefresh() => Interlocked.CompareExchange(ref _refreshing, 1, 0) == 0;
 
     public void EndRefresh() => Volatile.Write(ref _refreshing, 0);
-
-    /// <summary>After a failed attempt: serve this response without trying the endpoint again until <paramref name="until"/>.</summary>
-    public void RestUntil(long until) => Volatile.Write(ref _restUntil, until);
-
-    public bool IsResting(long now) => now < Volatile.Read(ref _restUntil);
 
     /// <summary>
     /// Whether this response can answer <paramref name="request"/> exactly as the endpoint would. Only a ranged

@@ -29,6 +29,7 @@ internal sealed class EndpointState
             .Order(StringComparer.OrdinalIgnoreCase)];
         IdentityHeaders = [.. options.IdentityHeaders.Order(StringComparer.OrdinalIgnoreCase)];
         InvalidatesTags = Problem is null ? FindInvalidatedTags(endpoint) : [];
+        Health = Policy.HasStaleWindows ? new EndpointHealth() : null;
 
         // A handler declared to return a stream or an async sequence is never memoized, however it was marked
         // (an attribute cannot add the endpoint filter that catches such results at run time).
@@ -50,6 +51,9 @@ internal sealed class EndpointState
     }
 
     public CoalescingPolicy Policy { get; }
+
+    /// <summary>For endpoints with stale windows: whether the endpoint is failing, so stale responses stand in.</summary>
+    public EndpointHealth? Health { get; }
 
     /// <summary>Whether eligible requests to this endpoint are coalesced.</summary>
     public bool Enabled { get; }

@@ -12,7 +12,10 @@ namespace Coalesce.AspNetCore;
 /// </summary>
 internal sealed partial class RequestCoalescingMiddleware
 {
-    /// <summary>The longest rest after a failed attempt, during which a stale response is served without trying again.</summary>
+    /// <summary>
+    /// The longest rest of a failing endpoint (its time to live when shorter): stale responses answer without running
+    /// it, and one probe per rest tries it again.
+    /// </summary>
     internal static readonly TimeSpan MaxStaleRest = TimeSpan.FromSeconds(5);
 
     /// <summary>
@@ -33,18 +36,23 @@ internal sealed partial class RequestCoalescingMiddleware
             return true;
         }
 
-        var now = _time.GetTimestamp();
+        var health = state.Health!;
         if (freshness.CanRevalidate)
         {
-            TryStartRefresh(context, state, key, stored, now);
+            // While the endpoint fails, no refresh starts but the one probe per rest.
+            if (health.MayTry(_time.GetTimestamp(), RestTicks(state)))
+            {
+                TryStartRefresh(context, state, key, stored);
+            }
+
             counters.ServedStale(onError: false, ranEndpoint: false);
             await ReplayAsync(context, stored, CacheStatus.Stale(freshness.Stale, onError: false, failedStatus: null), stored: true).ConfigureAwait(false);
             return true;
         }
 
-        if (freshness.CanServeOnError && stored.IsResting(now))
+        if (freshness.CanServeOnError && !health.MayTry(_time.GetTimestamp(), RestTicks(state)))
         {
-            // The endpoint failed a moment ago: don't send every request to it while it is down.
+            // The endpoint is failing: don't send requests to it that a stale response can answer.
             counters.ServedStale(onError: true, ranEndpoint: false);
             await ReplayAsync(context, stored, CacheStatus.Stale(freshness.Stale, onError: true, failedStatus: null), stored: true).ConfigureAwait(false);
             return true;
@@ -72,24 +80,50 @@ internal sealed partial class RequestCoalescingMiddleware
         return stored;
     }
 
-    /// <summary>Answers with <paramref name="stale"/> instead of a failure, and lets the endpoint rest a moment.</summary>
+    /// <summary>Answers with <paramref name="stale"/> instead of a failure.</summary>
     private Task ServeStaleOnErrorAsync(
         HttpContext context, EndpointState state, CapturedResponse stale, TimeSpan staleFor, ExecutionCounters counters, bool ranEndpoint, int? failedStatus)
     {
         counters.ServedStale(onError: true, ranEndpoint);
-        if (ranEndpoint)
-        {
-            stale.RestUntil(_time.GetTimestamp() + ToTimestampTicks(StaleRest(state)));
-        }
-
         return ReplayAsync(context, stale, CacheStatus.Stale(staleFor, onError: true, failedStatus), stored: true, evenIfTimedOut: ranEndpoint && IsTimedOut(context));
     }
 
-    /// <summary>How long a stale response is served without trying the endpoint again after it failed.</summary>
+    /// <summary>How long a failing endpoint rests: its time to live, at most <see cref="MaxStaleRest"/>.</summary>
     private static TimeSpan StaleRest(EndpointState state) =>
         state.Policy.MemoizeTtl is { } ttl && ttl < MaxStaleRest ? ttl : MaxStaleRest;
 
-    private long ToTimestampTicks(TimeSpan duration) => (long)(duration.TotalSeconds * _time.TimestampFrequency);
+    private long RestTicks(EndpointState state) => (long)(StaleRest(state).TotalSeconds * _time.TimestampFrequency);
+
+    /// <summary>
+    /// Records how an execution of an endpoint with stale windows went: a failure (an exception, a 5xx, a timeout)
+    /// makes it rest, a success ends the rest. Logs the turns, not every failure: one warning when it starts failing.
+    /// </summary>
+    private void RecordHealth(EndpointState state, bool failed, string? failure = null, Exception? error = null)
+    {
+        if (state.Health is not { } health)
+        {
+            return;
+        }
+
+        if (!failed)
+        {
+            if (health.Succeeded())
+            {
+                CoalescingLog.EndpointRecovered(_logger, state.Name);
+            }
+
+            return;
+        }
+
+        if (health.Failed(_time.GetTimestamp(), RestTicks(state)))
+        {
+            CoalescingLog.EndpointFailing(_logger, error, state.Name, failure ?? "failed", StaleRest(state));
+        }
+        else
+        {
+            CoalescingLog.EndpointStillFailing(_logger, state.Name, failure ?? "failed");
+        }
+    }
 
     private static bool IsTimedOut(HttpContext context) =>
         context.Features.Get<IHttpRequestTimeoutFeature>() is { } timeout && timeout.RequestTimeoutToken.IsCancellationRequested;
@@ -121,9 +155,9 @@ internal sealed partial class RequestCoalescingMiddleware
     /// Starts the one background refresh of a stale response, for a request like <paramref name="context"/>'s, unless
     /// one runs, the response rests after a failure, or the app is stopping.
     /// </summary>
-    private void TryStartRefresh(HttpContext context, EndpointState state, string key, CapturedResponse stale, long now)
+    private void TryStartRefresh(HttpContext context, EndpointState state, string key, CapturedResponse stale)
     {
-        if (_stopping.IsCancellationRequested || !stale.TryBeginRefresh(now))
+        if (_stopping.IsCancellationRequested || !stale.TryBeginRefresh())
         {
             return;
         }
@@ -220,9 +254,7 @@ internal sealed partial class RequestCoalescingMiddleware
 
         if (failure is not null)
         {
-            var rest = StaleRest(state);
-            stale.RestUntil(_time.GetTimestamp() + ToTimestampTicks(rest));
-            CoalescingLog.RefreshFailed(_logger, error, state.Name, error is null ? $"status {failure}" : failure, rest);
+            // The execution itself recorded the endpoint's health (and logged the turn).
             endpointCounters.Stale.RefreshFailed();
         }
 

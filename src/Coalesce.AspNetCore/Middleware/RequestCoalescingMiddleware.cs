@@ -480,6 +480,7 @@ internal sealed partial class RequestCoalescingMiddleware
         catch (Exception ex)
         {
             counters.Completed(failed: true);
+            RecordHealth(state, failed: true, ex.GetType().Name, ex);
             Settle(flight, outcome: null, ex);
             throw;
         }
@@ -495,6 +496,7 @@ internal sealed partial class RequestCoalescingMiddleware
         if (replaceable is not null)
         {
             counters.Completed(failed: true);
+            RecordHealth(state, failed: true, IsTimedOut(context) ? "request timeout" : replaceable.GetType().Name, replaceable);
             Settle(flight, outcome: null, replaceable);
             var stale = FindStaleForError(context, state, flight.Key, out var staleFor);
             if (stale is null)
@@ -504,7 +506,6 @@ internal sealed partial class RequestCoalescingMiddleware
                 return;
             }
 
-            CoalescingLog.ServedStaleOnError(_logger, replaceable, state.Name, replaceable.GetType().Name, StaleRest(state));
             ResetResponse(context, entryHeaders);
             await ServeStaleOnErrorAsync(context, state, stale, staleFor, counters, ranEndpoint: true, failedStatus: null).ConfigureAwait(false);
             return;
@@ -527,12 +528,16 @@ internal sealed partial class RequestCoalescingMiddleware
             }
         }
 
+        var status = context.Response.StatusCode;
+        if (state.Health is not null && !context.RequestAborted.IsCancellationRequested)
+        {
+            RecordHealth(state, failed: status >= 500, $"status {status}");
+        }
+
         await SettleLeadAsync(context, state, flight, counters, capture, entryHeaders, startSeq).ConfigureAwait(false);
         if (replacement is not null)
         {
             // The followers were given the 5xx; each looks for the stale response on its own, as this client does.
-            var status = context.Response.StatusCode;
-            CoalescingLog.ServedStaleOnError(_logger, null, state.Name, $"status {status}", StaleRest(state));
             hold!.Discard();
             ResetResponse(context, entryHeaders);
             await ServeStaleOnErrorAsync(context, state, replacement, replacementStale, counters, ranEndpoint: true, status).ConfigureAwait(false);

@@ -66,6 +66,77 @@ public sealed class StaleTests
     }
 
     [Fact]
+    public async Task After_a_long_outage_a_burst_over_many_stale_keys_starts_one_refresh_per_key()
+    {
+        var refresh = new Gate();
+        var runs = new int[40];
+        await using var app = await TestApp.StartAsync(
+            a => a.MapGet("/items/{id:int}", async (int id) =>
+            {
+                if (Interlocked.Increment(ref runs[id]) > 1)
+                {
+                    refresh.Enter();
+                    await refresh.WaitAsync();
+                }
+
+                return $"item {id} v{Volatile.Read(ref runs[id])}";
+            }).WithCoalescing(p => p.Memoize(Ttl).StaleWhileRevalidate(TimeSpan.FromHours(1))));
+
+        for (var id = 0; id < runs.Length; id++)
+        {
+            await app.Client.GetStringAsync($"/items/{id}");
+        }
+
+        app.Time.Advance(TimeSpan.FromMinutes(30));
+        var burst = Enumerable.Range(0, 400).Select(i => app.Client.GetStringAsync($"/items/{i % runs.Length}")).ToArray();
+        var bodies = await Task.WhenAll(burst);
+
+        Assert.All(bodies.Select((body, i) => (body, i)), x => Assert.Equal($"item {x.i % runs.Length} v1", x.body));
+        await refresh.WaitForExecutionsAsync(runs.Length);
+        Assert.Equal(runs.Length, refresh.Executions);
+        Assert.All(runs, r => Assert.Equal(2, r));
+
+        refresh.Open();
+        await TestApp.WaitUntilAsync(() => app.Cache.Keys().Count == runs.Length, "every refreshed response");
+        Assert.Equal("item 7 v2", await app.Client.GetStringAsync("/items/7"));
+        Assert.Equal(runs.Length, Assert.Single(app.Stats.GetSnapshot().Endpoints).Refreshes);
+    }
+
+    [Fact]
+    public async Task A_head_request_gets_its_own_stale_response_and_refresh()
+    {
+        var runs = 0;
+        var failing = false;
+        await using var app = await TestApp.StartAsync(
+            a => a.MapMethods("/doc", ["GET", "HEAD"], (HttpContext context) =>
+            {
+                Interlocked.Increment(ref runs);
+                if (Volatile.Read(ref failing))
+                {
+                    return Results.StatusCode(500);
+                }
+
+                context.Response.ContentLength = 5;
+                return Results.Text("doc 1");
+            }).WithCoalescing(p => p.Memoize(Ttl).StaleIfError(TimeSpan.FromHours(1))),
+            kestrel: true);
+
+        using var first = new HttpRequestMessage(HttpMethod.Head, "/doc");
+        Assert.Equal(HttpStatusCode.OK, (await app.Client.SendAsync(first)).StatusCode);
+        failing = true;
+        app.Time.Advance(Ttl);
+
+        using var head = new HttpRequestMessage(HttpMethod.Head, "/doc");
+        var stale = await app.Client.SendAsync(head);
+        Assert.Equal(HttpStatusCode.OK, stale.StatusCode);
+        Assert.Equal(5, stale.Content.Headers.ContentLength);
+        Assert.NotNull(stale.Headers.Age);
+
+        // The GET was never kept: nothing stale stands in for it.
+        Assert.Equal(HttpStatusCode.InternalServerError, (await app.Client.GetAsync("/doc")).StatusCode);
+    }
+
+    [Fact]
     public async Task The_refresh_runs_the_endpoint_for_an_equivalent_request_in_its_own_scope_and_outlives_the_client_that_started_it()
     {
         var seen = new List<string>();
@@ -123,7 +194,7 @@ public sealed class StaleTests
     }
 
     [Fact]
-    public async Task A_failed_refresh_keeps_the_stale_response_rests_a_moment_and_is_counted_and_logged()
+    public async Task A_failed_refresh_keeps_the_stale_response_lets_the_endpoint_rest_and_is_counted_and_logged()
     {
         var failing = false;
         var runs = 0;
@@ -143,7 +214,7 @@ public sealed class StaleTests
         Assert.Equal("prices v1", await app.Client.GetStringAsync("/prices"));
         await TestApp.WaitUntilAsync(() => Assert.Single(app.Stats.GetSnapshot().Endpoints).RefreshFailures == 1, "the failed refresh");
         Assert.Equal(2, runs);
-        var logged = Assert.Single(logs.GetSnapshot(), r => r.Id.Id == 2016);
+        var logged = Assert.Single(logs.GetSnapshot(), r => r.Id.Id == 2015);
         Assert.IsType<InvalidOperationException>(logged.Exception);
 
         // Resting: served stale without trying the failing endpoint again.
@@ -258,6 +329,54 @@ public sealed class StaleTests
     }
 
     [Fact]
+    public async Task While_an_endpoint_fails_its_stale_keys_are_answered_without_it_and_one_probe_per_rest_tries_it_again()
+    {
+        var down = false;
+        var runs = 0;
+        var logs = new Microsoft.Extensions.Logging.Testing.FakeLogCollector();
+        await using var app = await TestApp.StartAsync(
+            a => a.MapGet("/items/{id:int}", (int id) =>
+            {
+                Interlocked.Increment(ref runs);
+                return Volatile.Read(ref down) ? Results.StatusCode(503) : Results.Text($"item {id}");
+            }).WithCoalescing(p => p.Memoize(Ttl).StaleIfError(TimeSpan.FromHours(1))),
+            services: s => s.AddLogging(l => l.AddProvider(new Microsoft.Extensions.Logging.Testing.FakeLoggerProvider(logs))));
+
+        for (var id = 0; id < 50; id++)
+        {
+            await app.Client.GetStringAsync($"/items/{id}");
+        }
+
+        down = true;
+        app.Time.Advance(Ttl);
+        runs = 0;
+
+        // The first failure makes the endpoint rest: the other 49 stale keys never reach it.
+        for (var id = 0; id < 50; id++)
+        {
+            Assert.Equal($"item {id}", await app.Client.GetStringAsync($"/items/{id}"));
+        }
+
+        Assert.Equal(1, runs);
+
+        // After the rest, one request probes; it fails, and the rest starts again.
+        app.Time.Advance(RequestCoalescingMiddleware.MaxStaleRest);
+        await Task.WhenAll(Enumerable.Range(0, 50).Select(id => app.Client.GetStringAsync($"/items/{id}")));
+        Assert.Equal(2, runs);
+        Assert.Single(logs.GetSnapshot(), r => r.Id.Id == 2015);
+
+        // The backend returns: the next probe succeeds and the endpoint runs as usual again.
+        down = false;
+        app.Time.Advance(RequestCoalescingMiddleware.MaxStaleRest);
+        Assert.Equal("item 3", await app.Client.GetStringAsync("/items/3"));
+        await app.WaitForNoFlightsAsync();
+        Assert.Equal("item 4", await app.Client.GetStringAsync("/items/4"));
+        Assert.Equal(4, runs);
+        Assert.Single(logs.GetSnapshot(), r => r.Id.Id == 2018);
+        Assert.Equal(100, Assert.Single(app.Stats.GetSnapshot().Endpoints).StaleOnError);
+    }
+
+    [Fact]
     public async Task A_follower_whose_wait_times_out_gets_the_stale_response_instead_of_running_its_own()
     {
         var slow = false;
@@ -282,9 +401,10 @@ public sealed class StaleTests
 
         var leader = app.Client.GetStringAsync("/report");
         await gate.WaitForExecutionsAsync(1);
+        var timers = app.Time.PendingTimers;
         var follower = app.Client.GetStringAsync("/report");
         await app.WaitForFollowersAsync(1);
-        await app.Time.WaitForTimersAsync(1);
+        await app.Time.WaitForTimersAsync(timers + 1);
         app.Time.Advance(TimeSpan.FromSeconds(2));
 
         Assert.Equal("report v1", await follower);
