@@ -270,7 +270,8 @@ internal static class RequestKeyBuilder
             }
         }
 
-        if (context.Connection.ClientCertificate is { } certificate)
+        // The feature, not HttpContext.Connection, which creates (and adds) an empty TLS feature on a plain connection.
+        if (context.Features.Get<ITlsConnectionFeature>()?.ClientCertificate is { } certificate)
         {
             any = true;
             text.AppendLiteral("C");
