@@ -34,7 +34,7 @@ namespace Coalesce.AspNetCore;
 /// that arrive after it start a fresh flight.
 /// </para>
 /// </remarks>
-internal sealed class RequestCoalescingMiddleware
+internal sealed partial class RequestCoalescingMiddleware
 {
     private const string CacheStatusName = "Coalesce";
 
@@ -80,6 +80,7 @@ internal sealed class RequestCoalescingMiddleware
         _releaseStreaming = ReleaseStreaming;
         _secondLevel = services.GetService(typeof(ISecondLevelStore)) as ISecondLevelStore;
         _distributed = services.GetService(typeof(IDistributedInvalidation)) as IDistributedInvalidation;
+        _acrossInstances = services.GetService(typeof(IDistributedSingleFlight)) is IDistributedSingleFlight { Enabled: true } across ? across : null;
     }
 
     /// <summary>What a follower does after its wait.</summary>
@@ -401,6 +402,16 @@ internal sealed class RequestCoalescingMiddleware
             // invalidated after this.
             startSeq = _distributed is null ? null : await _distributed.ReadSeqAsync(CancellationToken.None).ConfigureAwait(false);
         }
+
+        // Across instances (RequestCoalescingMiddleware.AcrossInstances.cs): another instance's result answers, or this
+        // one runs under a lease, whose completion stores and shares the result in place of the second-level store below.
+        var acrossInstances = _acrossInstances is null ? AcrossInstances.RunHere : await LeadAcrossInstancesAsync(context, state, flight, counters).ConfigureAwait(false);
+        if (acrossInstances == AcrossInstances.Answered)
+        {
+            return;
+        }
+
+        startSeq = acrossInstances == AcrossInstances.Leased ? null : startSeq;
 
         counters.Started();
 
