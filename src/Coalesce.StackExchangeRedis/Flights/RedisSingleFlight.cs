@@ -122,17 +122,18 @@ internal sealed class RedisSingleFlight : IDistributedSingleFlight, IAsyncDispos
                 }
 
                 // Another instance leads. One remote wait per key per instance: this instance's other requests for the key
-                // wait behind this one locally.
-                if (holder is null)
-                {
-                    _counters.RemoteWait();
-                }
-
+                // wait behind this one locally. Counted once registered, so from then on no notice is missed.
+                var first = holder is null;
                 if (awaited is null || !string.Equals(holder, answer.Holder, StringComparison.Ordinal))
                 {
                     Unregister(target.Keys.Hash, holder, awaited);
                     holder = answer.Holder ?? string.Empty;
                     awaited = Register(target.Keys.Hash, holder);
+                }
+
+                if (first)
+                {
+                    _counters.RemoteWait();
                 }
 
                 var remaining = deadline - _time.GetElapsedTime(started);
