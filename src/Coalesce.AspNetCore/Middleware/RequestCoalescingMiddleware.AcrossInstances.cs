@@ -69,8 +69,9 @@ internal sealed partial class RequestCoalescingMiddleware
             case DistributedFlightKind.Lead:
                 _leases[flight] = remote.Lease!;
 
-                // Other instances may be waiting: keep a copy of the response even when no local follower joins.
-                flight.AddFollower();
+                // Another instance waiting counts as a follower: the response is then copied for it even when no local
+                // request joins (and, on the unique-key path, nobody waits and nothing is copied).
+                remote.Lease!.WhenWaitedFor(static f => ((RequestFlight)f!).AddFollower(), flight);
                 _ = ShareAcrossInstancesAsync(state, flight, remote.Lease!);
                 return AcrossInstances.Leased;
             case DistributedFlightKind.Stored when memoTtl is { } ttl:
@@ -148,13 +149,14 @@ internal sealed partial class RequestCoalescingMiddleware
         switch (outcome.Kind)
         {
             case FlightOutcomeKind.Shared:
-                var payload = CapturedResponseFormatter.Serialize(outcome.Response!);
+                var response = outcome.Response!;
+                Func<byte[]> render = () => CapturedResponseFormatter.Serialize(response);
 
                 // Memoized here (the memo cache holds this very response) means it goes to the second level; any
                 // other shared response goes to the waiting instances only.
-                return state.Policy.MemoizeTtl is { } ttl && _cache.Holds(flight.Key, outcome.Response!)
-                    ? new DistributedCompletion(DistributedCompletionKind.Store, payload, ttl)
-                    : new DistributedCompletion(DistributedCompletionKind.Fill, payload);
+                return state.Policy.MemoizeTtl is { } ttl && _cache.Holds(flight.Key, response)
+                    ? new DistributedCompletion(DistributedCompletionKind.Store, render, ttl)
+                    : new DistributedCompletion(DistributedCompletionKind.Fill, render);
             case FlightOutcomeKind.NotShareable:
                 return new DistributedCompletion(DistributedCompletionKind.Pass, Duration: _options.PassThroughDuration);
             default:

@@ -73,6 +73,10 @@ internal readonly record struct DistributedFlight(
 /// This instance's lease on a key's execution: held while the endpoint runs (renewed in the background), and
 /// completed once with what the other instances' waiters get.
 /// </summary>
+/// <remarks>
+/// Most executions are waited for by nobody elsewhere (unique keys): the leader then needs no copy of its response,
+/// and the lease ends without sending one. <see cref="WhenWaitedFor"/> says when another instance starts waiting.
+/// </remarks>
 internal interface IDistributedLease
 {
     /// <summary>
@@ -80,6 +84,13 @@ internal interface IDistributedLease
     /// its tags was invalidated after it.
     /// </summary>
     long StartSeq { get; }
+
+    /// <summary>
+    /// Calls <paramref name="callback"/> once when another instance waits for this execution (at once if one already
+    /// does), so the leader keeps a copy of its response for it. Best effort: a waiter that arrives as the execution
+    /// ends may not be seen in time, and then leads after it.
+    /// </summary>
+    void WhenWaitedFor(Action<object?> callback, object? state);
 
     /// <summary>
     /// Stops renewing, shares <paramref name="completion"/> (unless it is stale), gives the lease up and tells the
@@ -97,7 +108,7 @@ internal enum DistributedCompletionKind
     /// <summary>A memoized response: stored in the second level for <see cref="DistributedCompletion.Duration"/>.</summary>
     Store,
 
-    /// <summary>A response for the waiting instances only, kept a few seconds for them.</summary>
+    /// <summary>A response for the waiting instances only (if any), kept a few seconds for them.</summary>
     Fill,
 
     /// <summary>
@@ -109,9 +120,13 @@ internal enum DistributedCompletionKind
 
 /// <summary>What a lease shares when it completes.</summary>
 /// <param name="Kind">How it ends.</param>
-/// <param name="Payload">With <see cref="DistributedCompletionKind.Store"/> and <see cref="DistributedCompletionKind.Fill"/>: the response, as <see cref="CapturedResponseFormatter"/> wrote it.</param>
+/// <param name="Render">
+/// With <see cref="DistributedCompletionKind.Store"/> and <see cref="DistributedCompletionKind.Fill"/>: writes the
+/// response as <see cref="CapturedResponseFormatter"/> does; called only when the bytes are sent (a fill only when an
+/// instance waits for it).
+/// </param>
 /// <param name="Duration">The entry's time to live (<see cref="DistributedCompletionKind.Store"/>) or the pass-through (<see cref="DistributedCompletionKind.Pass"/>).</param>
-internal readonly record struct DistributedCompletion(DistributedCompletionKind Kind, ReadOnlyMemory<byte> Payload = default, TimeSpan Duration = default)
+internal readonly record struct DistributedCompletion(DistributedCompletionKind Kind, Func<byte[]>? Render = null, TimeSpan Duration = default)
 {
     public static DistributedCompletion Release => default;
 }

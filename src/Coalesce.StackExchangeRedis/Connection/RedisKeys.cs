@@ -54,7 +54,8 @@ internal sealed class RedisKeys
     public FlightKeys Flight(string key)
     {
         var hash = Hash(key);
-        return new FlightKeys(hash, _prefix + "e:" + hash, _prefix + "l:" + hash, _prefix + "p:" + hash, _prefix + "f:" + hash + ":");
+        return new FlightKeys(
+            hash, _prefix + "e:" + hash, _prefix + "l:" + hash, _prefix + "p:" + hash, _prefix + "w:" + hash, _prefix + "f:" + hash + ":");
     }
 
     /// <summary>The SHA-256 of a request key, as lower-case hex.</summary>
@@ -69,15 +70,16 @@ internal sealed class RedisKeys
 
 /// <summary>
 /// The keys of one request key's execution across instances: its second-level entry, the lease (<c>node:token</c>
-/// of the instance running it), the pass marker (its response must not be shared) and the fills (a response handed
-/// to the waiters of one lease).
+/// of the instance running it), the pass marker (its response must not be shared), the waiting mark (the token of
+/// the lease another instance waits for) and the fills (a response handed to the waiters of one lease).
 /// </summary>
 /// <param name="Hash">The request key's hash, as named in fill notices.</param>
 /// <param name="Entry">The second-level entry.</param>
 /// <param name="Lease">The lease.</param>
 /// <param name="Pass">The pass marker.</param>
+/// <param name="Waiting">The waiting mark.</param>
 /// <param name="FillPrefix">The fills' common start; a lease's fill adds its token.</param>
-internal readonly record struct FlightKeys(string Hash, RedisKey Entry, RedisKey Lease, RedisKey Pass, string FillPrefix)
+internal readonly record struct FlightKeys(string Hash, RedisKey Entry, RedisKey Lease, RedisKey Pass, RedisKey Waiting, string FillPrefix)
 {
     /// <summary>The fill of the lease <paramref name="token"/>; with no token, a key that never exists.</summary>
     public RedisKey Fill(string? token) => FillPrefix + token;

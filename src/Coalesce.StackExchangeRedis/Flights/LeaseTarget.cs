@@ -27,12 +27,15 @@ internal sealed class LeaseTarget
 
     public string EncodedTags { get; }
 
-    /// <summary>The keys <see cref="RedisSingleFlightScripts"/> take: entry, seq, lease, pass, the fill of <paramref name="fillToken"/>, tag keys.</summary>
+    /// <summary>
+    /// The keys <see cref="RedisSingleFlightScripts"/> take: entry, seq, lease, pass, the fill of
+    /// <paramref name="fillToken"/>, the waiting mark, tag keys.
+    /// </summary>
     public RedisKey[] ScriptKeys(RedisKeys names, string? fillToken)
     {
-        var keys = new RedisKey[5 + _tagKeys.Length];
-        (keys[0], keys[1], keys[2], keys[3], keys[4]) = (Keys.Entry, names.Seq, Keys.Lease, Keys.Pass, Keys.Fill(fillToken));
-        _tagKeys.CopyTo(keys, 5);
+        var keys = new RedisKey[6 + _tagKeys.Length];
+        (keys[0], keys[1], keys[2], keys[3], keys[4], keys[5]) = (Keys.Entry, names.Seq, Keys.Lease, Keys.Pass, Keys.Fill(fillToken), Keys.Waiting);
+        _tagKeys.CopyTo(keys, 6);
         return keys;
     }
 }

@@ -4,12 +4,15 @@ namespace Coalesce.StackExchangeRedis;
 
 /// <summary>
 /// This instance's lease on one key's execution (<see cref="RedisSingleFlight"/>): renewed on a timer while the
-/// endpoint runs, completed once.
+/// endpoint runs, told when another instance waits for it, completed once.
 /// </summary>
 internal sealed class RedisLease(RedisSingleFlight owner, LeaseTarget target, string token, long startSeq) : IDistributedLease
 {
     private readonly object _gate = new();
     private ITimer? _renewal;
+    private Action<object?>? _onWaitedFor;
+    private object? _onWaitedForState;
+    private bool _waitedFor;
     private int _renewing;
     private int _completed;
 
@@ -24,6 +27,40 @@ internal sealed class RedisLease(RedisSingleFlight owner, LeaseTarget target, st
 
     public Task CompleteAsync(DistributedCompletion completion) =>
         Interlocked.Exchange(ref _completed, 1) == 1 ? Task.CompletedTask : owner.CompleteAsync(this, completion);
+
+    public void WhenWaitedFor(Action<object?> callback, object? state)
+    {
+        ArgumentNullException.ThrowIfNull(callback);
+        lock (_gate)
+        {
+            if (!_waitedFor)
+            {
+                (_onWaitedFor, _onWaitedForState) = (callback, state);
+                return;
+            }
+        }
+
+        callback(state);
+    }
+
+    /// <summary>Another instance waits for this execution (its notice arrived): tell the leader, once.</summary>
+    public void MarkWaitedFor()
+    {
+        Action<object?>? callback;
+        object? state;
+        lock (_gate)
+        {
+            if (_waitedFor)
+            {
+                return;
+            }
+
+            _waitedFor = true;
+            (callback, state, _onWaitedFor, _onWaitedForState) = (_onWaitedFor, _onWaitedForState, null, null);
+        }
+
+        callback?.Invoke(state);
+    }
 
     public void StartRenewing(TimeProvider time, TimeSpan period)
     {

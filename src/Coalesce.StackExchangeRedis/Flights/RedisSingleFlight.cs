@@ -17,7 +17,10 @@ namespace Coalesce.StackExchangeRedis;
 /// <see cref="RedisCoalescingOptions.LeaseDuration"/> while the endpoint runs) or "wait" with the holder's token.
 /// </para>
 /// <para>
-/// <b>Wait.</b> A waiter registers for its holder's token and sleeps until the holder's notice arrives on the one
+/// <b>Wait.</b> "Wait" also marks the holder's lease as waited for (<c>w:{hash}</c> = its token) and, the first time,
+/// tells the holder, whose leader then keeps a copy of its response (<see cref="RedisLease.WhenWaitedFor"/>): a lease
+/// nobody waits for (the unique-key path) ends without a copy, a payload or a notice. A waiter registers for its
+/// holder's token and sleeps until the holder's notice arrives on the one
 /// fill subscription of this instance, or until its next poll (25 ms, doubling to 250 ms, with jitter): a lost
 /// notice costs latency, not correctness. A notice of a stored entry answers at once; any other runs <c>TryLead</c>
 /// again, which finds the fill or the pass marker, or wins the lease (the holder released it without a result, or
@@ -25,9 +28,10 @@ namespace Coalesce.StackExchangeRedis;
 /// alone (the breaker opened): the caller then runs the endpoint itself.
 /// </para>
 /// <para>
-/// <b>Complete.</b> <see cref="RedisLease.CompleteAsync"/> runs <c>Complete</c>: stores the entry or the fill (only
-/// while no tag was invalidated after the lease's start seq), or sets the pass marker, deletes the lease if it is
-/// still this one, and publishes the notice. A holder that died never completes: its lease lapses.
+/// <b>Complete.</b> <see cref="RedisLease.CompleteAsync"/> runs <c>Complete</c>: stores the entry, or the fill (only
+/// when an instance waits: a first step without the payload asks), each only while no tag was invalidated after the
+/// lease's start seq, or sets the pass marker; deletes the lease if it is still this one; and, when an instance waits,
+/// publishes the notice. A holder that died never completes: its lease lapses.
 /// </para>
 /// <para>
 /// No fencing: a holder that lost its lease (it hung past the lease without Redis) may still complete, and then a
@@ -46,9 +50,10 @@ internal sealed class RedisSingleFlight : IDistributedSingleFlight, IAsyncDispos
     private readonly Action<string> _onBreakerOpened;
     private readonly Action<TimeSpan> _onBreakerClosed;
     private readonly Dictionary<string, Awaited> _waiting = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<RedisLease, byte> _leases = new();
+    private readonly ConcurrentDictionary<string, RedisLease> _leases = new(StringComparer.Ordinal);
     private readonly long _leaseMilliseconds;
     private int _subscribing;
+    private long _waitedForNotices;
     private volatile bool _subscribed;
     private volatile bool _disposed;
 
@@ -76,6 +81,9 @@ internal sealed class RedisSingleFlight : IDistributedSingleFlight, IAsyncDispos
 
     /// <summary>Whether the fill subscription is in place (waiters then wake on notices, not only by polling).</summary>
     internal bool IsSubscribed => _subscribed;
+
+    /// <summary>How many of this instance's leases were told that another instance waits for them.</summary>
+    internal long WaitedForNotices => Interlocked.Read(ref _waitedForNotices);
 
     public async ValueTask<DistributedFlight> LeadOrWaitAsync(
         string key, IReadOnlyCollection<string> tags, bool memoized, TimeSpan waitTimeout, CancellationToken cancellationToken)
@@ -194,7 +202,7 @@ internal sealed class RedisSingleFlight : IDistributedSingleFlight, IAsyncDispos
         _disposed = true;
         _connection.Breaker.Opened -= _onBreakerOpened;
         _connection.Breaker.Closed -= _onBreakerClosed;
-        foreach (var (lease, _) in _leases)
+        foreach (var (_, lease) in _leases)
         {
             lease.StopRenewing();
         }
@@ -220,21 +228,48 @@ internal sealed class RedisSingleFlight : IDistributedSingleFlight, IAsyncDispos
     internal async Task CompleteAsync(RedisLease lease, DistributedCompletion completion)
     {
         lease.StopRenewing();
-        _leases.TryRemove(lease, out _);
+        _leases.TryRemove(lease.Token, out _);
         if (_disposed)
         {
             return;
         }
 
-        var (mode, milliseconds) = completion.Kind switch
+        try
         {
-            DistributedCompletionKind.Store => (Notice.Stored, Milliseconds(completion.Duration)),
-            DistributedCompletionKind.Fill => (Notice.Fill, Milliseconds(_options.FillTimeToLive)),
-            DistributedCompletionKind.Pass => (Notice.Pass, Milliseconds(completion.Duration)),
-            _ => (Notice.Release, 0L),
-        };
-        var payload = completion.Payload;
-        if (mode is Notice.Stored or Notice.Fill && payload.Length > _options.MaxEntryBytes)
+            switch (completion.Kind)
+            {
+                case DistributedCompletionKind.Store:
+                    await CompleteWithAsync(lease, Notice.Stored, completion.Render!(), Milliseconds(completion.Duration)).ConfigureAwait(false);
+                    break;
+                case DistributedCompletionKind.Fill:
+                    // Sent only if an instance waits for it: most executions (unique keys) are waited for by none.
+                    if (await CompleteWithAsync(lease, Offer, null, 0).ConfigureAwait(false) == Offer)
+                    {
+                        await CompleteWithAsync(lease, Notice.Fill, completion.Render!(), Milliseconds(_options.FillTimeToLive)).ConfigureAwait(false);
+                    }
+
+                    break;
+                case DistributedCompletionKind.Pass:
+                    await CompleteWithAsync(lease, Notice.Pass, null, Milliseconds(completion.Duration)).ConfigureAwait(false);
+                    break;
+                default:
+                    await CompleteWithAsync(lease, Notice.Release, null, 0).ConfigureAwait(false);
+                    break;
+            }
+        }
+#pragma warning disable CA1031 // Rendering is the caller's code; a failure ends the lease as released, never throws.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            RedisLog.CallFailed(_logger, ex, "complete lease");
+            await CompleteWithAsync(lease, Notice.Release, null, 0).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Runs <c>Complete</c> once; returns the mode applied, or <see langword="null"/> when Redis gave no answer.</summary>
+    private async Task<string?> CompleteWithAsync(RedisLease lease, string mode, byte[]? payload, long milliseconds)
+    {
+        if (payload is not null && payload.Length > _options.MaxEntryBytes)
         {
             // Too large for Redis: the waiters run their own now rather than wait for each other in turn; the key does
             // not pass through (the response was shareable here).
@@ -244,13 +279,13 @@ internal sealed class RedisSingleFlight : IDistributedSingleFlight, IAsyncDispos
             }
 
             RedisLog.EntryTooLarge(_logger, payload.Length, _options.MaxEntryBytes);
-            (mode, milliseconds, payload) = (Notice.Pass, 0L, ReadOnlyMemory<byte>.Empty);
+            (mode, milliseconds, payload) = (Notice.Pass, 0L, null);
         }
 
         RedisValue[] args =
         [
             RedisSecondLevelScripts.FormatVersion, lease.Target.Key, lease.Target.EncodedTags, mode, lease.Token, lease.StartSeq,
-            mode is Notice.Stored or Notice.Fill ? payload : RedisValue.EmptyString, milliseconds, _keys.FillChannel.ToString(), lease.Target.Keys.Hash,
+            payload ?? RedisValue.EmptyString, milliseconds, _keys.FillChannel.ToString(), lease.Target.Keys.Hash,
         ];
         var completed = await _connection.ExecuteAsync(
             "complete lease", _options.ReadBudget,
@@ -259,32 +294,32 @@ internal sealed class RedisSingleFlight : IDistributedSingleFlight, IAsyncDispos
         if (!completed.Succeeded || completed.Value is null)
         {
             // The waiters find the lease lapsed (or Redis gone) and go on without this result.
-            return;
+            return null;
         }
 
-        var applied = (string)completed.Value!;
+        var result = (RedisResult[])completed.Value!;
+        var applied = (string)result[0]!;
+        var published = (long)result[1] == 1;
         switch (applied)
         {
             case Notice.Stored:
                 _counters.L2Write();
-                _counters.FillPublished();
-                break;
-            case Notice.Fill:
-                _counters.FillPublished();
                 break;
             case Notice.Pass:
                 _counters.Pass();
                 break;
-            default:
-                if (mode is Notice.Stored or Notice.Fill)
-                {
-                    RedisLog.EntryStale(_logger, lease.StartSeq);
-                }
-
+            case Notice.Release when mode is Notice.Stored or Notice.Fill:
+                RedisLog.EntryStale(_logger, lease.StartSeq);
                 break;
         }
 
-        RedisLog.LeaseCompleted(_logger, applied!, mode);
+        if (published && applied is Notice.Stored or Notice.Fill)
+        {
+            _counters.FillPublished();
+        }
+
+        RedisLog.LeaseCompleted(_logger, applied, mode);
+        return applied;
     }
 
     /// <summary>Renews a lease while its execution runs; stops when it finds the lease gone or taken.</summary>
@@ -299,7 +334,7 @@ internal sealed class RedisSingleFlight : IDistributedSingleFlight, IAsyncDispos
         {
             var renewed = await _connection.ExecuteAsync(
                 "renew lease", _options.ReadBudget,
-                db => db.ScriptEvaluateAsync(RedisSingleFlightScripts.Renew, [lease.Target.Keys.Lease], [lease.Token, _leaseMilliseconds]),
+                db => db.ScriptEvaluateAsync(RedisSingleFlightScripts.Renew, [lease.Target.Keys.Lease, lease.Target.Keys.Waiting], [lease.Token, _leaseMilliseconds]),
                 CancellationToken.None).ConfigureAwait(false);
             if (renewed is { Succeeded: true, Value: { } value } && (long)value == 0 && !lease.IsCompleted)
             {
@@ -315,7 +350,11 @@ internal sealed class RedisSingleFlight : IDistributedSingleFlight, IAsyncDispos
 
     private async ValueTask<LeadAnswer> TryLeadAsync(LeaseTarget target, bool memoized, string token, string? holder, CancellationToken cancellationToken)
     {
-        RedisValue[] args = [RedisSecondLevelScripts.FormatVersion, target.Key, target.EncodedTags, memoized ? "1" : "0", token, _leaseMilliseconds];
+        RedisValue[] args =
+        [
+            RedisSecondLevelScripts.FormatVersion, target.Key, target.EncodedTags, memoized ? "1" : "0", token, _leaseMilliseconds,
+            _keys.FillChannel.ToString(), target.Keys.Hash,
+        ];
         var attempt = await _connection.ExecuteAsync(
             "try lead", _options.ReadBudget,
             db => db.ScriptEvaluateAsync(RedisSingleFlightScripts.TryLead, target.ScriptKeys(_keys, holder), args),
@@ -340,7 +379,7 @@ internal sealed class RedisSingleFlight : IDistributedSingleFlight, IAsyncDispos
     private RedisLease StartLease(LeaseTarget target, string token, long startSeq)
     {
         var lease = new RedisLease(this, target, token, startSeq);
-        _leases[lease] = 0;
+        _leases[token] = lease;
         lease.StartRenewing(_time, _options.LeaseDuration / 3);
         if (_disposed)
         {
@@ -385,6 +424,18 @@ internal sealed class RedisSingleFlight : IDistributedSingleFlight, IAsyncDispos
         if (parts is not { Length: 4 } || !long.TryParse(parts[3], NumberStyles.None, CultureInfo.InvariantCulture, out var milliseconds))
         {
             RedisLog.MalformedMessage(_logger, channel.ToString());
+            return;
+        }
+
+        if (parts[2] == Notice.Waiting)
+        {
+            // For the holder: an instance waits for its execution.
+            if (_leases.TryGetValue(parts[1], out var lease))
+            {
+                Interlocked.Increment(ref _waitedForNotices);
+                lease.MarkWaitedFor();
+            }
+
             return;
         }
 
@@ -441,6 +492,9 @@ internal sealed class RedisSingleFlight : IDistributedSingleFlight, IAsyncDispos
         }
     }
 
+    /// <summary><c>Complete</c>'s first step for a fill: it keeps the lease when an instance waits, so the fill follows.</summary>
+    private const string Offer = "offer";
+
     private static string WaitKey(string hash, string holder) => hash + " " + holder;
 
     private static long Milliseconds(TimeSpan time) => (long)Math.Ceiling(time.TotalMilliseconds);
@@ -469,6 +523,7 @@ internal sealed class RedisSingleFlight : IDistributedSingleFlight, IAsyncDispos
         public const string Fill = "fill";
         public const string Pass = "pass";
         public const string Release = "release";
+        public const string Waiting = "waiting";
         public const string UnavailableMode = "unavailable";
 
         public static Notice Unavailable => new(UnavailableMode, 0);
