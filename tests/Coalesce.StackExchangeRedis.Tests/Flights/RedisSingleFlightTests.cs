@@ -31,7 +31,7 @@ public sealed class RedisSingleFlightTests
             Assert.Equal(1, nodes[1].Stats.RemoteWaits);
             Assert.True(nodes[1].Logs.Has(3043), "the timed-out wait is logged");
 
-            await led.Lease!.CompleteAsync(new DistributedCompletion(DistributedCompletionKind.Fill, Payload));
+            await led.Lease!.CompleteAsync(new DistributedCompletion(DistributedCompletionKind.Fill, () => Payload));
             Assert.Equal(1, nodes[0].Stats.FillsPublished);
         }
         finally
@@ -58,7 +58,7 @@ public sealed class RedisSingleFlightTests
 
                 // The write reaches Redis (C publishes it) before A completes; A never heard of it (the seam alone checks).
                 await c.Invalidation.PublishInvalidationAsync(["t"], CancellationToken.None);
-                await led.Lease!.CompleteAsync(new DistributedCompletion(kind, Payload, TimeSpan.FromMinutes(1)));
+                await led.Lease!.CompleteAsync(new DistributedCompletion(kind, () => Payload, TimeSpan.FromMinutes(1)));
 
                 // Released instead: the waiter leads, on fresh data.
                 var next = await waiter;
@@ -93,7 +93,7 @@ public sealed class RedisSingleFlightTests
             var waiter = Flights(b).LeadOrWaitAsync("big", [], memoized: true, TimeSpan.FromSeconds(5), CancellationToken.None).AsTask();
             await Eventually.TrueAsync(() => b.Stats.RemoteWaits == 1, "B waits for A");
 
-            await led.Lease!.CompleteAsync(new DistributedCompletion(DistributedCompletionKind.Store, new byte[2048], TimeSpan.FromMinutes(1)));
+            await led.Lease!.CompleteAsync(new DistributedCompletion(DistributedCompletionKind.Store, () => new byte[2048], TimeSpan.FromMinutes(1)));
 
             var told = await waiter;
             Assert.Equal(DistributedFlightKind.Pass, told.Kind);
@@ -125,7 +125,7 @@ public sealed class RedisSingleFlightTests
             var waiter = flights.LeadOrWaitAsync("self", [], memoized: false, TimeSpan.FromSeconds(5), CancellationToken.None).AsTask();
             await Eventually.TrueAsync(() => nodes[0].Stats.RemoteWaits == 1, "the second flight waits");
 
-            await led.Lease!.CompleteAsync(new DistributedCompletion(DistributedCompletionKind.Fill, Payload));
+            await led.Lease!.CompleteAsync(new DistributedCompletion(DistributedCompletionKind.Fill, () => Payload));
             await led.Lease!.CompleteAsync(new DistributedCompletion(DistributedCompletionKind.Pass, Duration: TimeSpan.FromMinutes(1)));
 
             var filled = await waiter;

@@ -44,6 +44,7 @@ public sealed class SingleFlightAcrossInstancesTests
                 await Eventually.TrueAsync(() => backend.Executions == execution, "A's execution started");
                 var waiter = b.Client.GetAsync(path);
                 await Eventually.TrueAsync(() => b.Stats.RemoteWaits == execution, "B waits for A");
+                await Eventually.TrueAsync(() => a.Flights.WaitedForNotices == execution, "A heard that B waits (A has no local follower)");
 
                 var clock = Stopwatch.StartNew();
                 backend.Open();
@@ -106,6 +107,7 @@ public sealed class SingleFlightAcrossInstancesTests
             await Eventually.TrueAsync(() => backend.Executions == 1, "A's execution started");
             var waiter = b.Client.GetAsync("/cookie/1");
             await Eventually.TrueAsync(() => b.Stats.RemoteWaits == 1, "B waits for A");
+            await Eventually.TrueAsync(() => a.Flights.WaitedForNotices == 1, "A heard that B waits (A has no local follower)");
             backend.Open();
 
             // A's response sets a cookie: B is told so and runs its own rather than replay A's session.
@@ -189,6 +191,26 @@ public sealed class SingleFlightAcrossInstancesTests
             // Nor does Redis keep v1. (B's run is not kept either: its flight was waiting when the write came, and a flight
             // an invalidation reached keeps nothing — conservative, never stale.)
             Assert.StartsWith("3 v2 ", await (await c.GetAsync("/memo/3")).Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        });
+
+    [RedisFact]
+    public Task A_lease_nobody_waits_for_ends_without_a_copy_or_a_notice() => RunAsync(
+        new FlightBackend(), 2,
+        test: async (redis, backend, nodes) =>
+        {
+            var (a, b) = (nodes[0], nodes[1]);
+            backend.Open();
+            for (var i = 0; i < 5; i++)
+            {
+                (await a.Client.GetAsync($"/plain/unique-{i}")).Dispose();
+            }
+
+            // Every execution ran under a lease, and the lease is gone; no response went to Redis, no notice to B.
+            Assert.Equal(5, a.Stats.LeasesWon);
+            Assert.Equal(0, a.Stats.FillsPublished);
+            await Eventually.TrueAsync(async () => !(await redis.CommandAsync("KEYS", "*")).Contains(":l:", StringComparison.Ordinal), "the leases are deleted");
+            Assert.DoesNotContain(":f:", await redis.CommandAsync("KEYS", "*"), StringComparison.Ordinal);
+            Assert.Equal(0, b.Stats.FillsReceived);
         });
 
     [RedisFact]
