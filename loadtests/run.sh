@@ -8,7 +8,10 @@
 # Settings (environment): DURATION (s per measured run, 10), WARMUP (s, 2), SETTLE (s, 3), THREADS (wrk, 2),
 # STAMPEDE_CONNECTIONS (256), CONNECTIONS (overhead and hit path, 64), ZIPF_CONNECTIONS (128),
 # SCALE_CONNECTIONS (the scale scenario's connection counts, "64 512 2000"), MEMORY_KEYS (distinct responses per
-# cache in the memory scenario, 5000), FLOOD_KEYS (distinct memoized keys in its flood, 100000), RESULTS (folder).
+# cache in the memory scenario, 5000), FLOOD_KEYS (distinct memoized keys in its flood, 100000), OUTAGE_BEFORE,
+# OUTAGE, OUTAGE_AFTER (s of the outage scenario's run before, during and after its backend is down: 3, 10, 3),
+# SCENARIOS (which to run, space-separated: "stampede overhead memo zipf scale memory outage", all by default),
+# RESULTS (folder).
 #
 # Needs bash, coreutils, the .NET SDK and wrk (installed with apt-get when missing and running as root).
 # All traffic goes to 127.0.0.1; every wait is bounded.
@@ -34,13 +37,20 @@ ZIPF_CONNECTIONS="${ZIPF_CONNECTIONS:-128}"
 SCALE_CONNECTIONS="${SCALE_CONNECTIONS:-64 512 2000}"
 MEMORY_KEYS="${MEMORY_KEYS:-5000}"
 FLOOD_KEYS="${FLOOD_KEYS:-100000}"
+OUTAGE_BEFORE="${OUTAGE_BEFORE:-3}"
+OUTAGE="${OUTAGE:-10}"
+OUTAGE_AFTER="${OUTAGE_AFTER:-3}"
+ALL_SCENARIOS="stampede overhead memo zipf scale memory outage"
+SCENARIOS="${SCENARIOS:-$ALL_SCENARIOS}"
+# The ids lua/zipf.lua draws from (1 to 10,000); the outage scenario's warm-up asks for each of them.
+ZIPF_KEYS=10000
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 
 die() { echo "run.sh: $*" >&2; exit 1; }
 log() { echo "==> $*" >&2; }
 
-for setting in DURATION WARMUP SETTLE THREADS STAMPEDE_CONNECTIONS CONNECTIONS ZIPF_CONNECTIONS; do
+for setting in DURATION WARMUP SETTLE THREADS STAMPEDE_CONNECTIONS CONNECTIONS ZIPF_CONNECTIONS OUTAGE_BEFORE OUTAGE OUTAGE_AFTER; do
   value="${!setting}"
   [[ "$value" =~ ^[0-9]+$ ]] && [ "$value" -ge 1 ] && [ "$value" -le 10000 ] ||
     die "$setting must be a whole number from 1 to 10000; it is '$value'."
@@ -56,6 +66,17 @@ for connections in $SCALE_CONNECTIONS; do
   [[ "$connections" =~ ^[0-9]+$ ]] && [ "$connections" -ge 1 ] && [ "$connections" -le 10000 ] ||
     die "SCALE_CONNECTIONS must list whole numbers from 1 to 10000; it has '$connections'."
 done
+
+[ -n "${SCENARIOS// /}" ] || die "SCENARIOS must name at least one of: $ALL_SCENARIOS."
+for scenario in $SCENARIOS; do
+  [[ " $ALL_SCENARIOS " == *" $scenario "* ]] || die "SCENARIOS may name only: $ALL_SCENARIOS; it has '$scenario'."
+done
+# The scenarios that run, in the order of the report, each once (the report and its reproduce line use it).
+SCENARIOS="$(for scenario in $ALL_SCENARIOS; do [[ " $SCENARIOS " != *" $scenario "* ]] || printf '%s ' "$scenario"; done)"
+SCENARIOS="${SCENARIOS% }"
+
+# runs SCENARIO: whether SCENARIOS names it.
+runs() { [[ " $SCENARIOS " == *" $1 "* ]]; }
 
 ensure_wrk() {
   command -v wrk >/dev/null 2>&1 && return
@@ -86,6 +107,8 @@ stop_app() {
 }
 
 cleanup() {
+  stop_wrk
+  backend_up_if_down
   stop_app
   rm -rf "$WORK"
 }
@@ -128,6 +151,26 @@ start_app() {
   die "the load-test app did not answer /_ready within 10 s."
 }
 
+# The outage scenario's wrk runs in the background while the script switches the backend; both are undone on
+# failure (stop_wrk, backend_up_if_down).
+WRK_PID=""
+BACKEND_DOWN=0
+
+stop_wrk() {
+  if [ -n "$WRK_PID" ] && kill -0 "$WRK_PID" 2>/dev/null; then
+    kill "$WRK_PID" 2>/dev/null || true
+    wait "$WRK_PID" 2>/dev/null || true
+  fi
+  WRK_PID=""
+}
+
+backend_up_if_down() {
+  if [ "$BACKEND_DOWN" -eq 1 ] && [ -n "$APP_PID" ] && kill -0 "$APP_PID" 2>/dev/null; then
+    http POST /_backend/up >/dev/null || echo "run.sh: could not switch the outage backend up again." >&2
+  fi
+  BACKEND_DOWN=0
+}
+
 # --- measuring -----------------------------------------------------------------------------------------
 
 CLK_TCK="$(getconf CLK_TCK)"
@@ -145,7 +188,7 @@ wrk_run() {
   shift 4
   local threads="$THREADS"
   [ "$threads" -le "$connections" ] || threads="$connections"
-  (cd "$LUA_DIR" && timeout $((seconds + 60)) wrk -t "$threads" -c "$connections" -d "${seconds}s" --timeout 10s "$@" \
+  (cd "$LUA_DIR" && exec timeout $((seconds + 60)) wrk -t "$threads" -c "$connections" -d "${seconds}s" --timeout 10s "$@" \
     -s "$lua" "http://127.0.0.1:$PORT$path")
 }
 
@@ -163,9 +206,22 @@ measure() {
   cpu_before="$(cpu_ticks)"
   wrk_run "$DURATION" "$connections" "$lua" "$path" --latency >"$raw" || die "wrk failed on $path (see $raw)."
   cpu_after="$(cpu_ticks)"
-  local counts result
-  counts="$(http GET /_counts.txt | awk -v v="$counter" '$1 == v { print $2, $3, $4; exit }')"
+  record_run "$scenario" "$variant" "$counter" "$path" "$connections" "$raw" $(( (cpu_after - cpu_before) * 1000000 / CLK_TCK ))
+}
+
+# record_run SCENARIO VARIANT COUNTER PATH CONNECTIONS RAW CPU_US: reads the counts and wrk's result line, and
+# records one TSV row: scenario variant path connections, requests duration_us p50 p90 p99 max status_errors
+# socket_errors, executions hits misses, app CPU µs, then the answers the app counted (failed, answered and failed
+# while the backend was down; outage variants only, 0 otherwise), stale-while-revalidate and stale-if-error
+# answers, refreshes, failed refreshes, and executions that failed because the backend was down. The outage
+# scenario appends the warnings and errors the app logged, and the log's growth in bytes.
+record_run() {
+  local scenario="$1" variant="$2" counter="$3" path="$4" connections="$5" raw="$6" cpu_us="$7"
+  local counts answers result
+  counts="$(http GET /_counts.txt | awk -v v="$counter" '$1 == v { print; exit }')"
   [ -n "$counts" ] || die "no counts for $counter."
+  answers="$(awk '{ print $5, $6, $7, $8, $9, $10, $11, $12 }' <<<"$counts")"
+  counts="$(awk '{ print $2, $3, $4 }' <<<"$counts")"
   result="$(awk '/^WRK_RESULT / { $1 = ""; print; exit }' "$raw")"
   [ -n "$result" ] || die "wrk printed no result for $path (see $raw)."
 
@@ -176,8 +232,73 @@ measure() {
       print f["requests"], f["duration_us"], f["p50_us"], f["p90_us"], f["p99_us"], f["max_us"], f["status_errors"],
             f["connect_errors"] + f["read_errors"] + f["write_errors"] + f["timeouts"]
     }')"
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$scenario" "$variant" "$path" "$connections" \
-    "$(tr ' ' '\t' <<<"$figures")" "$(tr ' ' '\t' <<<"$counts")" "$(( (cpu_after - cpu_before) * 1000000 / CLK_TCK ))" >>"$RUNS"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$scenario" "$variant" "$path" "$connections" \
+    "$(tr ' ' '\t' <<<"$figures")" "$(tr ' ' '\t' <<<"$counts")" "$cpu_us" "$(tr ' ' '\t' <<<"$answers")" >>"$RUNS"
+}
+
+# --- outage --------------------------------------------------------------------------------------------
+
+# measure_outage VARIANT: Zipf ids on /outage/VARIANT, whose backend fails for OUTAGE seconds in the middle of the
+# measured run. The warm-up asks for every id once (so each has a memoized response, stale copy included, before
+# the outage), then the run starts; OUTAGE_BEFORE seconds in, the backend goes down, OUTAGE seconds later up again.
+measure_outage() {
+  local variant="$1" path="/outage/$1" connections="$ZIPF_CONNECTIONS"
+  local raw="$RAW/outage.$variant.txt" total=$(( OUTAGE_BEFORE + OUTAGE + OUTAGE_AFTER ))
+  local fill_seconds=$(( WARMUP > 4 ? WARMUP : 4 ))
+  log "outage / $variant: $path, $connections connections, ${fill_seconds}s filling ids 1-$ZIPF_KEYS, ${SETTLE}s pause, ${total}s measured, the backend down from ${OUTAGE_BEFORE}s for ${OUTAGE}s"
+
+  http POST /_backend/up >/dev/null || die "could not switch the outage backend up."
+  # Only this variant's responses in the cache: its $ZIPF_KEYS ids fill the default MemoMaxEntries (10,000).
+  http POST /_caches/clear >/dev/null || die "could not clear the caches."
+  (cd "$LUA_DIR" && FORM=path KEYS="$ZIPF_KEYS" THREADS="$THREADS" timeout $((fill_seconds + 60)) \
+    wrk -t "$THREADS" -c "$connections" -d "${fill_seconds}s" --timeout 10s -s fill.lua "http://127.0.0.1:$PORT$path") >/dev/null ||
+    die "wrk failed filling $path."
+  if [ "$variant" = stale ]; then
+    # An id the fill did not reach has no stale copy and fails in the outage: the cache must hold every id (its
+    # stale copies stay for 5 min; a slow machine may need more than one pass, each thread covering half the ids).
+    local entries attempt
+    entries="$(heap_figure memo_entries)"
+    for attempt in 1 2; do
+      [ "${entries:-0}" -lt "$ZIPF_KEYS" ] || break
+      log "outage / $variant: $entries of $ZIPF_KEYS ids memoized after the warm-up; filling again ($attempt)"
+      (cd "$LUA_DIR" && FORM=path KEYS="$ZIPF_KEYS" THREADS="$THREADS" timeout $((fill_seconds + 60)) \
+        wrk -t "$THREADS" -c "$connections" -d "${fill_seconds}s" --timeout 10s -s fill.lua "http://127.0.0.1:$PORT$path") >/dev/null ||
+        die "wrk failed filling $path."
+      entries="$(heap_figure memo_entries)"
+    done
+    [ "${entries:-0}" -ge "$ZIPF_KEYS" ] ||
+      log "warning: only $entries of $ZIPF_KEYS ids memoized after the warm-up of $path; the others have no stale copy and fail in the outage."
+  fi
+  sleep "$SETTLE"
+  http POST /_counts/reset >/dev/null || die "could not reset the counts."
+
+  local cpu_before cpu_after log_before log_after
+  log_before="$(stat -c %s "$WORK/app.log")"
+  cpu_before="$(cpu_ticks)"
+  wrk_run "$total" "$connections" zipf.lua "$path" --latency >"$raw" &
+  WRK_PID=$!
+  sleep "$OUTAGE_BEFORE"
+  BACKEND_DOWN=1
+  http POST /_backend/down >/dev/null || die "could not switch the outage backend down."
+  log "outage / $variant: backend down"
+  sleep "$OUTAGE"
+  http POST /_backend/up >/dev/null || die "could not switch the outage backend up again."
+  BACKEND_DOWN=0
+  log "outage / $variant: backend up"
+  local status=0
+  wait "$WRK_PID" || status=$?
+  WRK_PID=""
+  [ "$status" -eq 0 ] || die "wrk failed on $path (exit $status, see $raw)."
+  cpu_after="$(cpu_ticks)"
+  record_run outage "$variant" "outage.$variant" "$path" "$connections" "$raw" $(( (cpu_after - cpu_before) * 1000000 / CLK_TCK ))
+
+  # What the app logged meanwhile (warnings and errors, and bytes): the console logger writes in the background,
+  # so give it a moment. Appended to the row just recorded.
+  sleep 1
+  log_after="$(stat -c %s "$WORK/app.log")"
+  local logged
+  logged="$(tail -c +$((log_before + 1)) "$WORK/app.log" | head -c $((log_after - log_before)) | grep -cE '^(warn|fail|crit): ' || true)"
+  sed -i '$ s/$/\t'"${logged:-0}"'\t'"$((log_after - log_before))"'/' "$RUNS"
 }
 
 # --- memory --------------------------------------------------------------------------------------------
@@ -244,7 +365,9 @@ write_report() {
       -v os="$(json_escape "$OS")" -v dotnet="$DOTNET_VERSION" -v wrkv="$WRK_VERSION" -v load="$LOAD_AVERAGE" \
       -v commit="$COMMIT" -v duration="$DURATION" -v warmup="$WARMUP" -v settle="$SETTLE" -v threads="$THREADS" \
       -v memkeys="$MEMORY_KEYS" -v memo_entry="$MEMO_PER_ENTRY" -v memo_entries="$MEMO_ENTRIES" -v oc_entry="$OUTPUT_CACHE_PER_ENTRY" \
-      -v flood_keys="$FLOOD_KEYS" -v flood_heap="$FLOOD_HEAP" -v flood_entries="$FLOOD_ENTRIES" -v flood_bytes="$FLOOD_BYTES" '
+      -v flood_keys="$FLOOD_KEYS" -v flood_heap="$FLOOD_HEAP" -v flood_entries="$FLOOD_ENTRIES" -v flood_bytes="$FLOOD_BYTES" \
+      -v scenarios="$SCENARIOS" -v all_scenarios="$ALL_SCENARIOS" -v outage_before="$OUTAGE_BEFORE" -v outage="$OUTAGE" \
+      -v outage_after="$OUTAGE_AFTER" '
     function ms(us) { return sprintf("%.2f", us / 1000) }
     function num(x) { return sprintf("%.0f", x) }
     function pct(a, b) { return b > 0 ? sprintf("%.1f%%", 100 * a / b) : "n/a" }
@@ -256,22 +379,30 @@ write_report() {
       n++; sc[n] = $1; va[n] = $2; pa[n] = $3; co[n] = $4; rq[n] = $5; du[n] = $6 / 1e6
       p50[n] = $7; p90[n] = $8; p99[n] = $9; mx[n] = $10; st[n] = $11; so[n] = $12
       ex[n] = $13; hi[n] = $14; mi[n] = $15; cpuus[n] = $16
+      fa[n] = $17 + 0; dn[n] = $18 + 0; dnf[n] = $19 + 0; sh[n] = $20 + 0; se[n] = $21 + 0; rf[n] = $22 + 0; rff[n] = $23 + 0
+      bf[n] = $24 + 0; lw[n] = $25 + 0; lb[n] = $26 + 0
       rps[n] = du[n] > 0 ? rq[n] / du[n] : 0
       eps[n] = du[n] > 0 ? ex[n] / du[n] : 0
       hr[n] = (hi[n] + mi[n]) > 0 ? hi[n] / (hi[n] + mi[n]) : -1
     }
     END {
+      split(scenarios, names, " ")
+      for (i in names) ran[names[i]] = 1
       print "# Coalesce HTTP load test report\n" > md
       print "Generated " started " from commit `" commit "` by `loadtests/run.sh`: each variant warmed up for " warmup \
             " s, paused " settle " s, then measured for " duration " s with wrk (" threads " threads) against `Coalesce.LoadTestApp` " \
             "(Release) on 127.0.0.1. wrk and the app share the machine, so absolute figures are bounded by it; the " \
-            "ratios compare variants measured in the same run.\n" > md
+            "ratios compare variants measured in the same run" \
+            (ran["outage"] ? " (the outage scenario fills its cache and measures " (outage_before + outage + outage_after) " s instead: see section 7)." : ".") > md
+      if (scenarios != all_scenarios) print "Only some scenarios ran (`SCENARIOS=\"" scenarios "\"`); the report has their sections only." > md
+      print "" > md
       print "## Machine\n" > md
       print "| | |\n| --- | --- |" > md
       print "| CPU | " cpu " |\n| Logical CPUs (`nproc`) | " cpus " |\n| Memory | " memory " |" > md
       print "| OS | " os " |\n| .NET SDK | " dotnet " |\n| Load generator | " wrkv " |" > md
       print "| Load average at start | " load " |\n" > md
 
+      if (ran["stampede"]) {
       b = find("stampede", "off")
       print "## 1. Stampede: one key, 100 ms handler\n" > md
       print "Every connection asks for the same URL. *Handler executions/s* is how often the 100 ms handler really " \
@@ -282,9 +413,12 @@ write_report() {
       for (i = 1; i <= n; i++) if (sc[i] == "stampede")
         print "| " va[i] " (`" pa[i] "`) | " co[i] " | " num(rps[i]) " | " sprintf("%.1f", eps[i]) " | " pct(eps[i], eps[b]) \
               " | " ms(p50[i]) " | " ms(p99[i]) " | " errs(i) " |" > md
+      print "" > md
+      }
 
+      if (ran["overhead"]) {
       b = find("overhead", "off")
-      print "\n## 2. Overhead: unique keys, trivial handler\n" > md
+      print "## 2. Overhead: unique keys, trivial handler\n" > md
       print "Every request has a new `?id=`, so nothing can be shared: this is the cost of the middleware on a " \
             "request it cannot help. Goal: at least 97% of the requests/s without it. *App CPU per request* is the " \
             "app'"'"'s user + system CPU time over the measured run divided by its requests.\n" > md
@@ -293,9 +427,12 @@ write_report() {
       for (i = 1; i <= n; i++) if (sc[i] == "overhead")
         print "| " va[i] " (`" pa[i] "`) | " co[i] " | " num(rps[i]) " | " pct(rps[i], rps[b]) " | " cpureq(i) " | " ms(p50[i]) \
               " | " ms(p99[i]) " | " errs(i) " | " (i == b ? "baseline" : (rps[b] > 0 && rps[i] >= 0.97 * rps[b] ? "met (>= 97%)" : "not met (< 97%)")) " |" > md
+      print "" > md
+      }
 
+      if (ran["memo"]) {
       b = find("memo", "outputcache")
-      print "\n## 3. Memoized hit path\n" > md
+      print "## 3. Memoized hit path\n" > md
       print "The same ~0.9 KB JSON from a memoized endpoint, from the same endpoint under OutputCache, and as " \
             "precomputed bytes (the ceiling). Goal: memoized at least as fast as OutputCache.\n" > md
       print "| Variant | Connections | Requests/s | vs OutputCache | p50 ms | p99 ms | Handler executions | Errors | Goal |" > md
@@ -303,9 +440,12 @@ write_report() {
       for (i = 1; i <= n; i++) if (sc[i] == "memo")
         print "| " va[i] " (`" pa[i] "`) | " co[i] " | " num(rps[i]) " | " pct(rps[i], rps[b]) " | " ms(p50[i]) \
               " | " ms(p99[i]) " | " ex[i] " | " errs(i) " | " (va[i] == "memo" ? (rps[b] > 0 && rps[i] >= rps[b] ? "met" : "not met") : "") " |" > md
+      print "" > md
+      }
 
+      if (ran["zipf"]) {
       b = find("zipf", "off")
-      print "\n## 4. Zipf-distributed keys, 20 ms handler\n" > md
+      print "## 4. Zipf-distributed keys, 20 ms handler\n" > md
       print "Ids 1 to 10,000 drawn with probability proportional to 1/id (Zipf, exponent 1, seeded), so a few ids " \
             "are hot and most are cold. *Hit rate* is the share of requests served without running the handler " \
             "(coalesced, or memoized for `memo`), from `/_coalesce/stats`. `memo` keeps each id for 30 min and was " \
@@ -316,8 +456,11 @@ write_report() {
         print "| " va[i] " (`" pa[i] "`) | " co[i] " | " num(rps[i]) " | " ex[i] " | " num(eps[i]) " | " \
               (rq[i] > 0 ? sprintf("%.3f", ex[i] / rq[i]) : "n/a") " | " (hr[i] < 0 ? "n/a" : sprintf("%.1f%%", 100 * hr[i])) \
               " | " ms(p50[i]) " | " ms(p99[i]) " | " errs(i) " |" > md
+      print "" > md
+      }
 
-      print "\n## 5. Scale: one key, 100 ms handler, more and more connections\n" > md
+      if (ran["scale"]) {
+      print "## 5. Scale: one key, 100 ms handler, more and more connections\n" > md
       print "The stampede of section 1 through coalescing at 64, 512 and 2,000 connections. Coalescing should run " \
             "the handler about once per 100 ms flight however many wait, with no errors, and each follower should " \
             "cost the same CPU however many there are.\n" > md
@@ -326,8 +469,11 @@ write_report() {
       for (i = 1; i <= n; i++) if (sc[i] == "scale")
         print "| " va[i] " (`" pa[i] "`) | " co[i] " | " num(rps[i]) " | " sprintf("%.1f", eps[i]) " | " cpureq(i) \
               " | " ms(p50[i]) " | " ms(p99[i]) " | " errs(i) " |" > md
+      print "" > md
+      }
 
-      print "\n## 6. Memory\n" > md
+      if (ran["memory"]) {
+      print "## 6. Memory\n" > md
       print "Managed heap after a full collection, grown by " memkeys " distinct ~1 KB JSON responses (`?id=1..` " \
             "on one endpoint) kept by each cache, per entry; then the heap grown by " flood_keys " distinct memoized " \
             "keys under the default bounds (`MemoMaxEntries` 10,000, `MemoMaxBytes` 100 MiB).\n" > md
@@ -337,18 +483,43 @@ write_report() {
       print "| Coalesce vs OutputCache | " ratio(memo_entry, oc_entry) " |" > md
       print "| Heap growth after " flood_keys " distinct memoized keys | " sprintf("%.1f MiB", flood_heap / 1048576) " |" > md
       print "| Entries kept / bytes the cache counts | " flood_entries " / " sprintf("%.1f MiB", flood_bytes / 1048576) " |" > md
+      print "" > md
+      }
 
-      print "\nErrors are responses with status 400 or more plus socket errors and timeouts, as wrk counts them. " \
+      if (ran["outage"]) {
+      print "## 7. Outage: the backend fails for " outage " s\n" > md
+      print "Zipf ids (as in section 4) on a 20 ms backend, memoized for 1 s, `plain` without stale windows and `stale` " \
+            "with `StaleWhileRevalidate(2 s)` and `StaleIfError(5 min)`. The warm-up asks for every id once; the run " \
+            "lasts " (outage_before + outage + outage_after) " s, and " outage_before " s in the backend goes down: for " outage " s every " \
+            "execution fails after its work (the exception is answered 503). Goal: with the stale windows, about no " \
+            "errors and a flat p99 through the outage; without them, every request for an expired key fails. *During " \
+            "the outage* is what the app counted for requests it answered while the backend was down; *stale answers* " \
+            "are stale-while-revalidate / stale-if-error answers, *refreshes* background refreshes (failed), *backend " \
+            "calls while down* the executions that failed because the backend was down; *logged* " \
+            "the app'"'"'s warnings and errors over the run (each with its exception), and the log'"'"'s growth.\n" > md
+      print "| Variant | Connections | Requests | Requests/s | Errors | Error share | Errors / requests during the outage | p50 ms | p99 ms | Max ms | Handler executions | Backend calls while down | Stale answers | Refreshes (failed) | Logged |" > md
+      print "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |" > md
+      for (i = 1; i <= n; i++) if (sc[i] == "outage")
+        print "| " va[i] " (`" pa[i] "`) | " co[i] " | " rq[i] " | " num(rps[i]) " | " errs(i) " | " pct(errs(i), rq[i]) " | " \
+              dnf[i] " / " dn[i] " (" pct(dnf[i], dn[i]) ") | " ms(p50[i]) " | " ms(p99[i]) " | " ms(mx[i]) " | " ex[i] " | " bf[i] " | " \
+              sh[i] " / " se[i] " | " rf[i] " (" rff[i] ") | " lw[i] " (" sprintf("%.1f MB", lb[i] / 1e6) ") |" > md
+      print "" > md
+      }
+
+      print "Errors are responses with status 400 or more plus socket errors and timeouts, as wrk counts them. " \
             "Raw wrk output (with `--latency` distributions) is written to `loadtests/results/raw/`, not committed.\n" > md
-      print "Reproduce: `DURATION=" duration " WARMUP=" warmup " SETTLE=" settle " loadtests/run.sh`" > md
+      print "Reproduce: `" (scenarios != all_scenarios ? "SCENARIOS=\"" scenarios "\" " : "") "DURATION=" duration " WARMUP=" warmup " SETTLE=" settle \
+            (ran["outage"] && (outage_before != 3 || outage != 10 || outage_after != 3) ? " OUTAGE_BEFORE=" outage_before " OUTAGE=" outage " OUTAGE_AFTER=" outage_after : "") \
+            " loadtests/run.sh`" > md
 
       printf "{\n  \"generated\": \"%s\",\n  \"commit\": \"%s\",\n", started, commit > json
-      printf "  \"settings\": { \"durationSeconds\": %d, \"warmupSeconds\": %d, \"settleSeconds\": %d, \"threads\": %d },\n", duration, warmup, settle, threads > json
+      printf "  \"settings\": { \"durationSeconds\": %d, \"warmupSeconds\": %d, \"settleSeconds\": %d, \"threads\": %d, \"scenarios\": \"%s\", \"outageBeforeSeconds\": %d, \"outageSeconds\": %d, \"outageAfterSeconds\": %d },\n", \
+             duration, warmup, settle, threads, scenarios, outage_before, outage, outage_after > json
       printf "  \"machine\": { \"cpus\": %d, \"cpuModel\": \"%s\", \"memory\": \"%s\", \"os\": \"%s\", \"dotnet\": \"%s\", \"loadGenerator\": \"%s\", \"loadAverageAtStart\": \"%s\" },\n", \
              cpus, cpu, memory, os, dotnet, wrkv, load > json
       print "  \"runs\": [" > json
       for (i = 1; i <= n; i++) {
-        base = sc[i] == "memo" ? find("memo", "outputcache") : find(sc[i], "off")
+        base = sc[i] == "memo" ? find("memo", "outputcache") : sc[i] == "outage" ? find("outage", "plain") : find(sc[i], "off")
         printf "    { \"scenario\": \"%s\", \"variant\": \"%s\", \"path\": \"%s\", \"connections\": %d, \"requests\": %d, \"durationSeconds\": %.3f, ", \
                sc[i], va[i], pa[i], co[i], rq[i], du[i] > json
         printf "\"requestsPerSecond\": %.1f, \"p50Ms\": %s, \"p90Ms\": %s, \"p99Ms\": %s, \"maxMs\": %s, \"statusErrors\": %d, \"socketErrors\": %d, ", \
@@ -356,6 +527,9 @@ write_report() {
         printf "\"handlerExecutions\": %d, \"handlerExecutionsPerSecond\": %.1f, \"coalesceHits\": %d, \"coalesceMisses\": %d, \"hitRate\": %s, ", \
                ex[i], eps[i], hi[i], mi[i], (hr[i] < 0 ? "null" : sprintf("%.4f", hr[i])) > json
         printf "\"appCpuMicrosecondsPerRequest\": %s, ", (rq[i] > 0 ? sprintf("%.2f", cpuus[i] / rq[i]) : "null") > json
+        if (sc[i] == "outage")
+          printf "\"failedAnswers\": %d, \"answeredDuringOutage\": %d, \"failedDuringOutage\": %d, \"staleWhileRevalidate\": %d, \"staleIfError\": %d, \"refreshes\": %d, \"refreshFailures\": %d, \"backendFailures\": %d, \"warningsLogged\": %d, \"bytesLogged\": %d, ", \
+                 fa[i], dn[i], dnf[i], sh[i], se[i], rf[i], rff[i], bf[i], lw[i], lb[i] > json
         printf "\"baseline\": \"%s\", \"requestsPerSecondVsBaseline\": %s, \"executionsVsBaseline\": %s }%s\n", \
                va[base], ratio(rps[i], rps[base]), ratio(ex[i], ex[base]), (i < n ? "," : "") > json
       }
@@ -380,29 +554,48 @@ dotnet build "$LOADTESTS/Coalesce.LoadTestApp/Coalesce.LoadTestApp.csproj" -c Re
 ulimit -n "$(( $(ulimit -Hn) < 65536 ? $(ulimit -Hn) : 65536 ))" 2>/dev/null || true
 
 start_app
+log "Scenarios: $SCENARIOS"
 
-measure stampede off         stampede.off         /off/stampede         fixed.lua  "$STAMPEDE_CONNECTIONS"
-measure stampede coalesce    stampede.coalesce    /coalesce/stampede    fixed.lua  "$STAMPEDE_CONNECTIONS"
-measure stampede outputcache stampede.outputcache /outputcache/stampede fixed.lua  "$STAMPEDE_CONNECTIONS"
+if runs stampede; then
+  measure stampede off         stampede.off         /off/stampede         fixed.lua  "$STAMPEDE_CONNECTIONS"
+  measure stampede coalesce    stampede.coalesce    /coalesce/stampede    fixed.lua  "$STAMPEDE_CONNECTIONS"
+  measure stampede outputcache stampede.outputcache /outputcache/stampede fixed.lua  "$STAMPEDE_CONNECTIONS"
+fi
 
-measure overhead off         unique.off           /off/unique           unique.lua "$CONNECTIONS"
-measure overhead coalesce    unique.coalesce      /coalesce/unique      unique.lua "$CONNECTIONS"
+if runs overhead; then
+  measure overhead off         unique.off           /off/unique           unique.lua "$CONNECTIONS"
+  measure overhead coalesce    unique.coalesce      /coalesce/unique      unique.lua "$CONNECTIONS"
+fi
 
-measure memo     outputcache item.outputcache     /outputcache/item     fixed.lua  "$CONNECTIONS"
-measure memo     memo        item.memo            /memo/item            fixed.lua  "$CONNECTIONS"
-measure memo     const       item.const           /const/item           fixed.lua  "$CONNECTIONS"
+if runs memo; then
+  measure memo     outputcache item.outputcache     /outputcache/item     fixed.lua  "$CONNECTIONS"
+  measure memo     memo        item.memo            /memo/item            fixed.lua  "$CONNECTIONS"
+  measure memo     const       item.const           /const/item           fixed.lua  "$CONNECTIONS"
+fi
 
-measure zipf     off         zipf.off             /off/zipf             zipf.lua   "$ZIPF_CONNECTIONS"
-measure zipf     coalesce    zipf.coalesce        /coalesce/zipf        zipf.lua   "$ZIPF_CONNECTIONS"
-measure zipf     memo        zipf.memo            /memo/zipf            zipf.lua   "$ZIPF_CONNECTIONS"
+if runs zipf; then
+  measure zipf     off         zipf.off             /off/zipf             zipf.lua   "$ZIPF_CONNECTIONS"
+  measure zipf     coalesce    zipf.coalesce        /coalesce/zipf        zipf.lua   "$ZIPF_CONNECTIONS"
+  measure zipf     memo        zipf.memo            /memo/zipf            zipf.lua   "$ZIPF_CONNECTIONS"
+fi
 
-for connections in $SCALE_CONNECTIONS; do
-  measure scale "coalesce-$connections" stampede.coalesce /coalesce/stampede fixed.lua "$connections"
-done
+if runs scale; then
+  for connections in $SCALE_CONNECTIONS; do
+    measure scale "coalesce-$connections" stampede.coalesce /coalesce/stampede fixed.lua "$connections"
+  done
+fi
+
+if runs outage; then
+  measure_outage plain
+  measure_outage stale
+fi
 
 http GET /_coalesce/stats >"$RESULTS/coalesce-stats.json" || die "could not read /_coalesce/stats."
-measure_memory
+if runs memory; then
+  measure_memory
+fi
 stop_app
+cp "$WORK/app.log" "$RAW/app.log"
 
 cp "$RUNS" "$RAW/runs.tsv"
 # The BenchmarkDotNet sections at the end of report.md are recorded by hand, from the marker on; keep them.

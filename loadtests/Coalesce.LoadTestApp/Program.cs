@@ -3,7 +3,8 @@ using Coalesce;
 using Coalesce.LoadTestApp;
 
 // The app every HTTP load scenario runs against; see loadtests/README.md. Usage: --port <n> (0 picks a free one).
-// Pipeline: routing -> OutputCache -> request coalescing (only on /coalesce and /memo) -> endpoints.
+// Pipeline: routing -> the outage scenario's answers (503 for its backend's exception, counted) -> OutputCache ->
+// request coalescing (only on /coalesce, /memo and /outage) -> endpoints.
 var builder = WebApplication.CreateSlimBuilder(args);
 var port = builder.Configuration.GetValue("port", 5090);
 builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
@@ -12,18 +13,22 @@ builder.Logging.SetMinimumLevel(LogLevel.Warning);
 builder.Services.AddRequestCoalescing();
 builder.Services.AddOutputCache();
 builder.Services.AddSingleton<ScenarioCounters>();
+builder.Services.AddSingleton<OutageBackend>();
 
 var app = builder.Build();
 var counters = app.Services.GetRequiredService<ScenarioCounters>();
+var backend = app.Services.GetRequiredService<OutageBackend>();
 
 app.UseRouting();
+app.UseOutageAnswers(backend);
 app.UseOutputCache();
 // The "off" and peer variants never pass through the coalescing middleware, so "off" is a pipeline without it.
 app.UseWhen(
-    context => context.Request.Path.StartsWithSegments("/coalesce") || context.Request.Path.StartsWithSegments("/memo"),
+    context => context.Request.Path.StartsWithSegments("/coalesce") || context.Request.Path.StartsWithSegments("/memo") ||
+               context.Request.Path.StartsWithSegments("/outage"),
     branch => branch.UseRequestCoalescing());
 
-app.MapScenarios(counters);
+app.MapScenarios(counters, backend);
 app.MapCoalescingStats();
 app.MapGet("/_counts", () => Results.Ok(counters.Read())).DisableCoalescing();
 app.MapGet("/_counts.txt", () => Results.Text(counters.ReadAsText())).DisableCoalescing();
@@ -32,6 +37,18 @@ app.MapPost("/_counts/reset", () =>
     counters.Reset();
     return Results.NoContent();
 });
+
+// The outage scenario switches its backend down and up again.
+app.MapPost("/_backend/down", () =>
+{
+    backend.GoDown();
+    return Results.NoContent();
+}).DisableCoalescing();
+app.MapPost("/_backend/up", () =>
+{
+    backend.GoUp();
+    return Results.NoContent();
+}).DisableCoalescing();
 app.MapGet("/_ready", () => Results.Text("ready")).DisableCoalescing();
 
 // The memory scenario reads the managed heap after a full collection, and empties either cache between fills.

@@ -7,7 +7,8 @@ namespace Coalesce.LoadTestApp;
 /// <summary>
 /// Every scenario's endpoints side by side, one path prefix per variant: <c>/off</c> (no coalescing middleware
 /// in the path at all), <c>/coalesce</c> and <c>/memo</c> (Coalesce), <c>/outputcache</c> (ASP.NET's
-/// OutputCache, the peer), <c>/const</c> (a precomputed answer, the ceiling).
+/// OutputCache, the peer), <c>/const</c> (a precomputed answer, the ceiling), <c>/outage</c> (memoized, over a
+/// backend that can be switched down).
 /// </summary>
 internal static class ScenarioEndpoints
 {
@@ -22,7 +23,17 @@ internal static class ScenarioEndpoints
 
     public static readonly TimeSpan ItemTtl = TimeSpan.FromMinutes(30);
 
-    public static void MapScenarios(this WebApplication app, ScenarioCounters counters)
+    /// <summary>
+    /// The outage scenario keeps each id this briefly, so during a 10 s outage every key expires and must be
+    /// rendered again; the stale variant adds its windows.
+    /// </summary>
+    public static readonly TimeSpan OutageTtl = TimeSpan.FromSeconds(1);
+
+    public static readonly TimeSpan OutageStaleWhileRevalidate = TimeSpan.FromSeconds(2);
+
+    public static readonly TimeSpan OutageStaleIfError = TimeSpan.FromMinutes(5);
+
+    public static void MapScenarios(this WebApplication app, ScenarioCounters counters, OutageBackend backend)
     {
         // 1. Stampede: one key, a 100 ms handler.
         Map(app, counters, "stampede.off", "/off/stampede", Stampede).DisableCoalescing();
@@ -48,6 +59,13 @@ internal static class ScenarioEndpoints
         Map(app, counters, "fill.memo", "/memo/fill", Item).WithCoalescing(p => p.Memoize(ItemTtl));
         Map(app, counters, "fill.outputcache", "/outputcache/fill", Item).DisableCoalescing()
             .CacheOutput(p => p.Expire(ItemTtl).SetVaryByQuery("id").Tag("fill"));
+
+        // 7. Outage: Zipf-distributed ids over a 20 ms backend that fails while it is down; memoized briefly,
+        // without and with stale windows. Their answers are counted (OutageAnswers), the backend's exception answered 503.
+        Func<HttpContext, ScenarioCounters.Variant, Task> outage = (context, counter) => Outage(context, counter, backend);
+        MapCounted(app, counters, "outage.plain", "/outage/plain/{id:int}", outage).WithCoalescing(p => p.Memoize(OutageTtl));
+        MapCounted(app, counters, "outage.stale", "/outage/stale/{id:int}", outage)
+            .WithCoalescing(p => p.Memoize(OutageTtl).StaleWhileRevalidate(OutageStaleWhileRevalidate).StaleIfError(OutageStaleIfError));
     }
 
     private static IEndpointConventionBuilder Map(WebApplication app, ScenarioCounters counters, string variant, string pattern,
@@ -55,6 +73,13 @@ internal static class ScenarioEndpoints
     {
         var counter = counters.Add(variant, "GET " + pattern);
         return app.MapGet(pattern, (RequestDelegate)(context => handler(context, counter)));
+    }
+
+    private static IEndpointConventionBuilder MapCounted(WebApplication app, ScenarioCounters counters, string variant, string pattern,
+        Func<HttpContext, ScenarioCounters.Variant, Task> handler)
+    {
+        var counter = counters.Add(variant, "GET " + pattern);
+        return app.MapGet(pattern, (RequestDelegate)(context => handler(context, counter))).WithMetadata(new CountsAnswers(counter));
     }
 
     private static async Task Stampede(HttpContext context, ScenarioCounters.Variant counter)
@@ -89,6 +114,20 @@ internal static class ScenarioEndpoints
     {
         counter.Executed();
         await Task.Delay(ZipfWork, context.RequestAborted);
+        await context.Response.WriteAsJsonAsync(new Answer((string)context.Request.RouteValues["id"]!, Environment.TickCount64));
+    }
+
+    private static async Task Outage(HttpContext context, ScenarioCounters.Variant counter, OutageBackend backend)
+    {
+        counter.Executed();
+        await Task.Delay(ZipfWork, context.RequestAborted);
+        if (backend.IsDown)
+        {
+            // The work was done and then the backend failed, as a database call that times out or is refused.
+            counter.BackendFailed();
+            throw new BackendUnavailableException();
+        }
+
         await context.Response.WriteAsJsonAsync(new Answer((string)context.Request.RouteValues["id"]!, Environment.TickCount64));
     }
 

@@ -62,7 +62,12 @@ var app = builder.Build();
 app.UseExceptionHandler(new ExceptionHandlerOptions
 {
     // A malformed body is the client's fault in every environment: 400, not 500.
-    StatusCodeSelector = error => error is BadHttpRequestException bad ? bad.StatusCode : StatusCodes.Status500InternalServerError,
+    StatusCodeSelector = error => error switch
+    {
+        BadHttpRequestException bad => bad.StatusCode,
+        CatalogUnavailableException => StatusCodes.Status503ServiceUnavailable,
+        _ => StatusCodes.Status500InternalServerError,
+    },
 });
 app.UseStatusCodePages();
 app.UseRequestCoalescing();

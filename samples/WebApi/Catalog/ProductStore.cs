@@ -5,14 +5,19 @@ namespace WebApi.Catalog;
 /// <summary>
 /// The sample's "database": products in memory behind a deliberately slow call (<c>Catalog:LatencyMs</c>,
 /// default 50 ms), so coalescing and memoization have something to save. Thread-safe, and it counts every
-/// query it answers so you (and the tests) can see how many reached it.
+/// query it answers so you (and the tests) can see how many reached it. Switch it off with
+/// <c>Catalog:DatabaseOnline=false</c> (read on every query, so editing <c>appsettings.json</c> while the app runs works):
+/// every query then fails after its latency, as a database that went away would.
 /// </summary>
 internal sealed class ProductStore
 {
     public const int DefaultLatencyMs = 50;
 
+    public const string OnlineKey = "Catalog:DatabaseOnline";
+
     private readonly ConcurrentDictionary<int, Product> _products = new();
     private readonly TimeSpan _latency;
+    private readonly IConfiguration _configuration;
     private int _nextId;
     private long _queries;
 
@@ -25,6 +30,8 @@ internal sealed class ProductStore
         }
 
         _latency = TimeSpan.FromMilliseconds(latencyMs);
+        _configuration = configuration;
+        _ = IsOnline();
         Seed();
     }
 
@@ -68,11 +75,24 @@ internal sealed class ProductStore
         return null;
     }
 
-    private Task QueryAsync(CancellationToken cancellationToken)
+    private async Task QueryAsync(CancellationToken cancellationToken)
     {
         Interlocked.Increment(ref _queries);
-        return _latency > TimeSpan.Zero ? Task.Delay(_latency, cancellationToken) : Task.CompletedTask;
+        if (_latency > TimeSpan.Zero)
+        {
+            await Task.Delay(_latency, cancellationToken);
+        }
+
+        if (!IsOnline())
+        {
+            throw new CatalogUnavailableException($"The catalogue database is switched off ({OnlineKey}=false).");
+        }
     }
+
+    private bool IsOnline() =>
+        _configuration[OnlineKey] is not { } value || (bool.TryParse(value, out var online)
+            ? online
+            : throw new InvalidOperationException($"{OnlineKey} must be true or false; it is '{value}'."));
 
     private void Seed()
     {

@@ -23,6 +23,10 @@ internal static class HttpCoalescingOptionsBinder
         options.AttemptTimeout = ReadOptionalTimeSpan(section, nameof(options.AttemptTimeout), options.AttemptTimeout, Name(nameof(options.AttemptTimeout)));
         options.TotalTimeout = ReadOptionalTimeSpan(section, nameof(options.TotalTimeout), options.TotalTimeout, Name(nameof(options.TotalTimeout)));
         options.MemoizeTtl = ReadOptionalTimeSpan(section, nameof(options.MemoizeTtl), options.MemoizeTtl, Name(nameof(options.MemoizeTtl)));
+        options.MemoizeStaleWhileRevalidate = ReadOptionalTimeSpan(
+            section, nameof(options.MemoizeStaleWhileRevalidate), options.MemoizeStaleWhileRevalidate, Name(nameof(options.MemoizeStaleWhileRevalidate)));
+        options.MemoizeStaleIfError = ReadOptionalTimeSpan(section, nameof(options.MemoizeStaleIfError), options.MemoizeStaleIfError, Name(nameof(options.MemoizeStaleIfError)));
+        options.MemoizeSoftTimeout = ReadOptionalTimeSpan(section, nameof(options.MemoizeSoftTimeout), options.MemoizeSoftTimeout, Name(nameof(options.MemoizeSoftTimeout)));
         ReplaceList(section, nameof(options.VaryByHeaders), options.VaryByHeaders, static v => v);
         ReplaceList(section, nameof(options.MemoizeTags), options.MemoizeTags, static v => v);
 

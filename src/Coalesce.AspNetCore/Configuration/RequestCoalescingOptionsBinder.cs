@@ -50,6 +50,18 @@ internal static class RequestCoalescingOptionsBinder
                 builder.Memoize(TimeSpan.FromSeconds(seconds));
             }
 
+            key = nameof(CoalesceAttribute.StaleWhileRevalidateSeconds);
+            if (section[key] is not null && ReadInt(section, key, 0, option) is var revalidate and not 0)
+            {
+                builder.StaleWhileRevalidate(TimeSpan.FromSeconds(revalidate));
+            }
+
+            key = nameof(CoalesceAttribute.StaleIfErrorSeconds);
+            if (section[key] is not null && ReadInt(section, key, 0, option) is var ifError and not 0)
+            {
+                builder.StaleIfError(TimeSpan.FromSeconds(ifError));
+            }
+
             key = nameof(CoalesceAttribute.VaryByQuery);
             if (ReadList(section, key) is { } query)
             {
@@ -101,12 +113,20 @@ internal static class RequestCoalescingOptionsBinder
             throw new InvalidOperationException($"Configuration value '{PathOf(section, key)}' is not valid for {option}: {ex.Message}", ex);
         }
 
-        return builder.Build();
+        try
+        {
+            return builder.Build();
+        }
+        catch (InvalidOperationException ex)
+        {
+            throw new InvalidOperationException($"Configuration section '{section.Path}' is not valid for {option}: {ex.Message}", ex);
+        }
     }
 
     private static readonly string[] KnownPolicyKeys =
     [
-        nameof(CoalesceAttribute.MemoizeSeconds), nameof(CoalesceAttribute.VaryByQuery), nameof(CoalesceAttribute.VaryByHeader),
+        nameof(CoalesceAttribute.MemoizeSeconds), nameof(CoalesceAttribute.StaleWhileRevalidateSeconds), nameof(CoalesceAttribute.StaleIfErrorSeconds),
+        nameof(CoalesceAttribute.VaryByQuery), nameof(CoalesceAttribute.VaryByHeader),
         VaryByRouteValueKey, VaryByIdentityKey, nameof(CoalesceAttribute.Tags),
         nameof(CoalesceAttribute.WaitTimeoutMilliseconds),
     ];

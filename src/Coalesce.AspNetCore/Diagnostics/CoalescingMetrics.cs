@@ -19,6 +19,8 @@ internal sealed class CoalescingMetrics
     public const string Shared = "shared";
     public const string Miss = "miss";
     public const string Bypass = "bypass";
+    public const string Stale = "stale";
+    public const string StaleIfError = "stale_if_error";
 
     /// <summary>OpenTelemetry's <c>error.type</c> when the exception type is not known where the failure is counted.</summary>
     public const string OtherError = "_OTHER";
@@ -31,6 +33,7 @@ internal sealed class CoalescingMetrics
     private readonly Histogram<double> _serverExecution;
     private readonly Histogram<double> _serverWait;
     private readonly UpDownCounter<long> _serverActive;
+    private readonly Counter<long> _serverRefreshes;
     private readonly Counter<long> _clientCalls;
     private readonly Histogram<double> _clientExecution;
     private readonly Histogram<double> _clientWait;
@@ -40,13 +43,15 @@ internal sealed class CoalescingMetrics
     {
         var seconds = new InstrumentAdvice<double> { HistogramBucketBoundaries = CoalesceMeter.DurationBuckets };
         _serverRequests = meter.CreateCounter<long>("coalesce.server.requests", "{request}",
-            "Coalescable requests, each counted once by coalesce.result: hit (memoized response), shared (answered by another request's execution), miss (ran the endpoint for others to share), bypass (ran the endpoint alone).");
+            "Coalescable requests, each counted once by coalesce.result: hit (memoized response), shared (answered by another request's execution), miss (ran the endpoint for others to share), bypass (ran the endpoint alone), stale (a memoized response past its time to live, served while a refresh runs), stale_if_error (a memoized response past its time to live, served instead of a failure).");
         _serverExecution = meter.CreateHistogram("coalesce.server.execution.duration", "s",
             "Time the endpoint ran for a miss or a bypass.", tags: null, seconds);
         _serverWait = meter.CreateHistogram("coalesce.server.wait.duration", "s",
             "Time a shared request waited for the execution that answered it.", tags: null, seconds);
         _serverActive = meter.CreateUpDownCounter<long>("coalesce.server.active_executions", "{execution}",
             "Endpoint executions (misses and bypasses) in progress.");
+        _serverRefreshes = meter.CreateCounter<long>("coalesce.server.refreshes", "{refresh}",
+            "Background refreshes of stale memoized responses, counted when they end; error.type is set on those that failed (the stale response stayed).");
         _clientCalls = meter.CreateCounter<long>("coalesce.client.calls", "{call}",
             "Outbound calls through a coalescing HttpClient, each counted once by coalesce.result: hit, shared, miss or bypass.");
         _clientExecution = meter.CreateHistogram("coalesce.client.execution.duration", "s",
@@ -69,6 +74,17 @@ internal sealed class CoalescingMetrics
         {
             _serverWait.Record(Stopwatch.GetElapsedTime(waitStartedAt).TotalSeconds, endpoint.Tags());
         }
+    }
+
+    public void ServerRefreshed(EndpointCounters endpoint, string? errorType)
+    {
+        var tags = endpoint.Tags();
+        if (errorType is not null)
+        {
+            tags.Add(CoalesceMeter.ErrorTypeTag, errorType);
+        }
+
+        _serverRefreshes.Add(1, tags);
     }
 
     public void ServerStarted(EndpointCounters endpoint) => _serverActive.Add(1, endpoint.Tags());

@@ -52,7 +52,13 @@ public sealed class CoalescingStatsRegistry
             FlightCounts.From(Requests),
             new CacheCounts(cache.Hits, cache.Misses, cache.Size, cache.Evictions),
             [.. _endpoints.OrderBy(e => e.Key, StringComparer.Ordinal)
-                .Select(e => new EndpointCounts(e.Key, e.Value.Flights.Hits, e.Value.Flights.Misses, e.Value.Flights.Errors, e.Value.Flights.Active))],
+                .Select(e => new EndpointCounts(e.Key, e.Value.Flights.Hits, e.Value.Flights.Misses, e.Value.Flights.Errors, e.Value.Flights.Active)
+                {
+                    StaleHits = e.Value.Stale.WhileRevalidating,
+                    StaleOnError = e.Value.Stale.OnError,
+                    Refreshes = e.Value.Stale.Refreshes,
+                    RefreshFailures = e.Value.Stale.RefreshFailures,
+                })],
             [.. _httpClients.OrderBy(c => c.Key, StringComparer.Ordinal).Select(c => c.Value.Snapshot())]);
     }
 

@@ -10,6 +10,9 @@ internal sealed class EndpointCounters(string method, string route, CoalescingMe
 {
     public SharedCallCounters Flights { get; } = new();
 
+    /// <summary>Stale responses served and background refreshes, for endpoints with stale windows.</summary>
+    public StaleCounters Stale { get; } = new();
+
     /// <summary>Where measurements go; <see langword="null"/> for a registry built without a meter factory.</summary>
     public CoalescingMetrics? Metrics => metrics;
 

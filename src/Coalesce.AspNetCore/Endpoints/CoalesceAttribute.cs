@@ -19,6 +19,19 @@ public sealed class CoalesceAttribute : Attribute
     /// <summary>When positive, successful responses are memoized for this many seconds. Default: 0 (off).</summary>
     public int MemoizeSeconds { get; set; }
 
+    /// <summary>
+    /// When positive, a memoized response is served for this many seconds past its time to live while one background
+    /// execution refreshes it (see <see cref="CoalescingPolicyBuilder.StaleWhileRevalidate"/>). Needs
+    /// <see cref="MemoizeSeconds"/>. Default: 0 (off).
+    /// </summary>
+    public int StaleWhileRevalidateSeconds { get; set; }
+
+    /// <summary>
+    /// When positive, a memoized response stands in for a failed execution for this many seconds past its time to live
+    /// (see <see cref="CoalescingPolicyBuilder.StaleIfError"/>). Needs <see cref="MemoizeSeconds"/>. Default: 0 (off).
+    /// </summary>
+    public int StaleIfErrorSeconds { get; set; }
+
     /// <summary>Only these query parameters form the key; <see langword="null"/> (default) means the whole query.</summary>
     public string[]? VaryByQuery { get; set; }
 
@@ -34,7 +47,7 @@ public sealed class CoalesceAttribute : Attribute
     internal CoalescingPolicy Policy => _policy ??= BuildPolicy();
 
     /// <summary>Whether any setting besides <see cref="PolicyName"/> is set.</summary>
-    internal bool HasInlineSettings => MemoizeSeconds > 0 || VaryByQuery is not null || VaryByHeader is not null ||
+    internal bool HasInlineSettings => MemoizeSeconds > 0 || StaleWhileRevalidateSeconds > 0 || StaleIfErrorSeconds > 0 || VaryByQuery is not null || VaryByHeader is not null ||
                                        Tags is not null || WaitTimeoutMilliseconds > 0;
 
     private CoalescingPolicy BuildPolicy()
@@ -43,6 +56,16 @@ public sealed class CoalesceAttribute : Attribute
         if (MemoizeSeconds > 0)
         {
             builder.Memoize(TimeSpan.FromSeconds(MemoizeSeconds));
+        }
+
+        if (StaleWhileRevalidateSeconds > 0)
+        {
+            builder.StaleWhileRevalidate(TimeSpan.FromSeconds(StaleWhileRevalidateSeconds));
+        }
+
+        if (StaleIfErrorSeconds > 0)
+        {
+            builder.StaleIfError(TimeSpan.FromSeconds(StaleIfErrorSeconds));
         }
 
         if (VaryByQuery is not null)

@@ -20,6 +20,15 @@ internal sealed class CoalescingPolicy
 
     public TimeSpan? MemoizeTtl { get; init; }
 
+    /// <summary>How long past its time to live a memoized response is served while one refresh runs; zero for never.</summary>
+    public TimeSpan StaleWhileRevalidate { get; init; }
+
+    /// <summary>How long past its time to live a memoized response stands in for a failure; zero for never.</summary>
+    public TimeSpan StaleIfError { get; init; }
+
+    /// <summary>Whether memoized responses outlive their time to live in a stale window.</summary>
+    public bool HasStaleWindows => StaleWhileRevalidate > TimeSpan.Zero || StaleIfError > TimeSpan.Zero;
+
     public TagTemplate[] Tags { get; init; } = [];
 
     public Func<HttpContext, string>[] TagFunctions { get; init; } = [];

@@ -17,6 +17,8 @@ public sealed class CoalescingPolicyBuilder
     private bool? _varyByIdentity;
     private TimeSpan? _memoizeTtl;
     private TimeSpan? _waitTimeout;
+    private TimeSpan _staleWhileRevalidate;
+    private TimeSpan _staleIfError;
 
     /// <summary>
     /// Keys requests by these query parameters only (names compared case-insensitively, in any order); other
@@ -138,6 +140,43 @@ public sealed class CoalescingPolicyBuilder
         return this;
     }
 
+    /// <summary>
+    /// Lets a memoized response be served for <paramref name="window"/> after its time to live ran out, while one
+    /// background execution renders a fresh one (RFC 5861's <c>stale-while-revalidate</c>, Varnish's grace). The
+    /// first request past the time to live starts that refresh; it and every request meanwhile get the stale response
+    /// at once, with an <c>Age</c> header (and <c>Cache-Status: ...; hit; ttl=-N; detail=stale-while-revalidate</c> when
+    /// <see cref="RequestCoalescingOptions.EmitCacheStatus"/> is on). The refresh runs the endpoint for a request like
+    /// the one that started it (method, path, query, headers, identity), in its own scope, cancelled only when the app
+    /// stops. When it fails, the stale response stays and the endpoint rests a moment before it is tried again (see the
+    /// README). Needs <see cref="Memoize"/>; an invalidated response is never served stale.
+    /// </summary>
+    /// <param name="window">How long past its time to live a response may be served. Must be positive.</param>
+    /// <returns>This builder.</returns>
+    public CoalescingPolicyBuilder StaleWhileRevalidate(TimeSpan window)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(window, TimeSpan.Zero);
+        _staleWhileRevalidate = window;
+        return this;
+    }
+
+    /// <summary>
+    /// Lets a memoized response be served for <paramref name="window"/> after its time to live ran out when the
+    /// endpoint fails (RFC 5861's <c>stale-if-error</c>, FusionCache's fail-safe): it throws, answers 5xx, or its
+    /// request times out (ASP.NET's request timeouts), and so when a follower's wait times out. Every client of that
+    /// execution gets the stale response instead of the error, the leader included as long as nothing of its
+    /// response had been sent. A failing endpoint then rests: stale responses answer without running it, and one request
+    /// per rest (its time to live, at most 5 s) tries it again. Needs <see cref="Memoize"/>; an invalidated response is
+    /// never served stale.
+    /// </summary>
+    /// <param name="window">How long past its time to live a response may stand in for an error. Must be positive.</param>
+    /// <returns>This builder.</returns>
+    public CoalescingPolicyBuilder StaleIfError(TimeSpan window)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(window, TimeSpan.Zero);
+        _staleIfError = window;
+        return this;
+    }
+
     /// <summary>How long this endpoint's followers wait for a leader before running on their own.</summary>
     /// <param name="timeout">More than zero and at most one day, or <see cref="Timeout.InfiniteTimeSpan"/>.</param>
     /// <returns>This builder.</returns>
@@ -152,8 +191,15 @@ public sealed class CoalescingPolicyBuilder
         return this;
     }
 
+    /// <exception cref="InvalidOperationException">A stale window is set without <see cref="Memoize"/>.</exception>
     internal CoalescingPolicy Build() => new()
     {
+        StaleWhileRevalidate = _memoizeTtl is null && _staleWhileRevalidate > TimeSpan.Zero
+            ? throw NeedsMemoize(nameof(StaleWhileRevalidate))
+            : _staleWhileRevalidate,
+        StaleIfError = _memoizeTtl is null && _staleIfError > TimeSpan.Zero
+            ? throw NeedsMemoize(nameof(StaleIfError))
+            : _staleIfError,
         VaryByQueryKeys = _queryKeys,
         VaryByHeaders = [.. _headers],
         VaryByRouteValues = [.. _routeValues],
@@ -164,4 +210,7 @@ public sealed class CoalescingPolicyBuilder
         TagFunctions = [.. _tagFunctions],
         WaitTimeout = _waitTimeout,
     };
+
+    private static InvalidOperationException NeedsMemoize(string setting) =>
+        new($"The coalescing policy sets {setting} without Memoize(ttl): a stale window starts when a memoized response's time to live ends, so add Memoize(...) to the policy.");
 }

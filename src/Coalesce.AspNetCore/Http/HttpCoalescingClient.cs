@@ -57,7 +57,7 @@ internal sealed class HttpCoalescingClient : IDisposable
     private readonly string[] _plainVaryHeaders;
     private readonly bool _varyByCookie;
     private readonly string _memoPrefix;
-    private readonly string[] _memoTags;
+    private readonly EntrySettings _memo;
     private string? _otherResilienceHandler;
 
     public HttpCoalescingClient(
@@ -74,7 +74,12 @@ internal sealed class HttpCoalescingClient : IDisposable
         _plainVaryHeaders = HttpRequestKey.PlainHeaders(options.VaryByHeaders);
         _varyByCookie = options.VaryByHeaders.Contains("Cookie");
         _memoPrefix = $"http:{name}:";
-        _memoTags = [.. options.MemoizeTags];
+        _memo = new EntrySettings(
+            options.MemoizeTtl,
+            [.. options.MemoizeTags],
+            options.MemoizeStaleWhileRevalidate ?? TimeSpan.Zero,
+            options.MemoizeStaleIfError ?? TimeSpan.Zero,
+            options.MemoizeSoftTimeout);
         _isFailure = options.Retry?.ShouldHandle ?? (args => new(HttpClientResiliencePredicates.IsTransient(args.Outcome)));
         if (options.RateLimit is { } rateLimit)
         {
@@ -174,8 +179,17 @@ internal sealed class HttpCoalescingClient : IDisposable
     {
         var key = HttpRequestKey.Build(request, _plainVaryHeaders, _varyByCookie);
         var memoKey = _options.MemoizeTtl is not null && request.Method == HttpMethod.Get ? _memoPrefix + key : null;
-        if (memoKey is not null && _cache.TryGet<BufferedHttpResponse>(memoKey, out var memoized))
+        var freshness = default(EntryFreshness);
+        if (memoKey is not null && _cache.TryGetEntry<BufferedHttpResponse>(memoKey, out var memoized, out freshness) &&
+            (freshness.IsFresh || freshness.CanRevalidate))
         {
+            if (!freshness.IsFresh)
+            {
+                // Stale while revalidate: this caller is answered now, and one background call refreshes the entry.
+                var refresh = new Refresh(this, HttpRequestSnapshot.WithoutContent(request), memoKey, send);
+                _cache.ServeStaleAndRevalidate(_flights, key, memoKey, refresh, static (r, token) => r.RunAsync(token), Refresh.Failure);
+            }
+
             _counters.Flights.Hit();
             _counters.Metrics?.ClientAnswered(_counters, request.Method.Method, CoalescingMetrics.Hit, startedAt: 0);
             return memoized.ToResponse(request);
@@ -189,7 +203,10 @@ internal sealed class HttpCoalescingClient : IDisposable
         HttpFlightResult result;
         try
         {
-            result = await _flights.CallAsync(
+            // A stale entry this caller may be answered with on error: a soft timeout lets it leave the flight early, so
+            // its place in the flight lasts as long as the cache (its own token still ends its wait).
+            var keepsFlight = freshness.CanServeOnError && _memo.SoftTimeout is not null;
+            var flight = _flights.CallAsync(
                 key,
                 token =>
                 {
@@ -198,7 +215,11 @@ internal sealed class HttpCoalescingClient : IDisposable
                     metrics?.ClientStarted(_counters, method);
                     return RunFlightAsync(snapshot, memoKey, send, token);
                 },
-                cancellationToken).ConfigureAwait(false);
+                keepsFlight ? _cache.Disposing : cancellationToken);
+            result = freshness.CanServeOnError
+                ? await _cache.AwaitOrServeStaleAsync<BufferedHttpResponse, HttpFlightResult>(
+                    flight, memoKey!, _memo.SoftTimeout, IsServerError, static stale => new HttpFlightResult(stale), ReleaseUnused, cancellationToken).ConfigureAwait(false)
+                : await flight.ConfigureAwait(false);
         }
         catch (Exception ex) when (metrics is not null)
         {
@@ -245,9 +266,17 @@ internal sealed class HttpCoalescingClient : IDisposable
         return await SendAloneAsync(request, send, cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>A 5xx from the backend: with a stale entry in its stale-if-error window, callers get that instead.</summary>
+    private static bool IsServerError(HttpFlightResult result) => result.Buffered is { StatusCode: >= HttpStatusCode.InternalServerError };
+
+    /// <summary>A result a caller answered with a stale entry did not use: a streamed response nobody else takes is freed.</summary>
+    private static void ReleaseUnused(HttpFlightResult result) => result.TakeStreamed()?.Dispose();
+
     private async Task<HttpFlightResult> RunFlightAsync(
         HttpRequestSnapshot snapshot, string? memoKey, Func<HttpRequestMessage, CancellationToken, Task<HttpResponseMessage>> send, CancellationToken cancellationToken)
     {
+        // Read before the call: an invalidation of the client's tags during it keeps the response from being memoized.
+        var since = _cache.InvalidationVersion;
         var response = await ExecuteAsync(snapshot, original: null, resendable: true, buffer: true, send, cancellationToken).ConfigureAwait(false);
         if (response.Content is not BufferedContent content)
         {
@@ -266,7 +295,7 @@ internal sealed class HttpCoalescingClient : IDisposable
         response.Dispose();
         if (memoKey is not null && response.IsSuccessStatusCode && !buffered.SetsCookie)
         {
-            await _cache.SetAsync(memoKey, buffered, _options.MemoizeTtl, _memoTags, CancellationToken.None).ConfigureAwait(false);
+            _cache.StoreFetched(since, memoKey, buffered, _memo);
         }
 
         return new HttpFlightResult(buffered);
@@ -517,6 +546,47 @@ internal sealed class HttpCoalescingClient : IDisposable
             return retry.OnRetry?.Invoke(args) ?? default;
         },
     };
+
+    /// <summary>
+    /// The background call that refreshes a stale memoized response: the original request's snapshot, sent through the
+    /// same pipeline (retry, timeouts, fallback addresses) with a token that ends with the app's cache, not with the
+    /// caller that triggered it.
+    /// </summary>
+    private sealed class Refresh(HttpCoalescingClient client, HttpRequestSnapshot snapshot, string memoKey, Func<HttpRequestMessage, CancellationToken, Task<HttpResponseMessage>> send)
+    {
+        public async Task<HttpFlightResult> RunAsync(CancellationToken cancellationToken)
+        {
+            try
+            {
+                var result = await client.RunFlightAsync(snapshot, memoKey, send, cancellationToken).ConfigureAwait(false);
+                if (result.Buffered is { } response && !IsSuccess(response))
+                {
+                    HttpCoalescingLog.RefreshFailed(client._logger, client.Name, $"status {(int)response.StatusCode}", error: null);
+                }
+
+                return result;
+            }
+            catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+            {
+                HttpCoalescingLog.RefreshFailed(client._logger, client.Name, ex.GetType().Name, ex);
+                throw;
+            }
+        }
+
+        /// <summary>
+        /// Why a finished refresh kept nothing: a status other than 2xx is reported as a failure (the stale entry stays).
+        /// A streamed response (too large to keep) is freed, as no caller waits for it.
+        /// </summary>
+        public static HttpRequestException? Failure(HttpFlightResult result)
+        {
+            result.TakeStreamed()?.Dispose();
+            return result.Buffered is { } response && !IsSuccess(response)
+                ? new HttpRequestException($"Refreshing a memoized response got status {(int)response.StatusCode}; the stale response stays.", null, response.StatusCode)
+                : null;
+        }
+    }
+
+    private static bool IsSuccess(BufferedHttpResponse response) => (int)response.StatusCode is >= 200 and <= 299;
 
     /// <summary>A body read to the end and small enough to share.</summary>
     private sealed class BufferedContent(byte[] body) : ByteArrayContent(body)

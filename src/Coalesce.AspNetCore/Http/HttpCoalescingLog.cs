@@ -24,4 +24,8 @@ internal static partial class HttpCoalescingLog
     [LoggerMessage(EventId = 2204, EventName = "SteppingAside", Level = LogLevel.Information,
         Message = "{Client}: the client also has a {Handler}; it owns retries and timeouts, so Coalesce's retry and timeouts step aside (coalescing, memoization, rate limit and fallback addresses stay)")]
     public static partial void SteppingAside(ILogger logger, string client, string handler);
+
+    [LoggerMessage(EventId = 2205, EventName = "RefreshFailed", Level = LogLevel.Warning,
+        Message = "{Client}: refreshing a stale memoized response failed ({Status}); the stale response stays until its windows end")]
+    public static partial void RefreshFailed(ILogger logger, string client, string status, Exception? error);
 }

@@ -132,6 +132,32 @@ public sealed class HttpCoalescingOptions
     /// </summary>
     public ISet<string> MemoizeTags { get; } = new HashSet<string>(StringComparer.Ordinal);
 
+    /// <summary>
+    /// How long past <see cref="MemoizeTtl"/> a memoized response is still returned at once while one background call
+    /// (the original request, resent with a token of the app's lifetime, not the caller's) refreshes it
+    /// (<c>stale-while-revalidate</c>). Callers meanwhile get the stale response too and start no other call. A failed
+    /// refresh (an exception or a status other than 2xx) keeps the stale response and is counted and reported by the
+    /// app's <see cref="MemoCache.RefreshFailed"/>. Default: <see langword="null"/> (none). Range: zero to 7 days; needs
+    /// <see cref="MemoizeTtl"/>.
+    /// </summary>
+    public TimeSpan? MemoizeStaleWhileRevalidate { get; set; }
+
+    /// <summary>
+    /// How long past <see cref="MemoizeTtl"/> a memoized response is returned instead of the failure of the call that
+    /// should replace it: an exception (every attempt failed, a timeout, the rate limit; not the caller's own
+    /// cancellation) or a 5xx (<c>stale-if-error</c>). Outside the window the failure goes through as before. Default:
+    /// <see langword="null"/> (none). Range: zero to 7 days; needs <see cref="MemoizeTtl"/>.
+    /// </summary>
+    public TimeSpan? MemoizeStaleIfError { get; set; }
+
+    /// <summary>
+    /// When a stale response inside <see cref="MemoizeStaleIfError"/> exists and the call replacing it takes longer than
+    /// this, callers get the stale response at once, and the call completes in the background and memoizes its
+    /// response. Default: <see langword="null"/> (callers wait). Range: more than zero and at most 1 day; needs
+    /// <see cref="MemoizeStaleIfError"/>.
+    /// </summary>
+    public TimeSpan? MemoizeSoftTimeout { get; set; }
+
     /// <summary>Turns on memoization of successful GET responses for <paramref name="ttl"/>, with <paramref name="tags"/>.</summary>
     /// <param name="ttl">How long a response is kept; see <see cref="MemoizeTtl"/>.</param>
     /// <param name="tags">Tags added to <see cref="MemoizeTags"/>.</param>
@@ -145,6 +171,26 @@ public sealed class HttpCoalescingOptions
             MemoizeTags.Add(tag);
         }
 
+        return this;
+    }
+
+    /// <summary>Serves memoized responses stale while one background call refreshes them; see <see cref="MemoizeStaleWhileRevalidate"/>.</summary>
+    /// <param name="window">How long past the time to live.</param>
+    /// <returns>These options.</returns>
+    public HttpCoalescingOptions StaleWhileRevalidate(TimeSpan window)
+    {
+        MemoizeStaleWhileRevalidate = window;
+        return this;
+    }
+
+    /// <summary>Serves memoized responses stale when the call replacing them fails; see <see cref="MemoizeStaleIfError"/>.</summary>
+    /// <param name="window">How long past the time to live.</param>
+    /// <param name="softTimeout">Optionally, how long a caller waits for that call before getting the stale response; see <see cref="MemoizeSoftTimeout"/>.</param>
+    /// <returns>These options.</returns>
+    public HttpCoalescingOptions StaleIfError(TimeSpan window, TimeSpan? softTimeout = null)
+    {
+        MemoizeStaleIfError = window;
+        MemoizeSoftTimeout = softTimeout ?? MemoizeSoftTimeout;
         return this;
     }
 

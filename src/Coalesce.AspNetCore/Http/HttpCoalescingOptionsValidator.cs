@@ -7,6 +7,7 @@ namespace Coalesce.AspNetCore;
 internal sealed class HttpCoalescingOptionsValidator : IValidateOptions<HttpCoalescingOptions>
 {
     private static readonly TimeSpan OneDay = TimeSpan.FromDays(1);
+    private static readonly TimeSpan MaxStaleWindow = TimeSpan.FromDays(7);
 
     public ValidateOptionsResult Validate(string? name, HttpCoalescingOptions options)
     {
@@ -30,6 +31,14 @@ internal sealed class HttpCoalescingOptionsValidator : IValidateOptions<HttpCoal
         CheckTimeout(options.AttemptTimeout, nameof(HttpCoalescingOptions.AttemptTimeout));
         CheckTimeout(options.TotalTimeout, nameof(HttpCoalescingOptions.TotalTimeout));
         CheckTimeout(options.MemoizeTtl, nameof(HttpCoalescingOptions.MemoizeTtl));
+        CheckWindow(options.MemoizeStaleWhileRevalidate, nameof(HttpCoalescingOptions.MemoizeStaleWhileRevalidate));
+        CheckWindow(options.MemoizeStaleIfError, nameof(HttpCoalescingOptions.MemoizeStaleIfError));
+        CheckTimeout(options.MemoizeSoftTimeout, nameof(HttpCoalescingOptions.MemoizeSoftTimeout));
+        if (options.MemoizeSoftTimeout is not null && options.MemoizeStaleIfError is null)
+        {
+            Add($"{nameof(HttpCoalescingOptions.MemoizeSoftTimeout)} is set without {nameof(HttpCoalescingOptions.MemoizeStaleIfError)}; a soft timeout answers with a stale response, so it needs that window.");
+        }
+
         foreach (var tag in options.MemoizeTags)
         {
             if (string.IsNullOrWhiteSpace(tag))
@@ -99,6 +108,23 @@ internal sealed class HttpCoalescingOptionsValidator : IValidateOptions<HttpCoal
             if (value is { } timeout && (timeout <= TimeSpan.Zero || timeout > OneDay))
             {
                 Add($"{option} is {timeout}; it must be more than zero and at most 1 day, or null for none.");
+            }
+        }
+
+        void CheckWindow(TimeSpan? value, string option)
+        {
+            if (value is not { } window)
+            {
+                return;
+            }
+
+            if (window < TimeSpan.Zero || window > MaxStaleWindow)
+            {
+                Add($"{option} is {window}; it must be between zero and 7 days, or null for none.");
+            }
+            else if (options.MemoizeTtl is null)
+            {
+                Add($"{option} is set without {nameof(HttpCoalescingOptions.MemoizeTtl)}; a stale window follows the time to live of memoized responses, so it needs memoization on.");
             }
         }
 

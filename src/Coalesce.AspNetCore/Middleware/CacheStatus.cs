@@ -25,6 +25,22 @@ internal static class CacheStatus
     /// <summary>Coalesce left this request alone (not eligible, a streaming request, or a key passing through).</summary>
     public const string Bypass = "fwd=bypass";
 
+    /// <summary>
+    /// A memoized response past its time to live: served while a background refresh runs (<c>hit</c>, as no request was
+    /// forwarded for this one), or instead of a failed execution (<c>fwd=stale</c>, with the status the endpoint gave
+    /// when it gave one). A negative <c>ttl</c> says how long it has been stale (RFC 9211 §2.4).
+    /// </summary>
+    public static string Stale(TimeSpan stale, bool onError, int? failedStatus)
+    {
+        var seconds = (long)Math.Ceiling(Math.Max(0, stale.TotalSeconds));
+        var ttl = seconds == 0 ? "0" : "-" + seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return !onError
+            ? $"hit; ttl={ttl}; detail=stale-while-revalidate"
+            : failedStatus is { } status
+                ? $"fwd=stale; fwd-status={status}; ttl={ttl}; detail=stale-if-error"
+                : $"fwd=stale; ttl={ttl}; detail=stale-if-error";
+    }
+
     public static void Set(HttpResponse response, string name, string status)
     {
         var entry = $"{name}; {status}";

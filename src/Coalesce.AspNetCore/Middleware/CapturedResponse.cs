@@ -18,9 +18,11 @@ namespace Coalesce.AspNetCore;
 /// </remarks>
 internal sealed class CapturedResponse : ICacheSizeAware
 {
-    public CapturedResponse(int statusCode, KeyValuePair<string, StringValues>[] headers, byte[] body, long? headContentLength)
+    public CapturedResponse(
+        int statusCode, KeyValuePair<string, StringValues>[] headers, byte[] body, long? headContentLength, DateTimeOffset? renderedAt = null)
     {
         StatusCode = statusCode;
+        RenderedAt = renderedAt;
         Headers = headers;
         Body = body;
         HeadContentLength = headContentLength;
@@ -45,6 +47,9 @@ internal sealed class CapturedResponse : ICacheSizeAware
         }
     }
 
+    // Once it is stale, this instance refreshes it in the background one refresh at a time.
+    private int _refreshing;
+
     public int StatusCode { get; }
 
     public KeyValuePair<string, StringValues>[] Headers { get; }
@@ -55,6 +60,9 @@ internal sealed class CapturedResponse : ICacheSizeAware
     public long? HeadContentLength { get; }
 
     public EntityTagHeaderValue? ETag { get; }
+
+    /// <summary>When the endpoint rendered this response (the wall clock of the instance that ran it), for <c>Age</c>.</summary>
+    public DateTimeOffset? RenderedAt { get; }
 
     public DateTimeOffset? LastModified { get; }
 
@@ -73,9 +81,9 @@ internal sealed class CapturedResponse : ICacheSizeAware
     {
         get
         {
-            // Fields: three references, a long? and a DateTimeOffset? (16 and 24 B with their flags), an int and two
-            // bools; the parsed ETag is one more small object (its text is the header value, counted below).
-            var size = CacheSizing.OfObject((3 * 8) + 16 + 24 + 4 + 2) + CacheSizing.OfArray(Body.LongLength, 1) +
+            // Fields: three references, a long? and two DateTimeOffset? (16 and 2 × 24 B with their flags), two ints and
+            // two bools; the parsed ETag is one more small object (its text is the header value, counted below).
+            var size = CacheSizing.OfObject((3 * 8) + 16 + (2 * 24) + (2 * 4) + 2) + CacheSizing.OfArray(Body.LongLength, 1) +
                        (ETag is null ? 0 : CacheSizing.OfObject(40));
 
             // Each element is a name reference and a StringValues, which is one reference.
@@ -98,6 +106,11 @@ internal sealed class CapturedResponse : ICacheSizeAware
         }
     }
 
+    /// <summary>Claims the one background refresh of this (stale) response; <see langword="false"/> when one runs.</summary>
+    public bool TryBeginRefresh() => Interlocked.CompareExchange(ref _refreshing, 1, 0) == 0;
+
+    public void EndRefresh() => Volatile.Write(ref _refreshing, 0);
+
     /// <summary>
     /// Whether this response can answer <paramref name="request"/> exactly as the endpoint would. Only a ranged
     /// request can fail this: the endpoint serves ranges, but the body is compressed (the endpoint would have sent
@@ -108,10 +121,22 @@ internal sealed class CapturedResponse : ICacheSizeAware
         (!IsEncoded && HttpMethods.IsGet(request.Method));
 
     /// <summary>Writes the answer to <paramref name="context"/>'s own request: this response, a 304, a 412 or a range of it.</summary>
-    public Task ReplayAsync(HttpContext context, DateTimeOffset now)
+    /// <param name="context">The request to answer.</param>
+    /// <param name="now">The wall clock now, for the validators and <c>Age</c>.</param>
+    /// <param name="stored">
+    /// Whether the answer comes from storage (a memoized response, fresh or stale) rather than from an execution that
+    /// ran for this request's flight: it then carries <c>Age</c>, the seconds since it was rendered (RFC 9111 §5.1).
+    /// </param>
+    /// <param name="cancellationToken">Ends writing the body; normally the request's own abort token.</param>
+    public Task ReplayAsync(HttpContext context, DateTimeOffset now, bool stored, CancellationToken cancellationToken)
     {
         var request = context.Request;
         var response = context.Response;
+        if (stored && RenderedAt is { } rendered)
+        {
+            response.Headers.Age = AgeText(now - rendered);
+        }
+
         if (StatusCode is >= 200 and < 300)
         {
             var precondition = HttpPreconditions.Evaluate(request.Headers, ETag, LastModified, now);
@@ -149,13 +174,22 @@ internal sealed class CapturedResponse : ICacheSizeAware
             response.StatusCode = StatusCodes.Status206PartialContent;
             response.Headers.ContentRange = new ContentRangeHeaderValue(from, to, Body.Length).ToString();
             response.ContentLength = length;
-            return response.Body.WriteAsync(Body.AsMemory((int)from, length), context.RequestAborted).AsTask();
+            return response.Body.WriteAsync(Body.AsMemory((int)from, length), cancellationToken).AsTask();
         }
 
         response.StatusCode = StatusCode;
         response.ContentLength = Body.Length;
-        return Body.Length == 0 ? Task.CompletedTask : response.Body.WriteAsync(Body, context.RequestAborted).AsTask();
+        return Body.Length == 0 ? Task.CompletedTask : response.Body.WriteAsync(Body, cancellationToken).AsTask();
     }
+
+    /// <summary>Whole seconds, never negative (clocks of different instances may disagree a little); common values cached.</summary>
+    internal static string AgeText(TimeSpan age)
+    {
+        var seconds = age <= TimeSpan.Zero ? 0 : (long)age.TotalSeconds;
+        return seconds < SmallAges.Length ? SmallAges[seconds] : seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    private static readonly string[] SmallAges = [.. Enumerable.Range(0, 600).Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture))];
 
     private void CopyHeaders(IHeaderDictionary target, bool validatorsOnly)
     {

@@ -40,4 +40,16 @@ internal static partial class CoalescingLog
 
     [LoggerMessage(2013, LogLevel.Error, "Publishing the invalidation of {Tags} after {Endpoint} succeeded failed; other instances may serve stale entries until they expire.")]
     public static partial void PublishFailed(ILogger logger, Exception exception, string tags, string endpoint);
+
+    [LoggerMessage(2015, LogLevel.Warning, "{Endpoint} failed ({Failure}); while it fails, its stale memoized responses answer inside their windows, and it is tried again once every {Rest}.")]
+    public static partial void EndpointFailing(ILogger logger, Exception? exception, string endpoint, string failure, TimeSpan rest);
+
+    [LoggerMessage(2016, LogLevel.Debug, "{Endpoint} failed again ({Failure}); its stale memoized responses keep answering.")]
+    public static partial void EndpointStillFailing(ILogger logger, string endpoint, string failure);
+
+    [LoggerMessage(2017, LogLevel.Debug, "The memoized response of {Endpoint} is stale; it is served while a background refresh renders a new one.")]
+    public static partial void RefreshStarted(ILogger logger, string endpoint);
+
+    [LoggerMessage(2018, LogLevel.Information, "{Endpoint} answers again; its stale memoized responses are refreshed as usual.")]
+    public static partial void EndpointRecovered(ILogger logger, string endpoint);
 }

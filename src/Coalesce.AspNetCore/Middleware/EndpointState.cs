@@ -29,6 +29,7 @@ internal sealed class EndpointState
             .Order(StringComparer.OrdinalIgnoreCase)];
         IdentityHeaders = [.. options.IdentityHeaders.Order(StringComparer.OrdinalIgnoreCase)];
         InvalidatesTags = Problem is null ? FindInvalidatedTags(endpoint) : [];
+        Health = Policy.HasStaleWindows ? new EndpointHealth() : null;
 
         // A handler declared to return a stream or an async sequence is never memoized, however it was marked
         // (an attribute cannot add the endpoint filter that catches such results at run time).
@@ -50,6 +51,9 @@ internal sealed class EndpointState
     }
 
     public CoalescingPolicy Policy { get; }
+
+    /// <summary>For endpoints with stale windows: whether the endpoint is failing, so stale responses stand in.</summary>
+    public EndpointHealth? Health { get; }
 
     /// <summary>Whether eligible requests to this endpoint are coalesced.</summary>
     public bool Enabled { get; }
@@ -149,7 +153,15 @@ internal sealed class EndpointState
                 case CoalesceAttribute { PolicyName: { } name }:
                     return Named(name, out problem);
                 case CoalesceAttribute attribute:
-                    return attribute.Policy;
+                    try
+                    {
+                        return attribute.Policy;
+                    }
+                    catch (InvalidOperationException ex)
+                    {
+                        problem = $"The [Coalesce] attribute on endpoint '{endpoint.DisplayName}' is not valid: {ex.Message}";
+                        return null;
+                    }
             }
         }
 

@@ -23,6 +23,21 @@ internal struct ExecutionCounters(SharedCallCounters requests, EndpointCounters 
         endpoint.Metrics?.ServerAnswered(endpoint, CoalescingMetrics.Hit, _arrived);
     }
 
+    /// <summary>
+    /// Answered with a memoized response past its time to live: while a refresh runs, or instead of a failure. A
+    /// request that also ran the endpoint (a leader whose execution failed) counted that as a miss already.
+    /// </summary>
+    public readonly void ServedStale(bool onError, bool ranEndpoint)
+    {
+        endpoint.Stale.Served(onError);
+        if (!ranEndpoint)
+        {
+            requests.Hit();
+            endpoint.Flights.Hit();
+            endpoint.Metrics?.ServerAnswered(endpoint, onError ? CoalescingMetrics.StaleIfError : CoalescingMetrics.Stale, _arrived);
+        }
+    }
+
     /// <summary>Answered by another request's execution: its response, or its exception.</summary>
     public readonly void Hit()
     {

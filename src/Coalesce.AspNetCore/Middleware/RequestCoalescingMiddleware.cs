@@ -1,6 +1,8 @@
 using System.Collections.Concurrent;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Primitives;
@@ -54,6 +56,11 @@ internal sealed partial class RequestCoalescingMiddleware
     // The scale-out seams: registered only by a scale-out package (AddStackExchangeRedisCoalescing), null otherwise.
     private readonly ISecondLevelStore? _secondLevel;
     private readonly IDistributedInvalidation? _distributed;
+
+    // Background refreshes of stale responses run in their own scope, until the app stops.
+    private readonly IServiceScopeFactory _scopes;
+    private readonly CancellationToken _stopping;
+    private readonly IHttpContextAccessor? _httpContextAccessor;
     private int _warnedAboutRouting;
 
     public RequestCoalescingMiddleware(
@@ -80,6 +87,9 @@ internal sealed partial class RequestCoalescingMiddleware
         _releaseStreaming = ReleaseStreaming;
         _secondLevel = services.GetService(typeof(ISecondLevelStore)) as ISecondLevelStore;
         _distributed = services.GetService(typeof(IDistributedInvalidation)) as IDistributedInvalidation;
+        _scopes = services.GetRequiredService<IServiceScopeFactory>();
+        _stopping = services.GetService<IHostApplicationLifetime>()?.ApplicationStopping ?? CancellationToken.None;
+        _httpContextAccessor = services.GetService<IHttpContextAccessor>();
         _acrossInstances = services.GetService(typeof(IDistributedSingleFlight)) is IDistributedSingleFlight { Enabled: true } across ? across : null;
     }
 
@@ -186,14 +196,24 @@ internal sealed partial class RequestCoalescingMiddleware
         }
 
         var request = context.Request;
-        if (state.Policy.MemoizeTtl is not null && _cache.TryGet<CapturedResponse>(key, out var memoized) && memoized.CanAnswer(request) &&
-            (_distributed is null || !state.Policy.HasTags || _distributed.IsSynchronized))
+
+        // (While this instance does not follow other instances' invalidations, a tagged local entry may be stale:
+        // it is not served; the leader asks the second level, which is authoritative, or runs the endpoint.)
+        if (state.Policy.MemoizeTtl is not null && (_distributed is null || !state.Policy.HasTags || _distributed.IsSynchronized))
         {
-            // (While this instance does not follow other instances' invalidations, a tagged local entry may be stale:
-            // it is not served; the leader asks the second level, which is authoritative, or runs the endpoint.)
-            counters.Memoized();
-            await ReplayAsync(context, memoized, CacheStatus.Hit).ConfigureAwait(false);
-            return;
+            if (!state.Policy.HasStaleWindows)
+            {
+                if (_cache.TryGet<CapturedResponse>(key, out var memoized) && memoized.CanAnswer(request))
+                {
+                    counters.Memoized();
+                    await ReplayAsync(context, memoized, CacheStatus.Hit, stored: true).ConfigureAwait(false);
+                    return;
+                }
+            }
+            else if (await TryAnswerFromStoredAsync(context, state, key, counters).ConfigureAwait(false))
+            {
+                return;
+            }
         }
 
         // A request with validators or a range would get its own kind of answer from the endpoint, which nobody
@@ -234,14 +254,13 @@ internal sealed partial class RequestCoalescingMiddleware
         while (true)
         {
             var mine = new RequestFlight(key, tags, state.Name);
-            var outcome = _flights.JoinOrRun(key, mine.Outcome, mine, out var isLeader, out var joined);
-            if (isLeader)
+            if (mine.TryLead(_flights, out var joined, out var outcome))
             {
                 await LeadAsync(context, state, mine, counters).ConfigureAwait(false);
                 return;
             }
 
-            switch (await FollowAsync(context, state, (RequestFlight)joined, outcome, waitTimeout, counters, canTakeOver: true).ConfigureAwait(false))
+            switch (await FollowAsync(context, state, joined, outcome, waitTimeout, counters, canTakeOver: true).ConfigureAwait(false))
             {
                 case FollowerNext.Done:
                     return;
@@ -298,6 +317,13 @@ internal sealed partial class RequestCoalescingMiddleware
 
             if (withdrawn)
             {
+                if (FindStaleForError(context, state, flight.Key, out var slowFor) is { } stale)
+                {
+                    // A leader this slow is as good as failed for this client, when a stale response may stand in.
+                    await ServeStaleOnErrorAsync(context, state, stale, slowFor, counters, ranEndpoint: false, failedStatus: null).ConfigureAwait(false);
+                    return FollowerNext.Done;
+                }
+
                 CoalescingLog.FollowerTimedOut(_logger, state.Name, waitTimeout);
                 return FollowerNext.RunOwn;
             }
@@ -311,15 +337,29 @@ internal sealed partial class RequestCoalescingMiddleware
         }
 
         FlightOutcome result;
+        CapturedResponse? staleForError;
+        TimeSpan staleFor;
         try
         {
             result = await outcome.ConfigureAwait(false);
+        }
+        catch when ((staleForError = FindStaleForError(context, state, flight.Key, out staleFor)) is not null)
+        {
+            await ServeStaleOnErrorAsync(context, state, staleForError, staleFor, counters, ranEndpoint: false, failedStatus: null).ConfigureAwait(false);
+            return FollowerNext.Done;
         }
         catch
         {
             // The leader's exception, rethrown in this follower's pipeline; it counted once, as the leader's error.
             counters.Hit();
             throw;
+        }
+
+        if (result is { Kind: FlightOutcomeKind.Shared, Response.StatusCode: >= 500 } &&
+            (staleForError = FindStaleForError(context, state, flight.Key, out staleFor)) is not null)
+        {
+            await ServeStaleOnErrorAsync(context, state, staleForError, staleFor, counters, ranEndpoint: false, result.Response.StatusCode).ConfigureAwait(false);
+            return FollowerNext.Done;
         }
 
         if (result.Kind == FlightOutcomeKind.Shared && result.Response!.CanAnswer(context.Request))
@@ -347,11 +387,12 @@ internal sealed partial class RequestCoalescingMiddleware
         }
     }
 
-    private Task ReplayAsync(HttpContext context, CapturedResponse response, string cacheStatus)
+    private Task ReplayAsync(HttpContext context, CapturedResponse response, string cacheStatus, bool stored = false, bool evenIfTimedOut = false)
     {
         SetCacheStatus(context, cacheStatus);
 
-        return response.ReplayAsync(context, _time.GetUtcNow());
+        // A request that timed out (ASP.NET's request timeouts) has a cancelled abort token but a client still there.
+        return response.ReplayAsync(context, _time.GetUtcNow(), stored, evenIfTimedOut ? CancellationToken.None : context.RequestAborted);
     }
 
     private async Task RunOwnAsync(HttpContext context, ExecutionCounters counters)
@@ -417,9 +458,14 @@ internal sealed partial class RequestCoalescingMiddleware
 
         SetCacheStatus(context, CacheStatus.Miss);
 
+        // When a stale response could stand in for a failure, the leader's own response is held back until the
+        // endpoint has finished, so an exception or a 5xx can still be replaced for its client too.
         var original = context.Features.GetRequiredFeature<IHttpResponseBodyFeature>();
+        using var hold = FindStaleForError(context, state, flight.Key, out _) is null
+            ? null
+            : new HoldingResponseBody(original, _options.MaxBufferedBodyBytes);
         var entryHeaders = SnapshotHeaders(context.Response.Headers);
-        using var capture = new ResponseCapture(original, context.Response.Headers, _options.MaxBufferedBodyBytes, _releaseStreaming, flight);
+        using var capture = new ResponseCapture(hold ?? original, context.Response.Headers, _options.MaxBufferedBodyBytes, _releaseStreaming, flight);
         context.Features.Set<IHttpResponseBodyFeature>(capture);
         if (memoizing)
         {
@@ -427,19 +473,25 @@ internal sealed partial class RequestCoalescingMiddleware
             context.Features.Set(capture);
         }
 
+        Exception? replaceable = null;
         try
         {
             await _next(context).ConfigureAwait(false);
         }
-        catch when (context.RequestAborted.IsCancellationRequested)
+        catch when (context.RequestAborted.IsCancellationRequested && (hold is null || !IsTimedOut(context)))
         {
             counters.Completed(failed: false);
             HandOver(flight);
             throw;
         }
+        catch (Exception ex) when (hold is { Released: false } && !context.Response.HasStarted)
+        {
+            replaceable = ex;
+        }
         catch (Exception ex)
         {
             counters.Completed(failed: true);
+            RecordHealth(state, failed: true, ex.GetType().Name, ex);
             Settle(flight, outcome: null, ex);
             throw;
         }
@@ -452,7 +504,63 @@ internal sealed partial class RequestCoalescingMiddleware
             }
         }
 
+        if (replaceable is not null)
+        {
+            counters.Completed(failed: true);
+            RecordHealth(state, failed: true, IsTimedOut(context) ? "request timeout" : replaceable.GetType().Name, replaceable);
+            Settle(flight, outcome: null, replaceable);
+            var stale = FindStaleForError(context, state, flight.Key, out var staleFor);
+            if (stale is null)
+            {
+                // Invalidated while the endpoint ran: the error goes through after all.
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(replaceable);
+                return;
+            }
+
+            ResetResponse(context, entryHeaders);
+            await ServeStaleOnErrorAsync(context, state, stale, staleFor, counters, ranEndpoint: true, failedStatus: null).ConfigureAwait(false);
+            return;
+        }
+
         capture.Finish();
+        CapturedResponse? replacement = null;
+        var replacementStale = TimeSpan.Zero;
+        if (hold is not null)
+        {
+            if (context.Response.StatusCode >= 500 && !hold.Released && !context.Response.HasStarted &&
+                !context.RequestAborted.IsCancellationRequested)
+            {
+                replacement = FindStaleForError(context, state, flight.Key, out replacementStale);
+            }
+
+            if (replacement is null)
+            {
+                await hold.CommitAsync(context.RequestAborted).ConfigureAwait(false);
+            }
+        }
+
+        var status = context.Response.StatusCode;
+        if (state.Health is not null && !context.RequestAborted.IsCancellationRequested)
+        {
+            RecordHealth(state, failed: status >= 500, $"status {status}");
+        }
+
+        await SettleLeadAsync(context, state, flight, counters, capture, entryHeaders, startSeq).ConfigureAwait(false);
+        if (replacement is not null)
+        {
+            // The followers were given the 5xx; each looks for the stale response on its own, as this client does.
+            hold!.Discard();
+            ResetResponse(context, entryHeaders);
+            await ServeStaleOnErrorAsync(context, state, replacement, replacementStale, counters, ranEndpoint: true, status).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>After the endpoint ran to the end for a flight: judges, shares and keeps what it produced.</summary>
+    private async Task SettleLeadAsync(
+        HttpContext context, EndpointState state, RequestFlight flight, ExecutionCounters counters, ResponseCapture capture,
+        KeyValuePair<string, StringValues>[]? entryHeaders, long? startSeq)
+    {
+        var memoizing = state.Policy.MemoizeTtl is not null;
         if (context.RequestAborted.IsCancellationRequested)
         {
             counters.Completed(failed: false);
@@ -479,7 +587,7 @@ internal sealed partial class RequestCoalescingMiddleware
             return;
         }
 
-        var response = Capture(context, capture, entryHeaders);
+        var response = Capture(context, capture, entryHeaders, _time.GetUtcNow());
         var memoized = false;
         if (state.Policy.MemoizeTtl is { } ttl && !state.ReturnsOneShotResult && IsMemoizable(context, capture))
         {
@@ -541,7 +649,7 @@ internal sealed partial class RequestCoalescingMiddleware
 
         counters.Hit();
         Settle(flight, FlightOutcome.Shared(response));
-        await ReplayAsync(context, response, CacheStatus.Hit).ConfigureAwait(false);
+        await ReplayAsync(context, response, CacheStatus.Hit, stored: true).ConfigureAwait(false);
         return true;
     }
 
@@ -677,7 +785,16 @@ internal sealed partial class RequestCoalescingMiddleware
 
         try
         {
-            await _cache.SetAsync(flight.Key, response, ttl, flight.Tags).ConfigureAwait(false);
+            var policy = state.Policy;
+            if (policy.HasStaleWindows)
+            {
+                _cache.Store(flight.Key, response, ttl, flight.Tags, policy.StaleWhileRevalidate, policy.StaleIfError);
+            }
+            else
+            {
+                await _cache.SetAsync(flight.Key, response, ttl, flight.Tags).ConfigureAwait(false);
+            }
+
             if (flight.Invalidated && _cache.TryGet<CapturedResponse>(flight.Key, out var stored) && ReferenceEquals(stored, response))
             {
                 await _cache.DeleteAsync(flight.Key).ConfigureAwait(false);
@@ -698,7 +815,7 @@ internal sealed partial class RequestCoalescingMiddleware
         }
     }
 
-    private static CapturedResponse Capture(HttpContext context, ResponseCapture capture, KeyValuePair<string, StringValues>[]? entryHeaders)
+    private static CapturedResponse Capture(HttpContext context, ResponseCapture capture, KeyValuePair<string, StringValues>[]? entryHeaders, DateTimeOffset renderedAt)
     {
         var response = context.Response;
         var isHead = HttpMethods.IsHead(context.Request.Method);
@@ -727,7 +844,7 @@ internal sealed partial class RequestCoalescingMiddleware
             headers.Add(new(HeaderNames.Vary, capture.Vary));
         }
 
-        return new CapturedResponse(response.StatusCode, [.. headers], isHead ? [] : capture.Buffer.ToArray(), isHead ? response.ContentLength : null);
+        return new CapturedResponse(response.StatusCode, [.. headers], isHead ? [] : capture.Buffer.ToArray(), isHead ? response.ContentLength : null, renderedAt);
     }
 
     /// <summary>

@@ -4,9 +4,10 @@ namespace Coalesce.AspNetCore;
 
 /// <summary>
 /// One execution shared by the requests of a key: its outcome, the followers ready to take over if the leader's
-/// client goes away, and what invalidations must know about it. Carried by the <see cref="SharedCall"/> flight,
-/// whose work is simply <see cref="Outcome"/>, so the flight ends when the outcome is set — which may be before the
-/// leader's own response ends (a streaming leader releases its followers at its first byte).
+/// client goes away, and what invalidations must know about it. Carried by the <see cref="SharedCall"/> flight as its
+/// state, and settling that flight directly (<see cref="SharedCall.JoinOrLead{T}"/>), so the flight ends when the
+/// outcome is set — which may be before the leader's own response ends (a streaming leader releases its followers at
+/// its first byte).
 /// </summary>
 /// <remarks>
 /// Take-over is a hand-over, not a race: when a leader's client goes away, exactly one waiting follower (whose own
@@ -15,11 +16,11 @@ namespace Coalesce.AspNetCore;
 /// </remarks>
 internal sealed class RequestFlight(string key, string[] tags, string endpointName)
 {
-    // Its one continuation is the SharedCall flight's own bookkeeping (detach the key, count, then release the
-    // waiters, whose continuations do run asynchronously), so it runs inline: the settling thread frees the key
-    // before it returns, with no thread-pool hop per request. Also the lock for the successor line: private, and one
-    // object fewer per flight on the unique-key path.
-    private readonly TaskCompletionSource<FlightOutcome> _outcome = new();
+    // Set by TryLead: the SharedCall flight this request flight rides on, settled directly (its bookkeeping, then its
+    // waiters) by whoever settles this one, with no completion source or awaiting task of its own in between. The
+    // lock for the successor line is this object: private to the middleware, and no extra object per flight.
+    private ILedFlight<FlightOutcome>? _lead;
+    private Task<FlightOutcome>? _outcome;
     private LinkedList<Successor>? _successors;
     private volatile bool _invalidated;
     private int _followers;
@@ -32,7 +33,7 @@ internal sealed class RequestFlight(string key, string[] tags, string endpointNa
     /// <summary>The tags a response of this flight would be memoized with, resolved before it ran.</summary>
     public string[] Tags { get; } = tags;
 
-    public Task<FlightOutcome> Outcome => _outcome.Task;
+    public Task<FlightOutcome> Outcome => _outcome!;
 
     /// <summary>
     /// Whether an invalidation covering this flight happened after it started: its result was computed from data
@@ -48,20 +49,37 @@ internal sealed class RequestFlight(string key, string[] tags, string endpointNa
     /// </summary>
     public bool HasFollowers => Volatile.Read(ref _followers) > 0;
 
+    /// <summary>
+    /// Starts this flight for its key, or finds the one in progress. <see langword="true"/> when this flight leads;
+    /// otherwise <paramref name="running"/> is the flight to follow and <paramref name="outcome"/> its result.
+    /// </summary>
+    public bool TryLead(SharedCall calls, out RequestFlight running, out Task<FlightOutcome> outcome)
+    {
+        outcome = calls.JoinOrLead<FlightOutcome>(Key, this, out var isLeader, out var state, out var lead);
+        running = (RequestFlight)state;
+        if (isLeader)
+        {
+            _lead = lead;
+            _outcome = outcome;
+        }
+
+        return isLeader;
+    }
+
     public void AddFollower() => Interlocked.Increment(ref _followers);
 
-    public void Complete(FlightOutcome outcome) => _outcome.TrySetResult(outcome);
+    public void Complete(FlightOutcome outcome) => _lead!.TrySucceed(outcome);
 
-    public void Fail(Exception error) => _outcome.TrySetException(error);
+    public void Fail(Exception error) => _lead!.TryFail(error);
 
     /// <summary>
     /// Puts a follower in line to take over. <see langword="null"/> when the flight already has its outcome.
     /// </summary>
     public Successor? Enlist(HttpContext context)
     {
-        lock (_outcome)
+        lock (this)
         {
-            if (_outcome.Task.IsCompleted)
+            if (Outcome.IsCompleted)
             {
                 return null;
             }
@@ -78,7 +96,7 @@ internal sealed class RequestFlight(string key, string[] tags, string endpointNa
     /// </summary>
     public bool Withdraw(Successor successor)
     {
-        lock (_outcome)
+        lock (this)
         {
             if (successor.Chosen)
             {
@@ -100,9 +118,9 @@ internal sealed class RequestFlight(string key, string[] tags, string endpointNa
     /// </summary>
     public void HandOver()
     {
-        lock (_outcome)
+        lock (this)
         {
-            if (_outcome.Task.IsCompleted)
+            if (Outcome.IsCompleted)
             {
                 // Its followers have their answer already (a streaming leader released them).
                 return;
@@ -119,7 +137,7 @@ internal sealed class RequestFlight(string key, string[] tags, string endpointNa
                 }
             }
 
-            _outcome.TrySetResult(FlightOutcome.LeaderAborted);
+            _lead!.TrySucceed(FlightOutcome.LeaderAborted);
         }
     }
 

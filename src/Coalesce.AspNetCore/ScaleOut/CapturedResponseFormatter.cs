@@ -9,7 +9,7 @@ namespace Coalesce.AspNetCore;
 /// </summary>
 /// <remarks>
 /// Layout (integers 7-bit encoded, strings UTF-8 with a 7-bit encoded byte length):
-/// <c>version(1) status flags(1) [headContentLength(8)] headerCount { name valueCount { value } } bodyLength body</c>.
+/// <c>version(1) status flags(1) [headContentLength(8)] [renderedAtUnixMilliseconds(8)] headerCount { name valueCount { value } } bodyLength body</c>.
 /// Reading checks every length against the bytes left and that nothing is left over: anything else is malformed,
 /// and a malformed payload is a miss, never an exception.
 /// </remarks>
@@ -20,6 +20,8 @@ internal static class CapturedResponseFormatter
 
     private const byte HasHeadContentLength = 1;
 
+    private const byte HasRenderedAt = 2;
+
     private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
     public static byte[] Serialize(CapturedResponse response)
@@ -29,14 +31,15 @@ internal static class CapturedResponseFormatter
         {
             writer.Write(Version);
             writer.Write7BitEncodedInt(response.StatusCode);
+            writer.Write((byte)((response.HeadContentLength is null ? 0 : HasHeadContentLength) | (response.RenderedAt is null ? 0 : HasRenderedAt)));
             if (response.HeadContentLength is { } length)
             {
-                writer.Write(HasHeadContentLength);
                 writer.Write(length);
             }
-            else
+
+            if (response.RenderedAt is { } rendered)
             {
-                writer.Write((byte)0);
+                writer.Write(rendered.ToUnixTimeMilliseconds());
             }
 
             writer.Write7BitEncodedInt(response.Headers.Length);
@@ -88,23 +91,35 @@ internal static class CapturedResponseFormatter
             return null;
         }
 
-        long? headContentLength = null;
-        switch (reader.ReadByte())
+        var flags = reader.ReadByte();
+        if ((flags & ~(HasHeadContentLength | HasRenderedAt)) != 0)
         {
-            case 0:
-                break;
-            case HasHeadContentLength:
-                headContentLength = reader.ReadInt64();
-                if (headContentLength < 0)
-                {
-                    problem = "negative content length";
-                    return null;
-                }
+            problem = "unknown flags";
+            return null;
+        }
 
-                break;
-            default:
-                problem = "unknown flags";
+        long? headContentLength = null;
+        if ((flags & HasHeadContentLength) != 0)
+        {
+            headContentLength = reader.ReadInt64();
+            if (headContentLength < 0)
+            {
+                problem = "negative content length";
                 return null;
+            }
+        }
+
+        DateTimeOffset? renderedAt = null;
+        if ((flags & HasRenderedAt) != 0)
+        {
+            var milliseconds = reader.ReadInt64();
+            if (milliseconds < 0 || milliseconds > DateTimeOffset.MaxValue.ToUnixTimeMilliseconds())
+            {
+                problem = "render time out of range";
+                return null;
+            }
+
+            renderedAt = DateTimeOffset.FromUnixTimeMilliseconds(milliseconds);
         }
 
         // Each header takes at least two bytes (an empty name and a value count), each value at least one.
@@ -154,7 +169,7 @@ internal static class CapturedResponseFormatter
 
         var body = reader.ReadBytes(bodyLength);
         problem = null;
-        return new CapturedResponse(status, headers, body, headContentLength);
+        return new CapturedResponse(status, headers, body, headContentLength, renderedAt);
     }
 
     private static long Remaining(MemoryStream stream) => stream.Length - stream.Position;

@@ -33,6 +33,12 @@ internal sealed class CacheMetrics : IDisposable
             "Memory the entries hold, as counted against the byte bound.");
         _meter.CreateObservableCounter("coalesce.cache.rejections", () => Observe(static s => s.Rejections), "{entry}",
             "Values not stored because they were larger than the per-entry limit.");
+        _meter.CreateObservableCounter("coalesce.cache.stale_hits", ObserveStaleHits, "{lookup}",
+            "Reads answered with an entry past its time to live, by coalesce.cache.stale_reason: revalidating (a background refresh runs), error (the fetch failed) or timeout (the fetch outlasted its soft timeout).");
+        _meter.CreateObservableCounter("coalesce.cache.refreshes", () => Observe(static s => s.Refreshes), "{refresh}",
+            "Background refreshes of entries served stale while revalidating.");
+        _meter.CreateObservableCounter("coalesce.cache.refresh_failures", () => Observe(static s => s.RefreshFailures), "{refresh}",
+            "Background refreshes that failed; the stale entry stayed.");
     }
 
     public void Dispose()
@@ -58,6 +64,16 @@ internal sealed class CacheMetrics : IDisposable
 
     private Measurement<long>[] Observe(Func<CacheStats, long> figure) =>
         TryGetStats(out var stats) ? [new(figure(stats), _name)] : [];
+
+    private Measurement<long>[] ObserveStaleHits() =>
+        TryGetStats(out var stats)
+            ?
+            [
+                new(stats.StaleWhileRevalidateHits, _name, new(CoalesceMeter.StaleReasonTag, "revalidating")),
+                new(stats.StaleIfErrorHits, _name, new(CoalesceMeter.StaleReasonTag, "error")),
+                new(stats.SoftTimeoutHits, _name, new(CoalesceMeter.StaleReasonTag, "timeout")),
+            ]
+            : [];
 
     private Measurement<long>[] ObserveLookups() =>
         TryGetStats(out var stats)

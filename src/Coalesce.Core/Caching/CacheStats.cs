@@ -21,6 +21,30 @@ public readonly record struct CacheStats(long Hits, long Misses, long Size, long
     /// </summary>
     public long Rejections { get; init; }
 
+    /// <summary>
+    /// Reads answered with an entry past its time to live, inside its stale-while-revalidate window, while a
+    /// background refresh runs (<see cref="CacheEntryOptions.StaleWhileRevalidate"/>). Also counted in <see cref="Misses"/>.
+    /// </summary>
+    public long StaleWhileRevalidateHits { get; init; }
+
+    /// <summary>
+    /// Fetches that failed and whose callers got the stale entry instead, inside its stale-if-error window
+    /// (<see cref="CacheEntryOptions.StaleIfError"/>); one per caller served.
+    /// </summary>
+    public long StaleIfErrorHits { get; init; }
+
+    /// <summary>
+    /// Fetches slower than their <see cref="CacheEntryOptions.SoftTimeout"/> whose callers got the stale entry at the
+    /// timeout; one per caller served.
+    /// </summary>
+    public long SoftTimeoutHits { get; init; }
+
+    /// <summary>Background refreshes started for entries served stale while revalidating.</summary>
+    public long Refreshes { get; init; }
+
+    /// <summary>Background refreshes that failed (the stale entry stayed); see <see cref="MemoCache.RefreshFailed"/>.</summary>
+    public long RefreshFailures { get; init; }
+
     /// <summary>Hits / (Hits + Misses), from 0 to 1; 0 when there were no reads.</summary>
     public double HitRate => Hits + Misses == 0 ? 0 : (double)Hits / (Hits + Misses);
 }

@@ -41,6 +41,9 @@ internal interface ICacheStore<TKey, TValue> : IDisposable
     /// <summary>Whether a live entry exists, without touching its recency.</summary>
     bool Contains(TKey key);
 
+    /// <summary>Reads a live entry without touching its recency.</summary>
+    bool TryPeek(TKey key, [MaybeNullWhen(false)] out TValue value);
+
     /// <summary>
     /// Adds or replaces an entry: value, time to live and tags all come from this call. Then evicts the least recently
     /// used entries while a bound is exceeded.
@@ -53,6 +56,12 @@ internal interface ICacheStore<TKey, TValue> : IDisposable
 
     /// <summary>Removes an entry; <see langword="false"/> when there was no live entry.</summary>
     bool Remove(TKey key);
+
+    /// <summary>
+    /// Removes the entry under <paramref name="key"/> only if it still holds <paramref name="value"/> (the same
+    /// reference), so a newer entry stored meanwhile stays.
+    /// </summary>
+    bool RemoveIfValue(TKey key, TValue value);
 
     /// <summary>Removes every live entry carrying any of the tags, and returns their keys.</summary>
     List<TKey> RemoveByTags(IEnumerable<string> tags);

@@ -131,19 +131,24 @@ internal sealed class LruStore<TKey, TValue> : ICacheStore<TKey, TValue>
         return false;
     }
 
-    public bool Contains(TKey key)
+    public bool Contains(TKey key) => TryPeek(key, out _);
+
+    public bool TryPeek(TKey key, [MaybeNullWhen(false)] out TValue value)
     {
         if (!_map.TryGetValue(key, out var entry))
         {
+            value = default;
             return false;
         }
 
         if (IsExpired(entry, _time.GetTimestamp()))
         {
             Expire(entry);
+            value = default;
             return false;
         }
 
+        value = entry.Value;
         return true;
     }
 
@@ -198,6 +203,20 @@ internal sealed class LruStore<TKey, TValue> : ICacheStore<TKey, TValue>
                 return false;
             }
 
+            return true;
+        }
+    }
+
+    public bool RemoveIfValue(TKey key, TValue value)
+    {
+        lock (_gate)
+        {
+            if (!_map.TryGetValue(key, out var entry) || !ReferenceEquals(entry.Value, value))
+            {
+                return false;
+            }
+
+            Unlink(entry);
             return true;
         }
     }
@@ -327,14 +346,7 @@ internal sealed class LruStore<TKey, TValue> : ICacheStore<TKey, TValue>
         return true;
     }
 
-    private long Deadline(long now, TimeSpan ttl)
-    {
-        var frequency = _time.TimestampFrequency;
-        var ticks = frequency == TimeSpan.TicksPerSecond
-            ? ttl.Ticks
-            : (long)Math.Min(ttl.Ticks * (double)frequency / TimeSpan.TicksPerSecond, long.MaxValue / 2);
-        return ticks >= Never - now ? Never - 1 : now + ticks;
-    }
+    private long Deadline(long now, TimeSpan ttl) => MonotonicDeadline.After(now, ttl, _time.TimestampFrequency);
 
     private void Expire(Entry entry)
     {

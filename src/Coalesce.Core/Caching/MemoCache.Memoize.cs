@@ -34,8 +34,17 @@ public sealed partial class MemoCache
         Func<TArg, CancellationToken, Task<TResult>> function, MemoizeOptions<TArg> options, bool ownCache) =>
         new(this, function, options, MemoizedName(options, ownCache));
 
-    internal MemoizedSyncFunction<TArg, TResult> MemoizeSyncCore<TArg, TResult>(Func<TArg, TResult> function, MemoizeOptions<TArg> options, bool ownCache) =>
-        new(this, function, options, MemoizedName(options, ownCache));
+    internal MemoizedSyncFunction<TArg, TResult> MemoizeSyncCore<TArg, TResult>(Func<TArg, TResult> function, MemoizeOptions<TArg> options, bool ownCache)
+    {
+        if (options.SoftTimeout is not null)
+        {
+            throw new ArgumentException(
+                $"{nameof(MemoizeOptions<TArg>)}.{nameof(MemoizeOptions<TArg>.SoftTimeout)} is for asynchronous functions: a synchronous function runs on its caller's thread, which cannot be handed a stale result while the function runs. Use Memoize with an asynchronous function, or leave SoftTimeout unset.",
+                nameof(options));
+        }
+
+        return new(this, function, options, MemoizedName(options, ownCache));
+    }
 
     private string MemoizedName<TArg>(MemoizeOptions<TArg> options, bool ownCache)
     {
@@ -46,7 +55,6 @@ public sealed partial class MemoCache
                 nameof(options));
         }
 
-        ValidateTtl(options.Ttl);
         return options.Name ?? $"fn{Interlocked.Increment(ref _memoizedFunctions)}";
     }
 }

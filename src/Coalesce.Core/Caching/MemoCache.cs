@@ -110,7 +110,7 @@ public sealed partial class MemoCache : IDisposable
     /// <summary>The cache's name, from <see cref="MemoCacheOptions.Name"/>.</summary>
     public string Name { get; }
 
-    /// <summary>The number of entries held (expired entries not yet swept included).</summary>
+    /// <summary>The number of entries held (entries kept stale for their windows, and expired entries not yet swept, included).</summary>
     public int Count => _store.Count;
 
     /// <summary>
@@ -124,36 +124,100 @@ public sealed partial class MemoCache : IDisposable
     public bool TryGet<T>(string key, [MaybeNullWhen(false)] out T value)
     {
         ArgumentNullException.ThrowIfNull(key);
-        object? raw;
-        bool found;
-        if (_prefix is null)
+        if (!TryGetRaw(key, out var raw) || (raw is WindowedEntry windowed && !TryUnwrapFresh(windowed, out raw)))
         {
-            found = _store.TryGet(key, out raw);
-        }
-        else if (_prefix.Length + key.Length <= StackKeyLimit)
-        {
-            Span<char> buffer = stackalloc char[_prefix.Length + key.Length];
-            _prefix.CopyTo(buffer);
-            key.CopyTo(buffer[_prefix.Length..]);
-            found = _store.TryGet(buffer, out raw);
-        }
-        else
-        {
-            found = _store.TryGet(_prefix + key, out raw);
-        }
-
-        if (!found)
-        {
-            _misses.Increment();
-            Raise(Miss, key);
+            CountMiss(key);
             value = default;
             return false;
         }
 
         value = Cast<T>(key, raw);
+        CountHit(key);
+        return true;
+    }
+
+    /// <summary>
+    /// Reads an entry whether fresh or stale within one of its windows (<see cref="Store{T}(string, T, TimeSpan, IEnumerable{string}?, TimeSpan, TimeSpan)"/>).
+    /// A fresh entry counts as a hit, as for <see cref="TryGet{T}"/>; a stale one as a miss, since the caller is
+    /// expected to fetch anew.
+    /// </summary>
+    /// <returns><see langword="true"/> when the entry is fresh or inside a window.</returns>
+    /// <exception cref="InvalidOperationException">The entry holds a value that is not a <typeparamref name="T"/>.</exception>
+    internal bool TryGetEntry<T>(string key, [MaybeNullWhen(false)] out T value, out EntryFreshness freshness)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        if (!TryGetRaw(key, out var raw))
+        {
+            CountMiss(key);
+            value = default;
+            freshness = default;
+            return false;
+        }
+
+        if (raw is not WindowedEntry windowed)
+        {
+            value = Cast<T>(key, raw);
+            freshness = new EntryFreshness(IsFresh: true, CanRevalidate: true, CanServeOnError: true, TimeSpan.Zero, TimeSpan.Zero);
+            CountHit(key);
+            return true;
+        }
+
+        var now = _time.GetTimestamp();
+        if (!windowed.IsUsableAt(now))
+        {
+            CountMiss(key);
+            value = default;
+            freshness = default;
+            return false;
+        }
+
+        value = Cast<T>(key, windowed.Value);
+        freshness = windowed.FreshnessAt(now, _time);
+        if (freshness.IsFresh)
+        {
+            CountHit(key);
+        }
+        else
+        {
+            CountMiss(key);
+        }
+
+        return true;
+    }
+
+    // The common case, no namespace, stays inlinable; the stack buffer of the other keeps its method from being inlined.
+    private bool TryGetRaw(string key, out object? raw) => _prefix is null ? _store.TryGet(key, out raw) : TryGetPrefixed(key, _prefix, out raw);
+
+    private bool TryGetPrefixed(string key, string prefix, out object? raw)
+    {
+        if (prefix.Length + key.Length <= StackKeyLimit)
+        {
+            Span<char> buffer = stackalloc char[prefix.Length + key.Length];
+            prefix.CopyTo(buffer);
+            key.CopyTo(buffer[prefix.Length..]);
+            return _store.TryGet(buffer, out raw);
+        }
+
+        return _store.TryGet(prefix + key, out raw);
+    }
+
+    /// <summary>The value inside a windowed entry while it is fresh; past its time to live, public reads see nothing.</summary>
+    private bool TryUnwrapFresh(WindowedEntry windowed, out object? value)
+    {
+        value = windowed.Value;
+        return windowed.IsFreshAt(_time.GetTimestamp());
+    }
+
+    private void CountHit(string key)
+    {
         _hits.Increment();
         Raise(Hit, key);
-        return true;
+    }
+
+    private void CountMiss(string key)
+    {
+        _misses.Increment();
+        Raise(Miss, key);
     }
 
     /// <summary>Reads an entry.</summary>
@@ -187,7 +251,8 @@ public sealed partial class MemoCache : IDisposable
     {
         ArgumentNullException.ThrowIfNull(key);
         ct.ThrowIfCancellationRequested();
-        return new ValueTask<bool>(_store.Contains(StoreKey(key)));
+        return new ValueTask<bool>(
+            _store.TryPeek(StoreKey(key), out var raw) && (raw is not WindowedEntry windowed || TryUnwrapFresh(windowed, out _)));
     }
 
     /// <summary>Deletes an entry.</summary>
@@ -196,7 +261,7 @@ public sealed partial class MemoCache : IDisposable
     {
         ArgumentNullException.ThrowIfNull(key);
         ct.ThrowIfCancellationRequested();
-        Invalidating?.Invoke(CacheInvalidation.ForKey(key));
+        BeginInvalidation(CacheInvalidation.ForKey(key));
         var deleted = _store.Remove(StoreKey(key));
         if (deleted)
         {
@@ -213,7 +278,7 @@ public sealed partial class MemoCache : IDisposable
     public ValueTask ClearAsync(CancellationToken ct = default)
     {
         ct.ThrowIfCancellationRequested();
-        Invalidating?.Invoke(CacheInvalidation.All);
+        BeginInvalidation(CacheInvalidation.All);
         _store.RemoveWhere(OwnsKey);
         return ValueTask.CompletedTask;
     }
@@ -273,7 +338,8 @@ public sealed partial class MemoCache : IDisposable
     /// <param name="key">The key.</param>
     /// <param name="fetcher">
     /// Produces the value on a miss. If it throws, nothing is stored and every caller waiting on it gets the exception.
-    /// Its token is cancelled only when every waiting caller has cancelled.
+    /// Its token is cancelled only when every waiting caller has cancelled. A result fetched before an invalidation
+    /// covering its key or tags is returned but not kept.
     /// </param>
     /// <param name="ttl">The time to live of a fetched value; <see langword="null"/> for the default.</param>
     /// <param name="tags">Tags of a fetched value.</param>
@@ -285,37 +351,22 @@ public sealed partial class MemoCache : IDisposable
         ArgumentNullException.ThrowIfNull(key);
         ArgumentNullException.ThrowIfNull(fetcher);
         ct.ThrowIfCancellationRequested();
-        if (TryGet<T>(key, out var cached))
+        if (TryGetEntry<T>(key, out var cached, out var freshness) && freshness.IsFresh)
         {
             return new ValueTask<T>(cached);
         }
 
         // The miss path lives in its own methods: a lambda here would capture the parameters, and the compiler
         // allocates such a closure on entry to the method, so even a hit would pay for it.
-        return FetchAsync(key, fetcher, ttl, tags, ct);
+        return FetchOrServeStale(key, fetcher, ttl, tags, cached, freshness, ct);
     }
 
-    private ValueTask<T> FetchAsync<T>(
-        string key, Func<CancellationToken, Task<T>> fetcher, TimeSpan? ttl, IEnumerable<string>? tags, CancellationToken ct)
+    private ValueTask<T> FetchOrServeStale<T>(
+        string key, Func<CancellationToken, Task<T>> fetcher, TimeSpan? ttl, IEnumerable<string>? tags, T? stale, EntryFreshness freshness, CancellationToken ct)
     {
         ValidateTtl(ttl);
-        var storeKey = StoreKey(key);
-        var fetch = new Fetch<T>(this, key, storeKey, fetcher, ttl, StoreTags(tags));
-        return new ValueTask<T>(_flights.CallAsync(storeKey, fetch, static (f, token) => f.Cache.RunFetchAsync(f, token), ct));
-    }
-
-    /// <summary>The leader's work: runs the fetcher and stores its result. Followers only wait for it.</summary>
-    private async Task<T> RunFetchAsync<T>(Fetch<T> fetch, CancellationToken token)
-    {
-        // A flight that finished just before this one started may have stored the value already.
-        if (_store.TryGet(fetch.StoreKey, out var raw))
-        {
-            return Cast<T>(fetch.Key, raw)!;
-        }
-
-        var value = await fetch.Fetcher(token).ConfigureAwait(false);
-        Put(fetch.Key, fetch.StoreKey, value, fetch.Ttl, fetch.StoreTags);
-        return value;
+        var settings = new EntrySettings(ttl, tags as IReadOnlyList<string> ?? tags?.ToArray(), TimeSpan.Zero, TimeSpan.Zero, SoftTimeout: null);
+        return FetchOrServeStale(key, fetcher, settings, stale, freshness, ct);
     }
 
     /// <summary>Removes one entry.</summary>
@@ -324,7 +375,7 @@ public sealed partial class MemoCache : IDisposable
     {
         ArgumentNullException.ThrowIfNull(key);
         ct.ThrowIfCancellationRequested();
-        Invalidating?.Invoke(CacheInvalidation.ForKey(key));
+        BeginInvalidation(CacheInvalidation.ForKey(key));
         var removed = _store.Remove(StoreKey(key));
         if (removed)
         {
@@ -363,7 +414,7 @@ public sealed partial class MemoCache : IDisposable
     {
         var glob = GlobPattern.Parse(globPattern, nameof(globPattern));
         ct.ThrowIfCancellationRequested();
-        Invalidating?.Invoke(CacheInvalidation.ForPattern(glob));
+        BeginInvalidation(CacheInvalidation.ForPattern(glob));
         var removed = _store.RemoveWhere(k => OwnsKey(k) && glob.IsMatch(UserKeySpan(k)));
         return new ValueTask<int>(ReportInvalidated(removed));
     }
@@ -386,9 +437,13 @@ public sealed partial class MemoCache : IDisposable
 
         var glob = pattern is null ? null : GlobPattern.Parse(pattern, nameof(pattern));
         var now = _time.GetUtcNow();
+        var timestamp = _time.GetTimestamp();
         var entries = _store
             .Snapshot(k => OwnsKey(k) && (glob is null || glob.IsMatch(UserKeySpan(k))), int.MaxValue)
-            .Select(e => new CacheEntry(UserKey(e.Key), e.Value, now + e.TimeToLive, [.. e.Tags.Select(UserKey)]))
+            .Where(e => e.Value is not WindowedEntry windowed || windowed.IsFreshAt(timestamp))
+            .Select(e => e.Value is WindowedEntry windowed
+                ? new CacheEntry(UserKey(e.Key), windowed.Value, now + _time.GetElapsedTime(timestamp, windowed.FreshUntil), [.. e.Tags.Select(UserKey)])
+                : new CacheEntry(UserKey(e.Key), e.Value, now + e.TimeToLive, [.. e.Tags.Select(UserKey)]))
             .OrderBy(static e => e.Key, StringComparer.Ordinal);
         return [.. limit is { } take ? entries.Take(take) : entries];
     }
@@ -402,20 +457,38 @@ public sealed partial class MemoCache : IDisposable
         new(_hits.Value, _misses.Value, _store.Count, _store.Evictions, _store.Expirations, _store.ApproximateBytes)
         {
             Rejections = _store.Rejections,
+            StaleWhileRevalidateHits = _staleWhileRevalidating.Value,
+            StaleIfErrorHits = _staleOnError.Value,
+            SoftTimeoutHits = _staleOnTimeout.Value,
+            Refreshes = Volatile.Read(ref _refreshes),
+            RefreshFailures = Volatile.Read(ref _refreshFailures),
         };
 
-    /// <summary>Sets hits and misses to zero. Size, evictions and expirations are kept.</summary>
+    /// <summary>
+    /// Sets hits, misses, stale hits, refreshes and refresh failures to zero. Size, evictions, expirations and
+    /// rejections are kept.
+    /// </summary>
     public void ResetStats()
     {
         _hits.Reset();
         _misses.Reset();
+        _staleWhileRevalidating.Reset();
+        _staleOnError.Reset();
+        _staleOnTimeout.Reset();
+        Interlocked.Exchange(ref _refreshes, 0);
+        Interlocked.Exchange(ref _refreshFailures, 0);
     }
 
-    /// <summary>Stops the expiry timer and the metrics for this cache. Entries stay readable.</summary>
+    /// <summary>
+    /// Stops the expiry timer and the metrics for this cache, and cancels background refreshes (none starts
+    /// afterwards). Entries stay readable.
+    /// </summary>
     public void Dispose()
     {
         if (Interlocked.Exchange(ref _disposed, 1) == 0)
         {
+            // Cancelled, never disposed: refreshes and soft-timeout waits still read its token.
+            _disposing.Cancel();
             _sweepTimer?.Dispose();
             _metrics.Dispose();
             if (_ownsStore)
@@ -427,13 +500,9 @@ public sealed partial class MemoCache : IDisposable
 
     internal int InvalidateTags(IEnumerable<string> tags)
     {
-        if (Invalidating is { } invalidating)
-        {
-            var list = tags as IReadOnlyCollection<string> ?? [.. tags];
-            invalidating(CacheInvalidation.ForTags(list));
-            tags = list;
-        }
-
+        var list = tags as IReadOnlyCollection<string> ?? [.. tags];
+        BeginInvalidation(CacheInvalidation.ForTags(list));
+        tags = list;
         return ReportInvalidated(_store.RemoveByTags(_prefix is null ? tags : tags.Select(t => _prefix + t)));
     }
 
@@ -468,16 +537,75 @@ public sealed partial class MemoCache : IDisposable
         Put(key, StoreKey(key), value, ttl, StoreTags(tags));
     }
 
-    private void Put<T>(string key, string storeKey, T value, TimeSpan? ttl, string[]? storeTags)
+    /// <summary>
+    /// Stores like <see cref="SetAsync{T}(string, T, TimeSpan?, IEnumerable{string}?, CancellationToken)"/>, with stale windows after the time to live: the entry stays in the store
+    /// (and counts against its bounds) for <paramref name="ttl"/> plus the longer window, readable through
+    /// <see cref="TryGetEntry{T}"/> only once its time to live has run out. Without windows it is stored as any entry.
+    /// </summary>
+    /// <param name="key">The key.</param>
+    /// <param name="value">The value, kept by reference.</param>
+    /// <param name="ttl">Its time to live; must be positive.</param>
+    /// <param name="tags">Tags for invalidation; <see langword="null"/> for none.</param>
+    /// <param name="staleWhileRevalidate">How long past its time to live it may be served while a refresh runs; zero for none.</param>
+    /// <param name="staleIfError">How long past its time to live it may be served when a fetch fails; zero for none.</param>
+    internal void Store<T>(string key, T value, TimeSpan ttl, IEnumerable<string>? tags, TimeSpan staleWhileRevalidate, TimeSpan staleIfError)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        ValidateTtl(ttl);
+        ValidateWindow(staleWhileRevalidate, nameof(staleWhileRevalidate));
+        ValidateWindow(staleIfError, nameof(staleIfError));
+        object? stored = value;
+        Put(key, StoreKey(key), ref stored, ttl, StoreTags(tags), staleWhileRevalidate, staleIfError);
+    }
+
+    private static void ValidateWindow(TimeSpan window, string name)
+    {
+        if (window < TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(name, window, "A stale window must be zero (none) or positive.");
+        }
+    }
+
+    /// <summary>
+    /// Stores with stale windows when there are any and a time to live (its own or the cache's default) for them to
+    /// follow; <paramref name="value"/> comes back as the object stored, for <see cref="ICacheStore{TKey, TValue}.RemoveIfValue"/>.
+    /// </summary>
+    /// <returns><see langword="false"/> when the value was rejected as too large.</returns>
+    private bool Put(
+        string key, string storeKey, ref object? value, TimeSpan? ttl, string[]? storeTags, TimeSpan staleWhileRevalidate, TimeSpan staleIfError)
+    {
+        ttl ??= _defaultTtl;
+        if ((staleWhileRevalidate > TimeSpan.Zero || staleIfError > TimeSpan.Zero) && ttl is { } life)
+        {
+            var now = _time.GetTimestamp();
+            var frequency = _time.TimestampFrequency;
+            var freshUntil = MonotonicDeadline.After(now, life, frequency);
+            value = new WindowedEntry(
+                value,
+                now,
+                freshUntil,
+                MonotonicDeadline.After(freshUntil, staleWhileRevalidate, frequency),
+                MonotonicDeadline.After(freshUntil, staleIfError, frequency));
+            ttl = MonotonicDeadline.Add(life, staleWhileRevalidate > staleIfError ? staleWhileRevalidate : staleIfError);
+        }
+
+        return Put(key, storeKey, value, ttl, storeTags);
+    }
+
+    private bool Put(string key, string storeKey, object? value, TimeSpan? ttl, string[]? storeTags)
     {
         if (_store.Set(storeKey, value, ttl ?? _defaultTtl, storeTags))
         {
             Raise(Set, key);
+            return true;
         }
-        else if (Rejected is { } handler)
+
+        if (Rejected is { } handler)
         {
             RaiseSafely(handler, new CacheRejectedEventArgs(key, CacheSizing.Of(storeKey, value, storeTags), _store.MaxEntryBytes));
         }
+
+        return false;
     }
 
     /// <summary>
@@ -568,7 +696,7 @@ public sealed partial class MemoCache : IDisposable
 
     /// <summary>What a fetch needs, handed to the flight as state so a caller joining it allocates nothing.</summary>
     private readonly record struct Fetch<T>(
-        MemoCache Cache, string Key, string StoreKey, Func<CancellationToken, Task<T>> Fetcher, TimeSpan? Ttl, string[]? StoreTags);
+        MemoCache Cache, string Key, string StoreKey, Func<CancellationToken, Task<T>> Fetcher, EntrySettings Settings, string[]? StoreTags);
 
     private sealed class SweepState(WeakReference<MemoCache> cache)
     {

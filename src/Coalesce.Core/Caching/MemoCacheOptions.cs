@@ -32,7 +32,7 @@ public sealed class MemoCacheOptions
 
     /// <summary>
     /// The largest entry kept, in bytes, counted as for <see cref="MaxBytes"/>. A larger value is not stored: the write
-    /// returns quietly (a <see cref="MemoCache.GetOrFetchAsync{T}"/> caller still gets the fetched value), any older
+    /// returns quietly (a <see cref="MemoCache.GetOrFetchAsync{T}(string, Func{CancellationToken, Task{T}}, TimeSpan?, IEnumerable{string}?, CancellationToken)"/> caller still gets the fetched value), any older
     /// value under its key is removed since it has been superseded, <see cref="CacheStats.Rejections"/> counts it and
     /// <see cref="MemoCache.Rejected"/> is raised. <see langword="null"/> (the default) means <see cref="MaxBytes"/>
     /// alone limits an entry. Must be at least 1, and at most <see cref="MaxBytes"/> when that is set.

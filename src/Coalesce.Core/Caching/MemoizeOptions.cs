@@ -19,6 +19,27 @@ public sealed class MemoizeOptions<TArg>
     public IReadOnlyList<string>? Tags { get; set; }
 
     /// <summary>
+    /// How long past its time to live a result is still returned while one background call refreshes it; see
+    /// <see cref="CacheEntryOptions.StaleWhileRevalidate"/>. Default <see langword="null"/>: none. Zero or positive.
+    /// </summary>
+    public TimeSpan? StaleWhileRevalidate { get; set; }
+
+    /// <summary>
+    /// How long past its time to live a result is returned instead of the exception of the call that should replace
+    /// it; see <see cref="CacheEntryOptions.StaleIfError"/>. Default <see langword="null"/>: none. Zero or positive.
+    /// </summary>
+    public TimeSpan? StaleIfError { get; set; }
+
+    /// <summary>
+    /// When a stale result may be returned on error and the call replacing it takes longer than this, callers get the
+    /// stale result at once and the call completes in the background; see <see cref="CacheEntryOptions.SoftTimeout"/>.
+    /// Default <see langword="null"/>: none. Positive. Asynchronous functions only: a synchronous function runs on its
+    /// caller's thread, which cannot be handed a result while it runs, so <see cref="MemoCache.MemoizeSync{TArg, TResult}"/>
+    /// and <see cref="Memoizer.MemoizeSync{TArg, TResult}"/> reject it.
+    /// </summary>
+    public TimeSpan? SoftTimeout { get; set; }
+
+    /// <summary>
     /// Turns an argument into its cache key. Default: the argument's exact invariant text, available for strings,
     /// numbers, dates, <see cref="Guid"/>, enums and tuples of them; any other argument type needs a generator
     /// (creating the memoized function without one throws), since two different objects could print alike.

@@ -2,8 +2,8 @@ namespace Coalesce;
 
 /// <summary>
 /// Where a memoized function keeps its results: the key of each argument (<c>memo:{name}:{argument key}</c>),
-/// the tag every result carries so one function's results can be cleared together, and their TTL. Shared by the
-/// async and sync wrappers.
+/// the tag every result carries so one function's results can be cleared together, and how results are kept and
+/// served stale. Shared by the async and sync wrappers.
 /// </summary>
 internal sealed class MemoizedEntries<TArg>
 {
@@ -15,15 +15,19 @@ internal sealed class MemoizedEntries<TArg>
         _keyOf = options.CreateKeyFunction();
         _keyPrefix = $"memo:{name}:";
         FunctionTag = $"memo:{name}";
-        Tags = [FunctionTag, .. options.Tags ?? []];
-        Ttl = options.Ttl;
+        Settings = EntrySettings.Checked(
+            options.Ttl,
+            [FunctionTag, .. options.Tags ?? []],
+            options.StaleWhileRevalidate,
+            options.StaleIfError,
+            options.SoftTimeout,
+            nameof(MemoizeOptions<TArg>));
     }
 
     public string FunctionTag { get; }
 
-    public string[] Tags { get; }
-
-    public TimeSpan? Ttl { get; }
+    /// <summary>Time to live, tags (the function's own first) and stale windows of every result.</summary>
+    public EntrySettings Settings { get; }
 
     public string KeyOf(TArg argument) => _keyPrefix + _keyOf(argument);
 }

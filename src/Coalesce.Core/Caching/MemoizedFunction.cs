@@ -3,6 +3,9 @@ namespace Coalesce;
 /// <summary>
 /// An asynchronous function whose results are kept in a <see cref="MemoCache"/>: concurrent calls with the same
 /// argument run it once, failures are not kept, and <see cref="ClearAsync"/> forgets every result of this function.
+/// Results past their time to live are served stale as <see cref="MemoizeOptions{TArg}.StaleWhileRevalidate"/>,
+/// <see cref="MemoizeOptions{TArg}.StaleIfError"/> and <see cref="MemoizeOptions{TArg}.SoftTimeout"/> allow, as by
+/// <see cref="MemoCache.GetOrFetchAsync{T}(string, Func{CancellationToken, Task{T}}, CacheEntryOptions, CancellationToken)"/>.
 /// </summary>
 /// <typeparam name="TArg">The argument.</typeparam>
 /// <typeparam name="TResult">The result.</typeparam>
@@ -30,17 +33,17 @@ public sealed class MemoizedFunction<TArg, TResult>
     public ValueTask<TResult> InvokeAsync(TArg argument, CancellationToken cancellationToken = default)
     {
         var key = _entries.KeyOf(argument);
-        if (Cache.TryGet<TResult>(key, out var cached))
+        if (Cache.TryGetEntry<TResult>(key, out var cached, out var freshness) && freshness.IsFresh)
         {
             return new ValueTask<TResult>(cached);
         }
 
-        return FetchAsync(key, argument, cancellationToken);
+        return FetchAsync(key, argument, cached, freshness, cancellationToken);
     }
 
     // Apart from InvokeAsync, so the closure below is allocated on a miss only, not on entry to every call.
-    private ValueTask<TResult> FetchAsync(string key, TArg argument, CancellationToken cancellationToken) =>
-        Cache.GetOrFetchAsync(key, ct => _function(argument, ct), _entries.Ttl, _entries.Tags, cancellationToken);
+    private ValueTask<TResult> FetchAsync(string key, TArg argument, TResult? stale, EntryFreshness freshness, CancellationToken cancellationToken) =>
+        Cache.FetchOrServeStale(key, ct => _function(argument, ct), _entries.Settings, stale, freshness, cancellationToken);
 
     /// <summary>Forgets every result of this function (CacheFn's <c>.clear()</c>).</summary>
     /// <returns>How many results went.</returns>

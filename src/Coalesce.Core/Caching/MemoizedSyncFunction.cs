@@ -3,14 +3,15 @@ namespace Coalesce;
 /// <summary>
 /// A synchronous function whose results are kept in a <see cref="MemoCache"/>: concurrent calls with the same
 /// argument run it once (on the first caller's thread), failures are not kept, and <see cref="Clear"/> forgets every
-/// result of this function.
+/// result of this function. Results past their time to live are served stale as
+/// <see cref="MemoizeOptions{TArg}.StaleWhileRevalidate"/> (the refresh runs on the thread pool) and
+/// <see cref="MemoizeOptions{TArg}.StaleIfError"/> allow; there is no soft timeout.
 /// </summary>
 /// <typeparam name="TArg">The argument.</typeparam>
 /// <typeparam name="TResult">The result.</typeparam>
 public sealed class MemoizedSyncFunction<TArg, TResult>
 {
     private readonly Func<TArg, TResult> _function;
-    private readonly SharedCall _flights = new();
     private readonly MemoizedEntries<TArg> _entries;
 
     internal MemoizedSyncFunction(MemoCache cache, Func<TArg, TResult> function, MemoizeOptions<TArg> options, string name)
@@ -30,29 +31,17 @@ public sealed class MemoizedSyncFunction<TArg, TResult>
     public TResult Invoke(TArg argument)
     {
         var key = _entries.KeyOf(argument);
-        if (Cache.TryGet<TResult>(key, out var cached))
+        if (Cache.TryGetEntry<TResult>(key, out var cached, out var freshness) && freshness.IsFresh)
         {
             return cached;
         }
 
-        return Run(key, argument);
+        return Run(key, argument, cached, freshness);
     }
 
     // Apart from Invoke, so the closure below is allocated on a miss only, not on entry to every call.
-    private TResult Run(string key, TArg argument)
-    {
-        return _flights.Call(key, () =>
-        {
-            if (Cache.TryGet<TResult>(key, out var stored))
-            {
-                return stored;
-            }
-
-            var value = _function(argument);
-            Cache.Store(key, value, _entries.Ttl, _entries.Tags);
-            return value;
-        });
-    }
+    private TResult Run(string key, TArg argument, TResult? stale, EntryFreshness freshness) =>
+        Cache.FetchOrServeStaleSync(key, () => _function(argument), _entries.Settings, stale, freshness);
 
     /// <summary>Forgets every result of this function (CacheFn's <c>.clear()</c>).</summary>
     /// <returns>How many results went.</returns>

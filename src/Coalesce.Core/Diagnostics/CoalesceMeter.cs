@@ -17,6 +17,9 @@ internal static class CoalesceMeter
 
     public const string CacheNameTag = "coalesce.cache.name";
 
+    /// <summary>Why a cache served a stale entry: <c>revalidating</c>, <c>error</c> or <c>timeout</c>.</summary>
+    public const string StaleReasonTag = "coalesce.cache.stale_reason";
+
     /// <summary>What the resilience counters count for: <c>resilient</c> (a wrapper) or <c>http_client</c>.</summary>
     public const string ComponentTag = "coalesce.component";
 

@@ -114,21 +114,41 @@ public sealed partial class SharedCall
 
     /// <summary>
     /// Like <see cref="JoinOrRun{T}(string, Func{CancellationToken, Task{T}}, out bool)"/>, for work the leader
-    /// completes itself (<paramref name="work"/>, which the flight awaits), and the flight carries
+    /// settles itself: the leader gets <paramref name="lead"/> and ends the flight with
+    /// <see cref="ILedFlight{T}.TrySucceed"/> or <see cref="ILedFlight{T}.TryFail"/> (the flight's bookkeeping, then
+    /// its waiters, on the settling thread; no task is awaited on the way). The flight carries
     /// <paramref name="leaderState"/>, an object of the leader's that every follower receives as
     /// <paramref name="flightState"/> (the middleware keeps its per-flight coordination there).
     /// </summary>
-    internal Task<T> JoinOrRun<T>(string key, Task<T> work, object leaderState, out bool isLeader, out object flightState)
+    internal Task<T> JoinOrLead<T>(string key, object leaderState, out bool isLeader, out object flightState, out ILedFlight<T>? lead)
     {
         var (flight, leader) = JoinOrStart<T>(key, abandonable: false, leaderState);
         isLeader = leader;
         flightState = flight.State!;
-        if (leader)
+        lead = leader ? flight : null;
+        return flight.Task;
+    }
+
+    /// <summary>
+    /// Starts a flight for <paramref name="key"/> only when none is in progress, and never joins one: for background
+    /// work (a cache refresh) that must run at most once at a time per key and that nobody waits for. The work's token
+    /// is never cancelled; pass it one of its own through <paramref name="state"/>.
+    /// </summary>
+    /// <returns><see langword="true"/> with the flight's task when this call started it.</returns>
+    internal bool TryStart<TState, T>(
+        string key, TState state, Func<TState, CancellationToken, Task<T>> fn, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out Task<T>? task)
+    {
+        var flight = new Flight<T>(this, key, abandonable: false);
+        if (!_flights.TryAdd(key, flight))
         {
-            _ = flight.AwaitAsync(work, CancellationToken.None);
+            task = null;
+            return false;
         }
 
-        return flight.Task;
+        _counters.Started();
+        _ = flight.RunAsync(state, fn);
+        task = flight.Task;
+        return true;
     }
 
     /// <summary>
@@ -270,7 +290,7 @@ public sealed partial class SharedCall
     }
 
     /// <summary>One execution and its callers. The result is a task that every caller awaits.</summary>
-    private sealed class Flight<T> : Flight
+    private sealed class Flight<T> : Flight, ILedFlight<T>
     {
         private readonly SharedCall _owner;
         private readonly TaskCompletionSource<T> _result = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -281,6 +301,9 @@ public sealed partial class SharedCall
 
         // Callers still waiting; 0 means every caller left and the flight must not be joined.
         private int _callers = 1;
+
+        // 1 once settled, so a leader that settles twice (a streaming release, then its end) counts once.
+        private int _settled;
 
         public Flight(SharedCall owner, string key, bool abandonable)
             : base(key)
@@ -394,6 +417,28 @@ public sealed partial class SharedCall
                 _owner.Detach(this);
                 _abandon.Cancel();
             }
+        }
+
+        public bool TrySucceed(T value)
+        {
+            if (Interlocked.Exchange(ref _settled, 1) != 0)
+            {
+                return false;
+            }
+
+            Succeed(value);
+            return true;
+        }
+
+        public bool TryFail(Exception error)
+        {
+            if (Interlocked.Exchange(ref _settled, 1) != 0)
+            {
+                return false;
+            }
+
+            Fail(error);
+            return true;
         }
 
         private void Succeed(T value)

@@ -60,6 +60,62 @@ public sealed class NamedPolicyTests
     }
 
     [Fact]
+    public async Task A_named_policy_from_configuration_sets_the_stale_windows()
+    {
+        var failing = false;
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Coalesce:Policies:catalog:MemoizeSeconds"] = "60",
+            ["Coalesce:Policies:catalog:StaleWhileRevalidateSeconds"] = "30",
+            ["Coalesce:Policies:catalog:StaleIfErrorSeconds"] = "3600",
+        }).Build();
+        await using var app = await TestApp.StartAsync(
+            a => a.MapGet("/catalog", () => Volatile.Read(ref failing) ? Results.StatusCode(500) : Results.Text("catalog v1")).WithCoalescing("catalog"),
+            services: s => s.AddRequestCoalescing(configuration.GetSection("Coalesce")));
+
+        await app.Client.GetStringAsync("/catalog");
+        failing = true;
+        app.Time.Advance(TimeSpan.FromSeconds(60 + 30));
+        Assert.Equal("catalog v1", await app.Client.GetStringAsync("/catalog"));   // past revalidate, inside stale-if-error
+        app.Time.Advance(TimeSpan.FromSeconds(3600 - 30));
+        Assert.Equal(HttpStatusCode.InternalServerError, (await app.Client.GetAsync("/catalog")).StatusCode);
+    }
+
+    [Theory]
+    [InlineData("StaleWhileRevalidateSeconds", "-5", "'Coalesce:Policies:catalog:StaleWhileRevalidateSeconds'")]
+    [InlineData("StaleIfErrorSeconds", "soon", "'Coalesce:Policies:catalog:StaleIfErrorSeconds'")]
+    public async Task A_bad_stale_window_in_configuration_fails_start_up_naming_its_path(string key, string value, string path)
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Coalesce:Policies:catalog:MemoizeSeconds"] = "60",
+            [$"Coalesce:Policies:catalog:{key}"] = value,
+        }).Build();
+
+        var ex = await Assert.ThrowsAsync<InvalidOperationException>(() => TestApp.StartAsync(
+            a => a.MapGet("/catalog", () => "never").WithCoalescing("catalog"),
+            services: s => s.AddRequestCoalescing(configuration.GetSection("Coalesce"))));
+
+        Assert.Contains(path, ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_stale_window_without_memoize_in_configuration_fails_start_up_naming_the_policy()
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Coalesce:Policies:catalog:StaleIfErrorSeconds"] = "60",
+        }).Build();
+
+        var ex = await Assert.ThrowsAsync<InvalidOperationException>(() => TestApp.StartAsync(
+            a => a.MapGet("/catalog", () => "never").WithCoalescing("catalog"),
+            services: s => s.AddRequestCoalescing(configuration.GetSection("Coalesce"))));
+
+        Assert.Contains("'Coalesce:Policies:catalog'", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("StaleIfError without Memoize", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_policy_configured_with_an_unknown_setting_fails_start_up_naming_its_path()
     {
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>

@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Testing;
 
 namespace Coalesce.AspNetCore.Tests.Http;
 
@@ -87,7 +88,7 @@ internal sealed class ScriptedClient : IDisposable
     {
         Network = network;
         var services = new ServiceCollection();
-        services.AddLogging();
+        services.AddFakeLogging();
         services.AddSingleton<TimeProvider>(Time);
         services.AddHttpClient(Name, c => c.BaseAddress = new Uri(baseAddress))
             .AddCoalescing(configure)
@@ -103,6 +104,8 @@ internal sealed class ScriptedClient : IDisposable
     public HttpClient Client { get; }
 
     public IServiceProvider Services => _services;
+
+    public FakeLogCollector Logs => _services.GetFakeLogCollector();
 
     public HttpClientCounts Stats =>
         _services.GetRequiredService<CoalescingStatsRegistry>().GetSnapshot().HttpClients.Single(c => c.Name == Name);

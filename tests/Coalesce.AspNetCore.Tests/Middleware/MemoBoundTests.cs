@@ -14,7 +14,7 @@ public sealed class MemoBoundTests
             new byte[1000],
             headContentLength: null);
 
-        const long Self = 88;                 // 16 B header + three references, a long?, a DateTimeOffset?, an int, two bools (70 B), rounded up
+        const long Self = 120;                // 16 B header + three references, a long?, two DateTimeOffset?, two ints, two bools (98 B), rounded up
         const long Body = 1024;               // 24 B array header + 1000
         const long HeaderArray = 56;          // 24 B + 2 x (name reference + StringValues)
         const long ContentType = 48 + 56;     // "Content-Type" (22 + 24 B) and "application/json" (22 + 32 B), rounded up

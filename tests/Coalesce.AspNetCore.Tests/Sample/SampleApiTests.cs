@@ -3,6 +3,8 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Coalesce.Testing;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using OpenTelemetry;
 using OpenTelemetry.Metrics;
@@ -51,6 +53,34 @@ public sealed class SampleApiTests
         var endpoint = Assert.Single(app.Stats.GetSnapshot().Endpoints, e => e.Name == "GET /products/{id:int}");
         Assert.Equal(1, endpoint.Misses);
         Assert.Equal(49, endpoint.Hits);
+    }
+
+    [Fact]
+    public async Task The_catalogue_keeps_answering_with_stale_responses_while_its_database_is_switched_off()
+    {
+        var time = new ManualTimeProvider();
+        await using var app = new SampleApp(services: s => s.AddSingleton<TimeProvider>(time));
+        var product = await app.Client.GetStringAsync("/products/2");
+        var books = await app.Client.GetStringAsync("/products?category=books");
+        var configuration = app.Services.GetRequiredService<IConfiguration>();
+
+        configuration[ProductStore.OnlineKey] = "false";
+        time.Advance(ProductEndpoints.MemoizeFor + ProductEndpoints.RevalidateFor + TimeSpan.FromSeconds(1));
+
+        var stale = await app.Client.GetAsync("/products/2");
+        Assert.Equal(HttpStatusCode.OK, stale.StatusCode);
+        Assert.Equal(product, await stale.Content.ReadAsStringAsync());
+        Assert.Equal(TimeSpan.FromSeconds(91), stale.Headers.Age);
+        Assert.Contains("detail=stale-if-error", Assert.Single(stale.Headers.GetValues("Cache-Status")), StringComparison.Ordinal);
+        Assert.Equal(books, await app.Client.GetStringAsync("/products?category=books"));
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, (await app.Client.GetAsync("/products/3")).StatusCode);
+
+        configuration[ProductStore.OnlineKey] = "true";
+        time.Advance(TimeSpan.FromSeconds(5));
+        var fresh = await app.Client.GetAsync("/products/2");
+        Assert.Null(fresh.Headers.Age);
+        Assert.Equal("Coalesce; fwd=miss", Assert.Single(fresh.Headers.GetValues("Cache-Status")));
+        Assert.Equal(1, app.Stats.GetSnapshot().Endpoints.Single(e => e.Name == "GET /products/{id:int}").StaleOnError);
     }
 
     [Fact]

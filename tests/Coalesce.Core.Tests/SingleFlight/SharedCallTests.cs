@@ -523,6 +523,43 @@ public sealed class SharedCallTests
     }
 
     [Fact]
+    public async Task A_led_flight_is_settled_by_its_leader_once_frees_its_key_first_and_hands_followers_its_state()
+    {
+        var shared = new SharedCall();
+        var leaderState = new object();
+        var led = shared.JoinOrLead<int>("k", leaderState, out var isLeader, out var state, out var lead);
+        Assert.True(isLeader);
+        Assert.Same(leaderState, state);
+
+        var followers = Enumerable.Range(0, 100).Select(_ =>
+        {
+            var task = shared.JoinOrLead<int>("k", new object(), out var follows, out var theirs, out var none);
+            Assert.False(follows);
+            Assert.Null(none);
+            Assert.Same(leaderState, theirs);
+            return task;
+        }).ToArray();
+
+        var keyFreeWhenReleased = led.ContinueWith(_ => shared.InFlightCount == 0, TaskScheduler.Default);
+        Assert.True(lead!.TrySucceed(42));
+        Assert.False(lead.TrySucceed(43));
+        Assert.False(lead.TryFail(new InvalidOperationException("late")));
+
+        Assert.All(await Task.WhenAll(followers), v => Assert.Equal(42, v));
+        Assert.True(await keyFreeWhenReleased);
+        var stats = shared.GetStats();
+        Assert.Equal(1, stats.Misses);
+        Assert.Equal(100, stats.Hits);
+        Assert.Equal(0, stats.Errors);
+
+        var next = shared.JoinOrLead<int>("k", new object(), out var leadsAgain, out _, out var second);
+        Assert.True(leadsAgain);
+        Assert.True(second!.TryFail(new InvalidOperationException("down")));
+        await Assert.ThrowsAsync<InvalidOperationException>(() => next);
+        Assert.Equal(1, shared.GetStats().Errors);
+    }
+
+    [Fact]
     public void Default_is_one_shared_instance()
     {
         Assert.Same(SharedCall.Default, SharedCall.Default);

@@ -1,0 +1,260 @@
+using System.Net;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+
+namespace Coalesce.AspNetCore.Tests.Http;
+
+/// <summary>The HttpClient handler's memoized responses served stale: while revalidating, on error and at a soft timeout.</summary>
+public sealed class HttpMemoStaleTests
+{
+    private static readonly TimeSpan Ttl = TimeSpan.FromMinutes(1);
+
+    [Fact]
+    public async Task Callers_of_a_stale_response_get_it_at_once_and_one_background_call_refreshes_it()
+    {
+        var gate = new Gate();
+        var network = new ScriptedHandler(async sent =>
+        {
+            if (sent.Index == 2)
+            {
+                await gate.WaitAsync();
+            }
+
+            return ScriptedHandler.Respond(HttpStatusCode.OK, $"call {sent.Index}");
+        });
+        using var scripted = Client(network, o => o.StaleWhileRevalidate(TimeSpan.FromMinutes(5)));
+        scripted.Client.DefaultRequestHeaders.Add("Accept", "application/json");
+        Assert.Equal("call 1", await scripted.Client.GetStringAsync("/forecast?city=oslo"));
+        scripted.Time.Advance(Ttl);
+
+        using var callers = new CancellationTokenSource();
+        var stale = await Task.WhenAll(Enumerable.Range(0, 20).Select(_ => scripted.Client.GetStringAsync("/forecast?city=oslo", callers.Token)));
+        await callers.CancelAsync();
+
+        Assert.All(stale, body => Assert.Equal("call 1", body));
+        await network.WaitForCallsAsync(2);
+        var refresh = network.Requests[1];
+        Assert.Equal(new Uri("http://primary.test/forecast?city=oslo"), refresh.Uri);
+        Assert.Equal("application/json", refresh.Headers["Accept"]);
+        Assert.False(refresh.Token.IsCancellationRequested);
+
+        gate.Open();
+        await TestApp.WaitUntilAsync(() => scripted.Stats.Active == 0, "the refresh to end");
+        Assert.Equal("call 2", await scripted.Client.GetStringAsync("/forecast?city=oslo"));
+        Assert.Equal(2, network.Count);
+        var stats = Cache(scripted).GetStats();
+        Assert.Equal((20, 1, 0), (stats.StaleWhileRevalidateHits, stats.Refreshes, stats.RefreshFailures));
+    }
+
+    [Fact]
+    public async Task A_refresh_that_gets_a_5xx_keeps_the_stale_response_and_is_reported()
+    {
+        var network = new ScriptedHandler(sent => sent.Index == 1
+            ? ScriptedHandler.Respond(HttpStatusCode.OK, "good")
+            : ScriptedHandler.Respond(HttpStatusCode.ServiceUnavailable, "down"));
+        using var scripted = Client(network, o => o.StaleWhileRevalidate(TimeSpan.FromMinutes(5)));
+        var reported = new TaskCompletionSource<CacheRefreshFailedEventArgs>(TaskCreationOptions.RunContinuationsAsynchronously);
+        Cache(scripted).RefreshFailed += (_, e) => reported.TrySetResult(e);
+        await scripted.Client.GetStringAsync("/forecast");
+        scripted.Time.Advance(Ttl);
+
+        Assert.Equal("good", await scripted.Client.GetStringAsync("/forecast"));
+        var failure = await reported.Task;
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, Assert.IsType<HttpRequestException>(failure.Exception).StatusCode);
+        Assert.StartsWith($"http:{ScriptedClient.Name}:", failure.Key, StringComparison.Ordinal);
+        Assert.Equal(1, Cache(scripted).GetStats().RefreshFailures);
+        Assert.Equal(1, Cache(scripted).Count);
+        var logged = Assert.Single(scripted.Logs.GetSnapshot(), r => r.Id.Id == 2205);
+        Assert.Equal($"{ScriptedClient.Name}: refreshing a stale memoized response failed (status 503); the stale response stays until its windows end", logged.Message);
+        Assert.Equal("good", await scripted.Client.GetStringAsync("/forecast"));
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task Inside_its_stale_if_error_window_a_failing_backend_gets_callers_the_stale_response(bool throws)
+    {
+        var network = new ScriptedHandler(sent => sent.Index == 1
+            ? ScriptedHandler.Respond(HttpStatusCode.OK, "good")
+            : throws ? throw new HttpRequestException("connection refused") : ScriptedHandler.Respond(HttpStatusCode.BadGateway, "bad gateway"));
+        using var scripted = Client(network, o => o.StaleIfError(TimeSpan.FromHours(1)));
+        await scripted.Client.GetStringAsync("/forecast");
+        scripted.Time.Advance(Ttl + TimeSpan.FromMinutes(59));
+
+        using var response = await scripted.Client.GetAsync("/forecast");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("good", await response.Content.ReadAsStringAsync());
+        Assert.Equal(1, Cache(scripted).GetStats().StaleIfErrorHits);
+
+        // Past the window the failure goes through as before.
+        scripted.Time.Advance(TimeSpan.FromMinutes(1));
+        if (throws)
+        {
+            await Assert.ThrowsAsync<HttpRequestException>(() => scripted.Client.GetStringAsync("/forecast"));
+        }
+        else
+        {
+            using var failed = await scripted.Client.GetAsync("/forecast");
+            Assert.Equal(HttpStatusCode.BadGateway, failed.StatusCode);
+        }
+    }
+
+    [Fact]
+    public async Task A_4xx_is_an_answer_not_an_error()
+    {
+        var network = new ScriptedHandler(sent => sent.Index == 1
+            ? ScriptedHandler.Respond(HttpStatusCode.OK, "good")
+            : ScriptedHandler.Respond(HttpStatusCode.NotFound, "gone"));
+        using var scripted = Client(network, o => o.StaleIfError(TimeSpan.FromHours(1)));
+        await scripted.Client.GetStringAsync("/forecast");
+        scripted.Time.Advance(Ttl);
+
+        using var response = await scripted.Client.GetAsync("/forecast");
+
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task The_callers_own_cancellation_is_not_an_error()
+    {
+        var gate = new Gate();
+        var network = new ScriptedHandler(async sent =>
+        {
+            if (sent.Index > 1)
+            {
+                await gate.WaitAsync(sent.Token);
+            }
+
+            return ScriptedHandler.Respond(HttpStatusCode.OK, "good");
+        });
+        using var scripted = Client(network, o => o.StaleIfError(TimeSpan.FromHours(1)));
+        await scripted.Client.GetStringAsync("/forecast");
+        scripted.Time.Advance(Ttl);
+        using var caller = new CancellationTokenSource();
+
+        var pending = scripted.Client.GetStringAsync("/forecast", caller.Token);
+        await network.WaitForCallsAsync(2);
+        await caller.CancelAsync();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => pending);
+        Assert.Equal(0, Cache(scripted).GetStats().StaleIfErrorHits);
+    }
+
+    [Fact]
+    public async Task A_call_slower_than_the_soft_timeout_returns_the_stale_response_and_its_late_response_is_memoized()
+    {
+        var gate = new Gate();
+        var network = new ScriptedHandler(async sent =>
+        {
+            if (sent.Index == 2)
+            {
+                await gate.WaitAsync();
+            }
+
+            return ScriptedHandler.Respond(HttpStatusCode.OK, $"call {sent.Index}");
+        });
+        using var scripted = Client(network, o => o.StaleIfError(TimeSpan.FromHours(1), softTimeout: TimeSpan.FromSeconds(2)));
+        await scripted.Client.GetStringAsync("/forecast");
+        scripted.Time.Advance(Ttl);
+        var timers = scripted.Time.PendingTimers;
+        using var caller = new CancellationTokenSource();
+
+        var pending = scripted.Client.GetStringAsync("/forecast", caller.Token);
+        await network.WaitForCallsAsync(2);
+        await scripted.Time.WaitForTimersAsync(timers + 1);
+        scripted.Time.Advance(TimeSpan.FromSeconds(2));
+
+        Assert.Equal("call 1", await pending);
+        await caller.CancelAsync();
+        Assert.False(network.Requests[1].Token.IsCancellationRequested);
+        gate.Open();
+        await TestApp.WaitUntilAsync(() => scripted.Stats.Active == 0, "the late call to end");
+        Assert.Equal("call 2", await scripted.Client.GetStringAsync("/forecast"));
+        Assert.Equal(1, Cache(scripted).GetStats().SoftTimeoutHits);
+    }
+
+    [Fact]
+    public async Task An_invalidation_during_a_refresh_keeps_its_response_from_being_memoized_and_the_stale_one_from_being_served()
+    {
+        var gate = new Gate();
+        var network = new ScriptedHandler(async sent =>
+        {
+            if (sent.Index == 2)
+            {
+                await gate.WaitAsync();
+            }
+
+            return ScriptedHandler.Respond(HttpStatusCode.OK, $"call {sent.Index}");
+        });
+        using var scripted = Client(network, o => o.StaleWhileRevalidate(TimeSpan.FromMinutes(5)));
+        await scripted.Client.GetStringAsync("/forecast");
+        scripted.Time.Advance(Ttl);
+        Assert.Equal("call 1", await scripted.Client.GetStringAsync("/forecast"));
+        await network.WaitForCallsAsync(2);
+
+        Assert.Equal(1, await Cache(scripted).InvalidateByTagAsync("forecasts"));
+        gate.Open();
+        await TestApp.WaitUntilAsync(() => scripted.Stats.Active == 0, "the refresh to end");
+
+        Assert.Empty(Cache(scripted).Keys());
+        Assert.Equal("call 3", await scripted.Client.GetStringAsync("/forecast"));
+    }
+
+    [Fact]
+    public async Task The_stale_windows_bind_from_configuration()
+    {
+        var section = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["MemoizeTtl"] = "00:00:30",
+            ["MemoizeStaleWhileRevalidate"] = "00:05:00",
+            ["MemoizeStaleIfError"] = "01:00:00",
+            ["MemoizeSoftTimeout"] = "00:00:00.500",
+        }).Build();
+        var services = new ServiceCollection();
+        services.AddHttpClient("weather").AddCoalescing(section);
+        using var provider = services.BuildServiceProvider();
+
+        var options = provider.GetRequiredService<IOptionsMonitor<HttpCoalescingOptions>>().Get("weather");
+
+        Assert.Equal(
+            (TimeSpan.FromMinutes(5), TimeSpan.FromHours(1), TimeSpan.FromMilliseconds(500)),
+            (options.MemoizeStaleWhileRevalidate, options.MemoizeStaleIfError, options.MemoizeSoftTimeout));
+    }
+
+    [Theory]
+    [InlineData(null, "-00:00:01", null, null, "MemoizeStaleWhileRevalidate is -00:00:01; it must be between zero and 7 days, or null for none.")]
+    [InlineData("00:00:30", null, "8.00:00:00", null, "MemoizeStaleIfError is 8.00:00:00; it must be between zero and 7 days, or null for none.")]
+    [InlineData(null, "00:05:00", null, null, "MemoizeStaleWhileRevalidate is set without MemoizeTtl;")]
+    [InlineData("00:00:30", null, null, "00:00:01", "MemoizeSoftTimeout is set without MemoizeStaleIfError;")]
+    [InlineData("00:00:30", null, "01:00:00", "00:00:00", "MemoizeSoftTimeout is 00:00:00; it must be more than zero")]
+    public void Out_of_range_or_incomplete_windows_fail_naming_the_client_and_the_option(
+        string? ttl, string? revalidate, string? onError, string? softTimeout, string message)
+    {
+        var services = new ServiceCollection();
+        services.AddHttpClient("weather").AddCoalescing(o =>
+        {
+            o.MemoizeTtl = ttl is null ? null : TimeSpan.Parse(ttl, System.Globalization.CultureInfo.InvariantCulture);
+            o.MemoizeStaleWhileRevalidate = revalidate is null ? null : TimeSpan.Parse(revalidate, System.Globalization.CultureInfo.InvariantCulture);
+            o.MemoizeStaleIfError = onError is null ? null : TimeSpan.Parse(onError, System.Globalization.CultureInfo.InvariantCulture);
+            o.MemoizeSoftTimeout = softTimeout is null ? null : TimeSpan.Parse(softTimeout, System.Globalization.CultureInfo.InvariantCulture);
+        });
+        using var provider = services.BuildServiceProvider();
+
+        var ex = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IOptionsMonitor<HttpCoalescingOptions>>().Get("weather"));
+
+        Assert.Contains(ex.Failures, f => f.StartsWith("HttpClient 'weather': " + message, StringComparison.Ordinal));
+    }
+
+    private static ScriptedClient Client(ScriptedHandler network, Action<HttpCoalescingOptions> windows) =>
+        new(network, o =>
+        {
+            ScriptedClient.Untimed(o);
+            o.CoalescingOnly();
+            windows(o.Memoize(Ttl, "forecasts"));
+        });
+
+    private static MemoCache Cache(ScriptedClient scripted) => scripted.Services.GetRequiredService<MemoCache>();
+}
