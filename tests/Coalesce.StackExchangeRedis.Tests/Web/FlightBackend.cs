@@ -12,7 +12,8 @@ namespace Coalesce.StackExchangeRedis.Tests;
 /// </summary>
 /// <remarks>
 /// Endpoints (each names the instance and the execution number in its body, so a replay is told from a fresh run):
-/// <c>/memo/{id}</c> memoized, tagged <c>flight:{id}</c>; <c>/plain/{id}</c> coalesced, not memoized;
+/// <c>/memo/{id}</c> memoized, tagged <c>flight:{id}</c>; <c>/stale/{id}</c> the same with a stale-while-revalidate
+/// window; <c>/plain/{id}</c> coalesced, not memoized;
 /// <c>/cookie/{id}</c> sets a cookie (never shared); <c>/short/{id}</c> waits at most 400 ms for another request;
 /// <c>PUT /memo/{id}</c> writes (invalidates <c>flight:{id}</c>).
 /// </remarks>
@@ -41,6 +42,8 @@ internal sealed class FlightBackend
         var instance = "n" + index.ToString(CultureInfo.InvariantCulture);
         app.MapGet("/memo/{id}", (string id) => RunAsync(instance, id))
             .WithCoalescing(p => p.Memoize(TimeSpan.FromMinutes(1)).Tag("flight:{id}"));
+        app.MapGet("/stale/{id}", (string id) => RunAsync(instance, id))
+            .WithCoalescing(p => p.Memoize(TimeSpan.FromMinutes(1)).StaleWhileRevalidate(TimeSpan.FromMinutes(1)).Tag("flight:{id}"));
         app.MapGet("/plain/{id}", (string id) => RunAsync(instance, id));
         app.MapGet("/cookie/{id}", (string id, HttpContext context) =>
         {
