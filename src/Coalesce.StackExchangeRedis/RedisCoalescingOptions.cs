@@ -31,10 +31,23 @@ public sealed class RedisCoalescingOptions
 
     /// <summary>
     /// Whether a miss is to run once across all instances rather than once per instance. Default: <see langword="true"/>.
-    /// Not yet in effect in this version: each instance coalesces its own requests, and shares only what it renders
-    /// for memoized endpoints through the second level.
     /// </summary>
+    /// <remarks>
+    /// The first instance to miss takes a lease on the key in Redis and runs the endpoint; the others wait for it
+    /// (each with its own requests for the key waiting behind one) and answer from its result: a memoized response
+    /// from the second level, any other shareable response from a copy kept a few seconds for them. A response that
+    /// must not be shared sends them to run their own. A wait lasts at most the endpoint's wait timeout; an instance
+    /// that dies while it leads is taken over when its lease lapses (<see cref="LeaseDuration"/>). Off, each instance
+    /// coalesces only its own requests, and shares only memoized responses through the second level.
+    /// </remarks>
     public bool CoalesceAcrossInstances { get; set; } = true;
+
+    /// <summary>
+    /// How long a lease on a key's execution lasts without renewal (<see cref="CoalesceAcrossInstances"/>). The
+    /// instance running the endpoint renews it every third of this while it runs, so it bounds how long the others
+    /// wait for an instance that died or lost Redis mid-execution before one of them takes over. Default: 10 s.
+    /// </summary>
+    public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>
     /// Whether a write's 2xx is sent only after every live instance has evicted its tags. Off, other instances may
@@ -77,4 +90,16 @@ public sealed class RedisCoalescingOptions
     /// its local entries instead. Default: 10,000.
     /// </summary>
     public int InvalidationLogLength { get; set; } = 10_000;
+
+    /// <summary>How long a response handed to waiting instances stays in Redis for them (they read it at once).</summary>
+    internal TimeSpan FillTimeToLive { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// A waiting instance is woken by a notice; it also asks again after this (then twice as long each time, up to
+    /// <see cref="RemoteWaitMaxPollInterval"/>, with jitter), so a lost notice costs latency, not correctness.
+    /// </summary>
+    internal TimeSpan RemoteWaitPollInterval { get; set; } = TimeSpan.FromMilliseconds(25);
+
+    /// <summary>The longest pause between two polls of a waiting instance.</summary>
+    internal TimeSpan RemoteWaitMaxPollInterval { get; set; } = TimeSpan.FromMilliseconds(250);
 }

@@ -14,7 +14,8 @@ public static class RedisCoalescingServiceCollectionExtensions
 {
     /// <summary>
     /// Adds the Redis level: one shared multiplexer (connected in the background, so the app starts without Redis),
-    /// tag invalidation that reaches every instance, a second level for memoized results, and their figures
+    /// tag invalidation that reaches every instance, a second level for memoized results, one execution per key
+    /// across instances (<see cref="RedisCoalescingOptions.CoalesceAcrossInstances"/>), and their figures
     /// (<see cref="RedisCoalescingStatsSource"/>, the <c>coalesce.scaleout.*</c> instruments). Also adds what
     /// <c>AddRequestCoalescing</c> adds. Options are checked when the app starts.
     /// </summary>
@@ -63,6 +64,8 @@ public static class RedisCoalescingServiceCollectionExtensions
         services.TryAddSingleton<IDistributedInvalidation>(static sp => sp.GetRequiredService<RedisInvalidationBus>());
         services.TryAddSingleton<RedisSecondLevelStore>();
         services.TryAddSingleton<ISecondLevelStore>(static sp => sp.GetRequiredService<RedisSecondLevelStore>());
+        services.TryAddSingleton<RedisSingleFlight>();
+        services.TryAddSingleton<IDistributedSingleFlight>(static sp => sp.GetRequiredService<RedisSingleFlight>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<ILocalTagEvictor, MemoCacheTagEvictor>());
         services.TryAddSingleton(static sp => new RedisCoalescingStatsSource(
             sp.GetRequiredService<RedisConnection>(), sp.GetRequiredService<RedisInvalidationBus>(), sp.GetRequiredService<RedisCounters>()));
@@ -85,6 +88,7 @@ public static class RedisCoalescingServiceCollectionExtensions
         options.AckTimeout = ConfigurationReader.ReadTimeSpan(section, nameof(options.AckTimeout), options.AckTimeout, Name(nameof(options.AckTimeout)));
         options.HeartbeatInterval = ConfigurationReader.ReadTimeSpan(section, nameof(options.HeartbeatInterval), options.HeartbeatInterval, Name(nameof(options.HeartbeatInterval)));
         options.NodeLiveness = ConfigurationReader.ReadTimeSpan(section, nameof(options.NodeLiveness), options.NodeLiveness, Name(nameof(options.NodeLiveness)));
+        options.LeaseDuration = ConfigurationReader.ReadTimeSpan(section, nameof(options.LeaseDuration), options.LeaseDuration, Name(nameof(options.LeaseDuration)));
         options.BreakerProbeInterval = ConfigurationReader.ReadTimeSpan(section, nameof(options.BreakerProbeInterval), options.BreakerProbeInterval, Name(nameof(options.BreakerProbeInterval)));
         options.BreakerFailureThreshold = ConfigurationReader.ReadInt(section, nameof(options.BreakerFailureThreshold), options.BreakerFailureThreshold, Name(nameof(options.BreakerFailureThreshold)));
         options.MaxEntryBytes = ConfigurationReader.ReadInt(section, nameof(options.MaxEntryBytes), options.MaxEntryBytes, Name(nameof(options.MaxEntryBytes)));

@@ -11,7 +11,12 @@ namespace Coalesce.StackExchangeRedis;
 /// <param name="L2Misses">Second-level reads that did not (absent, stale, or Redis gave no answer in time).</param>
 /// <param name="L2Writes">Entries stored in the second level.</param>
 /// <param name="L2Oversize">Entries over the size cap, kept local only.</param>
-/// <param name="RemoteWaits">Requests that waited for another instance's leader.</param>
+/// <param name="RemoteWaits">Requests that waited for another instance's execution (one per key per instance at a time).</param>
+/// <param name="LeasesWon">Leases this instance won: executions it ran for every instance.</param>
+/// <param name="Takeovers">Leases won while waiting: the other instance released its lease without a result, or it lapsed.</param>
+/// <param name="FillsPublished">Executions whose result this instance shared with waiting instances (stored or handed over).</param>
+/// <param name="FillsReceived">Waits here ended by a notice that another instance's result was ready (rather than by polling).</param>
+/// <param name="Passes">Executions whose response must not be shared: the waiting instances ran their own (hit-for-pass).</param>
 /// <param name="InvalidationsPublished">Invalidations this instance published.</param>
 /// <param name="InvalidationsReceived">Invalidations from other instances that this instance applied.</param>
 /// <param name="InvalidationsDeferred">Invalidations queued because Redis was unavailable, published when it came back.</param>
@@ -28,6 +33,11 @@ public sealed record RedisCoalescingStats(
     long L2Writes,
     long L2Oversize,
     long RemoteWaits,
+    long LeasesWon,
+    long Takeovers,
+    long FillsPublished,
+    long FillsReceived,
+    long Passes,
     long InvalidationsPublished,
     long InvalidationsReceived,
     long InvalidationsDeferred,

@@ -90,6 +90,7 @@ internal sealed partial class RequestCoalescingMiddleware
         _scopes = services.GetRequiredService<IServiceScopeFactory>();
         _stopping = services.GetService<IHostApplicationLifetime>()?.ApplicationStopping ?? CancellationToken.None;
         _httpContextAccessor = services.GetService<IHttpContextAccessor>();
+        _acrossInstances = services.GetService(typeof(IDistributedSingleFlight)) is IDistributedSingleFlight { Enabled: true } across ? across : null;
     }
 
     /// <summary>What a follower does after its wait.</summary>
@@ -442,6 +443,16 @@ internal sealed partial class RequestCoalescingMiddleware
             // invalidated after this.
             startSeq = _distributed is null ? null : await _distributed.ReadSeqAsync(CancellationToken.None).ConfigureAwait(false);
         }
+
+        // Across instances (RequestCoalescingMiddleware.AcrossInstances.cs): another instance's result answers, or this
+        // one runs under a lease, whose completion stores and shares the result in place of the second-level store below.
+        var acrossInstances = _acrossInstances is null ? AcrossInstances.RunHere : await LeadAcrossInstancesAsync(context, state, flight, counters).ConfigureAwait(false);
+        if (acrossInstances == AcrossInstances.Answered)
+        {
+            return;
+        }
+
+        startSeq = acrossInstances == AcrossInstances.Leased ? null : startSeq;
 
         counters.Started();
 

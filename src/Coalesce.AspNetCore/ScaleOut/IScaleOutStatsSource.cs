@@ -18,7 +18,12 @@ internal interface IScaleOutStatsSource
 /// <param name="L2Misses">Second-level reads that did not.</param>
 /// <param name="L2Writes">Entries stored in the second level.</param>
 /// <param name="L2Oversize">Entries over the size cap, kept local only.</param>
-/// <param name="RemoteWaits">Requests that waited for another instance's leader.</param>
+/// <param name="RemoteWaits">Requests that waited for another instance's execution.</param>
+/// <param name="LeasesWon">Executions this instance ran for every instance (leases won).</param>
+/// <param name="Takeovers">Leases won while waiting for another instance's (released without a result, or lapsed).</param>
+/// <param name="FillsPublished">Executions whose result this instance shared with waiting instances.</param>
+/// <param name="FillsReceived">Waits here ended by a notice that another instance's result was ready.</param>
+/// <param name="Passes">Executions whose response must not be shared, so waiting instances ran their own.</param>
 /// <param name="InvalidationsPublished">Invalidations this instance published.</param>
 /// <param name="InvalidationsReceived">Invalidations from other instances that this instance applied.</param>
 /// <param name="InvalidationsDeferred">Invalidations queued while the shared store was unavailable.</param>
@@ -35,6 +40,11 @@ internal sealed record ScaleOutStats(
     long L2Writes,
     long L2Oversize,
     long RemoteWaits,
+    long LeasesWon,
+    long Takeovers,
+    long FillsPublished,
+    long FillsReceived,
+    long Passes,
     long InvalidationsPublished,
     long InvalidationsReceived,
     long InvalidationsDeferred,

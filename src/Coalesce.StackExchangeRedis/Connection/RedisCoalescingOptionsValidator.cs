@@ -8,6 +8,8 @@ internal sealed class RedisCoalescingOptionsValidator : IValidateOptions<RedisCo
 {
     internal const int MaxKeyPrefixLength = 100;
     internal const int MaxEntryBytesLimit = 512 * 1024 * 1024;
+    internal static readonly TimeSpan MinLeaseDuration = TimeSpan.FromMilliseconds(100);
+    internal static readonly TimeSpan MaxLeaseDuration = TimeSpan.FromMinutes(10);
     private static readonly System.Buffers.SearchValues<char> NotInPrefix = System.Buffers.SearchValues.Create("{} \t\r\n");
 
     public ValidateOptionsResult Validate(string? name, RedisCoalescingOptions options)
@@ -64,6 +66,15 @@ internal sealed class RedisCoalescingOptionsValidator : IValidateOptions<RedisCo
         Budget(options.HeartbeatInterval, nameof(RedisCoalescingOptions.HeartbeatInterval), TimeSpan.FromMinutes(1));
         Budget(options.NodeLiveness, nameof(RedisCoalescingOptions.NodeLiveness), TimeSpan.FromMinutes(5));
         Budget(options.BreakerProbeInterval, nameof(RedisCoalescingOptions.BreakerProbeInterval), TimeSpan.FromMinutes(5));
+        if (options.LeaseDuration < MinLeaseDuration || options.LeaseDuration > MaxLeaseDuration)
+        {
+            Add($"{nameof(RedisCoalescingOptions.LeaseDuration)} is {options.LeaseDuration}; it must be between {MinLeaseDuration} and {MaxLeaseDuration}.");
+        }
+        else if (options.LeaseDuration < 2 * options.ReadBudget)
+        {
+            Add($"{nameof(RedisCoalescingOptions.LeaseDuration)} is {options.LeaseDuration}; it must be at least twice {nameof(RedisCoalescingOptions.ReadBudget)} ({options.ReadBudget}), so a renewal lands before the lease lapses.");
+        }
+
         if (options.NodeLiveness <= options.HeartbeatInterval)
         {
             Add($"{nameof(RedisCoalescingOptions.NodeLiveness)} is {options.NodeLiveness}; it must be longer than {nameof(RedisCoalescingOptions.HeartbeatInterval)} ({options.HeartbeatInterval}).");

@@ -20,6 +20,7 @@ internal sealed class RedisKeys
         Log = _prefix + "log";
         Nodes = _prefix + "nodes";
         InvalidationChannel = RedisChannel.Literal(_prefix + "inv:v1");
+        FillChannel = RedisChannel.Literal(_prefix + "fill:v1");
     }
 
     /// <summary>The invalidation counter (INCR).</summary>
@@ -37,6 +38,9 @@ internal sealed class RedisKeys
     /// <summary>Where invalidations are published.</summary>
     public RedisChannel InvalidationChannel { get; }
 
+    /// <summary>Where a lease holder tells waiting instances how its execution ended (cross-instance single-flight).</summary>
+    public RedisChannel FillChannel { get; }
+
     /// <summary>Where instances confirm to one writer that they evicted.</summary>
     public RedisChannel AckChannel(string instanceId) => RedisChannel.Literal(_prefix + "ack:" + instanceId);
 
@@ -44,11 +48,39 @@ internal sealed class RedisKeys
     public RedisKey Tag(string tag) => _prefix + "t:" + tag;
 
     /// <summary>A second-level entry: keys can be any length and carry any characters, so the Redis key is a hash.</summary>
-    public RedisKey Entry(string key)
+    public RedisKey Entry(string key) => _prefix + "e:" + Hash(key);
+
+    /// <summary>The keys of one request key's execution across instances, hashed once.</summary>
+    public FlightKeys Flight(string key)
+    {
+        var hash = Hash(key);
+        return new FlightKeys(
+            hash, _prefix + "e:" + hash, _prefix + "l:" + hash, _prefix + "p:" + hash, _prefix + "w:" + hash, _prefix + "f:" + hash + ":");
+    }
+
+    /// <summary>The SHA-256 of a request key, as lower-case hex.</summary>
+    private static string Hash(string key)
     {
         Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];
         var bytes = Encoding.UTF8.GetBytes(key);
         SHA256.HashData(bytes, hash);
-        return _prefix + "e:" + Convert.ToHexStringLower(hash);
+        return Convert.ToHexStringLower(hash);
     }
+}
+
+/// <summary>
+/// The keys of one request key's execution across instances: its second-level entry, the lease (<c>node:token</c>
+/// of the instance running it), the pass marker (its response must not be shared), the waiting mark (the token of
+/// the lease another instance waits for) and the fills (a response handed to the waiters of one lease).
+/// </summary>
+/// <param name="Hash">The request key's hash, as named in fill notices.</param>
+/// <param name="Entry">The second-level entry.</param>
+/// <param name="Lease">The lease.</param>
+/// <param name="Pass">The pass marker.</param>
+/// <param name="Waiting">The waiting mark.</param>
+/// <param name="FillPrefix">The fills' common start; a lease's fill adds its token.</param>
+internal readonly record struct FlightKeys(string Hash, RedisKey Entry, RedisKey Lease, RedisKey Pass, RedisKey Waiting, string FillPrefix)
+{
+    /// <summary>The fill of the lease <paramref name="token"/>; with no token, a key that never exists.</summary>
+    public RedisKey Fill(string? token) => FillPrefix + token;
 }

@@ -22,7 +22,12 @@ internal sealed class RedisCoalescingMetrics : IDisposable
         Counter("coalesce.scaleout.l2.misses", () => stats.GetSnapshot().L2Misses, "{read}", "Second-level reads that did not.");
         Counter("coalesce.scaleout.l2.writes", () => stats.GetSnapshot().L2Writes, "{entry}", "Entries stored in the second level.");
         Counter("coalesce.scaleout.l2.oversize", () => stats.GetSnapshot().L2Oversize, "{entry}", "Entries over the size cap, kept local.");
-        Counter("coalesce.scaleout.remote_waits", () => stats.GetSnapshot().RemoteWaits, "{request}", "Requests that waited for another instance's leader.");
+        Counter("coalesce.scaleout.remote_waits", () => stats.GetSnapshot().RemoteWaits, "{request}", "Requests that waited for another instance's execution.");
+        Counter("coalesce.scaleout.leases.won", () => stats.GetSnapshot().LeasesWon, "{lease}", "Executions this instance ran for every instance.");
+        Counter("coalesce.scaleout.leases.takeovers", () => stats.GetSnapshot().Takeovers, "{lease}", "Leases won while waiting: the other instance released its lease without a result, or it lapsed.");
+        Counter("coalesce.scaleout.fills.published", () => stats.GetSnapshot().FillsPublished, "{execution}", "Executions whose result this instance shared with waiting instances.");
+        Counter("coalesce.scaleout.fills.received", () => stats.GetSnapshot().FillsReceived, "{wait}", "Waits ended by a notice that another instance's result was ready.");
+        Counter("coalesce.scaleout.passes", () => stats.GetSnapshot().Passes, "{execution}", "Executions whose response must not be shared, so waiting instances ran their own.");
         Counter("coalesce.scaleout.invalidations.published", () => stats.GetSnapshot().InvalidationsPublished, "{invalidation}", "Invalidations this instance published.");
         Counter("coalesce.scaleout.invalidations.received", () => stats.GetSnapshot().InvalidationsReceived, "{invalidation}", "Invalidations from other instances applied here.");
         Counter("coalesce.scaleout.invalidations.deferred", () => stats.GetSnapshot().InvalidationsDeferred, "{invalidation}", "Invalidations queued while Redis was unavailable.");

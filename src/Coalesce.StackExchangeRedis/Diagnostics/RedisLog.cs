@@ -75,4 +75,20 @@ internal static partial class RedisLog
     [LoggerMessage(EventId = 3041, EventName = "EntryStale", Level = LogLevel.Debug,
         Message = "A second-level write from start seq {StartSeq} was refused: a tag was invalidated since.")]
     public static partial void EntryStale(ILogger logger, long startSeq);
+
+    [LoggerMessage(EventId = 3042, EventName = "LeaseLost", Level = LogLevel.Warning,
+        Message = "A lease lapsed before its execution finished (renewal found it gone or held by another instance); another instance may run the same key.")]
+    public static partial void LeaseLost(ILogger logger);
+
+    [LoggerMessage(EventId = 3043, EventName = "RemoteWaitTimedOut", Level = LogLevel.Information,
+        Message = "Waited {Timeout} for another instance's execution; this instance runs it itself.")]
+    public static partial void RemoteWaitTimedOut(ILogger logger, TimeSpan timeout);
+
+    [LoggerMessage(EventId = 3044, EventName = "LeaseTakenOver", Level = LogLevel.Information,
+        Message = "Another instance's lease ended without a result (released, or lapsed after {Waited}); this instance leads the execution now.")]
+    public static partial void LeaseTakenOver(ILogger logger, TimeSpan waited);
+
+    [LoggerMessage(EventId = 3045, EventName = "LeaseCompleted", Level = LogLevel.Debug,
+        Message = "Completed a lease as '{Mode}' (asked for '{Requested}').")]
+    public static partial void LeaseCompleted(ILogger logger, string mode, string requested);
 }

@@ -12,48 +12,79 @@ internal static class RedisSecondLevelScripts
     public const string FormatVersion = "1";
 
     /// <summary>
-    /// Stores an entry unless it is stale: a tag was invalidated after the start seq, or the shared seq is below it
-    /// (Redis restarted or rolled back). Each tag key is created as <c>0</c> if missing and made to live at least as
-    /// long as the entry. Returns 1 stored, 0 stale, -1 seq went back.
-    /// KEYS: entry, seq, tag keys…  ARGV: version, full key, encoded tags, start seq, payload, ttl (ms).
+    /// Lua functions for every script that reads or writes entries (here and in cross-instance single-flight).
+    /// They expect KEYS[1] the entry, KEYS[2] the seq, the tag keys from KEYS[first] to the end, and ARGV[1..3] the
+    /// format version, the full key and the encoded tags.
+    /// <list type="bullet">
+    /// <item><c>entry_state(first)</c>: 0 valid (stored under exactly this key and tags, every tag key exists — a
+    /// missing one means it was evicted — and holds a seq no later than the entry's start, and the shared seq has not
+    /// gone below it), 1 none, 2 another key or tags, 3 stale.</item>
+    /// <item><c>freshness(first, start)</c>: 1 when a result computed from <c>start</c> is still fresh, 0 when a tag
+    /// was invalidated after it, -1 when the seq went back (Redis restarted or rolled back).</item>
+    /// <item><c>store_entry(first, start, payload, ttl)</c>: stores an entry when fresh, creating each tag key as
+    /// <c>0</c> if missing and making it live at least as long as the entry; returns what <c>freshness</c> said.</item>
+    /// </list>
     /// </summary>
-    public const string Set = """
-        local start = tonumber(ARGV[4])
-        if tonumber(redis.call('GET', KEYS[2]) or '0') < start then return -1 end
-        local ttl = tonumber(ARGV[6])
-        for i = 3, #KEYS do
-          local t = redis.call('GET', KEYS[i])
-          if t and tonumber(t) > start then return 0 end
-        end
-        for i = 3, #KEYS do
-          if not redis.call('SET', KEYS[i], '0', 'NX', 'PX', ttl) then
-            if redis.call('PTTL', KEYS[i]) < ttl then redis.call('PEXPIRE', KEYS[i], ttl) end
+    public const string EntryFunctions = """
+        local function entry_state(first)
+          local f = redis.call('HMGET', KEYS[1], 'v', 'k', 'g', 's')
+          if not f[1] then return 1 end
+          if f[1] ~= ARGV[1] or f[2] ~= ARGV[2] or f[3] ~= ARGV[3] then return 2 end
+          local start = tonumber(f[4])
+          if tonumber(redis.call('GET', KEYS[2]) or '0') < start then return 3 end
+          for i = first, #KEYS do
+            local t = redis.call('GET', KEYS[i])
+            if not t or tonumber(t) > start then return 3 end
           end
+          return 0
         end
-        redis.call('DEL', KEYS[1])
-        redis.call('HSET', KEYS[1], 'v', ARGV[1], 'k', ARGV[2], 'g', ARGV[3], 's', ARGV[4], 'b', ARGV[5])
-        redis.call('PEXPIRE', KEYS[1], ttl)
-        return 1
+
+        local function freshness(first, start)
+          if tonumber(redis.call('GET', KEYS[2]) or '0') < start then return -1 end
+          for i = first, #KEYS do
+            local t = redis.call('GET', KEYS[i])
+            if t and tonumber(t) > start then return 0 end
+          end
+          return 1
+        end
+
+        local function store_entry(first, start, payload, ttl)
+          local fresh = freshness(first, tonumber(start))
+          if fresh ~= 1 then return fresh end
+          for i = first, #KEYS do
+            if not redis.call('SET', KEYS[i], '0', 'NX', 'PX', ttl) then
+              if redis.call('PTTL', KEYS[i]) < ttl then redis.call('PEXPIRE', KEYS[i], ttl) end
+            end
+          end
+          redis.call('DEL', KEYS[1])
+          redis.call('HSET', KEYS[1], 'v', ARGV[1], 'k', ARGV[2], 'g', ARGV[3], 's', start, 'b', payload)
+          redis.call('PEXPIRE', KEYS[1], ttl)
+          return 1
+        end
+
         """;
 
     /// <summary>
-    /// Reads an entry: <c>{pttl, payload}</c> when it was stored under exactly this key and tags, every tag key
-    /// exists (a missing one means it was evicted, so the entry is invalid) and holds a seq no later than the entry's
-    /// start seq; <c>{-1}</c> other key or tags; <c>{-2}</c> stale; nil when there is none.
+    /// Stores an entry unless it is stale: a tag was invalidated after the start seq, or the shared seq is below it
+    /// (Redis restarted or rolled back). Returns 1 stored, 0 stale, -1 seq went back.
+    /// KEYS: entry, seq, tag keys…  ARGV: version, full key, encoded tags, start seq, payload, ttl (ms).
+    /// </summary>
+    public const string Set = EntryFunctions + """
+        return store_entry(3, ARGV[4], ARGV[5], tonumber(ARGV[6]))
+        """;
+
+    /// <summary>
+    /// Reads an entry: <c>{pttl, payload}</c> when it is valid (<c>entry_state</c>); <c>{-1}</c> other key or
+    /// tags; <c>{-2}</c> stale; nil when there is none.
     /// KEYS: entry, seq, tag keys…  ARGV: version, full key, encoded tags.
     /// </summary>
-    public const string Get = """
-        local f = redis.call('HMGET', KEYS[1], 'v', 'k', 'g', 's', 'b')
-        if not f[1] then return false end
-        if f[1] ~= ARGV[1] or f[2] ~= ARGV[2] or f[3] ~= ARGV[3] then return { -1 } end
-        local start = tonumber(f[4])
-        if tonumber(redis.call('GET', KEYS[2]) or '0') < start then return { -2 } end
-        for i = 3, #KEYS do
-          local t = redis.call('GET', KEYS[i])
-          if not t or tonumber(t) > start then return { -2 } end
-        end
+    public const string Get = EntryFunctions + """
+        local state = entry_state(3)
+        if state == 1 then return false end
+        if state == 2 then return { -1 } end
+        if state == 3 then return { -2 } end
         local ttl = redis.call('PTTL', KEYS[1])
         if ttl <= 0 then return false end
-        return { ttl, f[5] }
+        return { ttl, redis.call('HGET', KEYS[1], 'b') }
         """;
 }

@@ -15,6 +15,8 @@ public sealed class OptionsTests
     [InlineData("ReadBudget", "ReadBudget is 00:00:00; it must be more than zero")]
     [InlineData("MaxEntryBytes", "MaxEntryBytes is 0; it must be between 1")]
     [InlineData("Braces", "KeyPrefix \"a{b}\" must be at most 100 characters, without braces")]
+    [InlineData("LeaseDuration", "LeaseDuration is 00:00:00.0500000; it must be between 00:00:00.1000000 and 00:10:00")]
+    [InlineData("LeaseBudget", "LeaseDuration is 00:00:00.5000000; it must be at least twice ReadBudget (00:00:00.4000000)")]
     public async Task Bad_options_stop_the_start_with_a_message_naming_the_option(string bad, string expected)
     {
         var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
@@ -30,6 +32,8 @@ public sealed class OptionsTests
                 case "ReadBudget": o.ReadBudget = TimeSpan.Zero; break;
                 case "MaxEntryBytes": o.MaxEntryBytes = 0; break;
                 case "Braces": o.KeyPrefix = "a{b}"; break;
+                case "LeaseDuration": o.LeaseDuration = TimeSpan.FromMilliseconds(50); break;
+                case "LeaseBudget": (o.LeaseDuration, o.ReadBudget) = (TimeSpan.FromMilliseconds(500), TimeSpan.FromMilliseconds(400)); break;
             }
         });
         using var host = builder.Build();
@@ -49,6 +53,8 @@ public sealed class OptionsTests
             ["Coalesce:Redis:ReadYourWrites"] = "false",
             ["Coalesce:Redis:AckTimeout"] = "00:00:01.500",
             ["Coalesce:Redis:MaxEntryBytes"] = "2048",
+            ["Coalesce:Redis:CoalesceAcrossInstances"] = "false",
+            ["Coalesce:Redis:LeaseDuration"] = "00:00:05",
         }).Build();
         var services = new ServiceCollection().AddStackExchangeRedisCoalescing(configuration.GetSection("Coalesce:Redis"));
         using var provider = services.BuildServiceProvider();
@@ -58,7 +64,8 @@ public sealed class OptionsTests
         Assert.Equal("redis.internal:6380", options.Configuration);
         Assert.Equal("shop", options.KeyPrefix);
         Assert.False(options.ReadYourWrites);
-        Assert.True(options.CoalesceAcrossInstances);
+        Assert.False(options.CoalesceAcrossInstances);
+        Assert.Equal(TimeSpan.FromSeconds(5), options.LeaseDuration);
         Assert.Equal(TimeSpan.FromMilliseconds(1500), options.AckTimeout);
         Assert.Equal(2048, options.MaxEntryBytes);
         Assert.Equal(TimeSpan.FromMilliseconds(50), options.ReadBudget);
@@ -90,6 +97,7 @@ public sealed class OptionsTests
         Assert.Equal(TimeSpan.FromMilliseconds(50), options.ReadBudget);
         Assert.Equal(TimeSpan.FromMilliseconds(250), options.InvalidationBudget);
         Assert.Equal(1024 * 1024, options.MaxEntryBytes);
+        Assert.Equal(TimeSpan.FromSeconds(10), options.LeaseDuration);
         Assert.True(new RedisCoalescingOptionsValidator().Validate(null, new RedisCoalescingOptions { Configuration = "localhost" }).Succeeded);
     }
 }

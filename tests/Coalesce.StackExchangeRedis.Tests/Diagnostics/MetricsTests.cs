@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using Coalesce.AspNetCore;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Coalesce.StackExchangeRedis.Tests;
@@ -17,6 +18,9 @@ public sealed class MetricsTests
             await a.Store.TryGetAsync("k", [], CancellationToken.None);
             await a.Store.TryGetAsync("missing", [], CancellationToken.None);
             await a.Invalidation.PublishInvalidationAsync(["t"], CancellationToken.None);
+            var flights = a.Services.GetRequiredService<RedisSingleFlight>();
+            var led = await flights.LeadOrWaitAsync("flight", [], memoized: false, TimeSpan.FromSeconds(1), CancellationToken.None);
+            await led.Lease!.CompleteAsync(new DistributedCompletion(DistributedCompletionKind.Pass, Duration: TimeSpan.FromSeconds(1)));
 
             var measured = new Dictionary<string, long>();
             var factory = a.Services.GetRequiredService<IMeterFactory>();
@@ -45,6 +49,12 @@ public sealed class MetricsTests
             Assert.Equal(1, measured["coalesce.scaleout.invalidations.published"]);
             Assert.Equal(0, measured["coalesce.scaleout.invalidations.received"]);
             Assert.Equal(0, measured["coalesce.scaleout.remote_waits"]);
+            Assert.Equal(1, measured["coalesce.scaleout.leases.won"]);
+            Assert.Equal(0, measured["coalesce.scaleout.leases.takeovers"]);
+            Assert.Equal(0, measured["coalesce.scaleout.fills.published"]);
+            Assert.Equal(0, measured["coalesce.scaleout.fills.received"]);
+            Assert.Equal(1, measured["coalesce.scaleout.passes"]);
+            Assert.Equal((1, 1), (stats.LeasesWon, stats.Passes));
             Assert.Equal(1, measured["coalesce.scaleout.connected"]);
             Assert.Equal(0, measured["coalesce.scaleout.breaker.open"]);
             Assert.Equal(1, b.Stats.InvalidationsReceived);

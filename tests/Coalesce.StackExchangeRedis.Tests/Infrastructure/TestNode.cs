@@ -129,4 +129,18 @@ internal static class Eventually
             await Task.Delay(20);
         }
     }
+
+    public static async Task TrueAsync(Func<Task<bool>> condition, string what, double seconds = 5)
+    {
+        var clock = Stopwatch.StartNew();
+        while (!await condition())
+        {
+            if (clock.Elapsed > TimeSpan.FromSeconds(seconds))
+            {
+                Assert.Fail($"Waited {seconds} s for: {what}.");
+            }
+
+            await Task.Delay(20);
+        }
+    }
 }

@@ -240,7 +240,7 @@ public sealed class AcrossInstancesTests
         Assert.Equal(
             [
                 "connected", "breakerOpen", "synchronized", "l2Hits", "l2Misses", "l2Writes", "l2Oversize", "remoteWaits",
-                "invalidationsPublished", "invalidationsReceived", "invalidationsDeferred", "ackTimeouts", "errors", "breakerOpenings",
+                "leasesWon", "takeovers", "fillsPublished", "fillsReceived", "passes", "invalidationsPublished", "invalidationsReceived", "invalidationsDeferred", "ackTimeouts", "errors", "breakerOpenings",
                 "currentSeq",
             ],
             stats.EnumerateObject().Select(p => p.Name));
@@ -249,6 +249,9 @@ public sealed class AcrossInstancesTests
         Assert.False(stats.GetProperty("breakerOpen").GetBoolean());
         Assert.Equal(1, stats.GetProperty("l2Hits").GetInt64());
         Assert.Equal(0, stats.GetProperty("remoteWaits").GetInt64());
+        Assert.Equal(0, stats.GetProperty("leasesWon").GetInt64()); // B's read was a second-level hit of A's render,
+        Assert.Equal(1, a.Stats.LeasesWon);                           // which A ran under a lease,
+        Assert.Equal(0, a.Stats.FillsPublished);                      // with nobody waiting for it
         Assert.Equal(1, stats.GetProperty("invalidationsPublished").GetInt64());
         Assert.True(stats.GetProperty("currentSeq").GetInt64() >= 1);
     }

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Net.Http.Headers;
+using Coalesce.AspNetCore;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -31,13 +32,15 @@ internal sealed class WebNode : IAsyncDisposable
     private readonly WebApplication _app;
     private int _productRuns;
     private int _meRuns;
+    private int _stopped;
 
     private WebNode(WebApplication app, LogSink logs)
     {
         _app = app;
         Logs = logs;
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        Client = new HttpClient { BaseAddress = new Uri(address), Timeout = TimeSpan.FromSeconds(10) };
+        // No cookie jar: a response's Set-Cookie must not turn the next request into another identity's.
+        Client = new HttpClient(new SocketsHttpHandler { UseCookies = false }) { BaseAddress = new Uri(address), Timeout = TimeSpan.FromSeconds(10) };
         Client.DefaultRequestHeaders.Host = Host;
     }
 
@@ -53,13 +56,22 @@ internal sealed class WebNode : IAsyncDisposable
 
     public RedisCoalescingStats Stats => Services.GetRequiredService<RedisCoalescingStatsSource>().GetSnapshot();
 
+    /// <summary>Requests that joined another request's flight on this instance (counted when they join).</summary>
+    public long Followers => Services.GetRequiredService<RequestFlights>().Calls.GetStats().Hits;
+
+    /// <summary>This instance's cross-instance single-flight.</summary>
+    public RedisSingleFlight Flights => Services.GetRequiredService<RedisSingleFlight>();
+
     /// <summary>How often this instance ran <c>GET /products/{id}</c>'s handler.</summary>
     public int ProductRuns => Volatile.Read(ref _productRuns);
 
     /// <summary>How often this instance ran <c>GET /me</c>'s handler.</summary>
     public int MeRuns => Volatile.Read(ref _meRuns);
 
-    public static async Task<WebNode> StartAsync(string redis, Catalog catalog, Action<RedisCoalescingOptions>? configure = null)
+    /// <summary>Starts an instance; <paramref name="endpoints"/> maps a test's own endpoints beside the catalog's.</summary>
+    public static async Task<WebNode> StartAsync(
+        string redis, Catalog catalog, Action<RedisCoalescingOptions>? configure = null, Action<WebApplication>? endpoints = null,
+        Action<RequestCoalescingOptions>? coalescing = null)
     {
         var logs = new LogSink();
         var builder = WebApplication.CreateSlimBuilder();
@@ -67,7 +79,11 @@ internal sealed class WebNode : IAsyncDisposable
         builder.Logging.ClearProviders();
         builder.Logging.AddProvider(logs);
         builder.Logging.SetMinimumLevel(LogLevel.Debug);
-        builder.Services.AddRequestCoalescing(o => o.EmitCacheStatus = true);
+        builder.Services.AddRequestCoalescing(o =>
+        {
+            o.EmitCacheStatus = true;
+            coalescing?.Invoke(o);
+        });
         builder.Services.AddStackExchangeRedisCoalescing(o =>
         {
             o.ConfigurationOptions = TestNode.FastConfiguration(redis);
@@ -100,18 +116,29 @@ internal sealed class WebNode : IAsyncDisposable
             })
             .WithCoalescing(p => p.Memoize(TimeSpan.FromMinutes(1)).Tag("me"));
         app.MapCoalescingStats();
+        endpoints?.Invoke(app);
         await app.StartAsync();
         node = new WebNode(app, logs);
         return node;
     }
 
     /// <summary>Starts instances and waits until each follows the others' invalidations.</summary>
-    public static async Task<WebNode[]> StartSynchronizedAsync(string redis, Catalog catalog, int count, Action<RedisCoalescingOptions>? configure = null)
+    public static async Task<WebNode[]> StartSynchronizedAsync(
+        string redis, Catalog catalog, int count, Action<RedisCoalescingOptions>? configure = null, Func<int, Action<WebApplication>>? endpoints = null,
+        Action<RequestCoalescingOptions>? coalescing = null)
     {
         var nodes = new WebNode[count];
-        for (var i = 0; i < count; i++)
+        try
         {
-            nodes[i] = await StartAsync(redis, catalog, configure);
+            for (var i = 0; i < count; i++)
+            {
+                nodes[i] = await StartAsync(redis, catalog, configure, endpoints?.Invoke(i), coalescing);
+            }
+        }
+        catch
+        {
+            await DisposeAllAsync(nodes);
+            throw;
         }
 
         foreach (var node in nodes)
@@ -133,12 +160,48 @@ internal sealed class WebNode : IAsyncDisposable
         return await Client.SendAsync(request);
     }
 
-    public async ValueTask DisposeAsync()
+    /// <summary>Disposes every instance started (nulls skipped), each even when another's disposal fails.</summary>
+    public static async Task DisposeAllAsync(IEnumerable<WebNode?> nodes)
     {
+        List<Exception>? failures = null;
+        foreach (var node in nodes)
+        {
+            try
+            {
+                if (node is not null)
+                {
+                    await node.DisposeAsync();
+                }
+            }
+            catch (Exception ex)
+            {
+                (failures ??= []).Add(ex);
+            }
+        }
+
+        if (failures is not null)
+        {
+            throw new AggregateException(failures);
+        }
+    }
+
+    public ValueTask DisposeAsync() => StopAsync(TimeSpan.FromSeconds(5));
+
+    /// <summary>
+    /// Stops the host, cutting requests still running off after <paramref name="drain"/>, and disposes it (its
+    /// connection, leases and timers). Idempotent.
+    /// </summary>
+    public async ValueTask StopAsync(TimeSpan drain)
+    {
+        if (Interlocked.Exchange(ref _stopped, 1) == 1)
+        {
+            return;
+        }
+
         Client.Dispose();
         try
         {
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+            using var timeout = new CancellationTokenSource(drain);
             await _app.StopAsync(timeout.Token);
         }
         finally
