@@ -441,7 +441,11 @@ internal sealed partial class RequestCoalescingMiddleware
 
             // Read before the endpoint runs: its result is valid in the second level only if none of its tags was
             // invalidated after this.
-            startSeq = _distributed is null ? null : await _distributed.ReadSeqAsync(CancellationToken.None).ConfigureAwait(false);
+            // (Across instances, the lease comes with the seq: no read of its own. Should the instance run here after
+            // all, the shared store could not answer, and the result is not stored there.)
+            startSeq = _distributed is null || _acrossInstances is not null
+                ? null
+                : await _distributed.ReadSeqAsync(CancellationToken.None).ConfigureAwait(false);
         }
 
         // Across instances (RequestCoalescingMiddleware.AcrossInstances.cs): another instance's result answers, or this
