@@ -20,6 +20,7 @@ internal sealed partial class MemoCacheInvalidationPublisher : IDisposable
     private readonly MemoCache _cache;
     private readonly IDistributedInvalidation _distributed;
     private readonly ILogger _logger;
+    private int _publishing;
 
     public MemoCacheInvalidationPublisher(MemoCache cache, IDistributedInvalidation distributed, ILogger<MemoCacheInvalidationPublisher> logger)
     {
@@ -39,6 +40,9 @@ internal sealed partial class MemoCacheInvalidationPublisher : IDisposable
         return default;
     }
 
+    /// <summary>Whether a direct invalidation is still on its way to the shared store (its second level may still hold what it evicted).</summary>
+    public bool IsPublishing => Volatile.Read(ref _publishing) > 0;
+
     public void Dispose() => _cache.Invalidating -= OnInvalidating;
 
     private void OnInvalidating(CacheInvalidation invalidation)
@@ -49,6 +53,7 @@ internal sealed partial class MemoCacheInvalidationPublisher : IDisposable
         }
 
         string[] copy = [.. tags];
+        Interlocked.Increment(ref _publishing);
         _ = Task.Run(() => PublishAsync(copy));
     }
 
@@ -61,6 +66,10 @@ internal sealed partial class MemoCacheInvalidationPublisher : IDisposable
         catch (Exception ex)
         {
             PublishFailed(_logger, ex, string.Join(", ", tags));
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _publishing);
         }
     }
 
