@@ -9,6 +9,9 @@ public sealed class SharedMemoCacheValuesTests
 {
     private static readonly CacheEntryOptions Products = new() { Ttl = TimeSpan.FromSeconds(10), Tags = ["products"] };
 
+    /// <summary>The tags a shared value with the tag <c>products</c> has in Redis.</summary>
+    private static string[] SharedTags(string key) => ["products", ScaleOutMemoCacheLevel.KeyTagPrefix + key, ScaleOutMemoCacheLevel.AllValuesTag];
+
     [RedisFact]
     public async Task A_value_fetched_on_A_is_served_on_B_for_its_remaining_time_without_running_the_fetcher()
     {
@@ -29,6 +32,7 @@ public sealed class SharedMemoCacheValuesTests
             Assert.Equal(1, a.Cache.GetStats().SecondLevelWrites);
             Assert.Equal(1, b.Cache.GetStats().SecondLevelHits);
             Assert.Equal(1, b.Stats.L2Hits);
+            Assert.NotNull(await b.Store.TryGetAsync(ScaleOutMemoCacheLevel.KeyPrefix + "product:1", SharedTags("product:1"), CancellationToken.None));
         }
         finally
         {
@@ -93,7 +97,7 @@ public sealed class SharedMemoCacheValuesTests
 
             await a.Cache.InvalidateByTagAsync("products");
             await Eventually.TrueAsync(() => a.Stats.InvalidationsPublished == 2, "the second invalidation was published");
-            Assert.Null(await b.Store.TryGetAsync(ScaleOutMemoCacheLevel.KeyPrefix + "product:1", ["products"], CancellationToken.None));
+            Assert.Null(await b.Store.TryGetAsync(ScaleOutMemoCacheLevel.KeyPrefix + "product:1", SharedTags("product:1"), CancellationToken.None));
         }
         finally
         {
@@ -127,7 +131,7 @@ public sealed class SharedMemoCacheValuesTests
             release.SetResult();
             await slow;
 
-            Assert.Null(await c.Store.TryGetAsync(ScaleOutMemoCacheLevel.KeyPrefix + "product:1", ["products"], CancellationToken.None));
+            Assert.Null(await c.Store.TryGetAsync(ScaleOutMemoCacheLevel.KeyPrefix + "product:1", SharedTags("product:1"), CancellationToken.None));
             var fresh = await c.Cache.GetOrFetchAsync("product:1", _ => Task.FromResult(new Product(1, "fresh", 2m)), SharedValuesJsonContext.Default.Product, Products);
             Assert.Equal("fresh", fresh.Name);
             Assert.Equal(0, a.Cache.GetStats().SecondLevelWrites);
@@ -173,7 +177,7 @@ public sealed class SharedMemoCacheValuesTests
             var (a, b) = (nodes[0], nodes[1]);
             var seq = (await a.Invalidation.ReadSeqAsync(CancellationToken.None))!.Value;
             await a.Store.TrySetAsync(
-                ScaleOutMemoCacheLevel.KeyPrefix + "product:1", Encoding.UTF8.GetBytes("{\"Id\":\"not a number\""), TimeSpan.FromSeconds(10), ["products"], seq, CancellationToken.None);
+                ScaleOutMemoCacheLevel.KeyPrefix + "product:1", Encoding.UTF8.GetBytes("{\"Id\":\"not a number\""), TimeSpan.FromSeconds(10), SharedTags("product:1"), seq, CancellationToken.None);
 
             var read = await b.Cache.GetOrFetchAsync("product:1", _ => Task.FromResult(new Product(1, "Lamp", 1m)), SharedValuesJsonContext.Default.Product, Products);
             Assert.Equal("Lamp", read.Name);
@@ -194,6 +198,38 @@ public sealed class SharedMemoCacheValuesTests
                 SharedValuesJsonContext.Default.String,
                 Products);
             Assert.Equal(1, runs);
+        }
+        finally
+        {
+            await CrossInstanceInvalidationTests.DisposeAllAsync(nodes);
+        }
+    }
+
+    [RedisFact]
+    public async Task Invalidating_a_key_or_clearing_on_A_makes_the_shared_values_unreadable_for_every_instance()
+    {
+        await using var redis = await RedisServerFixture.StartAsync();
+        var nodes = await TestNode.StartSynchronizedAsync(redis.Configuration, 2);
+        try
+        {
+            var (a, b) = (nodes[0], nodes[1]);
+            var version = 1;
+            Task<string> Load(CancellationToken _) => Task.FromResult($"v{version}");
+            await a.Cache.GetOrFetchAsync("one", Load, SharedValuesJsonContext.Default.String, Products);
+            await a.Cache.GetOrFetchAsync("two", Load, SharedValuesJsonContext.Default.String, Products);
+            version = 2;
+
+            await a.Cache.InvalidateAsync("one");
+            Assert.Equal("v2", await a.Cache.GetOrFetchAsync("one", Load, SharedValuesJsonContext.Default.String, Products));
+            await Eventually.TrueAsync(() => a.Stats.InvalidationsPublished == 1, "the key's invalidation was published");
+            Assert.Equal("v1", await b.Cache.GetOrFetchAsync("two", Load, SharedValuesJsonContext.Default.String, Products));
+
+            version = 3;
+            await a.Cache.ClearAsync();
+            await Eventually.TrueAsync(() => a.Stats.InvalidationsPublished == 2, "the clear was published");
+            Assert.Equal("v3", await b.Cache.GetOrFetchAsync("one", Load, SharedValuesJsonContext.Default.String, Products));
+            Assert.Equal("v1", await b.Cache.GetOrFetchAsync("two", Load, SharedValuesJsonContext.Default.String, Products)); // B's own copy lives on
+            Assert.Equal("v3", await a.Cache.GetOrFetchAsync("two", Load, SharedValuesJsonContext.Default.String, Products));
         }
         finally
         {
