@@ -48,6 +48,14 @@ internal sealed class ScaleOutMemoCacheLevel(IServiceProvider services) : IMemoC
             : null;
     }
 
+    /// <summary>
+    /// Nothing to do here: <see cref="MemoCacheInvalidationPublisher"/> publishes the cache's invalidations (as
+    /// <see cref="TagsToPublish"/>), which stamps their tags in Redis for every instance.
+    /// </summary>
+    public void Invalidate(MemoCacheLevelInvalidation invalidation)
+    {
+    }
+
     public ValueTask<long?> BeginFetchAsync(CancellationToken cancellationToken)
     {
         Resolve();

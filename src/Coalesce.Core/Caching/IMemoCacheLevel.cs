@@ -35,6 +35,15 @@ public interface IMemoCacheLevel
     /// <returns>The payload and its remaining time to live, or <see langword="null"/> on a miss.</returns>
     ValueTask<MemoCacheLevelEntry?> TryGetAsync(string key, IReadOnlyCollection<string> tags, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Told of every invalidation of the cache (key, delete, tags, pattern, clear) before its entries go, on the
+    /// invalidating thread: make what it covers unreadable, and refuse later writes of fetches that began before it.
+    /// Keep it short and never throw (the cache logs and ignores a failure). A level that learns of invalidations
+    /// another way (the Redis level, through its invalidation bus) does nothing here.
+    /// </summary>
+    /// <param name="invalidation">What goes.</param>
+    void Invalidate(MemoCacheLevelInvalidation invalidation);
+
     /// <summary>Marks the start of a fetch whose result may be stored later.</summary>
     /// <param name="cancellationToken">Ends the call; the result is then not stored.</param>
     /// <returns>The marker for <see cref="TrySetAsync"/>; <see langword="null"/> when the level cannot give one now, and then the result is not stored.</returns>

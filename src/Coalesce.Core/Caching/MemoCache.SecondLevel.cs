@@ -55,6 +55,24 @@ public sealed partial class MemoCache
         return FetchOrServeStale(key, fetcher, settings, cached, freshness, ct, typeInfo);
     }
 
+    [SuppressMessage("Design", "CA1031:Do not catch general exception types", Justification = "A level that throws must not stop the invalidation in memory.")]
+    private void InvalidateSecondLevel(CacheInvalidation invalidation)
+    {
+        try
+        {
+            _secondLevel!.Invalidate(invalidation switch
+            {
+                { Key: { } key } => MemoCacheLevelInvalidation.ForKey(StoreKey(key)),
+                { Tags: { } tags } => MemoCacheLevelInvalidation.ForTags(StoreTags(tags) ?? []),
+                _ => MemoCacheLevelInvalidation.Everything,
+            });
+        }
+        catch (Exception ex)
+        {
+            MemoCacheLog.SecondLevelFailed(_levelLogger, ex, Name, "invalidation");
+        }
+    }
+
     /// <summary>The leader's work with a second level: read it, else fetch, keep and share.</summary>
     private async Task<T> RunSharedFetchAsync<T>(Fetch<T> fetch, long since, CancellationToken token)
     {

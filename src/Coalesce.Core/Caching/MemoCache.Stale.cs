@@ -386,6 +386,11 @@ public sealed partial class MemoCache
     private void BeginInvalidation(CacheInvalidation invalidation)
     {
         _invalidations.Record(invalidation);
+        if (_secondLevel is not null)
+        {
+            InvalidateSecondLevel(invalidation);
+        }
+
         Invalidating?.Invoke(invalidation);
     }
 }

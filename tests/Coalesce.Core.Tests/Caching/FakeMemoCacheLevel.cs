@@ -46,6 +46,16 @@ internal sealed class FakeMemoCacheLevel(TimeProvider time) : IMemoCacheLevel
         return new(remaining > TimeSpan.Zero ? new MemoCacheLevelEntry(entry.Payload, remaining) : null);
     }
 
+    public List<MemoCacheLevelInvalidation> Invalidations { get; } = [];
+
+    public void Invalidate(MemoCacheLevelInvalidation invalidation)
+    {
+        lock (Invalidations)
+        {
+            Invalidations.Add(invalidation);
+        }
+    }
+
     public ValueTask<long?> BeginFetchAsync(CancellationToken cancellationToken)
     {
         Fail();

@@ -286,5 +286,25 @@ public sealed class MemoCacheSecondLevelTests
         Assert.Equal(1, runs);
     }
 
+    [Fact]
+    public async Task The_level_hears_every_invalidation_with_store_keys_and_tags()
+    {
+        using var cache = new MemoCache(new MemoCacheOptions { TimeProvider = _time, SecondLevel = _level, Namespace = "ns" });
+
+        await cache.InvalidateAsync("k");
+        await cache.DeleteAsync("d");
+        await cache.InvalidateByTagAsync("t");
+        await cache.InvalidateByPatternAsync("p*");
+        await cache.ClearAsync();
+
+        Assert.Collection(
+            _level.Invalidations,
+            i => Assert.Equal("ns:k", i.Key),
+            i => Assert.Equal("ns:d", i.Key),
+            i => Assert.Equal(["ns:t"], i.Tags!),
+            i => Assert.True(i.IsEverything),
+            i => Assert.True(i.IsEverything));
+    }
+
     private MemoCache NewCache() => new(new MemoCacheOptions { TimeProvider = _time, SecondLevel = _level });
 }
