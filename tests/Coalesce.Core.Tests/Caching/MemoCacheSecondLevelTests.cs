@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using Coalesce.Testing;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 
 namespace Coalesce.Tests.Caching;
 
@@ -304,6 +305,24 @@ public sealed class MemoCacheSecondLevelTests
             i => Assert.Equal(["ns:t"], i.Tags!),
             i => Assert.True(i.IsEverything),
             i => Assert.True(i.IsEverything));
+    }
+
+    [Fact]
+    public async Task Second_level_outcomes_are_published_on_the_Coalesce_meter()
+    {
+        using var meters = new TestMeterFactory();
+        using var a = new MemoCache(new MemoCacheOptions { TimeProvider = _time, SecondLevel = _level, MeterFactory = meters, Name = "shared" });
+        using var b = new MemoCache(new MemoCacheOptions { TimeProvider = _time, SecondLevel = _level });
+        using var collector = new MetricCollector<long>(meters, "Coalesce", "coalesce.cache.second_level");
+        await a.GetOrFetchAsync("k", _ => Task.FromResult("v"), SecondLevelJsonContext.Default.String, ThirtySeconds);
+        await a.GetOrFetchAsync("no-ttl", _ => Task.FromResult("v"), SecondLevelJsonContext.Default.String);
+        await b.GetOrFetchAsync("k2", _ => Task.FromResult("v"), SecondLevelJsonContext.Default.String, ThirtySeconds);
+        await a.GetOrFetchAsync("k2", _ => Task.FromResult("v"), SecondLevelJsonContext.Default.String, ThirtySeconds);
+
+        collector.RecordObservableInstruments();
+
+        var byResult = collector.GetMeasurementSnapshot().ToDictionary(m => (string)m.Tags["coalesce.result"]!, m => m.Value);
+        Assert.Equal(new Dictionary<string, long> { ["hit"] = 1, ["miss"] = 2, ["write"] = 1, ["skip"] = 1 }, byResult);
     }
 
     private MemoCache NewCache() => new(new MemoCacheOptions { TimeProvider = _time, SecondLevel = _level });
