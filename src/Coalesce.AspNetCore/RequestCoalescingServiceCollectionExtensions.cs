@@ -4,6 +4,7 @@ using Coalesce.AspNetCore;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace Microsoft.Extensions.DependencyInjection;
@@ -90,6 +91,12 @@ public static class RequestCoalescingServiceCollectionExtensions
                 MaxEntryBytes = coalescing.MemoMaxEntryBytes,
                 TimeProvider = sp.GetRequiredService<TimeProvider>(),
                 MeterFactory = sp.GetRequiredService<IMeterFactory>(),
+                LoggerFactory = sp.GetService<ILoggerFactory>(),
+
+                // A scale-out package's second level, for the values callers let serialize (it resolves lazily).
+                SecondLevel = sp.GetService<IServiceProviderIsService>()?.IsService(typeof(ISecondLevelStore)) == true
+                    ? new ScaleOutMemoCacheLevel(sp)
+                    : null,
             });
         });
         services.TryAddSingleton<CoalescingStatsRegistry>();

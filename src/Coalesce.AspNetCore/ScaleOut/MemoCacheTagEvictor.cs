@@ -15,5 +15,15 @@ internal sealed class MemoCacheTagEvictor(MemoCache cache) : ILocalTagEvictor
         await eviction.ConfigureAwait(false);
     }
 
-    public ValueTask EvictAllAsync(CancellationToken cancellationToken) => cache.ClearAsync(cancellationToken);
+    public async ValueTask EvictAllAsync(CancellationToken cancellationToken)
+    {
+        // Catching up on what this instance may have missed: nothing other instances need to hear.
+        ValueTask clear;
+        using (MemoCacheInvalidationPublisher.LocalOnly())
+        {
+            clear = cache.ClearAsync(cancellationToken);
+        }
+
+        await clear.ConfigureAwait(false);
+    }
 }

@@ -39,6 +39,8 @@ internal sealed class CacheMetrics : IDisposable
             "Background refreshes of entries served stale while revalidating.");
         _meter.CreateObservableCounter("coalesce.cache.refresh_failures", () => Observe(static s => s.RefreshFailures), "{refresh}",
             "Background refreshes that failed; the stale entry stayed.");
+        _meter.CreateObservableCounter("coalesce.cache.second_level", ObserveSecondLevel, "{operation}",
+            "Second-level outcomes of local misses, by coalesce.result: hit (answered without fetching), miss, write (a fetched value stored there) or skip (a fetched value kept in memory only).");
     }
 
     public void Dispose()
@@ -72,6 +74,17 @@ internal sealed class CacheMetrics : IDisposable
                 new(stats.StaleWhileRevalidateHits, _name, new(CoalesceMeter.StaleReasonTag, "revalidating")),
                 new(stats.StaleIfErrorHits, _name, new(CoalesceMeter.StaleReasonTag, "error")),
                 new(stats.SoftTimeoutHits, _name, new(CoalesceMeter.StaleReasonTag, "timeout")),
+            ]
+            : [];
+
+    private Measurement<long>[] ObserveSecondLevel() =>
+        TryGetStats(out var stats)
+            ?
+            [
+                new(stats.SecondLevelHits, _name, new(CoalesceMeter.ResultTag, "hit")),
+                new(stats.SecondLevelMisses, _name, new(CoalesceMeter.ResultTag, "miss")),
+                new(stats.SecondLevelWrites, _name, new(CoalesceMeter.ResultTag, "write")),
+                new(stats.SecondLevelSkips, _name, new(CoalesceMeter.ResultTag, "skip")),
             ]
             : [];
 

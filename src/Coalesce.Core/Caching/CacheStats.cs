@@ -45,6 +45,21 @@ public readonly record struct CacheStats(long Hits, long Misses, long Size, long
     /// <summary>Background refreshes that failed (the stale entry stayed); see <see cref="MemoCache.RefreshFailed"/>.</summary>
     public long RefreshFailures { get; init; }
 
+    /// <summary>Local misses answered from <see cref="MemoCacheOptions.SecondLevel"/>, without running the fetcher.</summary>
+    public long SecondLevelHits { get; init; }
+
+    /// <summary>Local misses that <see cref="MemoCacheOptions.SecondLevel"/> could not answer (absent, invalidated, unavailable or unreadable).</summary>
+    public long SecondLevelMisses { get; init; }
+
+    /// <summary>Fetched values stored in <see cref="MemoCacheOptions.SecondLevel"/>.</summary>
+    public long SecondLevelWrites { get; init; }
+
+    /// <summary>
+    /// Fetched values kept in memory only: too large for the level, stale (invalidated while fetched), the level
+    /// unavailable, no time to live, or not serializable.
+    /// </summary>
+    public long SecondLevelSkips { get; init; }
+
     /// <summary>Hits / (Hits + Misses), from 0 to 1; 0 when there were no reads.</summary>
     public double HitRate => Hits + Misses == 0 ? 0 : (double)Hits / (Hits + Misses);
 }

@@ -43,6 +43,13 @@ public sealed partial class MemoCache
                 nameof(options));
         }
 
+        if (options.ResultTypeInfo is not null)
+        {
+            throw new ArgumentException(
+                $"{nameof(MemoizeOptions<TArg>)}.{nameof(MemoizeOptions<TArg>.ResultTypeInfo)} is for asynchronous functions: a synchronous function cannot wait for the second level without blocking its caller's thread. Use Memoize with an asynchronous function, or leave ResultTypeInfo unset.",
+                nameof(options));
+        }
+
         return new(this, function, options, MemoizedName(options, ownCache));
     }
 

@@ -1,4 +1,5 @@
 using System.Diagnostics.CodeAnalysis;
+using System.Text.Json.Serialization.Metadata;
 
 namespace Coalesce;
 
@@ -89,11 +90,24 @@ public sealed partial class MemoCache
     /// <see cref="TryGetEntry{T}"/>): serves the stale value and starts a refresh, or fetches, falling back to the stale
     /// value on error or at the soft timeout as the entry's windows allow.
     /// </summary>
+    /// <param name="key">The key.</param>
+    /// <param name="fetcher">Produces the value.</param>
+    /// <param name="settings">Time to live, tags, windows and soft timeout.</param>
+    /// <param name="stale">The entry read, when there is one past its time to live.</param>
+    /// <param name="freshness">How fresh that entry is.</param>
+    /// <param name="ct">Ends this caller's wait only.</param>
+    /// <param name="typeInfo">How to serialize the value for <see cref="MemoCacheOptions.SecondLevel"/>; <see langword="null"/> to keep it in memory only.</param>
     internal ValueTask<T> FetchOrServeStale<T>(
-        string key, Func<CancellationToken, Task<T>> fetcher, in EntrySettings settings, T? stale, EntryFreshness freshness, CancellationToken ct)
+        string key,
+        Func<CancellationToken, Task<T>> fetcher,
+        in EntrySettings settings,
+        T? stale,
+        EntryFreshness freshness,
+        CancellationToken ct,
+        JsonTypeInfo<T>? typeInfo = null)
     {
         var storeKey = StoreKey(key);
-        var fetch = new Fetch<T>(this, key, storeKey, fetcher, settings, StoreTags(settings.Tags));
+        var fetch = new Fetch<T>(this, key, storeKey, fetcher, settings, StoreTags(settings.Tags), _secondLevel is null ? null : typeInfo);
         if (freshness.CanRevalidate)
         {
             ServeStaleAndRevalidate(_flights, storeKey, key, fetch, static (f, token) => f.Cache.RunFetchAsync(f, token), inspect: null);
@@ -122,7 +136,7 @@ public sealed partial class MemoCache
         var storeTags = StoreTags(settings.Tags);
         if (freshness.CanRevalidate)
         {
-            var refresh = new Fetch<T>(this, key, storeKey, token => Task.Run(function, token), settings, storeTags);
+            var refresh = new Fetch<T>(this, key, storeKey, token => Task.Run(function, token), settings, storeTags, TypeInfo: null);
             ServeStaleAndRevalidate(_flights, storeKey, key, refresh, static (f, token) => f.Cache.RunFetchAsync(f, token), inspect: null);
             return stale!;
         }
@@ -298,6 +312,11 @@ public sealed partial class MemoCache
             return stored;
         }
 
+        if (fetch.TypeInfo is not null)
+        {
+            return await RunSharedFetchAsync(fetch, since, token).ConfigureAwait(false);
+        }
+
         var value = await fetch.Fetcher(token).ConfigureAwait(false);
         StoreFetched(since, fetch.Key, fetch.StoreKey, value, fetch.Settings, fetch.StoreTags);
         return value;
@@ -367,6 +386,11 @@ public sealed partial class MemoCache
     private void BeginInvalidation(CacheInvalidation invalidation)
     {
         _invalidations.Record(invalidation);
+        if (_secondLevel is not null)
+        {
+            InvalidateSecondLevel(invalidation);
+        }
+
         Invalidating?.Invoke(invalidation);
     }
 }

@@ -1,4 +1,5 @@
 using System.Diagnostics.CodeAnalysis;
+using System.Text.Json.Serialization.Metadata;
 
 namespace Coalesce;
 
@@ -71,6 +72,10 @@ public sealed partial class MemoCache : IDisposable
         }
 
         _metrics = new CacheMetrics(this, options.MeterFactory);
+        _secondLevel = options.SecondLevel;
+        _levelLogger = options.SecondLevel is null || options.LoggerFactory is null
+            ? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance
+            : options.LoggerFactory.CreateLogger(typeof(MemoCache).FullName!);
     }
 
     /// <summary>Raised when a read finds a live entry.</summary>
@@ -462,6 +467,10 @@ public sealed partial class MemoCache : IDisposable
             SoftTimeoutHits = _staleOnTimeout.Value,
             Refreshes = Volatile.Read(ref _refreshes),
             RefreshFailures = Volatile.Read(ref _refreshFailures),
+            SecondLevelHits = Volatile.Read(ref _levelHits),
+            SecondLevelMisses = Volatile.Read(ref _levelMisses),
+            SecondLevelWrites = Volatile.Read(ref _levelWrites),
+            SecondLevelSkips = Volatile.Read(ref _levelSkips),
         };
 
     /// <summary>
@@ -477,6 +486,10 @@ public sealed partial class MemoCache : IDisposable
         _staleOnTimeout.Reset();
         Interlocked.Exchange(ref _refreshes, 0);
         Interlocked.Exchange(ref _refreshFailures, 0);
+        Interlocked.Exchange(ref _levelHits, 0);
+        Interlocked.Exchange(ref _levelMisses, 0);
+        Interlocked.Exchange(ref _levelWrites, 0);
+        Interlocked.Exchange(ref _levelSkips, 0);
     }
 
     /// <summary>
@@ -696,7 +709,13 @@ public sealed partial class MemoCache : IDisposable
 
     /// <summary>What a fetch needs, handed to the flight as state so a caller joining it allocates nothing.</summary>
     private readonly record struct Fetch<T>(
-        MemoCache Cache, string Key, string StoreKey, Func<CancellationToken, Task<T>> Fetcher, EntrySettings Settings, string[]? StoreTags);
+        MemoCache Cache,
+        string Key,
+        string StoreKey,
+        Func<CancellationToken, Task<T>> Fetcher,
+        EntrySettings Settings,
+        string[]? StoreTags,
+        JsonTypeInfo<T>? TypeInfo);
 
     private sealed class SweepState(WeakReference<MemoCache> cache)
     {

@@ -62,6 +62,21 @@ public sealed class MemoCacheOptions
     /// </summary>
     public System.Diagnostics.Metrics.IMeterFactory? MeterFactory { get; set; }
 
+    /// <summary>
+    /// A level below memory for values that callers let serialize (the calls that take a
+    /// <see cref="System.Text.Json.Serialization.Metadata.JsonTypeInfo{T}"/>, <see cref="MemoizeOptions{TArg}.ResultTypeInfo"/>):
+    /// on a local miss the fetch asks it first, and stores what it fetched there too. Default <see langword="null"/>:
+    /// memory only. The cache built by <c>AddRequestCoalescing</c> gets the Redis level when
+    /// <c>AddStackExchangeRedisCoalescing</c> is registered.
+    /// </summary>
+    public IMemoCacheLevel? SecondLevel { get; set; }
+
+    /// <summary>
+    /// Where the cache logs its decisions about <see cref="SecondLevel"/> (a value not shared, a payload that did not
+    /// read). Default <see langword="null"/>: not logged. The cache built by <c>AddRequestCoalescing</c> gets the app's.
+    /// </summary>
+    public Microsoft.Extensions.Logging.ILoggerFactory? LoggerFactory { get; set; }
+
     internal void Validate()
     {
         if (string.IsNullOrWhiteSpace(Name))

@@ -40,6 +40,19 @@ public sealed class MemoizeOptions<TArg>
     public TimeSpan? SoftTimeout { get; set; }
 
     /// <summary>
+    /// Source-generated JSON metadata of the function's result (a <c>JsonTypeInfo&lt;TResult&gt;</c> from a
+    /// <c>JsonSerializerContext</c>): with it, results are shared through the cache's
+    /// <see cref="MemoCacheOptions.SecondLevel"/> as by
+    /// <see cref="MemoCache.GetOrFetchAsync{T}(string, Func{CancellationToken, Task{T}}, System.Text.Json.Serialization.Metadata.JsonTypeInfo{T}, CacheEntryOptions?, CancellationToken)"/>,
+    /// so every instance of the app runs the function once per argument while the result lives (give a
+    /// <see cref="Name"/> and a <see cref="Ttl"/>: the name is part of the shared key, and only values with a time to
+    /// live are shared). Default <see langword="null"/>: results stay in memory. Creating the memoized function throws
+    /// when it describes another type than the result, and for synchronous functions (which cannot wait for the second
+    /// level). A cache without a second level ignores it.
+    /// </summary>
+    public System.Text.Json.Serialization.Metadata.JsonTypeInfo? ResultTypeInfo { get; set; }
+
+    /// <summary>
     /// Turns an argument into its cache key. Default: the argument's exact invariant text, available for strings,
     /// numbers, dates, <see cref="Guid"/>, enums and tuples of them; any other argument type needs a generator
     /// (creating the memoized function without one throws), since two different objects could print alike.
@@ -69,4 +82,15 @@ public sealed class MemoizeOptions<TArg>
 
         return ArgumentKeys.Default<TArg>(string.Empty, nameof(KeyGenerator));
     }
+
+    /// <summary>The checked <see cref="ResultTypeInfo"/>.</summary>
+    /// <exception cref="ArgumentException">It describes another type than <typeparamref name="TResult"/>.</exception>
+    internal System.Text.Json.Serialization.Metadata.JsonTypeInfo<TResult>? ResultTypeInfoOf<TResult>() => ResultTypeInfo switch
+    {
+        null => null,
+        System.Text.Json.Serialization.Metadata.JsonTypeInfo<TResult> typed => typed,
+        var other => throw new ArgumentException(
+            $"{nameof(MemoizeOptions<TArg>)}.{nameof(ResultTypeInfo)} describes '{other.Type.FullName}', but the function returns '{typeof(TResult).FullName}'.",
+            nameof(ResultTypeInfo)),
+    };
 }

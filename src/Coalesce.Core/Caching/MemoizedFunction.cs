@@ -13,11 +13,13 @@ public sealed class MemoizedFunction<TArg, TResult>
 {
     private readonly Func<TArg, CancellationToken, Task<TResult>> _function;
     private readonly MemoizedEntries<TArg> _entries;
+    private readonly System.Text.Json.Serialization.Metadata.JsonTypeInfo<TResult>? _typeInfo;
 
     internal MemoizedFunction(MemoCache cache, Func<TArg, CancellationToken, Task<TResult>> function, MemoizeOptions<TArg> options, string name)
     {
         Cache = cache;
         _function = function;
+        _typeInfo = options.ResultTypeInfoOf<TResult>();
         _entries = new MemoizedEntries<TArg>(options, name);
     }
 
@@ -43,7 +45,7 @@ public sealed class MemoizedFunction<TArg, TResult>
 
     // Apart from InvokeAsync, so the closure below is allocated on a miss only, not on entry to every call.
     private ValueTask<TResult> FetchAsync(string key, TArg argument, TResult? stale, EntryFreshness freshness, CancellationToken cancellationToken) =>
-        Cache.FetchOrServeStale(key, ct => _function(argument, ct), _entries.Settings, stale, freshness, cancellationToken);
+        Cache.FetchOrServeStale(key, ct => _function(argument, ct), _entries.Settings, stale, freshness, cancellationToken, _typeInfo);
 
     /// <summary>Forgets every result of this function (CacheFn's <c>.clear()</c>).</summary>
     /// <returns>How many results went.</returns>

@@ -135,6 +135,16 @@ public sealed class ResilienceOptions
     public MemoCache? Cache { get; set; }
 
     /// <summary>
+    /// Source-generated JSON metadata of the wrapped function's result (a <c>JsonTypeInfo&lt;TResult&gt;</c> from a
+    /// <c>JsonSerializerContext</c>): with it, memoized results are shared through <see cref="Cache"/>'s
+    /// <see cref="MemoCacheOptions.SecondLevel"/> (other instances of the app, for the Redis level) as by
+    /// <see cref="MemoCache.GetOrFetchAsync{T}(string, Func{CancellationToken, Task{T}}, System.Text.Json.Serialization.Metadata.JsonTypeInfo{T}, CacheEntryOptions?, CancellationToken)"/>.
+    /// Give the wrapper a <see cref="Name"/> and a <see cref="CacheTtl"/>: the name is part of the shared key. Default
+    /// <see langword="null"/>: results stay in memory. Wrapping throws when it describes another type than the result.
+    /// </summary>
+    public System.Text.Json.Serialization.Metadata.JsonTypeInfo? CacheTypeInfo { get; set; }
+
+    /// <summary>
     /// Retries exceptions of type <typeparamref name="TException"/> (and derived types). Once a type or
     /// <see cref="RetryOn"/> is set, other exceptions are not retried.
     /// </summary>

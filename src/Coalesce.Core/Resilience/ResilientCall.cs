@@ -17,6 +17,7 @@ internal sealed class ResilientCall<T>
     private static readonly ResiliencePropertyKey<string?> ArgumentKey = new("coalesce.argument-key");
 
     private readonly ResilienceOptions _options;
+    private readonly System.Text.Json.Serialization.Metadata.JsonTypeInfo<T>? _cacheTypeInfo;
     private readonly ILogger _logger;
     private readonly ResilienceMetrics? _metrics;
     private readonly ResiliencePipeline _pipeline;
@@ -35,6 +36,13 @@ internal sealed class ResilientCall<T>
         }
 
         _options = options.Clone();
+        _cacheTypeInfo = _options.CacheTypeInfo switch
+        {
+            null => null,
+            System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> typed => typed,
+            var other => throw new ArgumentException(
+                $"ResilienceOptions.CacheTypeInfo describes '{other.Type.FullName}', but the function returns '{typeof(T).FullName}'.", nameof(options)),
+        };
         Name = _options.Name ?? name;
         _logger = _options.Logger ?? NullLogger.Instance;
         _metrics = _options.MeterFactory is { } meterFactory ? new ResilienceMetrics(meterFactory.Create(new System.Diagnostics.Metrics.MeterOptions(Diagnostics.CoalesceMeter.Name))) : null;
@@ -84,7 +92,10 @@ internal sealed class ResilientCall<T>
         if (_options.Cache is { } cache)
         {
             var cacheKey = key is null ? $"{_options.CacheNamespace}:{Name}" : $"{_options.CacheNamespace}:{Name}|{key}";
-            return cache.GetOrFetchAsync(cacheKey, ct => RunAsync(key, values, invoke, ct), _options.CacheTtl, tags: null, cancellationToken).AsTask();
+            return _cacheTypeInfo is null
+                ? cache.GetOrFetchAsync(cacheKey, ct => RunAsync(key, values, invoke, ct), _options.CacheTtl, tags: null, cancellationToken).AsTask()
+                : cache.GetOrFetchAsync(
+                    cacheKey, ct => RunAsync(key, values, invoke, ct), _cacheTypeInfo, new CacheEntryOptions { Ttl = _options.CacheTtl }, cancellationToken).AsTask();
         }
 
         return RunAsync(key, values, invoke, cancellationToken);
