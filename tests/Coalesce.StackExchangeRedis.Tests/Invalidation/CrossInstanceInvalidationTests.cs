@@ -140,7 +140,7 @@ public sealed class CrossInstanceInvalidationTests
     {
         await using var redis = await RedisServerFixture.StartAsync();
         var a = await TestNode.StartAsync(redis.Configuration);
-        var b = await TestNode.StartAsync(redis.Configuration, services: s => s.AddSingleton<ILocalTagEvictor, ThrowingEvictor>());
+        var b = await TestNode.StartAsync(redis.Configuration, services: s => s.AddSingleton<ILocalEvictor, ThrowingEvictor>());
         try
         {
             await a.WaitUntilSynchronizedAsync();
@@ -187,9 +187,9 @@ public sealed class CrossInstanceInvalidationTests
         }
     }
 
-    private sealed class ThrowingEvictor : ILocalTagEvictor
+    private sealed class ThrowingEvictor : ILocalEvictor
     {
-        public ValueTask EvictTagsAsync(IReadOnlyCollection<string> tags, long seq, CancellationToken cancellationToken) =>
+        public ValueTask EvictAsync(IReadOnlyCollection<InvalidationItem> items, long seq, CancellationToken cancellationToken) =>
             throw new InvalidOperationException("evictor failed");
 
         public ValueTask EvictAllAsync(CancellationToken cancellationToken) => ValueTask.CompletedTask;
