@@ -69,7 +69,7 @@ public static class RedisCoalescingServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<ILocalEvictor, MemoCacheEvictor>());
         services.TryAddSingleton(static sp => new RedisCoalescingStatsSource(
             sp.GetRequiredService<RedisConnection>(), sp.GetRequiredService<RedisInvalidationBus>(), sp.GetRequiredService<RedisCounters>()));
-        services.TryAddSingleton<IScaleOutStatsSource, RedisScaleOutStats>();
+        services.TryAddSingleton<IScaleOutStatsSource>(static sp => sp.GetRequiredService<RedisCoalescingStatsSource>());
         services.TryAddSingleton<MemoCacheInvalidationPublisher>();
         services.TryAddSingleton<RedisCoalescingMetrics>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, RedisCoalescingHostedService>());
