@@ -66,10 +66,10 @@ public static class RedisCoalescingServiceCollectionExtensions
         services.TryAddSingleton<ISecondLevelStore>(static sp => sp.GetRequiredService<RedisSecondLevelStore>());
         services.TryAddSingleton<RedisSingleFlight>();
         services.TryAddSingleton<IDistributedSingleFlight>(static sp => sp.GetRequiredService<RedisSingleFlight>());
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<ILocalTagEvictor, MemoCacheTagEvictor>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<ILocalEvictor, MemoCacheEvictor>());
         services.TryAddSingleton(static sp => new RedisCoalescingStatsSource(
             sp.GetRequiredService<RedisConnection>(), sp.GetRequiredService<RedisInvalidationBus>(), sp.GetRequiredService<RedisCounters>()));
-        services.TryAddSingleton<IScaleOutStatsSource, RedisScaleOutStats>();
+        services.TryAddSingleton<IScaleOutStatsSource>(static sp => sp.GetRequiredService<RedisCoalescingStatsSource>());
         services.TryAddSingleton<MemoCacheInvalidationPublisher>();
         services.TryAddSingleton<RedisCoalescingMetrics>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, RedisCoalescingHostedService>());

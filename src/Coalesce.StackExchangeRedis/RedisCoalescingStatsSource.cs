@@ -1,7 +1,15 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Coalesce.AspNetCore;
+
 namespace Coalesce.StackExchangeRedis;
 
-/// <summary>Reads the Redis level's figures. Resolvable from DI after <c>AddStackExchangeRedisCoalescing</c>.</summary>
-public sealed class RedisCoalescingStatsSource
+/// <summary>
+/// Reads the Redis level's figures. Resolvable from DI after <c>AddStackExchangeRedisCoalescing</c>; the same
+/// snapshot is the <c>redis</c> object of <c>GET /_coalesce/stats</c> and what the <c>coalesce.scaleout.*</c>
+/// instruments read.
+/// </summary>
+public sealed class RedisCoalescingStatsSource : IScaleOutStatsSource
 {
     private readonly RedisConnection _connection;
     private readonly RedisInvalidationBus _bus;
@@ -36,4 +44,7 @@ public sealed class RedisCoalescingStatsSource
         _counters.Errors,
         _connection.Breaker.Openings,
         _bus.CurrentSeq);
+
+    /// <inheritdoc/>
+    JsonNode IScaleOutStatsSource.GetStatsJson() => JsonSerializer.SerializeToNode(GetSnapshot(), RedisJsonContext.Default.RedisCoalescingStats)!;
 }

@@ -1,3 +1,5 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
 using Coalesce.AspNetCore;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -31,11 +33,17 @@ public static class CoalescingStatsEndpointRouteBuilderExtensions
                 context.Response.Headers.CacheControl = "no-store";
                 return scaleOut is null
                     ? context.Response.WriteAsJsonAsync(registry.GetSnapshot(), CoalescingJsonContext.Default.CoalescingStatsSnapshot, contentType: null, context.RequestAborted)
-                    : context.Response.WriteAsJsonAsync(
-                        CoalescingStatsWithScaleOut.From(registry.GetSnapshot(), scaleOut.GetStats()),
-                        CoalescingJsonContext.Default.CoalescingStatsWithScaleOut, contentType: null, context.RequestAborted);
+                    : context.Response.WriteAsJsonAsync(WithScaleOut(registry.GetSnapshot(), scaleOut), CoalescingJsonContext.Default.JsonObject, contentType: null, context.RequestAborted);
             }))
             .WithMetadata(DisableCoalescingAttribute.Instance)
             .WithDisplayName("Coalesce stats");
+    }
+
+    /// <summary>The stats document with the scale-out object after the fields it always has (which keep their names and order).</summary>
+    private static JsonObject WithScaleOut(CoalescingStatsSnapshot snapshot, IScaleOutStatsSource scaleOut)
+    {
+        var document = JsonSerializer.SerializeToNode(snapshot, CoalescingJsonContext.Default.CoalescingStatsSnapshot)!.AsObject();
+        document.Add("redis", scaleOut.GetStatsJson());
+        return document;
     }
 }

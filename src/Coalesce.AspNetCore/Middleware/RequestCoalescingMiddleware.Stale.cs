@@ -229,7 +229,14 @@ internal sealed partial class RequestCoalescingMiddleware
                 {
                     // The endpoint answered, but not with something to keep (a 404, no-store, a cookie): the stale
                     // response no longer says what the endpoint would, so it goes.
-                    await _cache.DeleteAsync(key).ConfigureAwait(false);
+                    // This instance's own judgement of its own stale copy: not an invalidation for the others.
+                    ValueTask<bool> deletion;
+                    using (MemoCacheInvalidationPublisher.LocalOnly())
+                    {
+                        deletion = _cache.DeleteAsync(key);
+                    }
+
+                    await deletion.ConfigureAwait(false);
                 }
             }
         }

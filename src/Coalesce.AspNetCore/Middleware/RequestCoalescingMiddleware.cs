@@ -801,7 +801,14 @@ internal sealed partial class RequestCoalescingMiddleware
 
             if (flight.Invalidated && _cache.TryGet<CapturedResponse>(flight.Key, out var stored) && ReferenceEquals(stored, response))
             {
-                await _cache.DeleteAsync(flight.Key).ConfigureAwait(false);
+                // Housekeeping after an invalidation that was already published (or applied from another instance).
+                ValueTask<bool> deletion;
+                using (MemoCacheInvalidationPublisher.LocalOnly())
+                {
+                    deletion = _cache.DeleteAsync(flight.Key);
+                }
+
+                await deletion.ConfigureAwait(false);
                 return false;
             }
 

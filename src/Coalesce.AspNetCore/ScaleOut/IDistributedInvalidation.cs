@@ -31,14 +31,21 @@ internal interface IDistributedInvalidation
     ValueTask<long?> ReadSeqAsync(CancellationToken cancellationToken);
 
     /// <summary>
-    /// Invalidates <paramref name="tags"/> on every instance. Does not evict this instance's own entries: the caller
-    /// does that, as it does without scale-out. With read-your-writes on, returns once every live instance has
-    /// evicted the tags (or stopped being live, or the acknowledgement timeout passed).
+    /// Invalidates tags, keys, patterns or everything (<paramref name="items"/>) on every instance: each applies them
+    /// precisely to its local entries, and the shared level drops every entry they cover (for a pattern or a clear,
+    /// every shared entry stored before it). Does not evict this instance's own entries: the caller does that, as it
+    /// does without scale-out. With read-your-writes on, returns once every live instance has applied them (or
+    /// stopped being live, or the acknowledgement timeout passed).
     /// </summary>
     /// <returns>
-    /// The seq of this invalidation; <c>0</c> when the shared store is unavailable, in which case the tags are
-    /// queued and published (latest per tag) when it comes back, before the second level is used again.
+    /// The seq of this invalidation; <c>0</c> when the shared store is unavailable, in which case the items are
+    /// queued and published (latest per item) when it comes back, before the second level is used again.
     /// </returns>
+    /// <exception cref="ArgumentException">A pattern is malformed; nothing was published.</exception>
+    /// <exception cref="OperationCanceledException">Only when <paramref name="cancellationToken"/> is cancelled.</exception>
+    Task<long> PublishAsync(IReadOnlyCollection<InvalidationItem> items, CancellationToken cancellationToken);
+
+    /// <summary>Invalidates <paramref name="tags"/> on every instance, as <see cref="PublishAsync"/> does.</summary>
     /// <exception cref="OperationCanceledException">Only when <paramref name="cancellationToken"/> is cancelled.</exception>
     Task<long> PublishInvalidationAsync(IReadOnlyCollection<string> tags, CancellationToken cancellationToken);
 }

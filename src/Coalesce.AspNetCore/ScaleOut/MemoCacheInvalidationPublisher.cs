@@ -3,17 +3,19 @@ using Microsoft.Extensions.Logging;
 namespace Coalesce.AspNetCore;
 
 /// <summary>
-/// Publishes tag invalidations made directly on the app's <see cref="MemoCache"/> (<c>InvalidateByTagAsync</c>,
-/// <c>InvalidateByTagsAsync</c>) to every instance. Registered with a scale-out package. Invalidations by key, pattern
-/// or clear are published as the tags that the second level gives shared values
-/// (<see cref="ScaleOutMemoCacheLevel.TagsToPublish"/>): they make shared values unreadable there, and other
-/// instances' local entries are left to their lifetimes.
+/// Publishes invalidations made directly on the app's <see cref="MemoCache"/> to every instance: by tag
+/// (<c>InvalidateByTagAsync</c>, <c>InvalidateByTagsAsync</c>), by key (<c>InvalidateAsync</c>, <c>DeleteAsync</c>,
+/// <c>DeleteManyAsync</c>), by pattern (<c>InvalidateByPatternAsync</c>) and clears (<c>ClearAsync</c>). Registered
+/// with a scale-out package.
 /// </summary>
 /// <remarks>
 /// The publication is asynchronous: the call returns once this instance evicted, and other instances evict when the
-/// message reaches them (eventual, no read-your-writes for that caller; queued while the shared store is down).
-/// <c>InvalidatesTags</c> publishes itself and waits, and evictions applied from other instances' messages must not be
-/// published again: both evict inside <see cref="LocalOnly"/>.
+/// message reaches them (eventual, no read-your-writes for that caller; queued while the shared store is down). A
+/// malformed pattern throws from <c>InvalidateByPatternAsync</c> before the cache raises its hook, so nothing is
+/// published. <c>InvalidatesTags</c> publishes itself and waits; evictions applied from other instances' messages and
+/// the middleware's own housekeeping deletes must not be published: they evict inside <see cref="LocalOnly"/>. A key
+/// invalidation is also published for the key's shared value (<see cref="ScaleOutMemoCacheLevel.KeyPrefix"/>), whose
+/// second-level entry is stamped under that key; patterns and clears stamp every shared entry anyway.
 /// </remarks>
 internal sealed partial class MemoCacheInvalidationPublisher : IDisposable
 {
@@ -50,31 +52,50 @@ internal sealed partial class MemoCacheInvalidationPublisher : IDisposable
 
     private void OnInvalidating(CacheInvalidation invalidation)
     {
-        if (t_localOnly > 0 || ScaleOutMemoCacheLevel.TagsToPublish(invalidation) is not { } tags)
+        if (t_localOnly > 0)
         {
             return;
         }
 
-        string[] copy = [.. tags];
-        Interlocked.Increment(ref _publishing);
-        _ = Task.Run(() => PublishAsync(copy));
+        // Copied now: the hook's collections belong to the caller.
+        var items = InvalidationItem.From(invalidation);
+        if (invalidation.Key is { } key)
+        {
+            items = [.. items, InvalidationItem.Key(ScaleOutMemoCacheLevel.KeyPrefix + key)];
+        }
+
+        if (items.Length > 0)
+        {
+            Interlocked.Increment(ref _publishing);
+            _ = Task.Run(() => PublishAsync(items));
+        }
     }
 
-    private async Task PublishAsync(string[] tags)
+    private async Task PublishAsync(InvalidationItem[] items)
     {
         try
         {
-            await _distributed.PublishInvalidationAsync(tags, CancellationToken.None).ConfigureAwait(false);
+            await _distributed.PublishAsync(items, CancellationToken.None).ConfigureAwait(false);
         }
         catch (Exception ex)
         {
-            PublishFailed(_logger, ex, string.Join(", ", tags));
+            // Keys are never logged (they can carry user data): only the kinds and the tags.
+            PublishFailed(_logger, ex, Describe(items));
         }
         finally
         {
             Interlocked.Decrement(ref _publishing);
         }
     }
+
+    private static string Describe(InvalidationItem[] items) =>
+        string.Join(", ", items.Select(static i => i.Kind switch
+        {
+            InvalidationKind.Tag => i.Value,
+            InvalidationKind.Key => "(a key)",
+            InvalidationKind.Pattern => "(a pattern)",
+            _ => "(everything)",
+        }));
 
     [LoggerMessage(2014, LogLevel.Error, "Publishing the direct invalidation of {Tags} to other instances failed; they may serve stale entries until they expire.")]
     private static partial void PublishFailed(ILogger logger, Exception exception, string tags);

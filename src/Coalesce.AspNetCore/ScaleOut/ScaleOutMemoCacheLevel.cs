@@ -18,18 +18,6 @@ internal sealed class ScaleOutMemoCacheLevel(IServiceProvider services) : IMemoC
     /// <summary>Put before every key: request keys begin with the method, so no response key starts with it.</summary>
     public const string KeyPrefix = "value:";
 
-    /// <summary>
-    /// Every shared value also carries <c>{KeyTagPrefix}{key}</c>, so invalidating its key (or deleting it) on any
-    /// instance makes it unreadable in the second level, through the same tag stamps as a tag invalidation.
-    /// </summary>
-    public const string KeyTagPrefix = "coalesce:value-key:";
-
-    /// <summary>
-    /// Every shared value also carries this tag, so a pattern invalidation or a clear makes every shared value
-    /// unreadable in the second level: coarse, since Redis cannot match a pattern against its stamps, but never stale.
-    /// </summary>
-    public const string AllValuesTag = "coalesce:value-all";
-
     private ISecondLevelStore? _store;
     private IDistributedInvalidation? _distributed;
     private MemoCacheInvalidationPublisher? _publisher;
@@ -43,14 +31,14 @@ internal sealed class ScaleOutMemoCacheLevel(IServiceProvider services) : IMemoC
             return null;
         }
 
-        return await _store.TryGetAsync(KeyPrefix + key, SharedTags(key, tags), cancellationToken).ConfigureAwait(false) is { } hit
+        return await _store.TryGetAsync(KeyPrefix + key, tags, cancellationToken).ConfigureAwait(false) is { } hit
             ? new MemoCacheLevelEntry(hit.Payload, hit.RemainingTimeToLive)
             : null;
     }
 
     /// <summary>
-    /// Nothing to do here: <see cref="MemoCacheInvalidationPublisher"/> publishes the cache's invalidations (as
-    /// <see cref="TagsToPublish"/>), which stamps their tags in Redis for every instance.
+    /// Nothing to do here: <see cref="MemoCacheInvalidationPublisher"/> publishes the cache's invalidations, which stamp
+    /// in Redis the tags, the key (as <see cref="KeyPrefix"/> + key) or every entry that a shared value is checked against.
     /// </summary>
     public void Invalidate(MemoCacheLevelInvalidation invalidation)
     {
@@ -71,7 +59,7 @@ internal sealed class ScaleOutMemoCacheLevel(IServiceProvider services) : IMemoC
             return MemoCacheLevelWriteResult.Unavailable;
         }
 
-        return await _store.TrySetAsync(KeyPrefix + key, payload, timeToLive, SharedTags(key, tags), startMarker, cancellationToken).ConfigureAwait(false) switch
+        return await _store.TrySetAsync(KeyPrefix + key, payload, timeToLive, tags, startMarker, cancellationToken).ConfigureAwait(false) switch
         {
             SecondLevelWriteResult.Stored => MemoCacheLevelWriteResult.Stored,
             SecondLevelWriteResult.TooLarge => MemoCacheLevelWriteResult.TooLarge,
@@ -79,19 +67,6 @@ internal sealed class ScaleOutMemoCacheLevel(IServiceProvider services) : IMemoC
             _ => MemoCacheLevelWriteResult.Unavailable,
         };
     }
-
-    /// <summary>
-    /// The tags to invalidate on every instance for an invalidation of the cache: its own tags, else the key's tag
-    /// (a key or a delete), else <see cref="AllValuesTag"/> (a pattern or a clear).
-    /// </summary>
-    public static IReadOnlyCollection<string>? TagsToPublish(CacheInvalidation invalidation) => invalidation switch
-    {
-        { Tags: { } tags } => tags.Count > 0 ? tags : null,
-        { Key: { } key } => [KeyTagPrefix + key],
-        _ => [AllValuesTag],
-    };
-
-    private static string[] SharedTags(string key, IReadOnlyCollection<string> tags) => [.. tags, KeyTagPrefix + key, AllValuesTag];
 
     private void Resolve()
     {

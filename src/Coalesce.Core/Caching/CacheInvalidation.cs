@@ -25,6 +25,9 @@ internal sealed class CacheInvalidation
     /// <summary>The one key that goes, or <see langword="null"/>.</summary>
     public string? Key { get; }
 
+    /// <summary>The glob pattern (as written) whose keys go, or <see langword="null"/> when this is not a pattern invalidation.</summary>
+    public string? Pattern => _pattern?.Text;
+
     public bool IsAll => Tags is null && _pattern is null && Key is null;
 
     public static CacheInvalidation ForTags(IReadOnlyCollection<string> tags) => new(tags, null, null);

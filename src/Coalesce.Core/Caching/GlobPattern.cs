@@ -9,10 +9,14 @@ internal sealed class GlobPattern
 {
     private readonly Token[] _tokens;
 
-    private GlobPattern(Token[] tokens)
+    private GlobPattern(string text, Token[] tokens)
     {
+        Text = text;
         _tokens = tokens;
     }
+
+    /// <summary>The pattern as written: parsing it again gives the same glob (other instances apply it so).</summary>
+    public string Text { get; }
 
     /// <summary>Parses <paramref name="pattern"/>.</summary>
     /// <exception cref="ArgumentException">The pattern is malformed; the message says where.</exception>
@@ -52,7 +56,7 @@ internal sealed class GlobPattern
             }
         }
 
-        return new GlobPattern([.. tokens]);
+        return new GlobPattern(pattern, [.. tokens]);
     }
 
     public bool IsMatch(ReadOnlySpan<char> text)

@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
+using Coalesce.AspNetCore;
 using StackExchange.Redis;
 
 namespace Coalesce.StackExchangeRedis;
@@ -17,9 +18,10 @@ internal sealed class RedisKeys
         _prefix = "{" + keyPrefix + "}:";
         Seq = _prefix + "seq";
         Epoch = _prefix + "epoch";
-        Log = _prefix + "log";
+        Log = _prefix + "log:v2";
+        AllStamp = _prefix + "all";
         Nodes = _prefix + "nodes";
-        InvalidationChannel = RedisChannel.Literal(_prefix + "inv:v1");
+        InvalidationChannel = RedisChannel.Literal(_prefix + "inv:v2");
         FillChannel = RedisChannel.Literal(_prefix + "fill:v1");
     }
 
@@ -29,13 +31,22 @@ internal sealed class RedisKeys
     /// <summary>A random id set once per Redis data set: a new one means Redis lost its data.</summary>
     public RedisKey Epoch { get; }
 
-    /// <summary>ZSET of recent invalidations, score seq, member <c>seq:tag</c>.</summary>
+    /// <summary>
+    /// ZSET of recent invalidations, score seq, member <c>seq:item</c> with the item as
+    /// <see cref="InvalidationWire"/> writes it (<c>v2</c>: version 1 held bare tags).
+    /// </summary>
     public RedisKey Log { get; }
+
+    /// <summary>
+    /// The seq of the last pattern invalidation or clear: a stamp every second-level entry carries besides its tags
+    /// and its key's stamp, so either drops every shared entry stored before it.
+    /// </summary>
+    public RedisKey AllStamp { get; }
 
     /// <summary>ZSET of live instances, score the Redis time (ms) their liveness lapses.</summary>
     public RedisKey Nodes { get; }
 
-    /// <summary>Where invalidations are published.</summary>
+    /// <summary>Where invalidations are published (<c>v2</c>: items of every kind; version 1 carried bare tags).</summary>
     public RedisChannel InvalidationChannel { get; }
 
     /// <summary>Where a lease holder tells waiting instances how its execution ended (cross-instance single-flight).</summary>
@@ -47,8 +58,38 @@ internal sealed class RedisKeys
     /// <summary>The seq of a tag's last invalidation (0 when it was only ever stored).</summary>
     public RedisKey Tag(string tag) => _prefix + "t:" + tag;
 
-    /// <summary>A second-level entry: keys can be any length and carry any characters, so the Redis key is a hash.</summary>
-    public RedisKey Entry(string key) => _prefix + "e:" + Hash(key);
+    /// <summary>The seq of a request key's last invalidation by key (0 when it was only ever stored).</summary>
+    public RedisKey KeyStamp(string key) => KeyStampOf(Hash(key));
+
+    /// <summary>
+    /// The stamp keys of an invalidation item (<see cref="InvalidationWire"/>): a tag's key, a key's stamp, or the
+    /// stamp of every entry for a pattern or a clear.
+    /// </summary>
+    public RedisKey Stamp(InvalidationItem item) => item.Kind switch
+    {
+        InvalidationKind.Tag => Tag(item.Value),
+        InvalidationKind.Key => KeyStamp(item.Value),
+        _ => AllStamp,
+    };
+
+    /// <summary>
+    /// Every stamp a second-level entry carries, checked on read and on store as one list: its tags' keys, then its
+    /// key's stamp and the all-entries stamp.
+    /// </summary>
+    /// <param name="keyHash">The request key's hash (<see cref="FlightKeys.Hash"/>).</param>
+    /// <param name="canonicalTags">The entry's tags, as <see cref="TagList.Canonical"/> gives them.</param>
+    public RedisKey[] EntryStamps(string keyHash, string[] canonicalTags)
+    {
+        var stamps = new RedisKey[canonicalTags.Length + 2];
+        for (var i = 0; i < canonicalTags.Length; i++)
+        {
+            stamps[i] = Tag(canonicalTags[i]);
+        }
+
+        stamps[^2] = KeyStampOf(keyHash);
+        stamps[^1] = AllStamp;
+        return stamps;
+    }
 
     /// <summary>The keys of one request key's execution across instances, hashed once.</summary>
     public FlightKeys Flight(string key)
@@ -57,6 +98,8 @@ internal sealed class RedisKeys
         return new FlightKeys(
             hash, _prefix + "e:" + hash, _prefix + "l:" + hash, _prefix + "p:" + hash, _prefix + "w:" + hash, _prefix + "f:" + hash + ":");
     }
+
+    private RedisKey KeyStampOf(string keyHash) => _prefix + "k:" + keyHash;
 
     /// <summary>The SHA-256 of a request key, as lower-case hex.</summary>
     private static string Hash(string key)

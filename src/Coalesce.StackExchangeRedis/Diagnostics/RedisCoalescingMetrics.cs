@@ -3,25 +3,40 @@ using System.Diagnostics.Metrics;
 namespace Coalesce.StackExchangeRedis;
 
 /// <summary>
-/// Publishes the Redis level's figures on the <c>Coalesce</c> meter as observable instruments named
-/// <c>coalesce.scaleout.*</c>, read only when a listener collects. Tags: <c>coalesce.layer=scaleout</c>,
-/// <c>coalesce.name=redis</c>.
+/// Publishes the Redis level's figures (<see cref="RedisCoalescingStats"/>) on the <c>Coalesce</c> meter as observable
+/// instruments named <c>coalesce.scaleout.*</c>, read only when a listener collects.
 /// </summary>
+/// <remarks>
+/// Shaped like the app's other instruments: counters with <c>{unit}</c> units; a figure split by outcome is one
+/// instrument with <c>coalesce.result</c> (second-level lookups: <c>hit</c>, <c>miss</c>, as
+/// <c>coalesce.cache.lookups</c>), never a total beside its parts; the states are gauges of 0 or 1. No attribute
+/// repeats what the instrument's name says. <c>currentSeq</c> is left to the stats document (an identifier, not a
+/// measurement).
+/// </remarks>
 internal sealed class RedisCoalescingMetrics : IDisposable
 {
     internal const string MeterName = "Coalesce";
-    private static readonly KeyValuePair<string, object?>[] Tags = [new("coalesce.layer", "scaleout"), new("coalesce.name", "redis")];
+    private static readonly KeyValuePair<string, object?>[] Hit = [new("coalesce.result", "hit")];
+    private static readonly KeyValuePair<string, object?>[] Miss = [new("coalesce.result", "miss")];
     private readonly Meter _meter;
 
     public RedisCoalescingMetrics(IMeterFactory meterFactory, RedisCoalescingStatsSource stats)
     {
         _meter = meterFactory.Create(MeterName);
-        Gauge("coalesce.scaleout.connected", () => stats.GetSnapshot().Connected ? 1 : 0, "1 while the connection to Redis is up.");
-        Gauge("coalesce.scaleout.breaker.open", () => stats.GetSnapshot().BreakerOpen ? 1 : 0, "1 while Redis is being left alone.");
-        Counter("coalesce.scaleout.l2.hits", () => stats.GetSnapshot().L2Hits, "{read}", "Second-level reads that returned an entry.");
-        Counter("coalesce.scaleout.l2.misses", () => stats.GetSnapshot().L2Misses, "{read}", "Second-level reads that did not.");
+        Gauge("coalesce.scaleout.connected", () => stats.GetSnapshot().Connected, "1 while the connection to Redis is up.");
+        Gauge("coalesce.scaleout.breaker.open", () => stats.GetSnapshot().BreakerOpen, "1 while Redis is being left alone.");
+        Gauge("coalesce.scaleout.synchronized", () => stats.GetSnapshot().Synchronized, "1 while this instance follows the other instances' invalidations.");
+        _meter.CreateObservableCounter<long>(
+            "coalesce.scaleout.l2.lookups",
+            () =>
+            {
+                var snapshot = stats.GetSnapshot();
+                return (Measurement<long>[])[new(snapshot.L2Hits, Hit), new(snapshot.L2Misses, Miss)];
+            },
+            "{lookup}",
+            "Second-level reads: hit (an entry was returned) or miss (absent, stale, or no answer in time).");
         Counter("coalesce.scaleout.l2.writes", () => stats.GetSnapshot().L2Writes, "{entry}", "Entries stored in the second level.");
-        Counter("coalesce.scaleout.l2.oversize", () => stats.GetSnapshot().L2Oversize, "{entry}", "Entries over the size cap, kept local.");
+        Counter("coalesce.scaleout.l2.rejections", () => stats.GetSnapshot().L2Oversize, "{entry}", "Entries over the second level's size cap, kept local.");
         Counter("coalesce.scaleout.remote_waits", () => stats.GetSnapshot().RemoteWaits, "{request}", "Requests that waited for another instance's execution.");
         Counter("coalesce.scaleout.leases.won", () => stats.GetSnapshot().LeasesWon, "{lease}", "Executions this instance ran for every instance.");
         Counter("coalesce.scaleout.leases.takeovers", () => stats.GetSnapshot().Takeovers, "{lease}", "Leases won while waiting: the other instance released its lease without a result, or it lapsed.");
@@ -39,8 +54,8 @@ internal sealed class RedisCoalescingMetrics : IDisposable
     public void Dispose() => _meter.Dispose();
 
     private void Counter(string name, Func<long> read, string unit, string description) =>
-        _meter.CreateObservableCounter(name, () => new Measurement<long>(read(), Tags), unit, description);
+        _meter.CreateObservableCounter(name, read, unit, description);
 
-    private void Gauge(string name, Func<int> read, string description) =>
-        _meter.CreateObservableGauge(name, () => new Measurement<int>(read(), Tags), "1", description);
+    private void Gauge(string name, Func<bool> read, string description) =>
+        _meter.CreateObservableGauge(name, () => read() ? 1 : 0, "1", description);
 }

@@ -41,7 +41,7 @@ internal static partial class RedisLog
     public static partial void InvalidationDeferred(ILogger logger, string tags);
 
     [LoggerMessage(EventId = 3021, EventName = "InvalidationsReplayed", Level = LogLevel.Information,
-        Message = "Published {Count} queued tag invalidations as seq {Seq}.")]
+        Message = "Published {Count} queued invalidations (tags, keys, patterns, clears) as seq {Seq}.")]
     public static partial void InvalidationsReplayed(ILogger logger, int count, long seq);
 
     [LoggerMessage(EventId = 3022, EventName = "AckTimedOut", Level = LogLevel.Warning,
@@ -49,7 +49,7 @@ internal static partial class RedisLog
     public static partial void AckTimedOut(ILogger logger, long seq, string nodes, TimeSpan ackTimeout);
 
     [LoggerMessage(EventId = 3023, EventName = "CaughtUp", Level = LogLevel.Debug,
-        Message = "Caught up from seq {FromSeq} to {ToSeq}: evicted {TagCount} tags.")]
+        Message = "Caught up from seq {FromSeq} to {ToSeq}: applied {TagCount} invalidated tags, keys, patterns or clears.")]
     public static partial void CaughtUp(ILogger logger, long fromSeq, long toSeq, int tagCount);
 
     [LoggerMessage(EventId = 3024, EventName = "LocalFlush", Level = LogLevel.Information,
@@ -57,7 +57,7 @@ internal static partial class RedisLog
     public static partial void LocalFlush(ILogger logger, string reason);
 
     [LoggerMessage(EventId = 3025, EventName = "EvictorFailed", Level = LogLevel.Error,
-        Message = "A local evictor ({Evictor}) failed to evict tags; its entries may be stale.")]
+        Message = "A local evictor ({Evictor}) failed to evict; its entries may be stale.")]
     public static partial void EvictorFailed(ILogger logger, Exception exception, string evictor);
 
     [LoggerMessage(EventId = 3026, EventName = "MalformedMessage", Level = LogLevel.Warning,

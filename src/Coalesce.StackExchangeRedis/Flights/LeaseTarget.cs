@@ -5,7 +5,7 @@ namespace Coalesce.StackExchangeRedis;
 /// <summary>One request key's execution across instances: its Redis keys and its tags, canonical and encoded once.</summary>
 internal sealed class LeaseTarget
 {
-    private readonly RedisKey[] _tagKeys;
+    private readonly RedisKey[] _stamps;
 
     public LeaseTarget(string key, FlightKeys keys, IReadOnlyCollection<string> tags, RedisKeys names)
     {
@@ -13,11 +13,7 @@ internal sealed class LeaseTarget
         Keys = keys;
         var canonical = TagList.Canonical(tags);
         EncodedTags = TagList.Encode(canonical);
-        _tagKeys = new RedisKey[canonical.Length];
-        for (var i = 0; i < canonical.Length; i++)
-        {
-            _tagKeys[i] = names.Tag(canonical[i]);
-        }
+        _stamps = names.EntryStamps(keys.Hash, canonical);
     }
 
     /// <summary>The full request key (echoed in the entry and checked on read).</summary>
@@ -29,13 +25,13 @@ internal sealed class LeaseTarget
 
     /// <summary>
     /// The keys <see cref="RedisSingleFlightScripts"/> take: entry, seq, lease, pass, the fill of
-    /// <paramref name="fillToken"/>, the waiting mark, tag keys.
+    /// <paramref name="fillToken"/>, the waiting mark, then the entry's stamps (<see cref="RedisKeys.EntryStamps"/>).
     /// </summary>
     public RedisKey[] ScriptKeys(RedisKeys names, string? fillToken)
     {
-        var keys = new RedisKey[6 + _tagKeys.Length];
+        var keys = new RedisKey[6 + _stamps.Length];
         (keys[0], keys[1], keys[2], keys[3], keys[4], keys[5]) = (Keys.Entry, names.Seq, Keys.Lease, Keys.Pass, Keys.Fill(fillToken), Keys.Waiting);
-        _tagKeys.CopyTo(keys, 6);
+        _stamps.CopyTo(keys, 6);
         return keys;
     }
 }

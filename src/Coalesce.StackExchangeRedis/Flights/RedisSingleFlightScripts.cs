@@ -20,7 +20,7 @@ internal static class RedisSingleFlightScripts
     /// lease, when free (<c>SET NX PX</c>) → <c>{'lead', seq}</c>; else <c>{'wait', seq, holder}</c>, having marked the
     /// holder's lease as waited for (and told it, the first time). <c>seq</c> is the shared invalidation seq, read
     /// before the endpoint would run.
-    /// KEYS: entry, seq, lease, pass, fill of the awaited lease, waiting mark, tag keys…
+    /// KEYS: entry, seq, lease, pass, fill of the awaited lease, waiting mark, stamps…
     /// ARGV: version, full key, encoded tags, memoized (1 or 0), this attempt's <c>node:token</c>, lease (ms), channel,
     /// hash.
     /// </summary>
@@ -50,7 +50,7 @@ internal static class RedisSingleFlightScripts
     /// data read before an invalidation is shared); <c>pass</c> sets the pass marker (unless its time is 0). Then the
     /// lease is deleted if it is still this one and, when an instance waits for it, the notice is published.
     /// Returns <c>{mode applied, 1 when published}</c>.
-    /// KEYS: entry, seq, lease, pass, fill of this lease, waiting mark, tag keys…
+    /// KEYS: entry, seq, lease, pass, fill of this lease, waiting mark, stamps…
     /// ARGV: version, full key, encoded tags, mode (offer, stored, fill, pass, release), <c>node:token</c>, start seq,
     /// payload, time (ms: entry ttl, fill ttl or pass-through), channel, hash.
     /// </summary>

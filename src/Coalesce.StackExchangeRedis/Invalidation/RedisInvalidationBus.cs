@@ -7,13 +7,17 @@ using StackExchange.Redis;
 namespace Coalesce.StackExchangeRedis;
 
 /// <summary>
-/// Tag invalidation across instances over Redis pub/sub, with read-your-writes.
+/// Invalidation across instances over Redis pub/sub, with read-your-writes: by tag, key, pattern, or everything.
 /// </summary>
 /// <remarks>
 /// <para>
-/// A writer runs <see cref="RedisInvalidationScripts.Publish"/>: the seq grows, each tag key takes the new seq, the
-/// log records it and the message goes out, all in one step, so the second level is correct for every instance at
-/// once. Other instances evict through every <see cref="ILocalTagEvictor"/> and confirm to the writer, which (with
+/// One mechanism for every kind: an invalidation is a list of items (<see cref="InvalidationWire"/>), and each item
+/// has a stamp in Redis (<see cref="RedisKeys.Stamp"/>): a tag's key, a key's stamp, or for a pattern and a clear
+/// the stamp that every second-level entry carries. A writer runs <see cref="RedisInvalidationScripts.Publish"/>:
+/// the seq grows, each stamp takes the new seq, the log records each item and the message goes out, all in one step,
+/// so the second level is correct for every instance at once (a pattern or a clear conservatively drops every shared
+/// entry stored before it). Other instances apply the items precisely to their local entries through every
+/// <see cref="ILocalEvictor"/> and confirm to the writer, which (with
 /// read-your-writes) returns only when every live instance confirmed or stopped being live, or the acknowledgement
 /// timeout passed. Messages from this instance are ignored (its caller evicts locally).
 /// </para>
@@ -22,7 +26,8 @@ namespace Coalesce.StackExchangeRedis;
 /// this instance resubscribes, then reads the log after the last seq it applied and evicts those tags; it flushes
 /// everything instead when the log has a gap, the seq went back, or Redis has a new epoch (it lost its data). Only
 /// then does it heartbeat again and let the second level be used. Invalidations made while Redis is unavailable are
-/// queued (latest per tag) and published during that same step, before the breaker closes.
+/// queued (latest per item) and published during that same step, before the breaker closes. A message or log entry
+/// with an item of a kind this version does not know flushes everything local, as a gap does.
 /// </para>
 /// </remarks>
 internal sealed class RedisInvalidationBus : IDistributedInvalidation, IAsyncDisposable
@@ -38,7 +43,7 @@ internal sealed class RedisInvalidationBus : IDistributedInvalidation, IAsyncDis
     private readonly RedisConnection _connection;
     private readonly RedisKeys _keys;
     private readonly RedisCoalescingOptions _options;
-    private readonly ILocalTagEvictor[] _evictors;
+    private readonly ILocalEvictor[] _evictors;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly RedisCounters _counters;
@@ -59,7 +64,7 @@ internal sealed class RedisInvalidationBus : IDistributedInvalidation, IAsyncDis
     private int _disposed;
 
     public RedisInvalidationBus(
-        RedisConnection connection, IEnumerable<ILocalTagEvictor> evictors, TimeProvider time,
+        RedisConnection connection, IEnumerable<ILocalEvictor> evictors, TimeProvider time,
         ILogger<RedisInvalidationBus> logger, RedisCounters counters)
     {
         _connection = connection;
@@ -103,10 +108,23 @@ internal sealed class RedisInvalidationBus : IDistributedInvalidation, IAsyncDis
         return read.Succeeded ? (read.Value.IsNull ? 0 : (long)read.Value) : null;
     }
 
-    public async Task<long> PublishInvalidationAsync(IReadOnlyCollection<string> tags, CancellationToken cancellationToken)
+    public Task<long> PublishInvalidationAsync(IReadOnlyCollection<string> tags, CancellationToken cancellationToken) =>
+        PublishAsync(InvalidationItem.Tags(tags), cancellationToken);
+
+    public async Task<long> PublishAsync(IReadOnlyCollection<InvalidationItem> items, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(tags);
-        var canonical = TagList.Canonical(tags);
+        ArgumentNullException.ThrowIfNull(items);
+        foreach (var item in items)
+        {
+            ArgumentNullException.ThrowIfNull(item.Value, nameof(items));
+            if (item.Kind == InvalidationKind.Pattern)
+            {
+                // Checked before anything is queued or sent: every instance must be able to apply it.
+                _ = InvalidationItem.Pattern(item.Value);
+            }
+        }
+
+        var canonical = TagList.Canonical(items.Select(InvalidationWire.Encode));
         if (canonical.Length == 0)
         {
             return 0;
@@ -243,7 +261,7 @@ internal sealed class RedisInvalidationBus : IDistributedInvalidation, IAsyncDis
         var seq = (long)result[0];
         var epoch = (string)result[1]!;
         string? flush = null;
-        var tags = new HashSet<string>(StringComparer.Ordinal);
+        var missed = new HashSet<string>(StringComparer.Ordinal);
         if (applied < 0)
         {
             flush = "first synchronization: invalidations before it could not be followed";
@@ -270,9 +288,15 @@ internal sealed class RedisInvalidationBus : IDistributedInvalidation, IAsyncDis
                 for (var i = 2; i < result.Length; i += 2)
                 {
                     var member = (string)result[i]!;
-                    tags.Add(member[(member.IndexOf(':', StringComparison.Ordinal) + 1)..]);
+                    missed.Add(member[(member.IndexOf(':', StringComparison.Ordinal) + 1)..]);
                 }
             }
+        }
+
+        var items = missed.Count == 0 ? [] : InvalidationWire.TryDecodeAll(missed);
+        if (flush is null && items is null)
+        {
+            flush = "the log holds an invalidation of a kind this version does not know";
         }
 
         if (flush is not null)
@@ -280,10 +304,10 @@ internal sealed class RedisInvalidationBus : IDistributedInvalidation, IAsyncDis
             RedisLog.LocalFlush(_logger, flush);
             await EvictAllAsync(cancellationToken).ConfigureAwait(false);
         }
-        else if (tags.Count > 0)
+        else if (items!.Length > 0)
         {
-            await EvictAsync(tags, seq, cancellationToken).ConfigureAwait(false);
-            RedisLog.CaughtUp(_logger, applied, seq, tags.Count);
+            await EvictAsync(items, seq, cancellationToken).ConfigureAwait(false);
+            RedisLog.CaughtUp(_logger, applied, seq, items.Length);
         }
 
         _epoch = epoch;
@@ -292,7 +316,8 @@ internal sealed class RedisInvalidationBus : IDistributedInvalidation, IAsyncDis
         return true;
     }
 
-    private async Task<long?> PublishCoreAsync(string[] tags, bool waitForAcks, bool whileOpen, CancellationToken cancellationToken)
+    /// <summary>Publishes items already encoded (<see cref="InvalidationWire"/>) and in canonical order.</summary>
+    private async Task<long?> PublishCoreAsync(string[] items, bool waitForAcks, bool whileOpen, CancellationToken cancellationToken)
     {
         var publishId = Guid.NewGuid().ToString("N");
         var waiter = waitForAcks ? new AckWaiter() : null;
@@ -303,8 +328,8 @@ internal sealed class RedisInvalidationBus : IDistributedInvalidation, IAsyncDis
 
         try
         {
-            var keys = new RedisKey[4 + tags.Length];
-            var args = new RedisValue[7 + tags.Length];
+            var keys = new RedisKey[4 + items.Length];
+            var args = new RedisValue[7 + items.Length];
             (keys[0], keys[1], keys[2], keys[3]) = (_keys.Seq, _keys.Log, _keys.Epoch, _keys.Nodes);
             args[0] = _keys.InvalidationChannel.ToString();
             args[1] = _connection.InstanceId;
@@ -312,11 +337,13 @@ internal sealed class RedisInvalidationBus : IDistributedInvalidation, IAsyncDis
             args[3] = Guid.NewGuid().ToString("N");
             args[4] = (long)TagKeyFloor.TotalMilliseconds;
             args[5] = _options.InvalidationLogLength;
-            args[6] = TagList.Encode(tags);
-            for (var i = 0; i < tags.Length; i++)
+            args[6] = TagList.Encode(items);
+            for (var i = 0; i < items.Length; i++)
             {
-                keys[4 + i] = _keys.Tag(tags[i]);
-                args[7 + i] = tags[i];
+                // Encoded by this instance, so always decodable.
+                InvalidationWire.TryDecode(items[i], out var item);
+                keys[4 + i] = _keys.Stamp(item);
+                args[7 + i] = items[i];
             }
 
             var published = await _connection.ExecuteAsync(
@@ -429,12 +456,12 @@ internal sealed class RedisInvalidationBus : IDistributedInvalidation, IAsyncDis
 
     private void OnInvalidation(RedisChannel channel, RedisValue message)
     {
-        // "source publishId epoch seq encodedTags"
+        // "source publishId epoch seq encodedItems" (InvalidationWire items in a TagList)
         var text = (string?)message;
         var parts = text?.Split(' ', 5);
         if (parts is not { Length: 5 }
             || !long.TryParse(parts[3], NumberStyles.None, CultureInfo.InvariantCulture, out var seq)
-            || !TagList.TryDecode(parts[4], out var tags))
+            || !TagList.TryDecode(parts[4], out var encoded))
         {
             RedisLog.MalformedMessage(_logger, channel.ToString());
             return;
@@ -445,10 +472,16 @@ internal sealed class RedisInvalidationBus : IDistributedInvalidation, IAsyncDis
             return;
         }
 
-        _ = HandleInvalidationAsync(parts[0], parts[1], parts[2], seq, tags);
+        _ = HandleInvalidationAsync(parts[0], parts[1], parts[2], seq, InvalidationWire.TryDecodeAll(encoded));
     }
 
-    private async Task HandleInvalidationAsync(string source, string publishId, string epoch, long seq, List<string> tags)
+    /// <summary>Applies another instance's invalidation here and confirms it to the writer.</summary>
+    /// <param name="source">The writer's instance id, whose ack channel gets the confirmation.</param>
+    /// <param name="publishId">The writer's id for this publication.</param>
+    /// <param name="epoch">The Redis data set the invalidation was made in.</param>
+    /// <param name="seq">The invalidation's seq.</param>
+    /// <param name="items">What to evict; <see langword="null"/> when an item is of a kind this version does not know (everything goes).</param>
+    private async Task HandleInvalidationAsync(string source, string publishId, string epoch, long seq, InvalidationItem[]? items)
     {
         try
         {
@@ -462,10 +495,16 @@ internal sealed class RedisInvalidationBus : IDistributedInvalidation, IAsyncDis
                 SetSeq(seq, allowBackwards: true);
                 await EvictAllAsync(token).ConfigureAwait(false);
             }
+            else if (items is null)
+            {
+                RedisLog.LocalFlush(_logger, "an invalidation holds an item of a kind this version does not know");
+                SetSeq(seq, allowBackwards: false);
+                await EvictAllAsync(token).ConfigureAwait(false);
+            }
             else
             {
                 SetSeq(seq, allowBackwards: false);
-                await EvictAsync(tags, seq, token).ConfigureAwait(false);
+                await EvictAsync(items, seq, token).ConfigureAwait(false);
             }
 
             if (_synchronized)
@@ -556,13 +595,13 @@ internal sealed class RedisInvalidationBus : IDistributedInvalidation, IAsyncDis
         return beat;
     }
 
-    private async Task EvictAsync(IReadOnlyCollection<string> tags, long seq, CancellationToken cancellationToken)
+    private async Task EvictAsync(InvalidationItem[] items, long seq, CancellationToken cancellationToken)
     {
         foreach (var evictor in _evictors)
         {
             try
             {
-                await evictor.EvictTagsAsync(tags, seq, cancellationToken).ConfigureAwait(false);
+                await evictor.EvictAsync(items, seq, cancellationToken).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
@@ -586,18 +625,19 @@ internal sealed class RedisInvalidationBus : IDistributedInvalidation, IAsyncDis
         }
     }
 
-    private void Defer(IReadOnlyCollection<string> tags)
+    private void Defer(IReadOnlyCollection<string> items)
     {
-        Requeue(tags);
+        Requeue(items);
         _counters.Deferred();
-        RedisLog.InvalidationDeferred(_logger, string.Join(", ", tags));
+        RedisLog.InvalidationDeferred(_logger, InvalidationWire.Describe(items));
     }
 
-    private void Requeue(IEnumerable<string> tags)
+    /// <summary>Queues encoded items (<see cref="InvalidationWire"/>); the queue holds each item once.</summary>
+    private void Requeue(IEnumerable<string> items)
     {
-        foreach (var tag in tags)
+        foreach (var item in items)
         {
-            _deferred[tag] = 0;
+            _deferred[item] = 0;
         }
     }
 

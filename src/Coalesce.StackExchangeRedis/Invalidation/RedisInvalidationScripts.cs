@@ -7,12 +7,13 @@ namespace Coalesce.StackExchangeRedis;
 internal static class RedisInvalidationScripts
 {
     /// <summary>
-    /// One invalidation: <c>n = INCR seq</c>; each tag key set to <c>n</c> (its lifetime never shortened, and at least
-    /// the floor so a leader that started before cannot store after it); the log gets <c>n:tag</c> and is trimmed to
+    /// One invalidation: <c>n = INCR seq</c>; each item's stamp (a tag key, a key stamp, the all-entries stamp) set to
+    /// <c>n</c> (its lifetime never shortened, and at least the floor so a leader that started before cannot store
+    /// after it); the log gets <c>n:item</c> (<see cref="InvalidationWire"/>) and is trimmed to
     /// the last seqs; the message is published. Returns <c>{n, epoch, node, msLeft, node, msLeft, …}</c>: the instances
     /// live now, with how long their liveness still runs.
-    /// KEYS: seq, log, epoch, nodes, tag keys…  ARGV: channel, source id, publish id, epoch candidate,
-    /// tag key floor (ms), seqs kept in the log, encoded tags, tags…
+    /// KEYS: seq, log, epoch, nodes, stamps…  ARGV: channel, source id, publish id, epoch candidate,
+    /// stamp floor (ms), seqs kept in the log, encoded items, items… (one per stamp, in the same order)
     /// </summary>
     public const string Publish = """
         local n = redis.call('INCR', KEYS[1])

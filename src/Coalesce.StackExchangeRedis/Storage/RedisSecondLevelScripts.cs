@@ -13,8 +13,9 @@ internal static class RedisSecondLevelScripts
 
     /// <summary>
     /// Lua functions for every script that reads or writes entries (here and in cross-instance single-flight).
-    /// They expect KEYS[1] the entry, KEYS[2] the seq, the tag keys from KEYS[first] to the end, and ARGV[1..3] the
-    /// format version, the full key and the encoded tags.
+    /// They expect KEYS[1] the entry, KEYS[2] the seq, the stamps from KEYS[first] to the end (the tag keys, the
+    /// key's stamp and the all-entries stamp: <see cref="RedisKeys.EntryStamps"/>; "tag key" below means any of them),
+    /// and ARGV[1..3] the format version, the full key and the encoded tags.
     /// <list type="bullet">
     /// <item><c>entry_state(first)</c>: 0 valid (stored under exactly this key and tags, every tag key exists — a
     /// missing one means it was evicted — and holds a seq no later than the entry's start, and the shared seq has not
@@ -67,7 +68,7 @@ internal static class RedisSecondLevelScripts
     /// <summary>
     /// Stores an entry unless it is stale: a tag was invalidated after the start seq, or the shared seq is below it
     /// (Redis restarted or rolled back). Returns 1 stored, 0 stale, -1 seq went back.
-    /// KEYS: entry, seq, tag keys…  ARGV: version, full key, encoded tags, start seq, payload, ttl (ms).
+    /// KEYS: entry, seq, stamps…  ARGV: version, full key, encoded tags, start seq, payload, ttl (ms).
     /// </summary>
     public const string Set = EntryFunctions + """
         return store_entry(3, ARGV[4], ARGV[5], tonumber(ARGV[6]))
@@ -76,7 +77,7 @@ internal static class RedisSecondLevelScripts
     /// <summary>
     /// Reads an entry: <c>{pttl, payload}</c> when it is valid (<c>entry_state</c>); <c>{-1}</c> other key or
     /// tags; <c>{-2}</c> stale; nil when there is none.
-    /// KEYS: entry, seq, tag keys…  ARGV: version, full key, encoded tags.
+    /// KEYS: entry, seq, stamps…  ARGV: version, full key, encoded tags.
     /// </summary>
     public const string Get = EntryFunctions + """
         local state = entry_state(3)

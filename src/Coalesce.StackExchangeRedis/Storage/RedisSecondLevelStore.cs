@@ -5,7 +5,9 @@ using StackExchange.Redis;
 namespace Coalesce.StackExchangeRedis;
 
 /// <summary>
-/// The second level on Redis: bytes in, bytes out, valid by tag seq (see <see cref="RedisSecondLevelScripts"/>).
+/// The second level on Redis: bytes in, bytes out, valid by stamp seq (see <see cref="RedisSecondLevelScripts"/>):
+/// an entry carries its tags' stamps, its key's stamp and the all-entries stamp, so an invalidation by tag, by key,
+/// by pattern or a clear after its start makes it stale.
 /// Entries over <see cref="RedisCoalescingOptions.MaxEntryBytes"/> stay local. Each call has the read budget; a
 /// failure, a timeout or an open breaker is a miss (or <see cref="SecondLevelWriteResult.Unavailable"/>).
 /// </summary>
@@ -75,16 +77,15 @@ internal sealed class RedisSecondLevelStore(RedisConnection connection, ILogger<
         return SecondLevelWriteResult.Stale;
     }
 
+    /// <summary>The script's keys: the entry, the seq, then every stamp the entry carries (its tags, its key, all entries).</summary>
     private RedisKey[] Keys(string key, string[] tags)
     {
-        var keys = new RedisKey[2 + tags.Length];
-        keys[0] = _keys.Entry(key);
+        var flight = _keys.Flight(key);
+        var stamps = _keys.EntryStamps(flight.Hash, tags);
+        var keys = new RedisKey[2 + stamps.Length];
+        keys[0] = flight.Entry;
         keys[1] = _keys.Seq;
-        for (var i = 0; i < tags.Length; i++)
-        {
-            keys[2 + i] = _keys.Tag(tags[i]);
-        }
-
+        stamps.CopyTo(keys, 2);
         return keys;
     }
 }

@@ -9,8 +9,8 @@ public sealed class SharedMemoCacheValuesTests
 {
     private static readonly CacheEntryOptions Products = new() { Ttl = TimeSpan.FromSeconds(10), Tags = ["products"] };
 
-    /// <summary>The tags a shared value with the tag <c>products</c> has in Redis.</summary>
-    private static string[] SharedTags(string key) => ["products", ScaleOutMemoCacheLevel.KeyTagPrefix + key, ScaleOutMemoCacheLevel.AllValuesTag];
+    /// <summary>The tags a shared value with the tag <c>products</c> has in Redis (its key and every-entry stamps come with the store).</summary>
+    private static string[] SharedTags(string key) => key.Length > 0 ? ["products"] : [];
 
     [RedisFact]
     public async Task A_value_fetched_on_A_is_served_on_B_for_its_remaining_time_without_running_the_fetcher()

@@ -32,7 +32,13 @@ public sealed class MetricsTests
                     l.EnableMeasurementEvents(instrument);
                 }
             };
-            listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) => measured[instrument.Name] = value);
+            listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
+            {
+                // One series per figure: the name, plus the result where an instrument has one; no constant attributes.
+                var result = tags.ToArray().Where(t => t.Key == "coalesce.result").Select(t => "." + t.Value).SingleOrDefault();
+                Assert.Equal(result is null ? 0 : 1, tags.Length);
+                measured[instrument.Name + result] = value;
+            });
             listener.SetMeasurementEventCallback<int>((instrument, value, tags, _) => measured[instrument.Name] = value);
             listener.Start();
             listener.RecordObservableInstruments();
@@ -43,8 +49,9 @@ public sealed class MetricsTests
             Assert.Equal(1, stats.InvalidationsPublished);
             Assert.True(stats.Connected);
             Assert.False(stats.BreakerOpen);
-            Assert.Equal(1, measured["coalesce.scaleout.l2.hits"]);
-            Assert.Equal(1, measured["coalesce.scaleout.l2.misses"]);
+            Assert.Equal(1, measured["coalesce.scaleout.l2.lookups.hit"]);
+            Assert.Equal(1, measured["coalesce.scaleout.l2.lookups.miss"]);
+            Assert.Equal(0, measured["coalesce.scaleout.l2.rejections"]);
             Assert.Equal(1, measured["coalesce.scaleout.l2.writes"]);
             Assert.Equal(1, measured["coalesce.scaleout.invalidations.published"]);
             Assert.Equal(0, measured["coalesce.scaleout.invalidations.received"]);
@@ -57,6 +64,8 @@ public sealed class MetricsTests
             Assert.Equal((1, 1), (stats.LeasesWon, stats.Passes));
             Assert.Equal(1, measured["coalesce.scaleout.connected"]);
             Assert.Equal(0, measured["coalesce.scaleout.breaker.open"]);
+            Assert.Equal(1, measured["coalesce.scaleout.synchronized"]);
+            Assert.DoesNotContain(measured.Keys, k => k is "coalesce.scaleout.l2.hits" or "coalesce.scaleout.l2.misses" or "coalesce.scaleout.l2.oversize");
             Assert.Equal(1, b.Stats.InvalidationsReceived);
         }
         finally

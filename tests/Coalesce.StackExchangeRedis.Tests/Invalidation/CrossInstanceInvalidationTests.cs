@@ -42,6 +42,31 @@ public sealed class CrossInstanceInvalidationTests
     }
 
     [RedisFact]
+    public async Task A_message_with_an_item_kind_this_version_does_not_know_flushes_everything_local()
+    {
+        await using var redis = await RedisServerFixture.StartAsync();
+        var nodes = await TestNode.StartSynchronizedAsync(redis.Configuration, 1);
+        try
+        {
+            var b = nodes[0];
+            await b.Cache.SetAsync("product:1", "old", tags: ["products"]);
+            await b.Cache.SetAsync("order:1", "old");
+            var epoch = (await redis.CommandAsync("GET", "{coalesce}:epoch")).Split("\r\n")[1];
+
+            // A newer writer's item ("z…"), in this epoch: what it covers is unknown, so everything local goes.
+            await redis.CommandAsync("PUBLISH", "{coalesce}:inv:v2", $"newer-node pid {epoch} 7 2:zq");
+
+            await Eventually.TrueAsync(() => b.Cache.Count == 0, "B flushed");
+            Assert.Contains(b.Logs.Entries, e => e.EventId == 3024 && e.Message.Contains("does not know", StringComparison.Ordinal));
+            Assert.Equal(7, b.Invalidation.CurrentSeq);
+        }
+        finally
+        {
+            await DisposeAllAsync(nodes);
+        }
+    }
+
+    [RedisFact]
     public async Task A_node_ignores_its_own_invalidations()
     {
         await using var redis = await RedisServerFixture.StartAsync();
@@ -140,7 +165,7 @@ public sealed class CrossInstanceInvalidationTests
     {
         await using var redis = await RedisServerFixture.StartAsync();
         var a = await TestNode.StartAsync(redis.Configuration);
-        var b = await TestNode.StartAsync(redis.Configuration, services: s => s.AddSingleton<ILocalTagEvictor, ThrowingEvictor>());
+        var b = await TestNode.StartAsync(redis.Configuration, services: s => s.AddSingleton<ILocalEvictor, ThrowingEvictor>());
         try
         {
             await a.WaitUntilSynchronizedAsync();
@@ -187,9 +212,9 @@ public sealed class CrossInstanceInvalidationTests
         }
     }
 
-    private sealed class ThrowingEvictor : ILocalTagEvictor
+    private sealed class ThrowingEvictor : ILocalEvictor
     {
-        public ValueTask EvictTagsAsync(IReadOnlyCollection<string> tags, long seq, CancellationToken cancellationToken) =>
+        public ValueTask EvictAsync(IReadOnlyCollection<InvalidationItem> items, long seq, CancellationToken cancellationToken) =>
             throw new InvalidOperationException("evictor failed");
 
         public ValueTask EvictAllAsync(CancellationToken cancellationToken) => ValueTask.CompletedTask;
