@@ -296,7 +296,7 @@ internal sealed partial class RequestCoalescingMiddleware
         HttpContext context, EndpointState state, RequestFlight flight, Task<FlightOutcome> outcome, TimeSpan waitTimeout, ExecutionCounters counters, bool canTakeOver)
     {
         flight.AddFollower();
-        var successor = canTakeOver ? flight.Enlist(context) : null;
+        var successor = canTakeOver ? flight.Enlist(context, outcome) : null;
         Task signal = successor is null ? outcome : Task.WhenAny(outcome, successor.Turn);
 
         // Never throws: the leader's exception is rethrown below, apart from this wait's own timeout and abort.
@@ -429,6 +429,17 @@ internal sealed partial class RequestCoalescingMiddleware
         {
             // Before the endpoint (or the second level) reads anything, so an invalidation from now on reaches this flight.
             _requestFlights.Watch(flight);
+        }
+
+        // The request looked for a memoized response before it joined; a flight that ended in between may have just
+        // stored one, and running the endpoint again for it would be a second execution for one miss.
+        if (memoizing && (_distributed is null || !state.Policy.HasTags || _distributed.IsSynchronized) &&
+            _cache.TryGet<CapturedResponse>(flight.Key, out var justStored) && justStored.CanAnswer(context.Request))
+        {
+            counters.Memoized();
+            Settle(flight, FlightOutcome.Shared(justStored));
+            await ReplayAsync(context, justStored, CacheStatus.Hit, stored: true).ConfigureAwait(false);
+            return;
         }
 
         long? startSeq = null;

@@ -33,6 +33,7 @@ internal sealed class RequestFlight(string key, string[] tags, string endpointNa
     /// <summary>The tags a response of this flight would be memoized with, resolved before it ran.</summary>
     public string[] Tags { get; } = tags;
 
+    /// <summary>The flight's outcome; for its leader only (a follower uses the task it got when it joined).</summary>
     public Task<FlightOutcome> Outcome => _outcome!;
 
     /// <summary>
@@ -75,11 +76,16 @@ internal sealed class RequestFlight(string key, string[] tags, string endpointNa
     /// <summary>
     /// Puts a follower in line to take over. <see langword="null"/> when the flight already has its outcome.
     /// </summary>
-    public Successor? Enlist(HttpContext context)
+    /// <param name="context">The follower's request.</param>
+    /// <param name="outcome">
+    /// The flight's outcome as the follower got it when it joined: the leader may not have recorded its own copy yet
+    /// (the flight is visible to followers from the moment it starts).
+    /// </param>
+    public Successor? Enlist(HttpContext context, Task<FlightOutcome> outcome)
     {
         lock (this)
         {
-            if (Outcome.IsCompleted)
+            if (outcome.IsCompleted)
             {
                 return null;
             }
