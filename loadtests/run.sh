@@ -10,11 +10,13 @@
 # SCALE_CONNECTIONS (the scale scenario's connection counts, "64 512 2000"), MEMORY_KEYS (distinct responses per
 # cache in the memory scenario, 5000), FLOOD_KEYS (distinct memoized keys in its flood, 100000), OUTAGE_BEFORE,
 # OUTAGE, OUTAGE_AFTER (s of the outage scenario's run before, during and after its backend is down: 3, 10, 3),
-# SCENARIOS (which to run, space-separated: "stampede overhead memo zipf scale memory outage", all by default),
-# RESULTS (folder).
+# SCALEOUT_KEYS (fresh keys of the scale-out scenario's simultaneous miss, 50), SCALEOUT_CONNECTIONS (connections per
+# instance on each of them, 20), SCALEOUT_WRITES (measured writes of its invalidation probe, 200),
+# SCENARIOS (which to run, space-separated: "stampede overhead memo zipf scale memory outage scaleout", all by
+# default, scaleout only when redis-server is there or can be installed), RESULTS (folder).
 #
-# Needs bash, coreutils, the .NET SDK and wrk (installed with apt-get when missing and running as root).
-# All traffic goes to 127.0.0.1; every wait is bounded.
+# Needs bash, coreutils, the .NET SDK and wrk, and redis-server for the scaleout scenario (each installed with
+# apt-get when missing and running as root). All traffic goes to 127.0.0.1; every wait is bounded.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -40,8 +42,16 @@ FLOOD_KEYS="${FLOOD_KEYS:-100000}"
 OUTAGE_BEFORE="${OUTAGE_BEFORE:-3}"
 OUTAGE="${OUTAGE:-10}"
 OUTAGE_AFTER="${OUTAGE_AFTER:-3}"
-ALL_SCENARIOS="stampede overhead memo zipf scale memory outage"
+SCALEOUT_KEYS="${SCALEOUT_KEYS:-50}"
+SCALEOUT_CONNECTIONS="${SCALEOUT_CONNECTIONS:-20}"
+SCALEOUT_WRITES="${SCALEOUT_WRITES:-200}"
+ALL_SCENARIOS="stampede overhead memo zipf scale memory outage scaleout"
+# Whether SCENARIOS was given: a default run skips scaleout (with a line in the report) when there is no
+# redis-server; one that names it stops instead.
+SCENARIOS_GIVEN=0
+[ -z "${SCENARIOS:-}" ] || SCENARIOS_GIVEN=1
 SCENARIOS="${SCENARIOS:-$ALL_SCENARIOS}"
+SCALEOUT_SKIPPED=""
 # The ids lua/zipf.lua draws from (1 to 10,000); the outage scenario's warm-up asks for each of them.
 ZIPF_KEYS=10000
 
@@ -50,7 +60,8 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPE
 die() { echo "run.sh: $*" >&2; exit 1; }
 log() { echo "==> $*" >&2; }
 
-for setting in DURATION WARMUP SETTLE THREADS STAMPEDE_CONNECTIONS CONNECTIONS ZIPF_CONNECTIONS OUTAGE_BEFORE OUTAGE OUTAGE_AFTER; do
+for setting in DURATION WARMUP SETTLE THREADS STAMPEDE_CONNECTIONS CONNECTIONS ZIPF_CONNECTIONS OUTAGE_BEFORE OUTAGE OUTAGE_AFTER \
+    SCALEOUT_KEYS SCALEOUT_CONNECTIONS SCALEOUT_WRITES; do
   value="${!setting}"
   [[ "$value" =~ ^[0-9]+$ ]] && [ "$value" -ge 1 ] && [ "$value" -le 10000 ] ||
     die "$setting must be a whole number from 1 to 10000; it is '$value'."
@@ -88,6 +99,16 @@ ensure_wrk() {
   command -v wrk >/dev/null 2>&1 || die "apt-get did not install wrk."
 }
 
+# ensure_redis: whether redis-server is there, installing the Debian package with apt-get when missing and root.
+ensure_redis() {
+  command -v redis-server >/dev/null 2>&1 && return 0
+  [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1 || return 1
+  log "Installing redis-server with apt-get"
+  DEBIAN_FRONTEND=noninteractive timeout 600 apt-get update -qq >&2 || return 1
+  DEBIAN_FRONTEND=noninteractive timeout 600 apt-get install -y -qq redis-server >/dev/null || return 1
+  command -v redis-server >/dev/null 2>&1
+}
+
 # --- the app -------------------------------------------------------------------------------------------
 
 APP_PID=""
@@ -110,6 +131,7 @@ cleanup() {
   stop_wrk
   backend_up_if_down
   stop_app
+  stop_scaleout
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -341,6 +363,291 @@ measure_memory() {
   FLOOD_BYTES="$(heap_figure memo_bytes)"
 }
 
+# --- scale-out (Redis) ---------------------------------------------------------------------------------
+
+# Its own redis-server, and six instances of the app: three on that Redis ("redis" set) and three without it
+# ("local" set), all started at once and stopped in every case (cleanup). The Host header is part of a coalescing
+# key, so every request of the scenario names one host, as a load balancer in front of the instances would.
+SCALEOUT_HOST="scaleout.test"
+REDIS_PID="" REDIS_PORT=""
+SO_NAMES=() SO_PIDS=() SO_PORTS=() SO_WRK_PIDS=() SO_PROBE_PID=""
+
+# stop_pid PID: stops a process the script started, politely and then not (bounded).
+stop_pid() {
+  local pid="$1"
+  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 0
+  kill "$pid" 2>/dev/null || true
+  for _ in $(seq 1 40); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.25
+  done
+  kill -9 "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+}
+
+stop_scaleout() {
+  local pid
+  for pid in "${SO_WRK_PIDS[@]}" "$SO_PROBE_PID"; do
+    [ -z "$pid" ] || kill "$pid" 2>/dev/null || true
+  done
+  for pid in "${SO_WRK_PIDS[@]}" "$SO_PROBE_PID"; do
+    [ -z "$pid" ] || wait "$pid" 2>/dev/null || true
+  done
+  SO_WRK_PIDS=() SO_PROBE_PID=""
+  for pid in "${SO_PIDS[@]}"; do stop_pid "$pid"; done
+  SO_NAMES=() SO_PIDS=() SO_PORTS=()
+  stop_pid "$REDIS_PID"
+  REDIS_PID="" REDIS_PORT=""
+}
+
+# redis_ping PORT: whether a Redis answers PING there (bash's /dev/tcp, no redis-cli needed).
+redis_ping() {
+  timeout 2 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1" || exit 1
+    printf "PING\r\n" >&3
+    IFS= read -r line <&3 && [[ "$line" == "+PONG"* ]]' _ "$1" 2>/dev/null
+}
+
+# start_redis: a redis-server of the run's own on a free loopback port, persistence off.
+start_redis() {
+  local attempt port
+  for attempt in $(seq 1 10); do
+    port=$(( 20000 + RANDOM % 40000 ))
+    # Something answers there already: try another port.
+    timeout 1 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1"' _ "$port" 2>/dev/null && continue
+    redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no >"$WORK/redis.log" 2>&1 &
+    REDIS_PID=$!
+    for _ in $(seq 1 40); do
+      kill -0 "$REDIS_PID" 2>/dev/null || break
+      if redis_ping "$port"; then
+        REDIS_PORT="$port"
+        log "redis-server ready on 127.0.0.1:$REDIS_PORT (pid $REDIS_PID)"
+        return
+      fi
+      sleep 0.25
+    done
+    stop_pid "$REDIS_PID"
+    REDIS_PID=""
+  done
+  cat "$WORK/redis.log" >&2
+  die "could not start redis-server on a free loopback port."
+}
+
+# launch_instance NAME [app options...]: starts one instance on a free port, in the background.
+launch_instance() {
+  local name="$1" dll="$LOADTESTS/Coalesce.LoadTestApp/bin/Release/net10.0/Coalesce.LoadTestApp.dll"
+  shift
+  dotnet "$dll" --port 0 "$@" >"$WORK/so-$name.log" 2>&1 &
+  SO_NAMES+=("$name") SO_PIDS+=("$!") SO_PORTS+=("")
+}
+
+# await_instances: waits for every launched instance's address and /_ready (bounded).
+await_instances() {
+  local i port
+  for i in "${!SO_NAMES[@]}"; do
+    for _ in $(seq 1 160); do
+      kill -0 "${SO_PIDS[$i]}" 2>/dev/null || { cat "$WORK/so-${SO_NAMES[$i]}.log" >&2; die "instance ${SO_NAMES[$i]} exited during start-up."; }
+      port="$(awk '/^LOADTEST_LISTENING / { n = split($2, parts, ":"); print parts[n]; exit }' "$WORK/so-${SO_NAMES[$i]}.log")"
+      [ -z "$port" ] || break
+      sleep 0.25
+    done
+    [ -n "$port" ] || die "instance ${SO_NAMES[$i]} did not report its address within 40 s."
+    SO_PORTS[$i]="$port"
+    for _ in $(seq 1 40); do
+      PORT="$port" http GET /_ready >/dev/null 2>&1 && break
+      sleep 0.25
+    done
+    PORT="$port" http GET /_ready >/dev/null 2>&1 || die "instance ${SO_NAMES[$i]} did not answer /_ready within 10 s."
+    log "Instance ${SO_NAMES[$i]} ready on http://127.0.0.1:$port (pid ${SO_PIDS[$i]})"
+  done
+}
+
+# so_index NAME: the index of an instance in SO_NAMES.
+so_index() {
+  local i
+  for i in "${!SO_NAMES[@]}"; do [ "${SO_NAMES[$i]}" != "$1" ] || { echo "$i"; return; }; done
+  die "no instance named $1."
+}
+
+# so_counts NAME...: every named instance's /_scaleout/counts.txt, one after the other.
+so_counts() {
+  local name
+  for name in "$@"; do
+    echo "instance $name"
+    PORT="${SO_PORTS[$(so_index "$name")]}" http GET /_scaleout/counts.txt || die "could not read the counts of instance $name."
+  done
+}
+
+# redis_delta BEFORE AFTER FIGURE: the growth of a Redis figure summed over instances (BEFORE and AFTER from so_counts).
+redis_delta() {
+  awk -v f="$3" 'FNR == 1 { file++ } $1 == "redis" && $2 == f { s[file] += $3 } END { print s[2] - s[1] }' "$1" "$2"
+}
+
+# lockstep SECONDS FIRST_ID OUT_PREFIX NAME...: lua/lockstep.lua against each named instance at once, one wrk each
+# (one thread, SCALEOUT_CONNECTIONS connections), all asking for ids FIRST_ID .. FIRST_ID + SCALEOUT_KEYS - 1 in
+# step; wrk's output to OUT_PREFIX.NAME.txt.
+lockstep() {
+  local seconds="$1" first="$2" out="$3" name status=0 pid
+  shift 3
+  SO_WRK_PIDS=()
+  for name in "$@"; do
+    (cd "$LUA_DIR" && FIRST_ID="$first" KEYS="$SCALEOUT_KEYS" CONNECTIONS="$SCALEOUT_CONNECTIONS" exec timeout $((seconds + 60)) \
+      wrk -t 1 -c "$SCALEOUT_CONNECTIONS" -d "${seconds}s" --timeout 10s --latency -H "Host: $SCALEOUT_HOST" -s lockstep.lua \
+      "http://127.0.0.1:${SO_PORTS[$(so_index "$name")]}/scaleout/item/") >"$out.$name.txt" 2>&1 &
+    SO_WRK_PIDS+=("$!")
+  done
+  for pid in "${SO_WRK_PIDS[@]}"; do wait "$pid" || status=$?; done
+  SO_WRK_PIDS=()
+  [ "$status" -eq 0 ] || die "wrk failed in a simultaneous miss (see $out.*.txt)."
+}
+
+# measure_miss VARIANT NAME...: SCALEOUT_KEYS fresh keys, each asked for by SCALEOUT_CONNECTIONS connections on
+# every named instance at once (lockstep), and the backend executions per key summed over the instances.
+SO_NEXT_ID=1
+measure_miss() {
+  local variant="$1" first="$SO_NEXT_ID" seconds=$(( SCALEOUT_KEYS / 10 + 3 ))
+  shift
+  SO_NEXT_ID=$(( SO_NEXT_ID + SCALEOUT_KEYS ))
+  log "scaleout / $variant: ids $first-$((first + SCALEOUT_KEYS - 1)), $SCALEOUT_CONNECTIONS connections on each of $* at once"
+  so_counts "$@" >"$WORK/so-before.txt"
+  lockstep "$seconds" "$first" "$RAW/scaleout.$variant" "$@"
+  so_counts "$@" >"$WORK/so-after.txt"
+  # Each instance's executions per id (and Redis figures) after the run, one after the other, for a closer look.
+  cp "$WORK/so-after.txt" "$RAW/scaleout.$variant.counts.txt"
+
+  local name raw raws=() figures incomplete=0 executions
+  for name in "$@"; do
+    raw="$RAW/scaleout.$variant.$name.txt"
+    raws+=("$raw")
+    grep -q '^WRK_RESULT ' "$raw" || die "wrk printed no result (see $raw)."
+    awk '/^LOCKSTEP / { split($2, a, "="); split($3, b, "="); found = 1; exit !(a[2] + 0 >= b[2] + 0) } END { if (!found) exit 1 }' "$raw" || incomplete=1
+  done
+  [ "$incomplete" -eq 0 ] || log "warning: a wrk of scaleout / $variant did not get every answer within ${seconds}s; the figures cover what it got."
+  # Over the instances: requests and errors summed, the run's length and latencies the largest (worst instance).
+  figures="$(cat "${raws[@]}" | awk '/^WRK_RESULT / {
+      for (i = 2; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] }
+      rq += f["requests"]; st += f["status_errors"]; so += f["connect_errors"] + f["read_errors"] + f["write_errors"] + f["timeouts"]
+      if (f["duration_us"] > du) du = f["duration_us"]; if (f["p50_us"] > p50) p50 = f["p50_us"]; if (f["p90_us"] > p90) p90 = f["p90_us"]
+      if (f["p99_us"] > p99) p99 = f["p99_us"]; if (f["max_us"] > mx) mx = f["max_us"]
+    } END { print rq + 0, du + 0, p50 + 0, p90 + 0, p99 + 0, mx + 0, st + 0, so + 0 }')"
+  # Executions per id in the range: summed over the instances (after minus before), then per key.
+  executions="$(awk -v lo="$first" -v hi="$((first + SCALEOUT_KEYS - 1))" '
+      FNR == 1 { file++ }
+      $1 == "exec" && $2 >= lo && $2 <= hi { e[$2] += (file == 2 ? $3 : -$3) }
+      END { for (k in e) if (e[k] > 0) { keys++; total += e[k]; if (e[k] > top) top = e[k]; if (e[k] > 1) over++ }
+            print total + 0, keys + 0, top + 0, over + 0 }' "$WORK/so-before.txt" "$WORK/so-after.txt")"
+  local total keys_run top over
+  read -r total keys_run top over <<<"$executions"
+  local extras=() figure
+  for figure in remote_waits leases_won l2_hits fills_received takeovers passes errors; do
+    extras+=("$(redis_delta "$WORK/so-before.txt" "$WORK/so-after.txt" "$figure")")
+  done
+  # scenario variant path connections | requests duration p50 p90 p99 max status socket | executions hits misses cpu
+  # | ten outage columns | keys, keys run, max per key, keys run more than once, remote waits, leases won,
+  # second-level hits, fills received, takeovers, passes, Redis errors, every answer received (1/0)
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t0\t0\t0\t0\t0\t0\t0\t0\t0\t0\t0\t0\t0\t%s\t%s\t%s\t%s\t%s\t%s\n' scaleout "$variant" "/scaleout/item/{id}" \
+    "$(( $# * SCALEOUT_CONNECTIONS ))" "$(tr ' ' '\t' <<<"$figures")" "$total" \
+    "$SCALEOUT_KEYS" "$keys_run" "$top" "$over" "$(IFS=$'\t'; echo "${extras[*]}")" "$(( 1 - incomplete ))" >>"$RUNS"
+  log "scaleout / $variant: $total executions for $SCALEOUT_KEYS keys (at most $top per key, $over keys more than once)"
+}
+
+# measure_invalidation WRITER READER...: the invalidation probe (the app's --probe mode, see InvalidationProbe.cs):
+# SCALEOUT_WRITES writes on WRITER while the READERs poll for the new version.
+measure_invalidation() {
+  local writer="$1" first="$SO_NEXT_ID" ids=10 urls="" name raw="$RAW/scaleout.invalidation.txt"
+  local dll="$LOADTESTS/Coalesce.LoadTestApp/bin/Release/net10.0/Coalesce.LoadTestApp.dll"
+  SO_NEXT_ID=$(( SO_NEXT_ID + ids ))
+  for name in "$@"; do urls+="${urls:+,}http://127.0.0.1:${SO_PORTS[$(so_index "$name")]}"; done
+  log "scaleout / invalidation: $SCALEOUT_WRITES writes on $writer (after 10 not measured), ${*:2} polling, ids $first-$((first + ids - 1))"
+  so_counts "$@" >"$WORK/so-before.txt"
+  timeout $(( SCALEOUT_WRITES * 12 + 120 )) dotnet "$dll" --probe "$urls" --host "$SCALEOUT_HOST" --writes "$SCALEOUT_WRITES" \
+    --warmup-writes 10 --first-id "$first" --ids "$ids" >"$raw" 2>&1 &
+  SO_PROBE_PID=$!
+  local status=0
+  wait "$SO_PROBE_PID" || status=$?
+  SO_PROBE_PID=""
+  [ "$status" -eq 0 ] || die "the invalidation probe failed (exit $status, see $raw)."
+  so_counts "$@" >"$WORK/so-after.txt"
+  local result figures extras=() figure executions
+  result="$(awk '/^PROBE_RESULT / { $1 = ""; print; exit }' "$raw")"
+  [ -n "$result" ] || die "the invalidation probe printed no result (see $raw)."
+  # requests (writes) duration (0) p50 p90 p99 max (first fresh answer) status (errors) socket (timeouts); then
+  # samples, poll-sent p50 and p99, PUT 2xx p50 and p99, stale reads after the 2xx, stale before the write, polls
+  figures="$(printf '%s\n' "$result" | awk '{
+      for (i = 1; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] }
+      print f["writes"], 0, f["p50_us"], f["p90_us"], f["p99_us"], f["max_us"], f["errors"], f["timeouts"]
+      print f["samples"], f["sent_p50_us"], f["sent_p99_us"], f["ack_p50_us"], f["ack_p99_us"], f["stale_after_ack"], f["stale_before"], f["polls"]
+    }')"
+  executions="$(awk -v lo="$first" -v hi="$((first + ids - 1))" 'FNR == 1 { file++ }
+      $1 == "exec" && $2 >= lo && $2 <= hi { t += (file == 2 ? $3 : -$3) } END { print t + 0 }' "$WORK/so-before.txt" "$WORK/so-after.txt")"
+  for figure in invalidations_published invalidations_received ack_timeouts errors; do
+    extras+=("$(redis_delta "$WORK/so-before.txt" "$WORK/so-after.txt" "$figure")")
+  done
+  # scenario variant path connections | 8 figures | executions hits misses cpu | ten outage columns | samples, poll
+  # sent p50/p99, PUT p50/p99, stale after the 2xx, stale before, polls, invalidations published, received, ack
+  # timeouts, Redis errors
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t0\t0\t0\t0\t0\t0\t0\t0\t0\t0\t0\t0\t0\t%s\t%s\n' scaleout invalidation "PUT /scaleout/item/{id}" "$#" \
+    "$(head -1 <<<"$figures" | tr ' ' '\t')" "$executions" "$(tail -1 <<<"$figures" | tr ' ' '\t')" "$(IFS=$'\t'; echo "${extras[*]}")" >>"$RUNS"
+  log "scaleout / invalidation: $result"
+}
+
+# so_logged SET: what the instances of a set ("r" or "l") logged over the whole scenario, warm-up included: errors
+# (with the exceptions they name) and warnings, as one sentence.
+SO_LOGGED=""
+so_logged() {
+  local logs=("$WORK"/so-"$1"?.log) errors warnings exceptions
+  errors="$(cat "${logs[@]}" | grep -cE '^(fail|crit): ' || true)"
+  warnings="$(cat "${logs[@]}" | grep -cE '^warn: ' || true)"
+  exceptions="$(cat "${logs[@]}" | awk '/^(fail|crit): / { grab = 3; next } grab > 0 { grab--; if (match($0, /[A-Za-z.]+Exception/)) { print substr($0, RSTART, RLENGTH); grab = 0 } }' |
+    sort | uniq -c | awk '{ printf "%s%d × `%s`", (NR > 1 ? ", " : ""), $1, $2 }')"
+  printf 'the three instances logged %d error%s%s and %d warning%s' "$errors" "$([ "$errors" -eq 1 ] || echo s)" \
+    "${exceptions:+ ($exceptions)}" "$warnings" "$([ "$warnings" -eq 1 ] || echo s)"
+}
+
+# measure_scaleout: the whole scenario; see loadtests/README.md.
+measure_scaleout() {
+  local prefix="loadtest-$$-$(date +%s)"
+  start_redis
+  launch_instance r1 --redis "127.0.0.1:$REDIS_PORT" --redis-prefix "$prefix"
+  launch_instance r2 --redis "127.0.0.1:$REDIS_PORT" --redis-prefix "$prefix"
+  launch_instance r3 --redis "127.0.0.1:$REDIS_PORT" --redis-prefix "$prefix"
+  launch_instance l1
+  launch_instance l2
+  launch_instance l3
+  await_instances
+
+  # Warm-up: every instance runs the miss path (and so leads a few flights on its own) and the hit path before
+  # anything is measured, so no cold first call (JIT, a connection) is measured; ids apart from the measured ones.
+  log "scaleout: warming up every instance (${WARMUP}s of misses in step, then the hit path)"
+  SO_NEXT_ID=900001
+  lockstep $(( WARMUP + 2 )) "$SO_NEXT_ID" "$WORK/so-warmup" r1 r2 r3 l1 l2 l3
+  SO_NEXT_ID=1
+  sleep "$SETTLE"
+
+  measure_miss miss-local l1 l2 l3
+  sleep "$SETTLE"
+  measure_miss miss-redis r1 r2 r3
+  sleep "$SETTLE"
+  measure_invalidation r1 r2 r3
+  sleep "$SETTLE"
+
+  # The hit path on one instance with Redis configured and on one without, in three adjacent pairs (without, with;
+  # with, without; without, with): the report takes the median of the pairs' ratios, so a change in the machine's
+  # load (other work on it) during one pair does not decide the result.
+  local round variant name
+  round=0
+  for variant in local redis redis local local redis; do
+    round=$(( round + 1 ))
+    name="${variant:0:1}1"
+    PORT="${SO_PORTS[$(so_index "$name")]}" APP_PID="${SO_PIDS[$(so_index "$name")]}" \
+      measure scaleout "hit-$variant-$round" item.memo /memo/item fixed.lua "$CONNECTIONS"
+  done
+
+  for name in "${SO_NAMES[@]}"; do cp "$WORK/so-$name.log" "$RAW/scaleout.$name.log"; done
+  SO_LOGGED="with Redis, $(so_logged r); without, $(so_logged l)"
+  cp "$WORK/redis.log" "$RAW/scaleout.redis.log"
+  stop_scaleout
+}
+
 # --- the report ----------------------------------------------------------------------------------------
 
 json_escape() { sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' <<<"$1" | tr -d '\n'; }
@@ -367,7 +674,8 @@ write_report() {
       -v memkeys="$MEMORY_KEYS" -v memo_entry="$MEMO_PER_ENTRY" -v memo_entries="$MEMO_ENTRIES" -v oc_entry="$OUTPUT_CACHE_PER_ENTRY" \
       -v flood_keys="$FLOOD_KEYS" -v flood_heap="$FLOOD_HEAP" -v flood_entries="$FLOOD_ENTRIES" -v flood_bytes="$FLOOD_BYTES" \
       -v scenarios="$SCENARIOS" -v all_scenarios="$ALL_SCENARIOS" -v outage_before="$OUTAGE_BEFORE" -v outage="$OUTAGE" \
-      -v outage_after="$OUTAGE_AFTER" '
+      -v outage_after="$OUTAGE_AFTER" -v so_skipped="$SCALEOUT_SKIPPED" -v so_keys="$SCALEOUT_KEYS" \
+      -v so_connections="$SCALEOUT_CONNECTIONS" -v so_writes="$SCALEOUT_WRITES" -v so_host="$SCALEOUT_HOST" -v so_logged="$SO_LOGGED" '
     function ms(us) { return sprintf("%.2f", us / 1000) }
     function num(x) { return sprintf("%.0f", x) }
     function pct(a, b) { return b > 0 ? sprintf("%.1f%%", 100 * a / b) : "n/a" }
@@ -381,6 +689,7 @@ write_report() {
       ex[n] = $13; hi[n] = $14; mi[n] = $15; cpuus[n] = $16
       fa[n] = $17 + 0; dn[n] = $18 + 0; dnf[n] = $19 + 0; sh[n] = $20 + 0; se[n] = $21 + 0; rf[n] = $22 + 0; rff[n] = $23 + 0
       bf[n] = $24 + 0; lw[n] = $25 + 0; lb[n] = $26 + 0
+      for (k = 1; k <= 12; k++) x[n, k] = $(26 + k) + 0
       rps[n] = du[n] > 0 ? rq[n] / du[n] : 0
       eps[n] = du[n] > 0 ? ex[n] / du[n] : 0
       hr[n] = (hi[n] + mi[n]) > 0 ? hi[n] / (hi[n] + mi[n]) : -1
@@ -394,7 +703,8 @@ write_report() {
             "(Release) on 127.0.0.1. wrk and the app share the machine, so absolute figures are bounded by it; the " \
             "ratios compare variants measured in the same run" \
             (ran["outage"] ? " (the outage scenario fills its cache and measures " (outage_before + outage + outage_after) " s instead: see section 7)." : ".") > md
-      if (scenarios != all_scenarios) print "Only some scenarios ran (`SCENARIOS=\"" scenarios "\"`); the report has their sections only." > md
+      if (so_skipped != "") print "The scale-out scenario (section 8) was skipped: " so_skipped "." > md
+      if (scenarios != all_scenarios && !(so_skipped != "" && scenarios " scaleout" == all_scenarios)) print "Only some scenarios ran (`SCENARIOS=\"" scenarios "\"`); the report has their sections only." > md
       print "" > md
       print "## Machine\n" > md
       print "| | |\n| --- | --- |" > md
@@ -506,6 +816,76 @@ write_report() {
       print "" > md
       }
 
+      if (ran["scaleout"]) {
+      print "## 8. Across instances (Redis)\n" > md
+      print "Three instances of the app on one `redis-server` of the run'"'"'s own (persistence off; `AddStackExchangeRedisCoalescing`, " \
+            "a key prefix of the run'"'"'s own), three more without Redis, all on this machine with wrk. Every request names one host " \
+            "(`Host: " so_host "`), as a load balancer in front of the instances would: the host is part of a coalescing key. " \
+            "`/scaleout/item/{id}` is memoized with the tag `item:{id}` over a 20 ms backend that counts its executions per id; " \
+            "`PUT /scaleout/item/{id}` bumps the item'"'"'s version in a store the instances share (Redis) and invalidates the tag.\n" > md
+      print "**Simultaneous miss.** " so_keys " fresh ids; one wrk per instance, all three started at once (`lua/lockstep.lua`, one " \
+            "thread, " so_connections " connections), each walking the ids in order so that all its connections ask for an id " \
+            "together and move to the next once answered: every id is asked for by " so_connections " connections on each of " \
+            "the three instances at about the same moment. *Backend executions* are summed over the instances. Goal with " \
+            "Redis: 1 per key; without, each instance runs its own (3). *Remote waits*: requests that waited for another " \
+            "instance'"'"'s execution; *second-level hits*: instances that arrived after it had finished. Latencies are the " \
+            "largest of the three wrk runs.\n" > md
+      print "| Variant | Instances × connections | Keys | Backend executions | Executions per key | Max per key | Keys run more than once | Remote waits | Second-level hits | Leases won | p50 ms | p99 ms | Errors | Goal |" > md
+      print "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |" > md
+      for (i = 1; i <= n; i++) if (sc[i] == "scaleout" && va[i] ~ /^miss-/)
+        print "| " (va[i] == "miss-redis" ? "with Redis" : "without Redis") " | 3 × " so_connections " | " x[i, 1] " | " ex[i] " | " \
+              (x[i, 1] > 0 ? sprintf("%.2f", ex[i] / x[i, 1]) : "n/a") " | " x[i, 3] " | " x[i, 4] " | " x[i, 5] " | " x[i, 7] " | " x[i, 6] \
+              " | " ms(p50[i]) " | " ms(p99[i]) " | " errs(i) " | " \
+              (va[i] == "miss-redis" ? (ex[i] == x[i, 1] && x[i, 2] == x[i, 1] ? "met (1 per key)" : "not met") : "baseline") \
+              (x[i, 12] ? "" : " (not every answer came back in time)") " |" > md
+      print "" > md
+      b = find("scaleout", "invalidation")
+      if (b) {
+      print "**Invalidation propagation.** A client (the app'"'"'s `--probe` mode, its own process) makes " rq[b] " writes (after 10 not " \
+            "measured) on one instance, cycling over 10 ids. Before each it reads the id on all three, so the other two hold " \
+            "the old version memoized; then it sends the `PUT` while it polls both others (a ~1 ms pause between polls) until " \
+            "each answers the new version. Times run from the moment the `PUT` is sent: its 2xx (read-your-writes: sent once every " \
+            "live instance has evicted the tag), the sending of the first poll that got the fresh version (that instance had " \
+            "evicted by then), and its answer (which re-renders: 20 ms of backend). *Stale after the 2xx*: polls sent after the " \
+            "`PUT`'"'"'s 2xx that still answered the old version (goal: 0).\n" > md
+      print "| Writes | Reader samples | PUT 2xx p50 / p99 ms | Fresh poll sent p50 / p99 ms | Fresh answer p50 / p90 / p99 / max ms | Stale after the 2xx | Reader timeouts (5 s) | Errors | Invalidations published / applied | Ack timeouts | Redis errors |" > md
+      print "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |" > md
+      print "| " rq[b] " | " x[b, 1] " | " ms(x[b, 4]) " / " ms(x[b, 5]) " | " ms(x[b, 2]) " / " ms(x[b, 3]) " | " ms(p50[b]) " / " ms(p90[b]) " / " \
+            ms(p99[b]) " / " ms(mx[b]) " | " x[b, 6] " | " so[b] " | " st[b] " | " x[b, 9] " / " x[b, 10] " | " x[b, 11] " | " x[b, 12] " |" > md
+      print "" > md
+      }
+      print "**Local hits with Redis configured vs without.** The memoized hit path (`/memo/item`, as in section 3) on one " \
+            "instance of each set, " duration " s each after its warm-up, in three adjacent pairs (without, with; with, without; " \
+            "without, with). A local hit never touches Redis. *Ratio* is the pair'"'"'s requests/s with Redis over without; the " \
+            "result is the median of the three, so a change in the machine'"'"'s load during one pair (other work shares it) " \
+            "does not decide it. *App CPU per request* is the instance'"'"'s user + system CPU over the run divided by its " \
+            "requests. Goal: with Redis at least 98% of the requests/s without.\n" > md
+      print "| Pair | Variant | Round | Connections | Requests/s | App CPU per request µs | p50 ms | p99 ms | Errors | Ratio (with / without) |" > md
+      print "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |" > md
+      np = 0; half = 0
+      for (i = 1; i <= n; i++) if (sc[i] == "scaleout" && va[i] ~ /^hit-/) {
+        split(va[i], part, "-")
+        if (part[2] == "redis") { pr_r = rps[i]; cpu_r += cpuus[i]; req_r += rq[i] } else { pr_l = rps[i]; cpu_l += cpuus[i]; req_l += rq[i] }
+        half++
+        cell = ""
+        if (half == 2) { np++; pair[np] = pr_l > 0 ? pr_r / pr_l : 0; cell = sprintf("%.3f", pair[np]); half = 0 }
+        print "| " (np + (half == 1 ? 1 : 0)) " | " (part[2] == "redis" ? "with Redis" : "without Redis") " | " part[3] " | " co[i] " | " num(rps[i]) \
+              " | " cpureq(i) " | " ms(p50[i]) " | " ms(p99[i]) " | " errs(i) " | " cell " |" > md
+      }
+      # The median of the ratios of the pairs (sorted in place; three pairs unless the run was cut short).
+      for (a = 1; a <= np; a++) for (b = a + 1; b <= np; b++) if (pair[b] < pair[a]) { t = pair[a]; pair[a] = pair[b]; pair[b] = t }
+      med = np == 0 ? 0 : (np % 2 ? pair[(np + 1) / 2] : (pair[np / 2] + pair[np / 2 + 1]) / 2)
+      print "\nWith Redis vs without (the median of the pairs'"'"' ratios): " sprintf("%.1f%%", 100 * med) " (pairs from " \
+            sprintf("%.1f%%", 100 * pair[1]) " to " sprintf("%.1f%%", 100 * pair[np]) "); goal at least 98%: " (med >= 0.98 ? "met" : "not met") \
+            ". App CPU per request over all rounds: " (req_r > 0 ? sprintf("%.1f", cpu_r / req_r) : "n/a") " µs with Redis, " \
+            (req_l > 0 ? sprintf("%.1f", cpu_l / req_l) : "n/a") " µs without.\n" > md
+      if (so_logged != "") print "Over the whole scenario, warm-up included: " so_logged \
+            " (raw logs in `results/raw/scaleout.*.log`).\n" > md
+      } else if (so_skipped != "") {
+      print "## 8. Across instances (Redis)\n" > md
+      print "Skipped: " so_skipped ".\n" > md
+      }
+
       print "Errors are responses with status 400 or more plus socket errors and timeouts, as wrk counts them. " \
             "Raw wrk output (with `--latency` distributions) is written to `loadtests/results/raw/`, not committed.\n" > md
       print "Reproduce: `" (scenarios != all_scenarios ? "SCENARIOS=\"" scenarios "\" " : "") "DURATION=" duration " WARMUP=" warmup " SETTLE=" settle \
@@ -519,7 +899,9 @@ write_report() {
              cpus, cpu, memory, os, dotnet, wrkv, load > json
       print "  \"runs\": [" > json
       for (i = 1; i <= n; i++) {
-        base = sc[i] == "memo" ? find("memo", "outputcache") : sc[i] == "outage" ? find("outage", "plain") : find(sc[i], "off")
+        base = sc[i] == "memo" ? find("memo", "outputcache") : sc[i] == "outage" ? find("outage", "plain") : \
+               sc[i] != "scaleout" ? find(sc[i], "off") : va[i] ~ /^miss-/ ? find("scaleout", "miss-local") : \
+               va[i] ~ /^hit-/ ? find("scaleout", "hit-local-1") : i
         printf "    { \"scenario\": \"%s\", \"variant\": \"%s\", \"path\": \"%s\", \"connections\": %d, \"requests\": %d, \"durationSeconds\": %.3f, ", \
                sc[i], va[i], pa[i], co[i], rq[i], du[i] > json
         printf "\"requestsPerSecond\": %.1f, \"p50Ms\": %s, \"p90Ms\": %s, \"p99Ms\": %s, \"maxMs\": %s, \"statusErrors\": %d, \"socketErrors\": %d, ", \
@@ -530,6 +912,12 @@ write_report() {
         if (sc[i] == "outage")
           printf "\"failedAnswers\": %d, \"answeredDuringOutage\": %d, \"failedDuringOutage\": %d, \"staleWhileRevalidate\": %d, \"staleIfError\": %d, \"refreshes\": %d, \"refreshFailures\": %d, \"backendFailures\": %d, \"warningsLogged\": %d, \"bytesLogged\": %d, ", \
                  fa[i], dn[i], dnf[i], sh[i], se[i], rf[i], rff[i], bf[i], lw[i], lb[i] > json
+        if (sc[i] == "scaleout" && va[i] ~ /^miss-/)
+          printf "\"instances\": 3, \"keys\": %d, \"keysRun\": %d, \"executionsPerKey\": %s, \"maxExecutionsPerKey\": %d, \"keysRunMoreThanOnce\": %d, \"remoteWaits\": %d, \"leasesWon\": %d, \"secondLevelHits\": %d, \"fillsReceived\": %d, \"takeovers\": %d, \"passes\": %d, \"redisErrors\": %d, \"everyAnswerReceived\": %s, ", \
+                 x[i, 1], x[i, 2], ratio(ex[i], x[i, 1]), x[i, 3], x[i, 4], x[i, 5], x[i, 6], x[i, 7], x[i, 8], x[i, 9], x[i, 10], x[i, 11], (x[i, 12] ? "true" : "false") > json
+        if (sc[i] == "scaleout" && va[i] == "invalidation")
+          printf "\"writes\": %d, \"readerSamples\": %d, \"freshAnswerP50Ms\": %s, \"freshAnswerP99Ms\": %s, \"freshPollSentP50Ms\": %s, \"freshPollSentP99Ms\": %s, \"putAckP50Ms\": %s, \"putAckP99Ms\": %s, \"staleAfterAck\": %d, \"staleBeforeWrite\": %d, \"readerTimeouts\": %d, \"polls\": %d, \"invalidationsPublished\": %d, \"invalidationsApplied\": %d, \"ackTimeouts\": %d, \"redisErrors\": %d, ", \
+                 rq[i], x[i, 1], ms(p50[i]), ms(p99[i]), ms(x[i, 2]), ms(x[i, 3]), ms(x[i, 4]), ms(x[i, 5]), x[i, 6], x[i, 7], so[i], x[i, 8], x[i, 9], x[i, 10], x[i, 11], x[i, 12] > json
         printf "\"baseline\": \"%s\", \"requestsPerSecondVsBaseline\": %s, \"executionsVsBaseline\": %s }%s\n", \
                va[base], ratio(rps[i], rps[base]), ratio(ex[i], ex[base]), (i < n ? "," : "") > json
       }
@@ -543,6 +931,13 @@ write_report() {
 # --- main ----------------------------------------------------------------------------------------------
 
 ensure_wrk
+if runs scaleout && ! ensure_redis; then
+  [ "$SCENARIOS_GIVEN" -eq 0 ] ||
+    die "the scaleout scenario needs redis-server (Debian/Ubuntu: sudo apt-get install -y redis-server); install it, or run as root to have it installed."
+  SCALEOUT_SKIPPED="redis-server is not installed (Debian/Ubuntu package \`redis-server\`; run.sh installs it when it runs as root)"
+  log "Skipping the scaleout scenario: $SCALEOUT_SKIPPED"
+  SCENARIOS="$(sed -e 's/ *scaleout//' <<<"$SCENARIOS")"
+fi
 machine_info
 mkdir -p "$RAW"
 
@@ -596,6 +991,11 @@ if runs memory; then
 fi
 stop_app
 cp "$WORK/app.log" "$RAW/app.log"
+
+# Its own Redis and instances, with the app above stopped.
+if runs scaleout; then
+  measure_scaleout
+fi
 
 cp "$RUNS" "$RAW/runs.tsv"
 # The BenchmarkDotNet sections at the end of report.md are recorded by hand, from the marker on; keep them.
