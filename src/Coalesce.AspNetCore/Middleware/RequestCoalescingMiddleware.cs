@@ -434,7 +434,7 @@ internal sealed partial class RequestCoalescingMiddleware
         // The request looked for a memoized response before it joined; a flight that ended in between may have just
         // stored one, and running the endpoint again for it would be a second execution for one miss.
         if (memoizing && (_distributed is null || !state.Policy.HasTags || _distributed.IsSynchronized) &&
-            _cache.TryGet<CapturedResponse>(flight.Key, out var justStored) && justStored.CanAnswer(context.Request))
+            _cache.TryPeek<CapturedResponse>(flight.Key, out var justStored) && justStored.CanAnswer(context.Request))
         {
             counters.Memoized();
             Settle(flight, FlightOutcome.Shared(justStored));

@@ -12,4 +12,22 @@ public sealed partial class MemoCache
         ArgumentNullException.ThrowIfNull(key);
         return _store.TryPeek(StoreKey(key), out var raw) && ReferenceEquals(raw is WindowedEntry windowed ? windowed.Value : raw, value);
     }
+
+    /// <summary>
+    /// Reads a live (fresh) entry without counting a hit or a miss and without marking it as used: for a caller that
+    /// already counted its lookup and checks once more before doing the work (a flight that ended in between may have
+    /// stored the value).
+    /// </summary>
+    internal bool TryPeek<T>(string key, [System.Diagnostics.CodeAnalysis.MaybeNullWhen(false)] out T value)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        if (_store.TryPeek(StoreKey(key), out var raw) && (raw is not WindowedEntry windowed || TryUnwrapFresh(windowed, out raw)) && raw is T typed)
+        {
+            value = typed;
+            return true;
+        }
+
+        value = default;
+        return false;
+    }
 }
