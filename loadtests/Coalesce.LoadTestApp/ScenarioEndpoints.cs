@@ -50,6 +50,10 @@ internal static class ScenarioEndpoints
         Map(app, counters, "item.outputcache", "/outputcache/item", Item).DisableCoalescing().CacheOutput(p => p.Expire(ItemTtl));
         Map(app, counters, "item.const", "/const/item", ConstItem).DisableCoalescing();
 
+        // 3b. The same with a ~30 KB JSON page.
+        Map(app, counters, "item30k.memo", "/memo/item30k", Item30k).WithCoalescing(p => p.Memoize(ItemTtl));
+        Map(app, counters, "item30k.outputcache", "/outputcache/item30k", Item30k).DisableCoalescing().CacheOutput(p => p.Expire(ItemTtl));
+
         // 4. Zipf-distributed ids over a 20 ms handler.
         Map(app, counters, "zipf.off", "/off/zipf/{id:int}", Zipf).DisableCoalescing();
         Map(app, counters, "zipf.coalesce", "/coalesce/zipf/{id:int}", Zipf).WithCoalescing();
@@ -102,6 +106,12 @@ internal static class ScenarioEndpoints
         return context.Response.WriteAsJsonAsync(ItemPayload.Value);
     }
 
+    private static Task Item30k(HttpContext context, ScenarioCounters.Variant counter)
+    {
+        counter.Executed();
+        return context.Response.WriteAsJsonAsync(ItemPayload.Large);
+    }
+
     private static Task ConstItem(HttpContext context, ScenarioCounters.Variant counter)
     {
         counter.Executed();
@@ -138,6 +148,10 @@ internal static class ScenarioEndpoints
     {
         public static readonly IReadOnlyList<CatalogItem> Value =
             [.. Enumerable.Range(1, 10).Select(i => new CatalogItem(i, $"Product {i}", i % 2 == 0 ? "books" : "tools", 9.99m + i, ["new", "popular"]))];
+
+        /// <summary>A large catalogue page (about 30 KB of JSON).</summary>
+        public static readonly IReadOnlyList<CatalogItem> Large =
+            [.. Enumerable.Range(1, 300).Select(i => new CatalogItem(i, $"Product {i}", i % 2 == 0 ? "books" : "tools", 9.99m + i, ["new", "popular"]))];
 
         public static readonly byte[] Utf8 = Encoding.UTF8.GetBytes(JsonSerializer.Serialize(Value, JsonSerializerOptions.Web));
     }
