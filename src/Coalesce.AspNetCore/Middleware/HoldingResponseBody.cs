@@ -113,22 +113,8 @@ internal sealed class HoldingResponseBody(IHttpResponseBodyFeature client, long 
         return true;
     }
 
-    private sealed class HoldingStream(HoldingResponseBody body) : Stream
+    private sealed class HoldingStream(HoldingResponseBody body) : WriteOnlyStream
     {
-        public override bool CanRead => false;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => true;
-
-        public override long Length => throw new NotSupportedException();
-
-        public override long Position
-        {
-            get => throw new NotSupportedException();
-            set => throw new NotSupportedException();
-        }
-
         public override void Flush()
         {
             if (body.Released)
@@ -141,14 +127,6 @@ internal sealed class HoldingResponseBody(IHttpResponseBodyFeature client, long 
         public override Task FlushAsync(CancellationToken cancellationToken) =>
             body.Released ? FlushReleasedAsync(cancellationToken) : Task.CompletedTask;
 
-        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
-
         public override void Write(ReadOnlySpan<byte> buffer)
         {
             if (!body.TryHold(buffer))
@@ -159,9 +137,6 @@ internal sealed class HoldingResponseBody(IHttpResponseBodyFeature client, long 
                 body._client.Stream.Write(buffer);
             }
         }
-
-        public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-            WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
 
         public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default) =>
             body.TryHold(buffer.Span) ? ValueTask.CompletedTask : ReleaseAndWriteAsync(buffer, cancellationToken);
