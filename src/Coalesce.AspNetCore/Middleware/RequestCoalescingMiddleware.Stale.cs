@@ -195,7 +195,6 @@ internal sealed partial class RequestCoalescingMiddleware
     private async Task RefreshAsync(RefreshRequest refresh, EndpointState state, string key, string[] tags, CapturedResponse stale, EndpointCounters endpointCounters)
     {
         string? failure = null;
-        Exception? error = null;
         try
         {
             await using (refresh.ConfigureAwait(false))
@@ -230,20 +229,14 @@ internal sealed partial class RequestCoalescingMiddleware
                     // The endpoint answered, but not with something to keep (a 404, no-store, a cookie): the stale
                     // response no longer says what the endpoint would, so it goes.
                     // This instance's own judgement of its own stale copy: not an invalidation for the others.
-                    ValueTask<bool> deletion;
-                    using (MemoCacheInvalidationPublisher.LocalOnly())
-                    {
-                        deletion = _cache.DeleteAsync(key);
-                    }
-
-                    await deletion.ConfigureAwait(false);
+                    await MemoCacheInvalidationPublisher.LocalOnlyAsync(() => _cache.DeleteAsync(key)).ConfigureAwait(false);
                 }
             }
         }
         catch (Exception ex) when (!_stopping.IsCancellationRequested)
         {
+            // Logged by the execution itself (LeadAsync records the endpoint's health); counted here.
             failure = ex.GetType().FullName ?? CoalescingMetrics.OtherError;
-            error = ex;
         }
         catch (Exception)
         {

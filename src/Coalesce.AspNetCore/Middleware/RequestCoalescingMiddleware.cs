@@ -813,13 +813,7 @@ internal sealed partial class RequestCoalescingMiddleware
             if (flight.Invalidated && _cache.TryGet<CapturedResponse>(flight.Key, out var stored) && ReferenceEquals(stored, response))
             {
                 // Housekeeping after an invalidation that was already published (or applied from another instance).
-                ValueTask<bool> deletion;
-                using (MemoCacheInvalidationPublisher.LocalOnly())
-                {
-                    deletion = _cache.DeleteAsync(flight.Key);
-                }
-
-                await deletion.ConfigureAwait(false);
+                await MemoCacheInvalidationPublisher.LocalOnlyAsync(() => _cache.DeleteAsync(flight.Key)).ConfigureAwait(false);
                 return false;
             }
 
@@ -916,14 +910,8 @@ internal sealed partial class RequestCoalescingMiddleware
             tags.Add(template.Resolve(context));
         }
 
-        ValueTask<int> eviction;
-        using (MemoCacheInvalidationPublisher.LocalOnly())
-        {
-            // Published below, and awaited there; not again by the cache's publisher.
-            eviction = _cache.InvalidateByTagsAsync(tags);
-        }
-
-        var removed = await eviction.ConfigureAwait(false);
+        // Published below, and awaited there; not again by the cache's publisher.
+        var removed = await MemoCacheInvalidationPublisher.LocalOnlyAsync(() => _cache.InvalidateByTagsAsync(tags)).ConfigureAwait(false);
         CoalescingLog.Invalidated(_logger, removed, string.Join(", ", tags), state.Name);
         await _hybridCache.RemoveByTagsAsync(tags, state.Name).ConfigureAwait(false);
         if (_distributed is not null)

@@ -19,7 +19,7 @@ internal sealed class MemoCacheEvictor(MemoCache cache) : ILocalEvictor
         var tags = items.Where(static i => i.Kind == InvalidationKind.Tag).Select(static i => i.Value).ToArray();
         if (tags.Length > 0)
         {
-            await LocalOnly(() => cache.InvalidateByTagsAsync(tags, cancellationToken)).ConfigureAwait(false);
+            await MemoCacheInvalidationPublisher.LocalOnlyAsync(() => cache.InvalidateByTagsAsync(tags, cancellationToken)).ConfigureAwait(false);
         }
 
         foreach (var item in items)
@@ -27,12 +27,12 @@ internal sealed class MemoCacheEvictor(MemoCache cache) : ILocalEvictor
             switch (item.Kind)
             {
                 case InvalidationKind.Key:
-                    await LocalOnly(() => cache.InvalidateAsync(item.Value, cancellationToken)).ConfigureAwait(false);
+                    await MemoCacheInvalidationPublisher.LocalOnlyAsync(() => cache.InvalidateAsync(item.Value, cancellationToken)).ConfigureAwait(false);
                     break;
                 case InvalidationKind.Pattern:
                     try
                     {
-                        await LocalOnly(() => cache.InvalidateByPatternAsync(item.Value, cancellationToken)).ConfigureAwait(false);
+                        await MemoCacheInvalidationPublisher.LocalOnlyAsync(() => cache.InvalidateByPatternAsync(item.Value, cancellationToken)).ConfigureAwait(false);
                     }
                     catch (ArgumentException)
                     {
@@ -47,24 +47,9 @@ internal sealed class MemoCacheEvictor(MemoCache cache) : ILocalEvictor
     }
 
     public async ValueTask EvictAllAsync(CancellationToken cancellationToken) =>
-        await LocalOnly(async () =>
+        await MemoCacheInvalidationPublisher.LocalOnlyAsync(async () =>
         {
             await cache.ClearAsync(cancellationToken).ConfigureAwait(false);
             return 0;
         }).ConfigureAwait(false);
-
-    /// <summary>
-    /// Starts a cache call inside <see cref="MemoCacheInvalidationPublisher.LocalOnly"/> (the cache raises its hook
-    /// synchronously, before the call returns) and awaits it outside.
-    /// </summary>
-    private static async ValueTask LocalOnly<T>(Func<ValueTask<T>> call)
-    {
-        ValueTask<T> started;
-        using (MemoCacheInvalidationPublisher.LocalOnly())
-        {
-            started = call();
-        }
-
-        await started.ConfigureAwait(false);
-    }
 }

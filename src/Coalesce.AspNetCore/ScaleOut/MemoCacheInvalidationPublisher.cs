@@ -45,6 +45,21 @@ internal sealed partial class MemoCacheInvalidationPublisher : IDisposable
         return default;
     }
 
+    /// <summary>
+    /// Runs one cache call as local only: started inside <see cref="LocalOnly"/> (the cache raises its hook
+    /// synchronously, before the call returns) and awaited outside it.
+    /// </summary>
+    public static async ValueTask<T> LocalOnlyAsync<T>(Func<ValueTask<T>> call)
+    {
+        ValueTask<T> started;
+        using (LocalOnly())
+        {
+            started = call();
+        }
+
+        return await started.ConfigureAwait(false);
+    }
+
     /// <summary>Whether a direct invalidation is still on its way to the shared store (its second level may still hold what it evicted).</summary>
     public bool IsPublishing => Volatile.Read(ref _publishing) > 0;
 
