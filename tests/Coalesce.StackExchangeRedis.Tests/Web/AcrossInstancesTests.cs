@@ -21,9 +21,13 @@ public sealed class AcrossInstancesTests
         using var rendered = await a.GetAsync("/products/1");
 
         // What is left of the shared entry's minute as if two seconds had passed, without waiting for them to pass.
+        // (A stores it once its response has gone, so wait for the entry to be there.)
         var connection = a.Services.GetRequiredService<RedisConnection>();
-        var entries = await connection.Multiplexer!.GetServers()[0].KeysAsync(pattern: "{" + connection.Options.KeyPrefix + "}:e:*").ToListAsync();
-        await connection.Multiplexer.GetDatabase().KeyExpireAsync(Assert.Single(entries), TimeSpan.FromSeconds(58));
+        var entries = new List<StackExchange.Redis.RedisKey>();
+        await Eventually.TrueAsync(
+            async () => (entries = await connection.Multiplexer!.GetServers()[0].KeysAsync(pattern: "{" + connection.Options.KeyPrefix + "}:e:*").ToListAsync()).Count > 0,
+            "A stored its render in Redis");
+        await connection.Multiplexer!.GetDatabase().KeyExpireAsync(Assert.Single(entries), TimeSpan.FromSeconds(58));
         var askedAt = DateTimeOffset.UtcNow;
         using var served = await b.GetAsync("/products/1");
 
