@@ -57,6 +57,9 @@ internal sealed class TestApp : IAsyncDisposable
 
     public SharedCall Flights => _app.Services.GetRequiredService<RequestFlights>().Calls;
 
+    /// <summary>Requests that joined another's flight so far.</summary>
+    public long Joins => _app.Services.GetRequiredService<RequestFlights>().Joins;
+
     public MemoCache Cache => _app.Services.GetRequiredService<MemoCache>();
 
     public static async Task<TestApp> StartAsync(
@@ -110,7 +113,7 @@ internal sealed class TestApp : IAsyncDisposable
     }
 
     /// <summary>Waits until <paramref name="count"/> requests have joined flights as followers.</summary>
-    public Task WaitForFollowersAsync(long count) => WaitUntilAsync(() => Flights.GetStats().Hits >= count, $"{count} followers");
+    public Task WaitForFollowersAsync(long count) => WaitUntilAsync(() => Joins >= count, $"{count} followers");
 
     /// <summary>
     /// Waits until no flight is in progress. A client can hold a leader's whole response a moment before its

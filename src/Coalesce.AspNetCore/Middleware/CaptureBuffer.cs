@@ -5,9 +5,10 @@ namespace Coalesce.AspNetCore;
 /// <summary>
 /// A copy of a response body, kept up to a byte limit in pooled memory. Past the limit it lets go of what it
 /// held and records only that it overflowed, so a large response costs nothing beyond the limit.
-/// Not thread-safe: a response is written by one writer at a time.
+/// Not thread-safe: a response is written by one writer at a time. A mutable struct, kept as a field of its owner
+/// (no object of its own per request); never copied.
 /// </summary>
-internal sealed class CaptureBuffer(long limit) : IDisposable
+internal struct CaptureBuffer(long limit)
 {
     private const int MinimumRent = 4096;
     private byte[]? _buffer;
@@ -15,7 +16,7 @@ internal sealed class CaptureBuffer(long limit) : IDisposable
 
     public bool Overflowed { get; private set; }
 
-    public int Length => _length;
+    public readonly int Length => _length;
 
     public void Append(ReadOnlySpan<byte> data)
     {
@@ -48,9 +49,19 @@ internal sealed class CaptureBuffer(long limit) : IDisposable
         Release();
     }
 
-    public byte[] ToArray() => _length == 0 ? [] : _buffer.AsSpan(0, _length).ToArray();
+    public readonly byte[] ToArray() => _length == 0 ? [] : _buffer.AsSpan(0, _length).ToArray();
 
-    public void Dispose() => Release();
+    /// <summary>Returns the pooled memory; the copy is empty afterwards.</summary>
+    public void Release()
+    {
+        if (_buffer is not null)
+        {
+            ArrayPool<byte>.Shared.Return(_buffer);
+            _buffer = null;
+        }
+
+        _length = 0;
+    }
 
     private void Grow(int needed)
     {
@@ -63,16 +74,5 @@ internal sealed class CaptureBuffer(long limit) : IDisposable
         }
 
         _buffer = next;
-    }
-
-    private void Release()
-    {
-        if (_buffer is not null)
-        {
-            ArrayPool<byte>.Shared.Return(_buffer);
-            _buffer = null;
-        }
-
-        _length = 0;
     }
 }

@@ -134,7 +134,7 @@ internal sealed partial class RequestCoalescingMiddleware
         return state;
     }
 
-    private static bool IsEligible(HttpContext context)
+    internal static bool IsEligible(HttpContext context)
     {
         var request = context.Request;
         if (!HttpMethods.IsGet(request.Method) && !HttpMethods.IsHead(request.Method))
@@ -142,7 +142,7 @@ internal sealed partial class RequestCoalescingMiddleware
             return false;
         }
 
-        if (request.ContentLength > 0 || request.Headers.ContainsKey(HeaderNames.TransferEncoding) ||
+        if (request.ContentLength > 0 || request.Headers.TransferEncoding.Count > 0 ||
             context.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody == true)
         {
             return false;
@@ -177,7 +177,7 @@ internal sealed partial class RequestCoalescingMiddleware
 
     private async Task CoalesceAsync(HttpContext context, EndpointState state)
     {
-        var counters = new ExecutionCounters(_stats.Requests, state.CountersFor(context.Request.Method));
+        var counters = new ExecutionCounters(state.CountersFor(context.Request.Method));
         string key;
         try
         {
@@ -275,10 +275,11 @@ internal sealed partial class RequestCoalescingMiddleware
 
     private async Task FollowOnlyAsync(HttpContext context, EndpointState state, string key, ExecutionCounters counters)
     {
-        if (_flights.TryJoin<FlightOutcome>(key, out var outcome, out var joined))
+        if (_flights.TryFollow<FlightOutcome>(key, out var joined))
         {
             var waitTimeout = state.Policy.WaitTimeout ?? _options.WaitTimeout;
-            var next = await FollowAsync(context, state, (RequestFlight)joined!, outcome, waitTimeout, counters, canTakeOver: false).ConfigureAwait(false);
+            var flight = (RequestFlight)joined;
+            var next = await FollowAsync(context, state, flight, flight.Outcome, waitTimeout, counters, canTakeOver: false).ConfigureAwait(false);
             if (next == FollowerNext.Done)
             {
                 return;
@@ -296,7 +297,8 @@ internal sealed partial class RequestCoalescingMiddleware
         HttpContext context, EndpointState state, RequestFlight flight, Task<FlightOutcome> outcome, TimeSpan waitTimeout, ExecutionCounters counters, bool canTakeOver)
     {
         flight.AddFollower();
-        var successor = canTakeOver ? flight.Enlist(context, outcome) : null;
+        _requestFlights.Joined();
+        var successor = canTakeOver ? flight.Enlist(context) : null;
         Task signal = successor is null ? outcome : Task.WhenAny(outcome, successor.Turn);
 
         // Never throws: the leader's exception is rethrown below, apart from this wait's own timeout and abort.
@@ -570,8 +572,11 @@ internal sealed partial class RequestCoalescingMiddleware
         }
     }
 
-    /// <summary>After the endpoint ran to the end for a flight: judges, shares and keeps what it produced.</summary>
-    private async Task SettleLeadAsync(
+    /// <summary>
+    /// After the endpoint ran to the end for a flight: judges, shares and keeps what it produced. Synchronous unless
+    /// there is something to keep.
+    /// </summary>
+    private Task SettleLeadAsync(
         HttpContext context, EndpointState state, RequestFlight flight, ExecutionCounters counters, ResponseCapture capture,
         KeyValuePair<string, StringValues>[]? entryHeaders, long? startSeq)
     {
@@ -580,7 +585,7 @@ internal sealed partial class RequestCoalescingMiddleware
         {
             counters.Completed(failed: false);
             HandOver(flight);
-            return;
+            return Task.CompletedTask;
         }
 
         if (capture.Streaming || (!memoizing && !flight.HasFollowers))
@@ -589,7 +594,7 @@ internal sealed partial class RequestCoalescingMiddleware
             // nobody waits, so don't judge or build a copy nobody will replay.
             counters.Completed(failed: false);
             Settle(flight, FlightOutcome.NotCaptured);
-            return;
+            return Task.CompletedTask;
         }
 
         var notShareable = WhyNotShareable(context, state, capture);
@@ -599,23 +604,32 @@ internal sealed partial class RequestCoalescingMiddleware
             CoalescingLog.NotShared(_logger, state.Name, notShareable, _options.PassThroughDuration);
             counters.Completed(failed: false);
             Settle(flight, FlightOutcome.NotShareable);
-            return;
+            return Task.CompletedTask;
         }
 
         var response = Capture(context, capture, entryHeaders, _time.GetUtcNow());
-        var memoized = false;
         if (state.Policy.MemoizeTtl is { } ttl && !state.ReturnsOneShotResult && IsMemoizable(context, capture))
         {
-            memoized = await MemoizeAsync(state, flight, response, ttl).ConfigureAwait(false);
+            return KeepAndShareAsync(state, flight, counters, response, ttl, startSeq);
         }
 
+        counters.Completed(failed: false);
+        Settle(flight, FlightOutcome.Shared(response));
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Memoizes a leader's response, then shares it, then (across instances) stores it in the second level.</summary>
+    private async Task KeepAndShareAsync(
+        EndpointState state, RequestFlight flight, ExecutionCounters counters, CapturedResponse response, TimeSpan ttl, long? startSeq)
+    {
+        var memoized = await MemoizeAsync(state, flight, response, ttl).ConfigureAwait(false);
         counters.Completed(failed: false);
         Settle(flight, FlightOutcome.Shared(response));
         if (memoized && startSeq is { } seq)
         {
             // After the followers are released; bounded by the store's budget. The store refuses it if a tag was
             // invalidated after the endpoint started.
-            await StoreInSecondLevelAsync(state, flight, response, state.Policy.MemoizeTtl!.Value, seq).ConfigureAwait(false);
+            await StoreInSecondLevelAsync(state, flight, response, ttl, seq).ConfigureAwait(false);
         }
     }
 
@@ -698,7 +712,7 @@ internal sealed partial class RequestCoalescingMiddleware
     private void HandOver(RequestFlight flight)
     {
         flight.HandOver();
-        if (flight.Outcome.IsCompleted)
+        if (flight.IsSettled)
         {
             _requestFlights.Unwatch(flight);
         }
@@ -721,7 +735,7 @@ internal sealed partial class RequestCoalescingMiddleware
     {
         var response = context.Response;
         var headers = response.Headers;
-        if (capture.Buffer.Overflowed)
+        if (capture.Overflowed)
         {
             return $"body larger than {_options.MaxBufferedBodyBytes} bytes";
         }
@@ -743,10 +757,10 @@ internal sealed partial class RequestCoalescingMiddleware
             return $"status {response.StatusCode} answers only its own request";
         }
 
-        if (!HttpMethods.IsHead(context.Request.Method) && response.ContentLength is { } length && length != capture.Buffer.Length &&
+        if (!HttpMethods.IsHead(context.Request.Method) && response.ContentLength is { } length && length != capture.CopiedLength &&
             StringValues.IsNullOrEmpty(capture.ContentEncoding) == StringValues.IsNullOrEmpty(headers.ContentEncoding))
         {
-            return $"unfinished: {capture.Buffer.Length} of {length} bytes";
+            return $"unfinished: {capture.CopiedLength} of {length} bytes";
         }
 
         foreach (var vary in capture.Vary)
@@ -860,7 +874,7 @@ internal sealed partial class RequestCoalescingMiddleware
             headers.Add(new(HeaderNames.Vary, capture.Vary));
         }
 
-        return new CapturedResponse(response.StatusCode, [.. headers], isHead ? [] : capture.Buffer.ToArray(), isHead ? response.ContentLength : null, renderedAt);
+        return new CapturedResponse(response.StatusCode, [.. headers], isHead ? [] : capture.CopyToArray(), isHead ? response.ContentLength : null, renderedAt);
     }
 
     /// <summary>

@@ -4,37 +4,28 @@ namespace Coalesce.AspNetCore;
 
 /// <summary>
 /// One execution shared by the requests of a key: its outcome, the followers ready to take over if the leader's
-/// client goes away, and what invalidations must know about it. Carried by the <see cref="SharedCall"/> flight as its
-/// state, and settling that flight directly (<see cref="SharedCall.JoinOrLead{T}"/>), so the flight ends when the
-/// outcome is set — which may be before the leader's own response ends (a streaming leader releases its followers at
-/// its first byte).
+/// client goes away, and what invalidations must know about it. It is the <see cref="SharedCall"/> flight itself,
+/// settled directly by whoever settles it, so the flight ends when the outcome is set — which may be before the
+/// leader's own response ends (a streaming leader releases its followers at its first byte). A flight nobody joins
+/// costs this object and its map entry: the task followers wait on is made by the first of them.
 /// </summary>
 /// <remarks>
 /// Take-over is a hand-over, not a race: when a leader's client goes away, exactly one waiting follower (whose own
 /// client is still there) is told to lead, and runs the endpoint for the same flight; the others keep waiting on
 /// the same outcome, however fast the new run is.
 /// </remarks>
-internal sealed class RequestFlight(string key, string[] tags, string endpointName)
+internal sealed class RequestFlight(string key, string[] tags, string endpointName) : SharedCall.LedFlight<FlightOutcome>(key)
 {
-    // Set by TryLead: the SharedCall flight this request flight rides on, settled directly (its bookkeeping, then its
-    // waiters) by whoever settles this one, with no completion source or awaiting task of its own in between. The
-    // lock for the successor line is this object: private to the middleware, and no extra object per flight.
-    private ILedFlight<FlightOutcome>? _lead;
-    private Task<FlightOutcome>? _outcome;
+    // The lock for the successor line is this object: private to the middleware, and no extra object per flight.
     private LinkedList<Successor>? _successors;
     private volatile bool _invalidated;
     private int _followers;
-
-    public string Key { get; } = key;
 
     /// <summary>The endpoint's name, for logs.</summary>
     public string EndpointName { get; } = endpointName;
 
     /// <summary>The tags a response of this flight would be memoized with, resolved before it ran.</summary>
     public string[] Tags { get; } = tags;
-
-    /// <summary>The flight's outcome; for its leader only (a follower uses the task it got when it joined).</summary>
-    public Task<FlightOutcome> Outcome => _outcome!;
 
     /// <summary>
     /// Whether an invalidation covering this flight happened after it started: its result was computed from data
@@ -43,6 +34,9 @@ internal sealed class RequestFlight(string key, string[] tags, string endpointNa
     public bool Invalidated => _invalidated;
 
     public void Invalidate() => _invalidated = true;
+
+    /// <summary>Whether <see cref="RequestFlights"/> watches it for invalidations; set and read by its leader only.</summary>
+    public bool Watched { get; set; }
 
     /// <summary>
     /// Whether anyone joined to wait for this flight. A leader asks this to skip preparing a shareable result
@@ -56,36 +50,27 @@ internal sealed class RequestFlight(string key, string[] tags, string endpointNa
     /// </summary>
     public bool TryLead(SharedCall calls, out RequestFlight running, out Task<FlightOutcome> outcome)
     {
-        outcome = calls.JoinOrLead<FlightOutcome>(Key, this, out var isLeader, out var state, out var lead);
-        running = (RequestFlight)state;
-        if (isLeader)
-        {
-            _lead = lead;
-            _outcome = outcome;
-        }
-
-        return isLeader;
+        var leads = calls.TryLead(this, out var flight);
+        running = (RequestFlight)flight;
+        outcome = leads ? null! : running.Outcome;
+        return leads;
     }
 
     public void AddFollower() => Interlocked.Increment(ref _followers);
 
-    public void Complete(FlightOutcome outcome) => _lead!.TrySucceed(outcome);
+    public void Complete(FlightOutcome outcome) => TrySucceed(outcome);
 
-    public void Fail(Exception error) => _lead!.TryFail(error);
+    public void Fail(Exception error) => TryFail(error);
 
     /// <summary>
     /// Puts a follower in line to take over. <see langword="null"/> when the flight already has its outcome.
     /// </summary>
     /// <param name="context">The follower's request.</param>
-    /// <param name="outcome">
-    /// The flight's outcome as the follower got it when it joined: the leader may not have recorded its own copy yet
-    /// (the flight is visible to followers from the moment it starts).
-    /// </param>
-    public Successor? Enlist(HttpContext context, Task<FlightOutcome> outcome)
+    public Successor? Enlist(HttpContext context)
     {
         lock (this)
         {
-            if (outcome.IsCompleted)
+            if (IsSettled)
             {
                 return null;
             }
@@ -126,7 +111,7 @@ internal sealed class RequestFlight(string key, string[] tags, string endpointNa
     {
         lock (this)
         {
-            if (Outcome.IsCompleted)
+            if (IsSettled)
             {
                 // Its followers have their answer already (a streaming leader released them).
                 return;
@@ -143,7 +128,7 @@ internal sealed class RequestFlight(string key, string[] tags, string endpointNa
                 }
             }
 
-            _lead!.TrySucceed(FlightOutcome.LeaderAborted);
+            TrySucceed(FlightOutcome.LeaderAborted);
         }
     }
 

@@ -22,12 +22,31 @@ internal sealed class RequestFlights
         cache.Invalidating += OnInvalidating;
     }
 
+    private long _joins;
+
     public SharedCall Calls { get; } = new();
 
-    /// <summary>Starts watching a flight for invalidations; call before its endpoint reads any data.</summary>
-    public void Watch(RequestFlight flight) => _watched.TryAdd(flight, 0);
+    /// <summary>Requests that joined another's flight to wait for it, so far.</summary>
+    public long Joins => Volatile.Read(ref _joins);
 
-    public void Unwatch(RequestFlight flight) => _watched.TryRemove(flight, out _);
+    /// <summary>Counts a request that joins a flight (followers only: a leader, the common case, counts nothing here).</summary>
+    public void Joined() => Interlocked.Increment(ref _joins);
+
+    /// <summary>Starts watching a flight for invalidations; call before its endpoint reads any data.</summary>
+    public void Watch(RequestFlight flight)
+    {
+        flight.Watched = true;
+        _watched.TryAdd(flight, 0);
+    }
+
+    /// <summary>Stops watching a flight, if it was watched (most flights, neither memoized nor tagged, never are).</summary>
+    public void Unwatch(RequestFlight flight)
+    {
+        if (flight.Watched)
+        {
+            _watched.TryRemove(flight, out _);
+        }
+    }
 
     private void OnInvalidating(CacheInvalidation invalidation)
     {
@@ -36,7 +55,7 @@ internal sealed class RequestFlights
             if (invalidation.Covers(flight.Key, flight.Tags))
             {
                 flight.Invalidate();
-                Calls.Forget(flight.Key, flight);
+                Calls.Detach(flight);
             }
         }
     }

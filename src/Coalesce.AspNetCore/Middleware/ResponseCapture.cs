@@ -8,7 +8,7 @@ namespace Coalesce.AspNetCore;
 /// <summary>
 /// Stands in for the leader's <see cref="IHttpResponseBodyFeature"/> while its pipeline runs. Whatever way the
 /// app writes (<c>Body</c>, <c>BodyWriter</c>, <c>SendFileAsync</c>), the bytes reach the leader's client as
-/// usual and a copy lands in <see cref="Buffer"/>, up to the configured limit.
+/// usual and a copy is kept, up to the configured limit.
 /// </summary>
 /// <remarks>
 /// The copy holds the bytes as the inner pipeline wrote them. Middleware outside this one may still transform
@@ -23,8 +23,13 @@ internal sealed class ResponseCapture(
     private TeeStream? _stream;
     private TeePipeWriter? _writer;
     private bool _outputStarted;
+    private CaptureBuffer _copy = new(limit);
 
-    public CaptureBuffer Buffer { get; } = new(limit);
+    /// <summary>Whether the body outgrew the limit (or streams), so no copy was kept.</summary>
+    public bool Overflowed => _copy.Overflowed;
+
+    /// <summary>The bytes copied so far.</summary>
+    public int CopiedLength => _copy.Length;
 
     /// <summary>Whether the response sent a file: files are shared with followers but never memoized.</summary>
     public bool SentFile { get; private set; }
@@ -38,7 +43,7 @@ internal sealed class ResponseCapture(
     /// </summary>
     public bool Streaming { get; private set; }
 
-    /// <summary>The <c>Content-Encoding</c> of the bytes in <see cref="Buffer"/>, as the inner pipeline set it.</summary>
+    /// <summary>The <c>Content-Encoding</c> of the copied bytes, as the inner pipeline set it.</summary>
     public StringValues ContentEncoding { get; private set; }
 
     /// <summary>The <c>Vary</c> header as the inner pipeline set it.</summary>
@@ -101,9 +106,12 @@ internal sealed class ResponseCapture(
         }
     }
 
-    public void Append(ReadOnlySpan<byte> data) => Buffer.Append(data);
+    public void Append(ReadOnlySpan<byte> data) => _copy.Append(data);
 
-    public void Dispose() => Buffer.Dispose();
+    /// <summary>The copied body, in an array of its own.</summary>
+    public byte[] CopyToArray() => _copy.ToArray();
+
+    public void Dispose() => _copy.Release();
 
     private void SnapshotHeaders()
     {
@@ -119,7 +127,7 @@ internal sealed class ResponseCapture(
         }
 
         Streaming = true;
-        Buffer.Abandon();
+        _copy.Abandon();
         onStreaming?.Invoke(streamingState ?? this);
     }
 }

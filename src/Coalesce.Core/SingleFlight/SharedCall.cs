@@ -113,23 +113,6 @@ public sealed partial class SharedCall
     }
 
     /// <summary>
-    /// Like <see cref="JoinOrRun{T}(string, Func{CancellationToken, Task{T}}, out bool)"/>, for work the leader
-    /// settles itself: the leader gets <paramref name="lead"/> and ends the flight with
-    /// <see cref="ILedFlight{T}.TrySucceed"/> or <see cref="ILedFlight{T}.TryFail"/> (the flight's bookkeeping, then
-    /// its waiters, on the settling thread; no task is awaited on the way). The flight carries
-    /// <paramref name="leaderState"/>, an object of the leader's that every follower receives as
-    /// <paramref name="flightState"/> (the middleware keeps its per-flight coordination there).
-    /// </summary>
-    internal Task<T> JoinOrLead<T>(string key, object leaderState, out bool isLeader, out object flightState, out ILedFlight<T>? lead)
-    {
-        var (flight, leader) = JoinOrStart<T>(key, abandonable: false, leaderState);
-        isLeader = leader;
-        flightState = flight.State!;
-        lead = leader ? flight : null;
-        return flight.Task;
-    }
-
-    /// <summary>
     /// Starts a flight for <paramref name="key"/> only when none is in progress, and never joins one: for background
     /// work (a cache refresh) that must run at most once at a time per key and that nobody waits for. The work's token
     /// is never cancelled; pass it one of its own through <paramref name="state"/>.
@@ -150,43 +133,6 @@ public sealed partial class SharedCall
         task = flight.Task;
         return true;
     }
-
-    /// <summary>
-    /// Joins the flight in progress for <paramref name="key"/>, if there is one, without ever starting one:
-    /// for callers that may wait for someone else's execution but must not lead one themselves.
-    /// </summary>
-    internal bool TryJoin<T>(string key, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out Task<T>? task, out object? flightState)
-    {
-        while (_flights.TryGetValue(key, out var existing))
-        {
-            if (existing is not Flight<T> running)
-            {
-                break;
-            }
-
-            if (running.TryJoin())
-            {
-                _counters.Hit();
-                task = running.Task;
-                flightState = running.State;
-                return true;
-            }
-
-            _flights.TryRemove(new KeyValuePair<string, Flight>(key, existing));
-        }
-
-        task = null;
-        flightState = null;
-        return false;
-    }
-
-    /// <summary>
-    /// Detaches the flight for <paramref name="key"/> only if it is the one carrying <paramref name="flightState"/>,
-    /// so a newer flight for the same key is left alone.
-    /// </summary>
-    internal bool Forget(string key, object flightState) =>
-        _flights.TryGetValue(key, out var flight) && ReferenceEquals(flight.State, flightState) &&
-        _flights.TryRemove(new KeyValuePair<string, Flight>(key, flight));
 
     /// <summary>
     /// Runs <paramref name="fn"/> for <paramref name="key"/> on the calling thread, or blocks until the
@@ -242,7 +188,7 @@ public sealed partial class SharedCall
     /// <summary>Detaches every flight; see <see cref="Forget(string)"/>.</summary>
     public void ForgetAll() => _flights.Clear();
 
-    private (Flight<T> Flight, bool IsLeader) JoinOrStart<T>(string key, bool abandonable, object? state = null)
+    private (Flight<T> Flight, bool IsLeader) JoinOrStart<T>(string key, bool abandonable)
     {
         while (true)
         {
@@ -250,8 +196,7 @@ public sealed partial class SharedCall
             {
                 if (existing is not Flight<T> running)
                 {
-                    throw new InvalidOperationException(
-                        $"The key '{key}' is in flight with result type '{existing.ResultType}', and cannot be joined as '{typeof(T)}'. Use distinct keys for distinct result types.");
+                    throw MismatchedType(key, existing, typeof(T));
                 }
 
                 if (running.TryJoin())
@@ -265,7 +210,7 @@ public sealed partial class SharedCall
                 continue;
             }
 
-            var flight = new Flight<T>(this, key, abandonable) { State = state };
+            var flight = new Flight<T>(this, key, abandonable);
             if (_flights.TryAdd(key, flight))
             {
                 _counters.Started();
@@ -274,23 +219,20 @@ public sealed partial class SharedCall
         }
     }
 
-    private void Detach(Flight flight) =>
+    /// <summary>Detaches <paramref name="flight"/> if it is still the one for its key; a newer flight is left alone.</summary>
+    internal bool Detach(Flight flight) =>
         _flights.TryRemove(new KeyValuePair<string, Flight>(flight.Key, flight));
 
-    private abstract class Flight(string key)
+    /// <summary>A flight in the map: <see cref="Flight{T}"/> for work the flight runs, <see cref="LedFlight{T}"/> for work its leader runs.</summary>
+    internal abstract class Flight(string key)
     {
         public string Key { get; } = key;
 
-        /// <summary>An object of the leader's that the flight hands to every follower; see JoinOrRun.</summary>
-        public object? State { get; init; }
-
         public abstract Type ResultType { get; }
-
-        public abstract int Callers { get; }
     }
 
     /// <summary>One execution and its callers. The result is a task that every caller awaits.</summary>
-    private sealed class Flight<T> : Flight, ILedFlight<T>
+    private sealed class Flight<T> : Flight
     {
         private readonly SharedCall _owner;
         private readonly TaskCompletionSource<T> _result = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -302,9 +244,6 @@ public sealed partial class SharedCall
         // Callers still waiting; 0 means every caller left and the flight must not be joined.
         private int _callers = 1;
 
-        // 1 once settled, so a leader that settles twice (a streaming release, then its end) counts once.
-        private int _settled;
-
         public Flight(SharedCall owner, string key, bool abandonable)
             : base(key)
         {
@@ -313,8 +252,6 @@ public sealed partial class SharedCall
         }
 
         public override Type ResultType => typeof(T);
-
-        public override int Callers => Volatile.Read(ref _callers);
 
         public Task<T> Task => _result.Task;
 
@@ -417,28 +354,6 @@ public sealed partial class SharedCall
                 _owner.Detach(this);
                 _abandon.Cancel();
             }
-        }
-
-        public bool TrySucceed(T value)
-        {
-            if (Interlocked.Exchange(ref _settled, 1) != 0)
-            {
-                return false;
-            }
-
-            Succeed(value);
-            return true;
-        }
-
-        public bool TryFail(Exception error)
-        {
-            if (Interlocked.Exchange(ref _settled, 1) != 0)
-            {
-                return false;
-            }
-
-            Fail(error);
-            return true;
         }
 
         private void Succeed(T value)

@@ -239,7 +239,7 @@ public sealed class CoalescingTests
 
         Assert.All(bodies, body => Assert.Equal("complete from run 2", body));
         Assert.Equal(2, executions);
-        Assert.Equal(10, app.Flights.GetStats().Hits);
+        Assert.Equal(10, app.Joins);
         await TestApp.WaitUntilAsync(() => app.Stats.GetSnapshot().Requests.Active == 0, "no active flights");
         Assert.Equal(0, app.Stats.GetSnapshot().Requests.Errors);
     }
@@ -293,7 +293,7 @@ public sealed class CoalescingTests
         }
 
         Assert.Equal(5, gate.Executions);
-        Assert.Equal(Clients - 1, app.Flights.GetStats().Hits);
+        Assert.Equal(Clients - 1, app.Joins);
         foreach (var cts in cancels)
         {
             cts.Dispose();
@@ -417,7 +417,7 @@ public sealed class CoalescingTests
         gate.Open();
         await Task.WhenAll(all);
         Assert.Equal(6, gate.Executions);
-        Assert.Equal(0, app.Flights.GetStats().Misses);
+        Assert.Equal(0, app.Stats.GetSnapshot().Requests.Misses);
     }
 
     [Fact]
@@ -454,7 +454,7 @@ public sealed class CoalescingTests
         await Task.WhenAll(requests);
 
         Assert.Equal(3, gate.Executions);
-        Assert.Equal(0, app.Flights.GetStats().Misses);
+        Assert.Equal(0, app.Stats.GetSnapshot().Requests.Misses);
     }
 
     [Fact]

@@ -523,40 +523,122 @@ public sealed class SharedCallTests
     }
 
     [Fact]
-    public async Task A_led_flight_is_settled_by_its_leader_once_frees_its_key_first_and_hands_followers_its_state()
+    public async Task A_led_flight_is_settled_by_its_leader_once_frees_its_key_first_and_is_what_its_followers_join()
     {
         var shared = new SharedCall();
-        var leaderState = new object();
-        var led = shared.JoinOrLead<int>("k", leaderState, out var isLeader, out var state, out var lead);
-        Assert.True(isLeader);
-        Assert.Same(leaderState, state);
+        var leader = new TestFlight("k");
+        Assert.True(shared.TryLead(leader, out var running));
+        Assert.Same(leader, running);
 
         var followers = Enumerable.Range(0, 100).Select(_ =>
         {
-            var task = shared.JoinOrLead<int>("k", new object(), out var follows, out var theirs, out var none);
-            Assert.False(follows);
-            Assert.Null(none);
-            Assert.Same(leaderState, theirs);
-            return task;
+            Assert.False(shared.TryLead(new TestFlight("k"), out var joined));
+            Assert.Same(leader, joined);
+            return joined.Outcome;
         }).ToArray();
 
-        var keyFreeWhenReleased = led.ContinueWith(_ => shared.InFlightCount == 0, TaskScheduler.Default);
-        Assert.True(lead!.TrySucceed(42));
-        Assert.False(lead.TrySucceed(43));
-        Assert.False(lead.TryFail(new InvalidOperationException("late")));
+        var keyFreeWhenReleased = leader.Outcome.ContinueWith(_ => shared.InFlightCount == 0, TaskScheduler.Default);
+        Assert.False(leader.IsSettled);
+        Assert.True(leader.TrySucceed(42));
+        Assert.True(leader.IsSettled);
+        Assert.False(leader.TrySucceed(43));
+        Assert.False(leader.TryFail(new InvalidOperationException("late")));
 
-        Assert.All(await Task.WhenAll(followers), v => Assert.Equal(42, v));
-        Assert.True(await keyFreeWhenReleased);
-        var stats = shared.GetStats();
-        Assert.Equal(1, stats.Misses);
-        Assert.Equal(100, stats.Hits);
-        Assert.Equal(0, stats.Errors);
+        Assert.All(await Task.WhenAll(followers).WaitAsync(Patience), v => Assert.Equal(42, v));
+        Assert.True(await keyFreeWhenReleased.WaitAsync(Patience));
+        Assert.Equal(42, await leader.Outcome.WaitAsync(Patience));
+        Assert.Equal(new SharedCallStats(Hits: 0, Misses: 0, Errors: 0, Active: 0), shared.GetStats()); // (counted by their leaders)
 
-        var next = shared.JoinOrLead<int>("k", new object(), out var leadsAgain, out _, out var second);
-        Assert.True(leadsAgain);
-        Assert.True(second!.TryFail(new InvalidOperationException("down")));
-        await Assert.ThrowsAsync<InvalidOperationException>(() => next);
-        Assert.Equal(1, shared.GetStats().Errors);
+        var next = new TestFlight("k");
+        Assert.True(shared.TryLead(next, out _));
+        Assert.True(next.TryFail(new InvalidOperationException("down")));
+        await Assert.ThrowsAsync<InvalidOperationException>(() => next.Outcome.WaitAsync(Patience));
+        Assert.Equal(0, shared.InFlightCount);
+    }
+
+    [Fact]
+    public async Task Followers_racing_the_leaders_settling_all_get_its_outcome_though_nobody_made_the_task_before()
+    {
+        // The task followers wait on is made by the first who asks; the leader may be settling on another core at
+        // that very moment. Whoever is late, every follower must see the outcome.
+        var shared = new SharedCall();
+        for (var round = 0; round < 200; round++)
+        {
+            var leader = new TestFlight("k" + round);
+            Assert.True(shared.TryLead(leader, out _));
+            var go = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            var key = "k" + round;
+            var followers = Enumerable.Range(0, 8).Select(_ => Task.Run(async () =>
+            {
+                await go.Task;
+                if (shared.TryLead(new TestFlight(key), out var joined))
+                {
+                    // Too late to join: it led a flight of its own, which it settles.
+                    ((TestFlight)joined).TrySucceed(-1);
+                    return -1;
+                }
+
+                return await joined.Outcome;
+            })).ToArray();
+
+            go.SetResult();
+            Assert.True(leader.TrySucceed(round));
+            foreach (var follower in followers)
+            {
+                var outcome = await follower.WaitAsync(Patience);
+                Assert.True(outcome == round || outcome == -1, $"round {round}: a follower got {outcome}");
+            }
+        }
+
+        Assert.Equal(0, shared.InFlightCount);
+    }
+
+    [Fact]
+    public async Task A_follower_only_joins_a_led_flight_and_never_starts_one()
+    {
+        var shared = new SharedCall();
+        Assert.False(shared.TryFollow<int>("k", out _));
+        Assert.Equal(0, shared.InFlightCount);
+
+        var leader = new TestFlight("k");
+        Assert.True(shared.TryLead(leader, out _));
+        Assert.True(shared.TryFollow<int>("k", out var joined));
+        Assert.Same(leader, joined);
+        leader.TrySucceed(7);
+        Assert.Equal(7, await joined.Outcome.WaitAsync(Patience));
+        Assert.False(shared.TryFollow<int>("k", out _));
+    }
+
+    [Fact]
+    public async Task A_key_in_flight_with_another_result_type_cannot_be_led_and_says_why()
+    {
+        var shared = new SharedCall();
+        var gate = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var call = shared.CallAsync("k", _ => gate.Task);
+
+        var error = Assert.Throws<InvalidOperationException>(() => shared.TryLead(new TestFlight("k"), out _));
+        Assert.Contains("'k'", error.Message, StringComparison.Ordinal);
+        Assert.Contains("System.String", error.Message, StringComparison.Ordinal);
+        gate.SetResult("done");
+        Assert.Equal("done", await call.WaitAsync(Patience));
+    }
+
+    [Fact]
+    public void Detaching_a_led_flight_leaves_a_newer_one_for_its_key_alone()
+    {
+        var shared = new SharedCall();
+        var first = new TestFlight("k");
+        Assert.True(shared.TryLead(first, out _));
+        Assert.True(shared.Detach(first));
+
+        var second = new TestFlight("k");
+        Assert.True(shared.TryLead(second, out _));
+        Assert.False(shared.Detach(first));
+        Assert.Equal(1, shared.InFlightCount);
+        Assert.True(first.TrySucceed(1));
+        Assert.Equal(1, shared.InFlightCount);
+        Assert.True(second.TrySucceed(2));
+        Assert.Equal(0, shared.InFlightCount);
     }
 
     [Fact]
@@ -574,4 +656,6 @@ public sealed class SharedCallTests
             await Task.Delay(1);
         }
     }
+
+    private sealed class TestFlight(string key) : SharedCall.LedFlight<int>(key);
 }

@@ -57,7 +57,7 @@ internal sealed class WebNode : IAsyncDisposable
     public RedisCoalescingStats Stats => Services.GetRequiredService<RedisCoalescingStatsSource>().GetSnapshot();
 
     /// <summary>Requests that joined another request's flight on this instance (counted when they join).</summary>
-    public long Followers => Services.GetRequiredService<RequestFlights>().Calls.GetStats().Hits;
+    public long Followers => Services.GetRequiredService<RequestFlights>().Joins;
 
     /// <summary>This instance's cross-instance single-flight.</summary>
     public RedisSingleFlight Flights => Services.GetRequiredService<RedisSingleFlight>();
