@@ -66,11 +66,24 @@ internal sealed class CoalescingMetrics
     /// <summary>Retries, fallbacks, rate limiting and failures of the app's HttpClients.</summary>
     public ResilienceMetrics Resilience { get; }
 
+    /// <summary>Whether a request's arrival time is worth reading: someone listens to the wait histogram.</summary>
+    public bool MeasuresWaits => _serverWait.Enabled;
+
+    /// <summary>Whether an execution's start time is worth reading: someone listens to the execution histogram.</summary>
+    public bool MeasuresExecutions => _serverExecution.Enabled;
+
+    /// <param name="endpoint">The request's endpoint.</param>
+    /// <param name="result">Its <c>coalesce.result</c>.</param>
+    /// <param name="waitStartedAt">When its wait began (a <see cref="Stopwatch"/> timestamp), or 0 when not read.</param>
     public void ServerAnswered(EndpointCounters endpoint, string result, long waitStartedAt)
     {
-        var tags = endpoint.Tags(result);
-        _serverRequests.Add(1, tags);
-        if (result == Shared && _serverWait.Enabled)
+        // Nothing is built for instruments nobody listens to: every request passes here, most with no listener.
+        if (_serverRequests.Enabled)
+        {
+            _serverRequests.Add(1, endpoint.Tags(result));
+        }
+
+        if (result == Shared && waitStartedAt != 0 && _serverWait.Enabled)
         {
             _serverWait.Record(Stopwatch.GetElapsedTime(waitStartedAt).TotalSeconds, endpoint.Tags());
         }
@@ -87,11 +100,36 @@ internal sealed class CoalescingMetrics
         _serverRefreshes.Add(1, tags);
     }
 
-    public void ServerStarted(EndpointCounters endpoint) => _serverActive.Add(1, endpoint.Tags());
-
-    public void ServerCompleted(EndpointCounters endpoint, string result, long startedAt, bool failed)
+    /// <summary>Counts an execution in progress; returns whether it did, for <see cref="ServerCompleted"/> to undo.</summary>
+    public bool ServerStarted(EndpointCounters endpoint)
     {
-        _serverActive.Add(-1, endpoint.Tags());
+        if (!_serverActive.Enabled)
+        {
+            return false;
+        }
+
+        _serverActive.Add(1, endpoint.Tags());
+        return true;
+    }
+
+    /// <param name="endpoint">The request's endpoint.</param>
+    /// <param name="result">Its <c>coalesce.result</c>.</param>
+    /// <param name="startedAt">When the execution started (a <see cref="Stopwatch"/> timestamp), or 0 when not read.</param>
+    /// <param name="failed">Whether the execution failed.</param>
+    /// <param name="countedActive">What <see cref="ServerStarted"/> returned for it, so the two always balance.</param>
+    public void ServerCompleted(EndpointCounters endpoint, string result, long startedAt, bool failed, bool countedActive)
+    {
+        if (countedActive)
+        {
+            _serverActive.Add(-1, endpoint.Tags());
+        }
+
+        var measure = startedAt != 0 && _serverExecution.Enabled;
+        if (!measure && !_serverRequests.Enabled)
+        {
+            return;
+        }
+
         var tags = endpoint.Tags(result);
         if (failed)
         {
@@ -99,7 +137,7 @@ internal sealed class CoalescingMetrics
         }
 
         _serverRequests.Add(1, tags);
-        if (_serverExecution.Enabled)
+        if (measure)
         {
             _serverExecution.Record(Stopwatch.GetElapsedTime(startedAt).TotalSeconds, tags);
         }

@@ -38,8 +38,6 @@ public sealed class CoalescingStatsRegistry
         Metrics = new CoalescingMetrics(meterFactory.Create(new MeterOptions(CoalesceMeter.Name)));
     }
 
-    internal SharedCallCounters Requests { get; } = new();
-
     /// <summary>The app's instruments; <see langword="null"/> when built without a meter factory.</summary>
     internal CoalescingMetrics? Metrics { get; }
 
@@ -48,8 +46,20 @@ public sealed class CoalescingStatsRegistry
     public CoalescingStatsSnapshot GetSnapshot()
     {
         var cache = _cache.GetStats();
+
+        // All requests are the sum of the endpoints' (each request counts once, on its endpoint, not twice).
+        long hits = 0, misses = 0, errors = 0, active = 0;
+        foreach (var (_, endpoint) in _endpoints)
+        {
+            var flights = endpoint.Flights;
+            hits += flights.Hits;
+            misses += flights.Misses;
+            errors += flights.Errors;
+            active += flights.Active;
+        }
+
         return new CoalescingStatsSnapshot(
-            FlightCounts.From(Requests),
+            new FlightCounts(hits, misses, errors, active),
             new CacheCounts(cache.Hits, cache.Misses, cache.Size, cache.Evictions),
             [.. _endpoints.OrderBy(e => e.Key, StringComparer.Ordinal)
                 .Select(e => new EndpointCounts(e.Key, e.Value.Flights.Hits, e.Value.Flights.Misses, e.Value.Flights.Errors, e.Value.Flights.Active)

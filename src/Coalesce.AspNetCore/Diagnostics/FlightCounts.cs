@@ -12,7 +12,4 @@ public sealed record FlightCounts(long Hits, long Misses, long Errors, long Acti
     /// <summary><c>Hits / (Hits + Misses)</c>, or 0 when there were none.</summary>
     [JsonPropertyOrder(10)]
     public double HitRate => Hits + Misses == 0 ? 0d : (double)Hits / (Hits + Misses);
-
-    internal static FlightCounts From(SharedCallCounters counters) =>
-        new(counters.Hits, counters.Misses, counters.Errors, counters.Active);
 }

@@ -3,22 +3,23 @@ using System.Diagnostics;
 namespace Coalesce.AspNetCore;
 
 /// <summary>
-/// Counts one request's outcome: in the all-requests and the endpoint's figures of <c>/_coalesce/stats</c>, and
-/// once on the meter with its <c>coalesce.result</c> and durations. Created when the request reaches coalescing
+/// Counts one request's outcome: in its endpoint's figures of <c>/_coalesce/stats</c> (the all-requests figures are
+/// their sum), and once on the meter with its <c>coalesce.result</c> and durations. Created when the request reaches coalescing
 /// (the start of a follower's wait). A mutable struct on purpose, so counting allocates nothing: call
 /// <see cref="Started"/> or <see cref="StartedAlone"/> and then <see cref="Completed"/> on the same variable (an
 /// async method's parameter is one), since the execution's start time is kept in it.
 /// </summary>
-internal struct ExecutionCounters(SharedCallCounters requests, EndpointCounters endpoint)
+internal struct ExecutionCounters(EndpointCounters endpoint)
 {
-    private readonly long _arrived = Stopwatch.GetTimestamp();
+    // The clock is read only for a histogram someone listens to (0: not read, and not recorded).
+    private readonly long _arrived = endpoint.Metrics is { MeasuresWaits: true } ? Stopwatch.GetTimestamp() : 0;
     private long _started;
     private bool _alone;
+    private bool _countedActive;
 
     /// <summary>Answered from the memo cache.</summary>
     public readonly void Memoized()
     {
-        requests.Hit();
         endpoint.Flights.Hit();
         endpoint.Metrics?.ServerAnswered(endpoint, CoalescingMetrics.Hit, _arrived);
     }
@@ -32,7 +33,6 @@ internal struct ExecutionCounters(SharedCallCounters requests, EndpointCounters 
         endpoint.Stale.Served(onError);
         if (!ranEndpoint)
         {
-            requests.Hit();
             endpoint.Flights.Hit();
             endpoint.Metrics?.ServerAnswered(endpoint, onError ? CoalescingMetrics.StaleIfError : CoalescingMetrics.Stale, _arrived);
         }
@@ -41,7 +41,6 @@ internal struct ExecutionCounters(SharedCallCounters requests, EndpointCounters 
     /// <summary>Answered by another request's execution: its response, or its exception.</summary>
     public readonly void Hit()
     {
-        requests.Hit();
         endpoint.Flights.Hit();
         endpoint.Metrics?.ServerAnswered(endpoint, CoalescingMetrics.Shared, _arrived);
     }
@@ -54,17 +53,16 @@ internal struct ExecutionCounters(SharedCallCounters requests, EndpointCounters 
 
     public readonly void Completed(bool failed)
     {
-        requests.Completed(failed);
         endpoint.Flights.Completed(failed);
-        endpoint.Metrics?.ServerCompleted(endpoint, _alone ? CoalescingMetrics.Bypass : CoalescingMetrics.Miss, _started, failed);
+        endpoint.Metrics?.ServerCompleted(endpoint, _alone ? CoalescingMetrics.Bypass : CoalescingMetrics.Miss, _started, failed, _countedActive);
     }
 
     private void Start(bool alone)
     {
         _alone = alone;
-        _started = Stopwatch.GetTimestamp();
-        requests.Started();
+        var metrics = endpoint.Metrics;
+        _started = metrics is { MeasuresExecutions: true } ? Stopwatch.GetTimestamp() : 0;
         endpoint.Flights.Started();
-        endpoint.Metrics?.ServerStarted(endpoint);
+        _countedActive = metrics?.ServerStarted(endpoint) ?? false;
     }
 }

@@ -212,7 +212,7 @@ internal sealed partial class RequestCoalescingMiddleware
                     return;
                 }
 
-                await LeadAsync(context, state, flight, new ExecutionCounters(_stats.Requests, endpointCounters)).ConfigureAwait(false);
+                await LeadAsync(context, state, flight, new ExecutionCounters(endpointCounters)).ConfigureAwait(false);
                 var status = context.Response.StatusCode;
                 if (context.RequestAborted.IsCancellationRequested)
                 {
