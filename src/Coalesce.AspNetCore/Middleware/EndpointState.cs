@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Primitives;
 using Microsoft.AspNetCore.Routing;
 
 namespace Coalesce.AspNetCore;
@@ -28,6 +29,8 @@ internal sealed class EndpointState
             .Distinct(StringComparer.OrdinalIgnoreCase)
             .Order(StringComparer.OrdinalIgnoreCase)];
         IdentityHeaders = [.. options.IdentityHeaders.Order(StringComparer.OrdinalIgnoreCase)];
+        VaryByHeaderReaders = Array.ConvertAll(VaryByHeaders, HeaderReader.For);
+        IdentityHeaderReaders = Array.ConvertAll(IdentityHeaders, HeaderReader.For);
         InvalidatesTags = Problem is null ? FindInvalidatedTags(endpoint) : [];
         Health = Policy.HasStaleWindows ? new EndpointHealth() : null;
 
@@ -66,6 +69,12 @@ internal sealed class EndpointState
     public string[] VaryByHeaders { get; }
 
     public string[] IdentityHeaders { get; }
+
+    /// <summary>How to read each of <see cref="VaryByHeaders"/>, in the same order.</summary>
+    public Func<IHeaderDictionary, StringValues>[] VaryByHeaderReaders { get; }
+
+    /// <summary>How to read each of <see cref="IdentityHeaders"/>, in the same order.</summary>
+    public Func<IHeaderDictionary, StringValues>[] IdentityHeaderReaders { get; }
 
     public TagTemplate[] InvalidatesTags { get; }
 

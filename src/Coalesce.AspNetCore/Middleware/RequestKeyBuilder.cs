@@ -28,7 +28,8 @@ internal static class RequestKeyBuilder
 
         Append(ref key, request.Method);
         Append(ref key, request.Scheme);
-        Append(ref key, request.Host.Value);
+        // The Host header as sent (HttpRequest.Host would parse it into a HostString first, on every request).
+        AppendValues(ref key, request.Headers.Host);
         Append(ref key, request.PathBase.Value);
 
         if (policy.KeyFunction is { } keyFunction)
@@ -52,14 +53,17 @@ internal static class RequestKeyBuilder
             Append(ref key, Convert.ToString(request.RouteValues[name], CultureInfo.InvariantCulture));
         }
 
-        foreach (var name in endpoint.VaryByHeaders)
+        var headers = request.Headers;
+        var varyBy = endpoint.VaryByHeaders;
+        var readers = endpoint.VaryByHeaderReaders;
+        for (var i = 0; i < varyBy.Length; i++)
         {
-            AppendHeader(ref key, name, request.Headers[name]);
+            AppendHeader(ref key, varyBy[i], readers[i](headers));
         }
 
         if (endpoint.VaryByIdentity)
         {
-            AppendIdentity(ref key, context, endpoint.IdentityHeaders);
+            AppendIdentity(ref key, context, endpoint.IdentityHeaders, endpoint.IdentityHeaderReaders);
         }
 
         return key.ToStringAndClear();
@@ -225,19 +229,20 @@ internal static class RequestKeyBuilder
     /// <c>HttpContext.User</c> (its scheme and name identifier or <c>sub</c> claim, or all its claims), and the
     /// client certificate's thumbprint. Anonymous callers without any of these share <c>I-</c>.
     /// </summary>
-    internal static void AppendIdentity(ref DefaultInterpolatedStringHandler key, HttpContext context, string[] identityHeaders)
+    internal static void AppendIdentity(
+        ref DefaultInterpolatedStringHandler key, HttpContext context, string[] identityHeaders, Func<IHeaderDictionary, StringValues>[] readers)
     {
         var text = new DefaultInterpolatedStringHandler(0, 0, CultureInfo.InvariantCulture, stackalloc char[256]);
         var any = false;
         var headers = context.Request.Headers;
-        foreach (var name in identityHeaders)
+        for (var i = 0; i < identityHeaders.Length; i++)
         {
-            var values = headers[name];
+            var values = readers[i](headers);
             if (values.Count > 0)
             {
                 any = true;
                 text.AppendLiteral("H");
-                Append(ref text, name);
+                Append(ref text, identityHeaders[i]);
                 AppendValues(ref text, values);
             }
         }
