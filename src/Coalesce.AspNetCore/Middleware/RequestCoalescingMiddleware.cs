@@ -581,19 +581,20 @@ internal sealed partial class RequestCoalescingMiddleware
         KeyValuePair<string, StringValues>[]? entryHeaders, long? startSeq)
     {
         var memoizing = state.Policy.MemoizeTtl is not null;
+        if (capture.Streaming || (!memoizing && !flight.HasFollowers))
+        {
+            // Streaming: the followers were released at its first byte. Otherwise the common unique-key case:
+            // nobody waits, so don't judge or build a copy nobody will replay (nor ask whether the client is still
+            // there, which costs Kestrel a lock: a follower that joins now runs its own request either way).
+            counters.Completed(failed: false);
+            Settle(flight, FlightOutcome.NotCaptured);
+            return Task.CompletedTask;
+        }
+
         if (context.RequestAborted.IsCancellationRequested)
         {
             counters.Completed(failed: false);
             HandOver(flight);
-            return Task.CompletedTask;
-        }
-
-        if (capture.Streaming || (!memoizing && !flight.HasFollowers))
-        {
-            // Streaming: the followers were released at its first byte. Otherwise the common unique-key case:
-            // nobody waits, so don't judge or build a copy nobody will replay.
-            counters.Completed(failed: false);
-            Settle(flight, FlightOutcome.NotCaptured);
             return Task.CompletedTask;
         }
 
