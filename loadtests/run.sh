@@ -12,7 +12,8 @@
 # OUTAGE, OUTAGE_AFTER (s of the outage scenario's run before, during and after its backend is down: 3, 10, 3),
 # SCALEOUT_KEYS (fresh keys of the scale-out scenario's simultaneous miss, 50), SCALEOUT_CONNECTIONS (connections per
 # instance on each of them, 20), SCALEOUT_WRITES (measured writes of its invalidation probe, 200),
-# SCENARIOS (which to run, space-separated: "stampede overhead memo zipf scale memory outage scaleout", all by
+# ROUNDS (the overhead and hit-path scenarios measure their variants in this many alternating rounds, each of
+# DURATION s, and report medians: 5), SCENARIOS (which to run, space-separated: "stampede overhead memo zipf scale memory outage scaleout", all by
 # default, scaleout only when redis-server is there or can be installed), RESULTS (folder).
 #
 # Needs bash, coreutils, the .NET SDK and wrk, and redis-server for the scaleout scenario (each installed with
@@ -27,6 +28,7 @@ RESULTS="${RESULTS:-$LOADTESTS/results}"
 RAW="$RESULTS/raw"
 
 DURATION="${DURATION:-10}"
+ROUNDS="${ROUNDS:-5}"
 WARMUP="${WARMUP:-2}"
 # Pause between a warm-up and its measured run. wrk ends the warm-up by closing connections mid-request, and a
 # key whose leader did not finish passes straight through for RequestCoalescingOptions.PassThroughDuration
@@ -60,7 +62,7 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPE
 die() { echo "run.sh: $*" >&2; exit 1; }
 log() { echo "==> $*" >&2; }
 
-for setting in DURATION WARMUP SETTLE THREADS STAMPEDE_CONNECTIONS CONNECTIONS ZIPF_CONNECTIONS OUTAGE_BEFORE OUTAGE OUTAGE_AFTER \
+for setting in DURATION ROUNDS WARMUP SETTLE THREADS STAMPEDE_CONNECTIONS CONNECTIONS ZIPF_CONNECTIONS OUTAGE_BEFORE OUTAGE OUTAGE_AFTER \
     SCALEOUT_KEYS SCALEOUT_CONNECTIONS SCALEOUT_WRITES; do
   value="${!setting}"
   [[ "$value" =~ ^[0-9]+$ ]] && [ "$value" -ge 1 ] && [ "$value" -le 10000 ] ||
@@ -229,6 +231,44 @@ measure() {
   wrk_run "$DURATION" "$connections" "$lua" "$path" --latency >"$raw" || die "wrk failed on $path (see $raw)."
   cpu_after="$(cpu_ticks)"
   record_run "$scenario" "$variant" "$counter" "$path" "$connections" "$raw" $(( (cpu_after - cpu_before) * 1000000 / CLK_TCK ))
+}
+
+# measure_rounds SCENARIO LUA CONNECTIONS VARIANT COUNTER PATH [VARIANT COUNTER PATH ...]: warms each variant up once,
+# then measures them all in ROUNDS rounds of DURATION s, in turn (the order reversed every other round), recording
+# one row per variant and round as VARIANT@ROUND. The report compares variants within each round and takes the
+# medians, so the machine's load changing during one run (wrk and the app share it, and so may other work) does not
+# decide a comparison of a few percent.
+measure_rounds() {
+  local scenario="$1" lua="$2" connections="$3"
+  shift 3
+  local -a variants=() counters=() paths=()
+  while [ "$#" -ge 3 ]; do
+    variants+=("$1"); counters+=("$2"); paths+=("$3")
+    shift 3
+  done
+
+  local i round order cpu_before cpu_after raw
+  for i in "${!variants[@]}"; do
+    log "$scenario / ${variants[$i]}: ${paths[$i]}, $connections connections, ${WARMUP}s warm-up"
+    wrk_run "$WARMUP" "$connections" "$lua" "${paths[$i]}" >/dev/null || die "wrk failed warming up ${paths[$i]}."
+  done
+  sleep "$SETTLE"
+
+  for round in $(seq 1 "$ROUNDS"); do
+    order="$(seq 0 $(( ${#variants[@]} - 1 )))"
+    [ $(( round % 2 )) -eq 1 ] || order="$(tac <<<"$order")"
+    for i in $order; do
+      log "$scenario / ${variants[$i]}: round $round of $ROUNDS, ${DURATION}s measured"
+      raw="$RAW/$scenario.${variants[$i]}.$round.txt"
+      http POST /_counts/reset >/dev/null || die "could not reset the counts."
+      cpu_before="$(cpu_ticks)"
+      wrk_run "$DURATION" "$connections" "$lua" "${paths[$i]}" --latency >"$raw" || die "wrk failed on ${paths[$i]} (see $raw)."
+      cpu_after="$(cpu_ticks)"
+      record_run "$scenario" "${variants[$i]}@$round" "${counters[$i]}" "${paths[$i]}" "$connections" "$raw" \
+        $(( (cpu_after - cpu_before) * 1000000 / CLK_TCK ))
+      sleep 1
+    done
+  done
 }
 
 # record_run SCENARIO VARIANT COUNTER PATH CONNECTIONS RAW CPU_US: reads the counts and wrk's result line, and
@@ -670,7 +710,7 @@ write_report() {
   awk -F'\t' -v md="$md" -v json="$json" -v stats="$stats" \
       -v started="$STARTED" -v cpus="$CPUS" -v cpu="$(json_escape "$CPU_MODEL")" -v memory="$MEMORY" \
       -v os="$(json_escape "$OS")" -v dotnet="$DOTNET_VERSION" -v wrkv="$WRK_VERSION" -v load="$LOAD_AVERAGE" \
-      -v commit="$COMMIT" -v duration="$DURATION" -v warmup="$WARMUP" -v settle="$SETTLE" -v threads="$THREADS" \
+      -v commit="$COMMIT" -v duration="$DURATION" -v rounds="$ROUNDS" -v warmup="$WARMUP" -v settle="$SETTLE" -v threads="$THREADS" \
       -v memkeys="$MEMORY_KEYS" -v memo_entry="$MEMO_PER_ENTRY" -v memo_entries="$MEMO_ENTRIES" -v oc_entry="$OUTPUT_CACHE_PER_ENTRY" \
       -v flood_keys="$FLOOD_KEYS" -v flood_heap="$FLOOD_HEAP" -v flood_entries="$FLOOD_ENTRIES" -v flood_bytes="$FLOOD_BYTES" \
       -v scenarios="$SCENARIOS" -v all_scenarios="$ALL_SCENARIOS" -v outage_before="$OUTAGE_BEFORE" -v outage="$OUTAGE" \
@@ -683,6 +723,27 @@ write_report() {
     function find(s, v,   i) { for (i = 1; i <= n; i++) if (sc[i] == s && va[i] == v) return i; return 0 }
     function errs(i) { return st[i] + so[i] }
     function cpureq(i) { return rq[i] > 0 ? sprintf("%.1f", cpuus[i] / rq[i]) : "n/a" }
+    # The median of M[1..m] (sorted in place).
+    function median(m,   a, b, t) {
+      for (a = 1; a <= m; a++) for (b = a + 1; b <= m; b++) if (M[b] < M[a]) { t = M[a]; M[a] = M[b]; M[b] = t }
+      return m == 0 ? 0 : (m % 2 ? M[(m + 1) / 2] : (M[m / 2] + M[m / 2 + 1]) / 2)
+    }
+    # The baseline a variant of a measured-in-rounds scenario is compared with.
+    function baseline(s, v) { return s == "overhead" ? "off" : v ~ /30k$/ ? "outputcache-30k" : "outputcache" }
+    # The row of variant v of scenario s in round r, or 0.
+    function in_round(s, v, r,   i) { for (i = 1; i <= n; i++) if (sc[i] == s && vn[i] == v && rd[i] == r) return i; return 0 }
+    # Summarizes variant v of scenario s over its rounds, into the S_ globals: medians of requests/s, p50, p99 and of
+    # the per-round ratio to the baseline of the same round (with its lowest and highest), CPU over all rounds.
+    function summarize(s, v,   i, j, m, cpu, req) {
+      S_rounds = 0; S_err = 0; S_ex = 0; S_first = 0; cpu = 0; req = 0
+      m = 0; for (i = 1; i <= n; i++) if (sc[i] == s && vn[i] == v) { if (!S_first) S_first = i; M[++m] = rps[i]; S_rounds++; S_err += errs(i); S_ex += ex[i]; cpu += cpuus[i]; req += rq[i] }
+      S_rps = median(m)
+      m = 0; for (i = 1; i <= n; i++) if (sc[i] == s && vn[i] == v) M[++m] = p50[i]; S_p50 = median(m)
+      m = 0; for (i = 1; i <= n; i++) if (sc[i] == s && vn[i] == v) M[++m] = p99[i]; S_p99 = median(m)
+      m = 0; for (i = 1; i <= n; i++) if (sc[i] == s && vn[i] == v && (j = in_round(s, baseline(s, v), rd[i])) && rps[j] > 0) M[++m] = rps[i] / rps[j]
+      S_ratio = median(m); S_lo = m ? M[1] : 0; S_hi = m ? M[m] : 0; S_pairs = m
+      S_cpu = req > 0 ? sprintf("%.1f", cpu / req) : "n/a"
+    }
     {
       n++; sc[n] = $1; va[n] = $2; pa[n] = $3; co[n] = $4; rq[n] = $5; du[n] = $6 / 1e6
       p50[n] = $7; p90[n] = $8; p99[n] = $9; mx[n] = $10; st[n] = $11; so[n] = $12
@@ -691,6 +752,9 @@ write_report() {
       bf[n] = $24 + 0; lw[n] = $25 + 0; lb[n] = $26 + 0
       for (k = 1; k <= 12; k++) x[n, k] = $(26 + k) + 0
       rps[n] = du[n] > 0 ? rq[n] / du[n] : 0
+      # A variant measured in rounds is recorded as VARIANT@ROUND.
+      vn[n] = va[n]; rd[n] = 0
+      if (split(va[n], part, "@") == 2) { vn[n] = part[1]; rd[n] = part[2] + 0 }
       eps[n] = du[n] > 0 ? ex[n] / du[n] : 0
       hr[n] = (hi[n] + mi[n]) > 0 ? hi[n] / (hi[n] + mi[n]) : -1
     }
@@ -727,33 +791,38 @@ write_report() {
       }
 
       if (ran["overhead"]) {
-      b = find("overhead", "off")
       print "## 2. Overhead: unique keys, trivial handler\n" > md
       print "Every request has a new `?id=`, so nothing can be shared: this is the cost of the middleware on a " \
-            "request it cannot help. Goal: at least 97% of the requests/s without it. *App CPU per request* is the " \
-            "app'"'"'s user + system CPU time over the measured run divided by its requests.\n" > md
+            "request it cannot help. Goal: at least 97% of the requests/s without it. The two variants are measured " \
+            "in " rounds " alternating rounds of " duration " s; *vs off* is the median of the rounds'"'"' ratios (lowest " \
+            "and highest in brackets), the other figures medians over the rounds. *App CPU per request* is the " \
+            "app'"'"'s user + system CPU time over all rounds divided by their requests.\n" > md
       print "| Variant | Connections | Requests/s | vs off | App CPU per request µs | p50 ms | p99 ms | Errors | Goal |" > md
       print "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |" > md
-      for (i = 1; i <= n; i++) if (sc[i] == "overhead")
-        print "| " va[i] " (`" pa[i] "`) | " co[i] " | " num(rps[i]) " | " pct(rps[i], rps[b]) " | " cpureq(i) " | " ms(p50[i]) \
-              " | " ms(p99[i]) " | " errs(i) " | " (i == b ? "baseline" : (rps[b] > 0 && rps[i] >= 0.97 * rps[b] ? "met (>= 97%)" : "not met (< 97%)")) " |" > md
+      for (i = 1; i <= n; i++) if (sc[i] == "overhead" && rd[i] == 1) {
+        summarize("overhead", vn[i])
+        print "| " vn[i] " (`" pa[i] "`) | " co[i] " | " num(S_rps) " | " sprintf("%.1f%%", 100 * S_ratio) \
+              (vn[i] == "off" ? "" : sprintf(" (%.1f–%.1f%%)", 100 * S_lo, 100 * S_hi)) " | " S_cpu " | " ms(S_p50) " | " ms(S_p99) " | " S_err \
+              " | " (vn[i] == "off" ? "baseline" : (S_pairs > 0 && S_ratio >= 0.97 ? "met (>= 97%)" : "not met (< 97%)")) " |" > md
+      }
       print "" > md
       }
 
       if (ran["memo"]) {
-      b = find("memo", "outputcache")
       print "## 3. Memoized hit path\n" > md
-      b30 = find("memo", "outputcache-30k")
       print "The same ~0.9 KB JSON from a memoized endpoint, from the same endpoint under OutputCache, and as " \
-            "precomputed bytes (the ceiling); then a ~30 KB JSON page memoized and under OutputCache. Goals: the " \
+            "precomputed bytes (the ceiling); then a ~30 KB JSON page memoized and under OutputCache. Each group is " \
+            "measured in " rounds " rounds of " duration " s, its variants in turn; *vs OutputCache* is the median of the " \
+            "rounds'"'"' ratios (lowest and highest in brackets), the other figures medians over the rounds. Goals: the " \
             "memoized hit at least 1.2x OutputCache'"'"'s for ~1 KB, at least 1.1x for ~30 KB.\n" > md
-      print "| Variant | Connections | Requests/s | vs OutputCache | p50 ms | p99 ms | Handler executions | Errors | Goal |" > md
-      print "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |" > md
-      for (i = 1; i <= n; i++) if (sc[i] == "memo") {
-        base = va[i] ~ /30k$/ ? b30 : b
-        goal = va[i] == "memo" ? 1.2 : va[i] == "memo-30k" ? 1.1 : 0
-        print "| " va[i] " (`" pa[i] "`) | " co[i] " | " num(rps[i]) " | " pct(rps[i], rps[base]) " | " ms(p50[i]) \
-              " | " ms(p99[i]) " | " ex[i] " | " errs(i) " | " (goal > 0 ? (rps[base] > 0 && rps[i] >= goal * rps[base] ? "met (>= " goal "x)" : "not met (< " goal "x)") : "") " |" > md
+      print "| Variant | Connections | Requests/s | vs OutputCache | App CPU per request µs | p50 ms | p99 ms | Handler executions | Errors | Goal |" > md
+      print "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |" > md
+      for (i = 1; i <= n; i++) if (sc[i] == "memo" && rd[i] == 1) {
+        summarize("memo", vn[i])
+        goal = vn[i] == "memo" ? 1.2 : vn[i] == "memo-30k" ? 1.1 : 0
+        print "| " vn[i] " (`" pa[i] "`) | " co[i] " | " num(S_rps) " | " sprintf("%.2fx", S_ratio) \
+              (vn[i] ~ /^outputcache/ ? "" : sprintf(" (%.2f–%.2f)", S_lo, S_hi)) " | " S_cpu " | " ms(S_p50) " | " ms(S_p99) " | " S_ex " | " S_err \
+              " | " (goal > 0 ? (S_pairs > 0 && S_ratio >= goal ? "met (>= " goal "x)" : "not met (< " goal "x)") : "") " |" > md
       }
       print "" > md
       }
@@ -893,18 +962,18 @@ write_report() {
 
       print "Errors are responses with status 400 or more plus socket errors and timeouts, as wrk counts them. " \
             "Raw wrk output (with `--latency` distributions) is written to `loadtests/results/raw/`, not committed.\n" > md
-      print "Reproduce: `" (scenarios != all_scenarios ? "SCENARIOS=\"" scenarios "\" " : "") "DURATION=" duration " WARMUP=" warmup " SETTLE=" settle \
+      print "Reproduce: `" (scenarios != all_scenarios ? "SCENARIOS=\"" scenarios "\" " : "") "DURATION=" duration " ROUNDS=" rounds " WARMUP=" warmup " SETTLE=" settle \
             (ran["outage"] && (outage_before != 3 || outage != 10 || outage_after != 3) ? " OUTAGE_BEFORE=" outage_before " OUTAGE=" outage " OUTAGE_AFTER=" outage_after : "") \
             " loadtests/run.sh`" > md
 
       printf "{\n  \"generated\": \"%s\",\n  \"commit\": \"%s\",\n", started, commit > json
-      printf "  \"settings\": { \"durationSeconds\": %d, \"warmupSeconds\": %d, \"settleSeconds\": %d, \"threads\": %d, \"scenarios\": \"%s\", \"outageBeforeSeconds\": %d, \"outageSeconds\": %d, \"outageAfterSeconds\": %d },\n", \
-             duration, warmup, settle, threads, scenarios, outage_before, outage, outage_after > json
+      printf "  \"settings\": { \"durationSeconds\": %d, \"rounds\": %d, \"warmupSeconds\": %d, \"settleSeconds\": %d, \"threads\": %d, \"scenarios\": \"%s\", \"outageBeforeSeconds\": %d, \"outageSeconds\": %d, \"outageAfterSeconds\": %d },\n", \
+             duration, rounds, warmup, settle, threads, scenarios, outage_before, outage, outage_after > json
       printf "  \"machine\": { \"cpus\": %d, \"cpuModel\": \"%s\", \"memory\": \"%s\", \"os\": \"%s\", \"dotnet\": \"%s\", \"loadGenerator\": \"%s\", \"loadAverageAtStart\": \"%s\" },\n", \
              cpus, cpu, memory, os, dotnet, wrkv, load > json
       print "  \"runs\": [" > json
       for (i = 1; i <= n; i++) {
-        base = sc[i] == "memo" ? (va[i] ~ /30k$/ ? find("memo", "outputcache-30k") : find("memo", "outputcache")) : sc[i] == "outage" ? find("outage", "plain") : \
+        base = rd[i] > 0 ? in_round(sc[i], baseline(sc[i], vn[i]), rd[i]) : sc[i] == "outage" ? find("outage", "plain") : \
                sc[i] != "scaleout" ? find(sc[i], "off") : va[i] ~ /^miss-/ ? find("scaleout", "miss-local") : \
                va[i] ~ /^hit-/ ? find("scaleout", "hit-local-1") : i
         printf "    { \"scenario\": \"%s\", \"variant\": \"%s\", \"path\": \"%s\", \"connections\": %d, \"requests\": %d, \"durationSeconds\": %.3f, ", \
@@ -963,16 +1032,19 @@ if runs stampede; then
 fi
 
 if runs overhead; then
-  measure overhead off         unique.off           /off/unique           unique.lua "$CONNECTIONS"
-  measure overhead coalesce    unique.coalesce      /coalesce/unique      unique.lua "$CONNECTIONS"
+  measure_rounds overhead unique.lua "$CONNECTIONS" \
+    off      unique.off      /off/unique \
+    coalesce unique.coalesce /coalesce/unique
 fi
 
 if runs memo; then
-  measure memo     outputcache item.outputcache     /outputcache/item     fixed.lua  "$CONNECTIONS"
-  measure memo     memo        item.memo            /memo/item            fixed.lua  "$CONNECTIONS"
-  measure memo     const       item.const           /const/item           fixed.lua  "$CONNECTIONS"
-  measure memo     outputcache-30k item30k.outputcache /outputcache/item30k fixed.lua  "$CONNECTIONS"
-  measure memo     memo-30k    item30k.memo         /memo/item30k         fixed.lua  "$CONNECTIONS"
+  measure_rounds memo fixed.lua "$CONNECTIONS" \
+    outputcache item.outputcache /outputcache/item \
+    memo        item.memo        /memo/item \
+    const       item.const       /const/item
+  measure_rounds memo fixed.lua "$CONNECTIONS" \
+    outputcache-30k item30k.outputcache /outputcache/item30k \
+    memo-30k        item30k.memo        /memo/item30k
 fi
 
 if runs zipf; then
