@@ -175,7 +175,11 @@ internal sealed partial class RequestCoalescingMiddleware
         return _next(context);
     }
 
-    private async Task CoalesceAsync(HttpContext context, EndpointState state)
+    /// <remarks>
+    /// Synchronous up to the first thing that waits (a replay, the endpoint, a leader's response), so the common
+    /// requests (a unique key that leads, a memoized hit) run through no async state machine of their own here.
+    /// </remarks>
+    private Task CoalesceAsync(HttpContext context, EndpointState state)
     {
         var counters = new ExecutionCounters(state.CountersFor(context.Request.Method));
         string key;
@@ -191,43 +195,50 @@ internal sealed partial class RequestCoalescingMiddleware
                 CoalescingLog.KeyFunctionFailed(_logger, ex, state.Name);
             }
 
-            await RunOwnAsync(context, counters).ConfigureAwait(false);
-            return;
+            return RunOwnAsync(context, counters);
         }
-
-        var request = context.Request;
 
         // (While this instance does not follow other instances' invalidations, a tagged local entry may be stale:
         // it is not served; the leader asks the second level, which is authoritative, or runs the endpoint.)
         if (state.Policy.MemoizeTtl is not null && (_distributed is null || !state.Policy.HasTags || _distributed.IsSynchronized))
         {
-            if (!state.Policy.HasStaleWindows)
+            if (state.Policy.HasStaleWindows)
             {
-                if (_cache.TryGet<CapturedResponse>(key, out var memoized) && memoized.CanAnswer(request))
-                {
-                    counters.Memoized();
-                    await ReplayAsync(context, memoized, CacheStatus.Hit, stored: true).ConfigureAwait(false);
-                    return;
-                }
+                return AnswerFromStoredOrRunAsync(context, state, key, counters);
             }
-            else if (await TryAnswerFromStoredAsync(context, state, key, counters).ConfigureAwait(false))
+
+            if (_cache.TryGet<CapturedResponse>(key, out var memoized) && memoized.CanAnswer(context.Request))
             {
-                return;
+                counters.Memoized();
+                return ReplayAsync(context, memoized, CacheStatus.Hit, stored: true);
             }
         }
 
+        return RunAsync(context, state, key, counters);
+    }
+
+    private async Task AnswerFromStoredOrRunAsync(HttpContext context, EndpointState state, string key, ExecutionCounters counters)
+    {
+        if (!await TryAnswerFromStoredAsync(context, state, key, counters).ConfigureAwait(false))
+        {
+            await RunAsync(context, state, key, counters).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Nothing stored answered the request: it leads a flight, follows one, or runs on its own.</summary>
+    private Task RunAsync(HttpContext context, EndpointState state, string key, ExecutionCounters counters)
+    {
         // A request with validators or a range would get its own kind of answer from the endpoint, which nobody
         // else could use: it never leads, but a shared execution already running can answer it.
+        var request = context.Request;
         if (request.Headers.Range.Count > 0 || HttpPreconditions.IsConditional(request.Headers))
         {
-            await FollowOnlyAsync(context, state, key, counters).ConfigureAwait(false);
-            return;
+            return FollowOnlyAsync(context, state, key, counters);
         }
 
         if (_passThrough.IsPassingThrough(key))
         {
-            await RunOwnAsync(context, counters).ConfigureAwait(false);
-            return;
+            return RunOwnAsync(context, counters);
         }
 
         string[] tags = [];
@@ -245,21 +256,26 @@ internal sealed partial class RequestCoalescingMiddleware
                     CoalescingLog.TagsFailed(_logger, ex, state.Name);
                 }
 
-                await RunOwnAsync(context, counters).ConfigureAwait(false);
-                return;
+                return RunOwnAsync(context, counters);
             }
         }
 
+        var mine = new RequestFlight(key, tags, state.Name);
+        return mine.TryLead(_flights, out var joined, out var outcome)
+            ? LeadAsync(context, state, mine, counters)
+            : FollowThenLeadAsync(context, state, key, tags, joined, outcome, counters);
+    }
+
+    /// <summary>
+    /// Follows the flight joined; when it ends in a way that cannot answer this request (its leader's client went
+    /// away), leads or follows the next flight for the key, and so on.
+    /// </summary>
+    private async Task FollowThenLeadAsync(
+        HttpContext context, EndpointState state, string key, string[] tags, RequestFlight joined, Task<FlightOutcome> outcome, ExecutionCounters counters)
+    {
         var waitTimeout = state.Policy.WaitTimeout ?? _options.WaitTimeout;
         while (true)
         {
-            var mine = new RequestFlight(key, tags, state.Name);
-            if (mine.TryLead(_flights, out var joined, out var outcome))
-            {
-                await LeadAsync(context, state, mine, counters).ConfigureAwait(false);
-                return;
-            }
-
             switch (await FollowAsync(context, state, joined, outcome, waitTimeout, counters, canTakeOver: true).ConfigureAwait(false))
             {
                 case FollowerNext.Done:
@@ -267,8 +283,13 @@ internal sealed partial class RequestCoalescingMiddleware
                 case FollowerNext.RunOwn:
                     await RunOwnAsync(context, counters).ConfigureAwait(false);
                     return;
-                default:
-                    continue;
+            }
+
+            var mine = new RequestFlight(key, tags, state.Name);
+            if (mine.TryLead(_flights, out joined, out outcome))
+            {
+                await LeadAsync(context, state, mine, counters).ConfigureAwait(false);
+                return;
             }
         }
     }
@@ -424,7 +445,7 @@ internal sealed partial class RequestCoalescingMiddleware
     /// Runs the endpoint for <paramref name="flight"/>, streaming to this request's client while keeping a copy,
     /// and settles the flight: shared, not shareable, failed, or handed over when this client goes away.
     /// </summary>
-    private async Task LeadAsync(HttpContext context, EndpointState state, RequestFlight flight, ExecutionCounters counters)
+    private Task LeadAsync(HttpContext context, EndpointState state, RequestFlight flight, ExecutionCounters counters)
     {
         var memoizing = state.Policy.MemoizeTtl is not null;
         if (memoizing || flight.Tags.Length > 0)
@@ -440,10 +461,17 @@ internal sealed partial class RequestCoalescingMiddleware
         {
             counters.Memoized();
             Settle(flight, FlightOutcome.Shared(justStored));
-            await ReplayAsync(context, justStored, CacheStatus.Hit, stored: true).ConfigureAwait(false);
-            return;
+            return ReplayAsync(context, justStored, CacheStatus.Hit, stored: true);
         }
 
+        return (_secondLevel is not null && memoizing && !state.ReturnsOneShotResult) || _acrossInstances is not null
+            ? LeadThroughSharedStoreAsync(context, state, flight, counters)
+            : RunEndpointAsync(context, state, flight, counters, startSeq: null);
+    }
+
+    /// <summary>A leader on an app with a second level or across-instances coalescing: asks them first.</summary>
+    private async Task LeadThroughSharedStoreAsync(HttpContext context, EndpointState state, RequestFlight flight, ExecutionCounters counters)
+    {
         long? startSeq = null;
         if (_secondLevel is not null && state.Policy.MemoizeTtl is { } memoTtl && !state.ReturnsOneShotResult)
         {
@@ -469,8 +497,16 @@ internal sealed partial class RequestCoalescingMiddleware
             return;
         }
 
-        startSeq = acrossInstances == AcrossInstances.Leased ? null : startSeq;
+        await RunEndpointAsync(context, state, flight, counters, acrossInstances == AcrossInstances.Leased ? null : startSeq).ConfigureAwait(false);
+    }
 
+    /// <summary>
+    /// Runs the endpoint with the response copy in place. Synchronous when the endpoint completes synchronously and
+    /// no stale response stands by (the common case for small responses); otherwise <see cref="AwaitEndpointAsync"/>
+    /// finishes the run.
+    /// </summary>
+    private Task RunEndpointAsync(HttpContext context, EndpointState state, RequestFlight flight, ExecutionCounters counters, long? startSeq)
+    {
         counters.Started();
 
         SetCacheStatus(context, CacheStatus.Miss);
@@ -478,22 +514,57 @@ internal sealed partial class RequestCoalescingMiddleware
         // When a stale response could stand in for a failure, the leader's own response is held back until the
         // endpoint has finished, so an exception or a 5xx can still be replaced for its client too.
         var original = context.Features.GetRequiredFeature<IHttpResponseBodyFeature>();
-        using var hold = FindStaleForError(context, state, flight.Key, out _) is null
+        var hold = FindStaleForError(context, state, flight.Key, out _) is null
             ? null
             : new HoldingResponseBody(original, _options.MaxBufferedBodyBytes);
         var entryHeaders = SnapshotHeaders(context.Response.Headers);
-        using var capture = new ResponseCapture(hold ?? original, context.Response.Headers, _options.MaxBufferedBodyBytes, _releaseStreaming, flight);
+        var capture = new ResponseCapture(hold ?? original, context.Response.Headers, _options.MaxBufferedBodyBytes, _releaseStreaming, flight);
         context.Features.Set<IHttpResponseBodyFeature>(capture);
+        var memoizing = state.Policy.MemoizeTtl is not null;
         if (memoizing)
         {
             // Only the replayability filter of memoized endpoints looks for it.
             context.Features.Set(capture);
         }
 
+        Task endpoint;
+        try
+        {
+            endpoint = _next(context);
+        }
+        catch (Exception ex)
+        {
+            // Judged as if the endpoint's task had failed with it, below.
+            endpoint = Task.FromException(ex);
+        }
+
+        if (hold is not null || !endpoint.IsCompletedSuccessfully)
+        {
+            return AwaitEndpointAsync(context, state, flight, counters, startSeq, endpoint, original, hold, entryHeaders, capture);
+        }
+
+        using (capture)
+        {
+            RestoreBody(context, original, memoizing);
+            capture.Finish();
+            RecordStatus(context, state);
+
+            // (What it keeps, it copies before it returns.)
+            return SettleLeadAsync(context, state, flight, counters, capture, entryHeaders, startSeq);
+        }
+    }
+
+    /// <summary>The endpoint's run, for one still in progress, failed, or whose response is held back.</summary>
+    private async Task AwaitEndpointAsync(
+        HttpContext context, EndpointState state, RequestFlight flight, ExecutionCounters counters, long? startSeq, Task endpoint,
+        IHttpResponseBodyFeature original, HoldingResponseBody? hold, KeyValuePair<string, StringValues>[]? entryHeaders, ResponseCapture capture)
+    {
+        using var holding = hold;
+        using var copying = capture;
         Exception? replaceable = null;
         try
         {
-            await _next(context).ConfigureAwait(false);
+            await endpoint.ConfigureAwait(false);
         }
         catch when (context.RequestAborted.IsCancellationRequested && (hold is null || !IsTimedOut(context)))
         {
@@ -514,11 +585,7 @@ internal sealed partial class RequestCoalescingMiddleware
         }
         finally
         {
-            context.Features.Set(original);
-            if (memoizing)
-            {
-                context.Features.Set<ResponseCapture>(null);
-            }
+            RestoreBody(context, original, state.Policy.MemoizeTtl is not null);
         }
 
         if (replaceable is not null)
@@ -557,11 +624,7 @@ internal sealed partial class RequestCoalescingMiddleware
         }
 
         var status = context.Response.StatusCode;
-        if (state.Health is not null && !context.RequestAborted.IsCancellationRequested)
-        {
-            RecordHealth(state, failed: status >= 500, $"status {status}");
-        }
-
+        RecordStatus(context, state);
         await SettleLeadAsync(context, state, flight, counters, capture, entryHeaders, startSeq).ConfigureAwait(false);
         if (replacement is not null)
         {
@@ -569,6 +632,26 @@ internal sealed partial class RequestCoalescingMiddleware
             hold!.Discard();
             ResetResponse(context, entryHeaders);
             await ServeStaleOnErrorAsync(context, state, replacement, replacementStale, counters, ranEndpoint: true, status).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Puts the server's response body back after the endpoint ran.</summary>
+    private static void RestoreBody(HttpContext context, IHttpResponseBodyFeature original, bool memoizing)
+    {
+        context.Features.Set(original);
+        if (memoizing)
+        {
+            context.Features.Set<ResponseCapture>(null);
+        }
+    }
+
+    /// <summary>For endpoints with stale windows: whether the endpoint's status counts as a failure.</summary>
+    private void RecordStatus(HttpContext context, EndpointState state)
+    {
+        if (state.Health is not null && !context.RequestAborted.IsCancellationRequested)
+        {
+            var status = context.Response.StatusCode;
+            RecordHealth(state, failed: status >= 500, $"status {status}");
         }
     }
 
