@@ -73,19 +73,38 @@ public sealed class ManualTimeProvider : FakeTimeProvider
     private sealed class CountedTimer(ManualTimeProvider owner, TimerCallback callback, object? state) : ITimer
     {
         private bool _armed;
+        private bool _arming;
         private bool _periodic;
 
         public ITimer Inner { get; set; } = null!;
 
         public bool Change(TimeSpan dueTime, TimeSpan period)
         {
+            var arm = dueTime != Timeout.InfiniteTimeSpan;
             lock (this)
             {
-                SetArmed(dueTime != Timeout.InfiniteTimeSpan);
                 _periodic = period != Timeout.InfiniteTimeSpan && period != TimeSpan.Zero;
+                _arming = arm;
+                if (!arm)
+                {
+                    SetArmed(false);
+                }
             }
 
-            return Inner.Change(dueTime, period);
+            // Scheduled first, counted after: a test that sees the count and advances the clock must find the timer
+            // due (counted first, an Advance in between would move the clock before the timer was scheduled, and it
+            // would then be due that much later). One that fires in between is not counted at all.
+            var changed = Inner.Change(dueTime, period);
+            lock (this)
+            {
+                if (_arming)
+                {
+                    _arming = false;
+                    SetArmed(true);
+                }
+            }
+
+            return changed;
         }
 
         public void Fire()
@@ -94,6 +113,7 @@ public sealed class ManualTimeProvider : FakeTimeProvider
             {
                 if (!_periodic)
                 {
+                    _arming = false;
                     SetArmed(false);
                 }
             }
@@ -105,6 +125,7 @@ public sealed class ManualTimeProvider : FakeTimeProvider
         {
             lock (this)
             {
+                _arming = false;
                 SetArmed(false);
             }
 

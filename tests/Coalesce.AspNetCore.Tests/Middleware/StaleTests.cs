@@ -123,6 +123,7 @@ public sealed class StaleTests
 
         using var first = new HttpRequestMessage(HttpMethod.Head, "/doc");
         Assert.Equal(HttpStatusCode.OK, (await app.Client.SendAsync(first)).StatusCode);
+        await app.WaitForNoFlightsAsync(); // (kept before the flight settles; the client may have its answer sooner)
         failing = true;
         app.Time.Advance(Ttl);
 
@@ -256,6 +257,7 @@ public sealed class StaleTests
             kestrel: true);
 
         await app.Client.GetStringAsync("/stock");
+        await app.WaitForNoFlightsAsync(); // (kept before the flight settles; the client may have its answer sooner)
         failing = true;
         app.Time.Advance(Ttl + TimeSpan.FromSeconds(3));
 
@@ -432,6 +434,7 @@ public sealed class StaleTests
             kestrel: true);
 
         await app.Client.GetStringAsync("/slow");
+        await app.WaitForNoFlightsAsync(); // (kept before the flight settles; the client may have its answer sooner)
         slow = true;
         app.Time.Advance(Ttl);
 
@@ -557,6 +560,7 @@ public sealed class StaleTests
             kestrel: true);
 
         await app.Client.GetStringAsync("/page");
+        await app.WaitForNoFlightsAsync(); // (kept before the flight settles; the client may have its answer sooner)
         app.Time.Advance(Ttl);
 
         var body = await app.Client.GetStringAsync("/page");
