@@ -54,8 +54,8 @@ public class MiddlewareStepsBenchmarks
     public bool Flight()
     {
         var flight = new RequestFlight("key" + (++_id & 1023), [], "/products");
-        var led = flight.TryLead(_calls, out _, out _);
-        flight.Complete(FlightOutcome.NotCaptured);
+        var led = flight.TryLead(_calls, out _);
+        flight.TrySucceed(FlightOutcome.NotCaptured);
         return led;
     }
 

@@ -206,7 +206,7 @@ internal sealed partial class RequestCoalescingMiddleware
                 }
 
                 var flight = new RequestFlight(key, tags, state.Name);
-                if (!flight.TryLead(_flights, out _, out _))
+                if (!flight.TryLead(_flights, out _))
                 {
                     // An execution for the key is running already; what it renders replaces the stale response.
                     return;

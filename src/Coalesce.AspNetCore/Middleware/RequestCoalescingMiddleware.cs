@@ -261,9 +261,9 @@ internal sealed partial class RequestCoalescingMiddleware
         }
 
         var mine = new RequestFlight(key, tags, state.Name);
-        return mine.TryLead(_flights, out var joined, out var outcome)
+        return mine.TryLead(_flights, out var joined)
             ? LeadAsync(context, state, mine, counters)
-            : FollowThenLeadAsync(context, state, key, tags, joined, outcome, counters);
+            : FollowThenLeadAsync(context, state, key, tags, joined, counters);
     }
 
     /// <summary>
@@ -271,12 +271,12 @@ internal sealed partial class RequestCoalescingMiddleware
     /// away), leads or follows the next flight for the key, and so on.
     /// </summary>
     private async Task FollowThenLeadAsync(
-        HttpContext context, EndpointState state, string key, string[] tags, RequestFlight joined, Task<FlightOutcome> outcome, ExecutionCounters counters)
+        HttpContext context, EndpointState state, string key, string[] tags, RequestFlight joined, ExecutionCounters counters)
     {
         var waitTimeout = state.Policy.WaitTimeout ?? _options.WaitTimeout;
         while (true)
         {
-            switch (await FollowAsync(context, state, joined, outcome, waitTimeout, counters, canTakeOver: true).ConfigureAwait(false))
+            switch (await FollowAsync(context, state, joined, waitTimeout, counters, canTakeOver: true).ConfigureAwait(false))
             {
                 case FollowerNext.Done:
                     return;
@@ -286,7 +286,7 @@ internal sealed partial class RequestCoalescingMiddleware
             }
 
             var mine = new RequestFlight(key, tags, state.Name);
-            if (mine.TryLead(_flights, out joined, out outcome))
+            if (mine.TryLead(_flights, out joined))
             {
                 await LeadAsync(context, state, mine, counters).ConfigureAwait(false);
                 return;
@@ -299,8 +299,7 @@ internal sealed partial class RequestCoalescingMiddleware
         if (_flights.TryFollow<FlightOutcome>(key, out var joined))
         {
             var waitTimeout = state.Policy.WaitTimeout ?? _options.WaitTimeout;
-            var flight = (RequestFlight)joined;
-            var next = await FollowAsync(context, state, flight, flight.Outcome, waitTimeout, counters, canTakeOver: false).ConfigureAwait(false);
+            var next = await FollowAsync(context, state, (RequestFlight)joined, waitTimeout, counters, canTakeOver: false).ConfigureAwait(false);
             if (next == FollowerNext.Done)
             {
                 return;
@@ -315,8 +314,9 @@ internal sealed partial class RequestCoalescingMiddleware
     /// line for it; when the leader's client goes away and this one is chosen, it leads the same flight.
     /// </summary>
     private async Task<FollowerNext> FollowAsync(
-        HttpContext context, EndpointState state, RequestFlight flight, Task<FlightOutcome> outcome, TimeSpan waitTimeout, ExecutionCounters counters, bool canTakeOver)
+        HttpContext context, EndpointState state, RequestFlight flight, TimeSpan waitTimeout, ExecutionCounters counters, bool canTakeOver)
     {
+        var outcome = flight.Outcome;
         flight.AddFollower();
         _requestFlights.Joined();
         var successor = canTakeOver ? flight.Enlist(context) : null;
@@ -790,7 +790,7 @@ internal sealed partial class RequestCoalescingMiddleware
         var flight = (RequestFlight)state;
         _passThrough.Mark(flight.Key, _options.PassThroughDuration);
         CoalescingLog.NotShared(_logger, flight.EndpointName, "it streams", _options.PassThroughDuration);
-        flight.Complete(FlightOutcome.NotShareable);
+        flight.TrySucceed(FlightOutcome.NotShareable);
     }
 
     private void HandOver(RequestFlight flight)
@@ -807,11 +807,11 @@ internal sealed partial class RequestCoalescingMiddleware
         _requestFlights.Unwatch(flight);
         if (error is not null)
         {
-            flight.Fail(error);
+            flight.TryFail(error);
         }
         else
         {
-            flight.Complete(outcome!.Value);
+            flight.TrySucceed(outcome!.Value);
         }
     }
 

@@ -46,21 +46,17 @@ internal sealed class RequestFlight(string key, string[] tags, string endpointNa
 
     /// <summary>
     /// Starts this flight for its key, or finds the one in progress. <see langword="true"/> when this flight leads;
-    /// otherwise <paramref name="running"/> is the flight to follow and <paramref name="outcome"/> its result.
+    /// otherwise <paramref name="running"/> is the flight to follow (its <see cref="SharedCall.LedFlight{T}.Outcome"/>
+    /// is what to wait for).
     /// </summary>
-    public bool TryLead(SharedCall calls, out RequestFlight running, out Task<FlightOutcome> outcome)
+    public bool TryLead(SharedCall calls, out RequestFlight running)
     {
         var leads = calls.TryLead(this, out var flight);
         running = (RequestFlight)flight;
-        outcome = leads ? null! : running.Outcome;
         return leads;
     }
 
     public void AddFollower() => Interlocked.Increment(ref _followers);
-
-    public void Complete(FlightOutcome outcome) => TrySucceed(outcome);
-
-    public void Fail(Exception error) => TryFail(error);
 
     /// <summary>
     /// Puts a follower in line to take over. <see langword="null"/> when the flight already has its outcome.
