@@ -117,15 +117,7 @@ APP_PID=""
 WORK="$(mktemp -d)"
 
 stop_app() {
-  if [ -n "$APP_PID" ] && kill -0 "$APP_PID" 2>/dev/null; then
-    kill "$APP_PID" 2>/dev/null || true
-    for _ in $(seq 1 40); do
-      kill -0 "$APP_PID" 2>/dev/null || break
-      sleep 0.25
-    done
-    kill -9 "$APP_PID" 2>/dev/null || true
-    wait "$APP_PID" 2>/dev/null || true
-  fi
+  stop_pid "$APP_PID"
   APP_PID=""
 }
 
