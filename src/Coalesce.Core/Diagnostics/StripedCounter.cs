@@ -6,7 +6,11 @@ namespace Coalesce;
 /// </summary>
 internal sealed class StripedCounter
 {
-    // 16 longs = 128 bytes: a cell never shares a cache line (or an adjacent-line prefetch pair) with another.
+    // 16 longs = 128 bytes: a cell never shares a cache line (or an adjacent-line prefetch pair) with another. Nor
+    // with the array's header, which every increment reads (its length, for the bounds check), nor with whatever the
+    // heap placed before the array (this object's own fields, read on every increment): the cells start one stride
+    // in and end one stride before the array does. Without that gap, the first cell's core invalidated the line the
+    // other cores read to find their own cell.
     private const int Stride = 16;
     private readonly long[] _cells;
     private readonly int _mask;
@@ -15,7 +19,7 @@ internal sealed class StripedCounter
     {
         var cells = (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)Math.Min(Environment.ProcessorCount, 64));
         _mask = cells - 1;
-        _cells = new long[cells * Stride];
+        _cells = new long[(cells + 2) * Stride];
     }
 
     public long Value
@@ -23,7 +27,7 @@ internal sealed class StripedCounter
         get
         {
             long sum = 0;
-            for (var i = 0; i < _cells.Length; i += Stride)
+            for (var i = Stride; i < _cells.Length - Stride; i += Stride)
             {
                 sum += Volatile.Read(ref _cells[i]);
             }
@@ -32,15 +36,17 @@ internal sealed class StripedCounter
         }
     }
 
-    public void Increment() => Interlocked.Increment(ref _cells[(Thread.GetCurrentProcessorId() & _mask) * Stride]);
+    public void Increment() => Interlocked.Increment(ref _cells[Cell()]);
 
-    public void Decrement() => Interlocked.Decrement(ref _cells[(Thread.GetCurrentProcessorId() & _mask) * Stride]);
+    public void Decrement() => Interlocked.Decrement(ref _cells[Cell()]);
 
     public void Reset()
     {
-        for (var i = 0; i < _cells.Length; i += Stride)
+        for (var i = Stride; i < _cells.Length - Stride; i += Stride)
         {
             Interlocked.Exchange(ref _cells[i], 0);
         }
     }
+
+    private int Cell() => ((Thread.GetCurrentProcessorId() & _mask) + 1) * Stride;
 }
