@@ -15,22 +15,23 @@ namespace Coalesce.AspNetCore;
 /// </remarks>
 internal sealed class RequestFlights
 {
-    private readonly ConcurrentDictionary<RequestFlight, byte> _watched = new();
+    private readonly ConcurrentDictionary<RequestFlight, byte> _watched = FlightMaps.Create<RequestFlight, byte>();
 
     public RequestFlights(MemoCache cache)
     {
         cache.Invalidating += OnInvalidating;
     }
 
-    private long _joins;
+    // Striped: followers on every core count here during a stampede, and this object's other fields are read by every request.
+    private readonly StripedCounter _joins = new();
 
     public SharedCall Calls { get; } = new();
 
     /// <summary>Requests that joined another's flight to wait for it, so far.</summary>
-    public long Joins => Volatile.Read(ref _joins);
+    public long Joins => _joins.Value;
 
     /// <summary>Counts a request that joins a flight (followers only: a leader, the common case, counts nothing here).</summary>
-    public void Joined() => Interlocked.Increment(ref _joins);
+    public void Joined() => _joins.Increment();
 
     /// <summary>Starts watching a flight for invalidations; call before its endpoint reads any data.</summary>
     public void Watch(RequestFlight flight)

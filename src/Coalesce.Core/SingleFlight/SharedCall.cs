@@ -29,12 +29,7 @@ namespace Coalesce;
 /// </remarks>
 public sealed partial class SharedCall
 {
-    // Every flight adds its key and removes it again, from whichever core runs it: a map written as often as it is
-    // read. With the defaults (a lock per core) the cores' lock objects and per-lock counts sit on the same few cache
-    // lines, which then travel between the cores on every add and remove; two threads adding and removing unique keys
-    // took 2.5-10x as long per pair as with 256 locks (about 15 KB for the map, lock objects included).
-    private readonly ConcurrentDictionary<string, Flight> _flights = new(
-        concurrencyLevel: Math.Max(256, Environment.ProcessorCount * 16), capacity: 1024, StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Flight> _flights = FlightMaps.Create<string, Flight>(StringComparer.Ordinal);
     private readonly SharedCallCounters _counters;
 
     /// <summary>Creates an instance with its own flights and statistics.</summary>
