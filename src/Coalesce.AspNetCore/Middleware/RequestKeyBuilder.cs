@@ -13,8 +13,8 @@ namespace Coalesce.AspNetCore;
 
 /// <summary>
 /// Builds a request's coalescing key: method, scheme, host, path base, path, the raw query (parameters sorted by
-/// name, so their order in the URL doesn't matter), the vary headers, and a hash of the caller's identity. Every part
-/// is written with its length, so no value can run into the next and make two different requests meet.
+/// name, so their order in the URL doesn't matter), the vary headers it sent, and a hash of the caller's identity.
+/// Every part is written with its length, so no value can run into the next and make two different requests meet.
 /// </summary>
 internal static class RequestKeyBuilder
 {
@@ -193,8 +193,14 @@ internal static class RequestKeyBuilder
         return equals < 0 ? text : text[..equals];
     }
 
+    /// <summary>A header the request sent, by name (an absent one writes nothing: each present one is named).</summary>
     private static void AppendHeader(ref DefaultInterpolatedStringHandler key, string name, StringValues values)
     {
+        if (values.Count == 0)
+        {
+            return;
+        }
+
         key.AppendLiteral("H");
         Append(ref key, name);
         AppendValues(ref key, values);
