@@ -18,11 +18,15 @@ public sealed partial class CatchUpTests
             await b.Cache.SetAsync("price:1", "old", tags: ["prices"]);
             await b.Cache.SetAsync("order:1", "kept", tags: ["orders"]);
 
-            // B silently stops hearing messages (as when pub/sub drops them), then A invalidates twice.
+            // B silently stops hearing messages (as when pub/sub drops them), then A invalidates twice. Redis itself
+            // says B no longer listens, so nothing can reach it live (no waiting to see that nothing arrives).
+            var server = a.Connection.Multiplexer!.GetServers()[0];
+            var channel = a.Connection.Keys.InvalidationChannel;
+            var listeners = await server.SubscriptionSubscriberCountAsync(channel);
             await b.Connection.Multiplexer!.GetSubscriber().UnsubscribeAllAsync();
+            Assert.Equal(listeners - 1, await server.SubscriptionSubscriberCountAsync(channel));
             Assert.Equal(1, await a.Invalidation.PublishInvalidationAsync(["products"], CancellationToken.None));
             Assert.Equal(2, await a.Invalidation.PublishInvalidationAsync(["prices"], CancellationToken.None));
-            await Task.Delay(100);
             Assert.True(await b.Cache.HasAsync("product:1"), "B did not hear it live");
 
             // B's connections drop; it reconnects, resubscribes and catches up from the log.

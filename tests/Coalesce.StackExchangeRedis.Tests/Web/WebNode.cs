@@ -59,6 +59,12 @@ internal sealed class WebNode : IAsyncDisposable
     /// <summary>Requests that joined another request's flight on this instance (counted when they join).</summary>
     public long Followers => Services.GetRequiredService<RequestFlights>().Joins;
 
+    /// <summary>
+    /// Whether a direct cache invalidation of this instance is still being published. One starts synchronously, inside
+    /// the cache call (its hook), so once this is false, whatever was started is counted in <see cref="Stats"/>.
+    /// </summary>
+    public bool IsPublishing => Services.GetRequiredService<MemoCacheInvalidationPublisher>().IsPublishing;
+
     /// <summary>This instance's cross-instance single-flight.</summary>
     public RedisSingleFlight Flights => Services.GetRequiredService<RedisSingleFlight>();
 
