@@ -85,6 +85,8 @@ internal sealed class RequestCoalescingMiddleware
             return Volatile.Read(ref _warnedAboutRouting) == 0 ? PassThroughWatchingRoutingAsync(context) : _next(context);
         }
 
+        // What middleware in front read is settled; Coalesce's own reads are not the app's.
+        context.Features.Get<RequestInputs>()?.Enter();
         var state = _endpoints.GetOrAdd(endpoint, static (e, self) => self.CreateState(e), this);
         if (state.InvalidatesTags.Length > 0)
         {
@@ -181,7 +183,7 @@ internal sealed class RequestCoalescingMiddleware
                 return AnswerFromStoredOrRunAsync(context, state, key, counters);
             }
 
-            if (_memo.TryFind(context, key, out var memoized))
+            if (_memo.TryFind(context, state, key, out var memoized))
             {
                 counters.Memoized();
                 return _path.ReplayAsync(context, memoized, CacheStatus.Hit, stored: true);

@@ -64,6 +64,16 @@ public sealed class RequestCoalescingOptions
         new HashSet<string>(["Authorization", "Cookie", "X-Api-Key"], StringComparer.OrdinalIgnoreCase);
 
     /// <summary>
+    /// Request inputs never taken into account when deciding whether a request may share another's response, written
+    /// as the stats write them: <c>header:X-Debug</c>, <c>query:utm_source</c>, <c>cookie:theme</c>,
+    /// <c>item:startTime</c>, <c>connection:remote-address</c>, <c>connection:remote-port</c>,
+    /// <c>request:protocol</c>. Coalesce observes what the app reads of each request outside the key and shares a
+    /// response only with requests whose values of those inputs are equal; name here what the app reads but what never
+    /// changes its response (a header it only logs, say). Default: empty.
+    /// </summary>
+    public ISet<string> IgnoredInputs { get; } = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>
     /// Whether responses carry an RFC 9211 <c>Cache-Status</c> entry saying how Coalesce served them:
     /// <c>Coalesce; hit</c> (memoized), <c>Coalesce; fwd=miss; collapsed</c> (shared from another request's
     /// execution), <c>Coalesce; fwd=miss</c> (the endpoint ran for it) or <c>Coalesce; fwd=bypass</c> (not

@@ -85,6 +85,28 @@ internal sealed class RequestPath(
         return response.ReplayAsync(context, Time.GetUtcNow(), stored, evenIfTimedOut ? CancellationToken.None : context.RequestAborted);
     }
 
+    /// <summary>
+    /// Whether <paramref name="response"/> answers <paramref name="context"/>'s request: its encoding and range fit, and
+    /// every input it was computed from outside the key has the same value in this request. A share refused for an
+    /// input is counted on the endpoint.
+    /// </summary>
+    public bool CanAnswer(CapturedResponse response, HttpContext context, EndpointState state)
+    {
+        if (!response.CanAnswer(context.Request))
+        {
+            return false;
+        }
+
+        if (response.Inputs?.FindDifference(context) is not { } differs)
+        {
+            return true;
+        }
+
+        state.Inputs.CountRefusal();
+        CoalescingLog.InputDiffered(Logger, state.Name, differs.ToString());
+        return false;
+    }
+
     /// <summary>Ends <paramref name="flight"/> with an outcome or an error; its bookkeeping first, then its followers.</summary>
     public void Settle(RequestFlight flight, FlightOutcome? outcome, Exception? error = null)
     {

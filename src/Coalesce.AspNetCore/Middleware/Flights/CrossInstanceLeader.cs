@@ -102,7 +102,7 @@ internal sealed class CrossInstanceLeader(RequestPath path, ResponseMemo memo)
             return Next.RunHere;
         }
 
-        if (!response.CanAnswer(context.Request))
+        if (!path.CanAnswer(response, context, state))
         {
             return Next.RunHere;
         }

@@ -112,8 +112,10 @@ internal sealed class FlightLeader
             context.Features.Set(capture);
         }
 
-        var run = new LeaderRun(context, state, flight, counters, startSeq, original, hold, entryHeaders, capture);
+        var inputs = context.Features.Get<RequestInputs>();
+        var run = new LeaderRun(context, state, flight, counters, startSeq, original, hold, entryHeaders, capture, inputs);
         Task endpoint;
+        inputs?.StartRecording();
         try
         {
             endpoint = _path.Next(context);
@@ -131,6 +133,7 @@ internal sealed class FlightLeader
 
         using (capture)
         {
+            inputs?.StopRecording();
             RestoreBody(run);
             capture.Finish();
             _stale.RecordStatus(context, state);
@@ -170,6 +173,7 @@ internal sealed class FlightLeader
         }
         finally
         {
+            run.Inputs?.StopRecording();
             RestoreBody(run);
         }
 
@@ -265,15 +269,36 @@ internal sealed class FlightLeader
             return Task.CompletedTask;
         }
 
-        var response = CapturedResponseFactory.Capture(context, capture, run.EntryHeaders, _path.Time.GetUtcNow());
+        // What the endpoint read outside its key travels with the response; the endpoint's key holds it from now on.
+        var inputs = run.Inputs?.Collect(context, state);
+        string? keepUnder = null;
+        if (inputs is not null && state.Inputs.Learn(inputs, _path.Logger))
+        {
+            // Kept where the next request like this one looks for it: under the key that holds the inputs now.
+            keepUnder = KeyNow(context, state);
+        }
+
+        var response = CapturedResponseFactory.Capture(context, capture, run.EntryHeaders, _path.Time.GetUtcNow(), inputs);
         if (ResponseMemo.Keeps(state) && Shareability.IsMemoizable(context, capture))
         {
-            return _memo.KeepAndShareAsync(run, response, state.Policy.MemoizeTtl!.Value);
+            return _memo.KeepAndShareAsync(run, response, state.Policy.MemoizeTtl!.Value, keepUnder);
         }
 
         run.Counters.Completed(failed: false);
         _path.Settle(flight, FlightOutcome.Shared(response));
         return Task.CompletedTask;
+    }
+
+    private static string? KeyNow(HttpContext context, EndpointState state)
+    {
+        try
+        {
+            return RequestKeyBuilder.Build(context, state);
+        }
+        catch (InvalidOperationException)
+        {
+            return null;
+        }
     }
 
     /// <summary>A leader showed it streams: its followers go their own way at once, and so do new arrivals for a while.</summary>

@@ -6,8 +6,8 @@ namespace Coalesce.AspNetCore;
 
 /// <summary>
 /// One leader's run of the endpoint: its request, the flight it settles, its counters, the response copy in place of
-/// the body feature (and the held body, when a stale response stands by), the headers set before it entered and the
-/// invalidation seq read before it started. A struct: the unique-key path pays no allocation for it, and an awaiting
+/// the body feature (and the held body, when a stale response stands by), the headers set before it entered, the
+/// invalidation seq read before it started and the recorder of what the endpoint reads. A struct: the unique-key path pays no allocation for it, and an awaiting
 /// run carries it in its state machine.
 /// </summary>
 internal readonly struct LeaderRun(
@@ -19,7 +19,8 @@ internal readonly struct LeaderRun(
     IHttpResponseBodyFeature original,
     HoldingResponseBody? hold,
     KeyValuePair<string, StringValues>[]? entryHeaders,
-    ResponseCapture capture)
+    ResponseCapture capture,
+    RequestInputs? inputs)
 {
     public HttpContext Context { get; } = context;
 
@@ -43,4 +44,7 @@ internal readonly struct LeaderRun(
     public KeyValuePair<string, StringValues>[]? EntryHeaders { get; } = entryHeaders;
 
     public ResponseCapture Capture { get; } = capture;
+
+    /// <summary>What the request's pipeline reads, recording while the endpoint runs (absent without the start-up filter).</summary>
+    public RequestInputs? Inputs { get; } = inputs;
 }

@@ -14,6 +14,12 @@ internal sealed class RequestFollower(RequestPath path, FlightLeader leader, Sta
         Done,
         RunOwn,
         Retry,
+
+        /// <summary>
+        /// The leader's response was computed from an input this request has another value of: the endpoint's key
+        /// holds that input now, so the request tries again under its own key (with the others that share its value).
+        /// </summary>
+        Rekey,
     }
 
     /// <summary>
@@ -32,6 +38,12 @@ internal sealed class RequestFollower(RequestPath path, FlightLeader leader, Sta
                 case Next.RunOwn:
                     await path.RunAloneAsync(context, counters).ConfigureAwait(false);
                     return;
+                case Next.Rekey when Rekeyed(context, state, key) is { } own:
+                    key = own;
+                    break;
+                case Next.Rekey:
+                    await path.RunAloneAsync(context, counters).ConfigureAwait(false);
+                    return;
             }
 
             var mine = new RequestFlight(key, tags, state.Name);
@@ -40,6 +52,23 @@ internal sealed class RequestFollower(RequestPath path, FlightLeader leader, Sta
                 await leader.LeadAsync(context, state, mine, counters).ConfigureAwait(false);
                 return;
             }
+        }
+    }
+
+    /// <summary>
+    /// The request's key now that its endpoint's key holds more inputs, or <see langword="null"/> when it is the same
+    /// (an input past what a key learns: the request runs on its own).
+    /// </summary>
+    private static string? Rekeyed(HttpContext context, EndpointState state, string key)
+    {
+        try
+        {
+            var own = RequestKeyBuilder.Build(context, state);
+            return own == key ? null : own;
+        }
+        catch (InvalidOperationException)
+        {
+            return null;
         }
     }
 
@@ -136,10 +165,10 @@ internal sealed class RequestFollower(RequestPath path, FlightLeader leader, Sta
             return Next.Done;
         }
 
-        if (result.Kind == FlightOutcomeKind.Shared && result.Response!.CanAnswer(context.Request))
+        if (result.Kind == FlightOutcomeKind.Shared && path.CanAnswer(result.Response!, context, state))
         {
             counters.Hit();
-            await path.ReplayAsync(context, result.Response, CacheStatus.Collapsed).ConfigureAwait(false);
+            await path.ReplayAsync(context, result.Response!, CacheStatus.Collapsed).ConfigureAwait(false);
             return Next.Done;
         }
 
@@ -148,6 +177,12 @@ internal sealed class RequestFollower(RequestPath path, FlightLeader leader, Sta
         if (context.RequestAborted.IsCancellationRequested)
         {
             return Next.Done;
+        }
+
+        if (result.Kind == FlightOutcomeKind.Shared && canTakeOver && result.Response!.CanAnswer(context.Request))
+        {
+            // Only its inputs differ: the followers with this request's values go on together.
+            return Next.Rekey;
         }
 
         return result.Kind == FlightOutcomeKind.LeaderAborted && canTakeOver ? Next.Retry : Next.RunOwn;

@@ -11,7 +11,8 @@ internal static class CapturedResponseFactory
     /// The response in <paramref name="context"/> as others get it: its status, the headers the inner pipeline set
     /// (not per-message ones, nor those set outside before the leader entered) and the copied body.
     /// </summary>
-    public static CapturedResponse Capture(HttpContext context, ResponseCapture capture, KeyValuePair<string, StringValues>[]? entryHeaders, DateTimeOffset renderedAt)
+    public static CapturedResponse Capture(
+        HttpContext context, ResponseCapture capture, KeyValuePair<string, StringValues>[]? entryHeaders, DateTimeOffset renderedAt, ObservedInputs? inputs)
     {
         var response = context.Response;
         var isHead = HttpMethods.IsHead(context.Request.Method);
@@ -40,7 +41,10 @@ internal static class CapturedResponseFactory
             headers.Add(new(HeaderNames.Vary, capture.Vary));
         }
 
-        return new CapturedResponse(response.StatusCode, [.. headers], isHead ? [] : capture.CopyToArray(), isHead ? response.ContentLength : null, renderedAt);
+        return new CapturedResponse(response.StatusCode, [.. headers], isHead ? [] : capture.CopyToArray(), isHead ? response.ContentLength : null, renderedAt)
+        {
+            Inputs = inputs,
+        };
     }
 
     /// <summary>The response headers set before the leader entered, or <see langword="null"/> when there are none.</summary>

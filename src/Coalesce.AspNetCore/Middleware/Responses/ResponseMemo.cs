@@ -27,8 +27,8 @@ internal sealed class ResponseMemo(RequestPath path)
         (path.ScaleOut.HasSecondLevel && Keeps(state)) || path.ScaleOut.CoalescesAcrossInstances;
 
     /// <summary>A kept response that answers <paramref name="context"/>'s request (fresh, or without stale windows).</summary>
-    public bool TryFind(HttpContext context, string key, [NotNullWhen(true)] out CapturedResponse? response) =>
-        path.Cache.TryGet<CapturedResponse>(key, out response) && response.CanAnswer(context.Request);
+    public bool TryFind(HttpContext context, EndpointState state, string key, [NotNullWhen(true)] out CapturedResponse? response) =>
+        path.Cache.TryGet<CapturedResponse>(key, out response) && path.CanAnswer(response, context, state);
 
     /// <summary>
     /// The same, without counting a hit: for a leader whose flight started after its request looked, and which a
@@ -37,16 +37,22 @@ internal sealed class ResponseMemo(RequestPath path)
     public bool TryFindJustKept(HttpContext context, EndpointState state, string key, [NotNullWhen(true)] out CapturedResponse? response)
     {
         response = null;
-        return MayAnswer(state) && path.Cache.TryPeek<CapturedResponse>(key, out response) && response.CanAnswer(context.Request);
+        return MayAnswer(state) && path.Cache.TryPeek<CapturedResponse>(key, out response) && path.CanAnswer(response, context, state);
     }
 
     /// <summary>
     /// Keeps the response unless an invalidation reached the flight; one that arrives while it is being stored
     /// finds it stored (and removes it), or is found here afterwards (and the entry is removed again).
     /// </summary>
+    /// <param name="state">The endpoint.</param>
+    /// <param name="flight">The flight that rendered the response.</param>
+    /// <param name="response">The response.</param>
+    /// <param name="ttl">How long to keep it.</param>
+    /// <param name="key">Where to keep it: the flight's key, unless the endpoint's key has just learned an input.</param>
     /// <returns>Whether the response was kept (and no invalidation reached the flight).</returns>
-    public async Task<bool> KeepAsync(EndpointState state, RequestFlight flight, CapturedResponse response, TimeSpan ttl)
+    public async Task<bool> KeepAsync(EndpointState state, RequestFlight flight, CapturedResponse response, TimeSpan ttl, string? key = null)
     {
+        key ??= flight.Key;
         if (flight.Invalidated)
         {
             return false;
@@ -58,17 +64,17 @@ internal sealed class ResponseMemo(RequestPath path)
             var policy = state.Policy;
             if (policy.HasStaleWindows)
             {
-                cache.Store(flight.Key, response, ttl, flight.Tags, policy.StaleWhileRevalidate, policy.StaleIfError);
+                cache.Store(key, response, ttl, flight.Tags, policy.StaleWhileRevalidate, policy.StaleIfError);
             }
             else
             {
-                await cache.SetAsync(flight.Key, response, ttl, flight.Tags).ConfigureAwait(false);
+                await cache.SetAsync(key, response, ttl, flight.Tags).ConfigureAwait(false);
             }
 
-            if (flight.Invalidated && cache.TryGet<CapturedResponse>(flight.Key, out var stored) && ReferenceEquals(stored, response))
+            if (flight.Invalidated && cache.TryGet<CapturedResponse>(key, out var stored) && ReferenceEquals(stored, response))
             {
                 // Housekeeping after an invalidation that was already published (or applied from another instance).
-                await MemoCacheInvalidationPublisher.LocalOnlyAsync(() => cache.DeleteAsync(flight.Key)).ConfigureAwait(false);
+                await MemoCacheInvalidationPublisher.LocalOnlyAsync(() => cache.DeleteAsync(key)).ConfigureAwait(false);
                 return false;
             }
 
@@ -87,15 +93,15 @@ internal sealed class ResponseMemo(RequestPath path)
     }
 
     /// <summary>Keeps a leader's response, then shares it, then stores it in the second level (after its followers go).</summary>
-    public async Task KeepAndShareAsync(LeaderRun run, CapturedResponse response, TimeSpan ttl)
+    public async Task KeepAndShareAsync(LeaderRun run, CapturedResponse response, TimeSpan ttl, string? key)
     {
-        var kept = await KeepAsync(run.State, run.Flight, response, ttl).ConfigureAwait(false);
+        var kept = await KeepAsync(run.State, run.Flight, response, ttl, key).ConfigureAwait(false);
         run.Counters.Completed(failed: false);
         path.Settle(run.Flight, FlightOutcome.Shared(response));
         if (kept && run.StartSeq is { } seq)
         {
             // Bounded by the store's budget. The store refuses it if a tag was invalidated after the endpoint started.
-            await StoreInSecondLevelAsync(run.State, run.Flight, response, ttl, seq).ConfigureAwait(false);
+            await StoreInSecondLevelAsync(run.State, run.Flight, response, ttl, seq, key ?? run.Flight.Key).ConfigureAwait(false);
         }
     }
 
@@ -131,7 +137,7 @@ internal sealed class ResponseMemo(RequestPath path)
             return false;
         }
 
-        if (!response.CanAnswer(context.Request))
+        if (!path.CanAnswer(response, context, state))
         {
             return false;
         }
@@ -148,7 +154,7 @@ internal sealed class ResponseMemo(RequestPath path)
         return true;
     }
 
-    private async Task StoreInSecondLevelAsync(EndpointState state, RequestFlight flight, CapturedResponse response, TimeSpan ttl, long startSeq)
+    private async Task StoreInSecondLevelAsync(EndpointState state, RequestFlight flight, CapturedResponse response, TimeSpan ttl, long startSeq, string key)
     {
         if (flight.Invalidated)
         {
@@ -158,7 +164,7 @@ internal sealed class ResponseMemo(RequestPath path)
         try
         {
             var payload = CapturedResponseFormatter.Serialize(response);
-            await path.ScaleOut.SecondLevel.TrySetAsync(flight.Key, payload, ttl, flight.Tags, startSeq, CancellationToken.None).ConfigureAwait(false);
+            await path.ScaleOut.SecondLevel.TrySetAsync(key, payload, ttl, flight.Tags, startSeq, CancellationToken.None).ConfigureAwait(false);
         }
         catch (Exception ex)
         {

@@ -47,7 +47,7 @@ internal sealed class StaleResponses
     /// </summary>
     public async ValueTask<bool> TryAnswerAsync(HttpContext context, EndpointState state, string key, ExecutionCounters counters)
     {
-        if (!_path.Cache.TryGetEntry<CapturedResponse>(key, out var stored, out var freshness) || !stored.CanAnswer(context.Request))
+        if (!_path.Cache.TryGetEntry<CapturedResponse>(key, out var stored, out var freshness) || !_path.CanAnswer(stored, context, state))
         {
             return false;
         }
@@ -94,7 +94,7 @@ internal sealed class StaleResponses
         if (state.Policy.StaleIfError <= TimeSpan.Zero || context.Features.Get<RefreshRequest>() is not null ||
             !_path.ScaleOut.ServesLocalCopies(state) ||
             !_path.Cache.TryGetEntry<CapturedResponse>(key, out var stored, out var freshness) ||
-            !freshness.CanServeOnError || !stored.CanAnswer(context.Request))
+            !freshness.CanServeOnError || !_path.CanAnswer(stored, context, state))
         {
             return null;
         }
