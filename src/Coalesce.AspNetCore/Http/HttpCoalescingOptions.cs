@@ -82,7 +82,8 @@ public sealed class HttpCoalescingOptions
     /// refused (two identities must never share). Default: the distributed-tracing headers that every propagator the
     /// framework ships writes (<see cref="System.Diagnostics.DistributedContextPropagator"/>, used by HttpClient's own
     /// diagnostics): <c>traceparent</c>, <c>tracestate</c>, <c>baggage</c>, <c>Request-Id</c>,
-    /// <c>Correlation-Context</c>. Add the headers of another propagator (such as B3's <c>b3</c> and
+    /// <c>Correlation-Context</c>. HttpClient's diagnostics add them inside the primary handler, below this one, so they
+    /// reach the key when a handler outside this one, header propagation or a resent request already carries them. Add the headers of another propagator (such as B3's <c>b3</c> and
     /// <c>X-B3-*</c>) or of your own per-call correlation id here. Bound from configuration, a list replaces this
     /// default, as every list does: name the tracing headers in it too if they are to stay ignored.
     /// </summary>
