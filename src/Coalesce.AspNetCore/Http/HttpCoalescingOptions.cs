@@ -37,6 +37,7 @@ namespace Coalesce.AspNetCore;
 /// is present; a <c>ConfigureHttpClient</c> registered after <c>AddCoalescing</c> can still set it, and then the
 /// shorter one wins.
 /// </para>
+/// <para>docs/configuration.md in the repository has every option with its default, range and configuration key.</para>
 /// </remarks>
 public sealed class HttpCoalescingOptions
 {
@@ -48,6 +49,7 @@ public sealed class HttpCoalescingOptions
     /// when method, absolute URI, <c>Authorization</c> and <see cref="VaryByHeaders"/> are equal. Default:
     /// <see langword="true"/>.
     /// </summary>
+    /// <remarks>See docs/outbound-http.md in the repository.</remarks>
     public bool Coalesce { get; set; } = true;
 
     /// <summary>
@@ -55,6 +57,7 @@ public sealed class HttpCoalescingOptions
     /// <c>Authorization</c> and <c>Cookie</c> enter the key only as a hash. Default: <c>Accept</c>,
     /// <c>Accept-Encoding</c>, <c>Accept-Language</c>, <c>Cookie</c>.
     /// </summary>
+    /// <remarks>See docs/outbound-http.md in the repository.</remarks>
     public ISet<string> VaryByHeaders { get; } =
         new HashSet<string>(["Accept", "Accept-Encoding", "Accept-Language", "Cookie"], StringComparer.OrdinalIgnoreCase);
 
@@ -64,6 +67,7 @@ public sealed class HttpCoalescingOptions
     /// caller of that flight sends its own request. Default: <see cref="DefaultMaxResponseBodyBytes"/> (4 MiB).
     /// Range: 0 to 1 GiB.
     /// </summary>
+    /// <remarks>See docs/outbound-http.md in the repository.</remarks>
     public long MaxResponseBodyBytes { get; set; } = DefaultMaxResponseBodyBytes;
 
     /// <summary>
@@ -73,6 +77,7 @@ public sealed class HttpCoalescingOptions
     /// which outcomes move a call on to the next of <see cref="FallbackBaseAddresses"/>. <see langword="null"/> turns
     /// retry off. Default: a new <see cref="HttpRetryStrategyOptions"/>.
     /// </summary>
+    /// <remarks>See docs/outbound-http.md in the repository.</remarks>
     public HttpRetryStrategyOptions? Retry { get; set; } = new();
 
     /// <summary>
@@ -82,6 +87,7 @@ public sealed class HttpCoalescingOptions
     /// unsafe request moves to the next base address only when the connection could not be made at all, and its
     /// response is returned as it came. Default: <see langword="false"/>.
     /// </summary>
+    /// <remarks>See docs/outbound-http.md in the repository.</remarks>
     public bool RetryUnsafeMethods { get; set; }
 
     /// <summary>
@@ -89,6 +95,7 @@ public sealed class HttpCoalescingOptions
     /// body); when it fires the attempt fails and the next address or retry follows. <see langword="null"/> for
     /// none. Default: 10 seconds. Range: more than zero and at most 1 day.
     /// </summary>
+    /// <remarks>See docs/outbound-http.md in the repository.</remarks>
     public TimeSpan? AttemptTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>
@@ -98,6 +105,7 @@ public sealed class HttpCoalescingOptions
     /// <see cref="System.Net.Http.HttpClient.Timeout"/> is left as configured). Default: 30 seconds. Range: more than
     /// zero and at most 1 day.
     /// </summary>
+    /// <remarks>See docs/outbound-http.md in the repository.</remarks>
     public TimeSpan? TotalTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>
@@ -105,6 +113,7 @@ public sealed class HttpCoalescingOptions
     /// fails. Each replaces the scheme, host and port of the request URI; path, query, headers and body stay the
     /// same, so each must be an absolute http or https URI with no path, query or fragment. Default: empty.
     /// </summary>
+    /// <remarks>See docs/outbound-http.md in the repository.</remarks>
     public IList<Uri> FallbackBaseAddresses { get; } = [];
 
     /// <summary>
@@ -113,9 +122,11 @@ public sealed class HttpCoalescingOptions
     /// status is already a response and is returned as it is. Not used when the caller cancelled or the rate limit
     /// rejected the call. Default: <see langword="null"/> (throw).
     /// </summary>
+    /// <remarks>See docs/outbound-http.md in the repository.</remarks>
     public Func<HttpRequestMessage, HttpAllAttemptsFailedException, HttpResponseMessage>? FallbackResponse { get; set; }
 
     /// <summary>A rate limit on network calls; <see langword="null"/> for none. Default: <see langword="null"/>.</summary>
+    /// <remarks>See docs/outbound-http.md in the repository.</remarks>
     public HttpRateLimitOptions? RateLimit { get; set; }
 
     /// <summary>
@@ -124,12 +135,14 @@ public sealed class HttpCoalescingOptions
     /// <see cref="MaxResponseBodyBytes"/> are not kept. Default: <see langword="null"/>. Range: more than zero and at
     /// most 1 day.
     /// </summary>
+    /// <remarks>See docs/outbound-http.md in the repository.</remarks>
     public TimeSpan? MemoizeTtl { get; set; }
 
     /// <summary>
     /// Tags of memoized responses, for <see cref="MemoCache.InvalidateByTagAsync"/>. Entries are stored under keys
     /// that start with <c>http:{client name}:</c>. Default: empty.
     /// </summary>
+    /// <remarks>See docs/outbound-http.md in the repository.</remarks>
     public ISet<string> MemoizeTags { get; } = new HashSet<string>(StringComparer.Ordinal);
 
     /// <summary>
@@ -140,6 +153,7 @@ public sealed class HttpCoalescingOptions
     /// app's <see cref="MemoCache.RefreshFailed"/>. Default: <see langword="null"/> (none). Range: zero to 7 days; needs
     /// <see cref="MemoizeTtl"/>.
     /// </summary>
+    /// <remarks>See docs/outbound-http.md in the repository.</remarks>
     public TimeSpan? MemoizeStaleWhileRevalidate { get; set; }
 
     /// <summary>
@@ -148,6 +162,7 @@ public sealed class HttpCoalescingOptions
     /// cancellation) or a 5xx (<c>stale-if-error</c>). Outside the window the failure goes through as before. Default:
     /// <see langword="null"/> (none). Range: zero to 7 days; needs <see cref="MemoizeTtl"/>.
     /// </summary>
+    /// <remarks>See docs/outbound-http.md in the repository.</remarks>
     public TimeSpan? MemoizeStaleIfError { get; set; }
 
     /// <summary>
@@ -156,6 +171,7 @@ public sealed class HttpCoalescingOptions
     /// response. Default: <see langword="null"/> (callers wait). Range: more than zero and at most 1 day; needs
     /// <see cref="MemoizeStaleIfError"/>.
     /// </summary>
+    /// <remarks>See docs/outbound-http.md in the repository.</remarks>
     public TimeSpan? MemoizeSoftTimeout { get; set; }
 
     /// <summary>Turns on memoization of successful GET responses for <paramref name="ttl"/>, with <paramref name="tags"/>.</summary>
