@@ -1,0 +1,20 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Coalesce.LoadRunner.Report;
+
+/// <summary>
+/// report.json: the whole <see cref="LoadReport"/>, every measured run included, in camelCase with enum names as text;
+/// each scenario result carries its <c>scenario</c> and its <c>mode</c>.
+/// </summary>
+internal static class JsonReport
+{
+    private static readonly JsonSerializerOptions Options = new(JsonSerializerDefaults.Web)
+    {
+        WriteIndented = true,
+        Converters = { new JsonStringEnumConverter() },
+        DefaultIgnoreCondition = JsonIgnoreCondition.Never,
+    };
+
+    public static string Write(LoadReport report) => JsonSerializer.Serialize(report, Options) + "\n";
+}
