@@ -34,9 +34,10 @@ internal sealed record Comparison(
         ArgumentNullException.ThrowIfNull(variants);
         ArgumentNullException.ThrowIfNull(runs);
         var baseline = variants[0].Name;
-        var summaries = variants.Select(v => VariantSummary.Of(v.Name, runs, baseline)).ToList();
+        var summaries = variants.Where(v => runs.Any(r => r.Variant == v.Name)).Select(v => VariantSummary.Of(v.Name, runs, baseline)).ToList();
         var rounds = runs.Count == 0 ? 0 : runs.Max(r => r.Round);
-        var resolved = summaries.Where(s => s.Variant != baseline).All(s => s.VsBaseline?.Resolves(resolution) == true);
+        var resolved = summaries.Count == variants.Count
+            && summaries.Where(s => s.Variant != baseline).All(s => s.VsBaseline?.Resolves(resolution) == true);
         return new Comparison(baseline, rounds, resolution, resolved, summaries, warmUps, runs);
     }
 

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using System.Text.Json.Serialization;
 
 namespace Coalesce.LoadRunner.Options;
 
@@ -93,11 +94,14 @@ internal sealed record RunSettings
 
     public required double Resolution { get; init; }
 
-    public required string ResultsFolder { get; init; }
+    /// <summary>Where the report goes; left out of report.json, whose place it is.</summary>
+    [JsonIgnore]
+    public string ResultsFolder { get; init; } = "";
 
     public required bool Smoke { get; init; }
 
-    public required bool Build { get; init; }
+    [JsonIgnore]
+    public bool Build { get; init; } = true;
 
     /// <summary>The options that reproduce this run, for the report.</summary>
     public required string CommandLine { get; init; }
@@ -224,7 +228,8 @@ internal sealed record RunSettings
         {
             if (name is not ("mode" or "scenarios" or "duration" or "rounds" or "warmup" or "settle" or "max-rounds" or "results") && reader.IsGiven(name))
             {
-                line.Append(CultureInfo.InvariantCulture, $" --{name} {reader.Text(name, "")}");
+                var value = reader.Text(name, "");
+                line.Append(CultureInfo.InvariantCulture, $" --{name} {(value.Contains(' ', StringComparison.Ordinal) ? $"\"{value}\"" : value)}");
             }
         }
 
