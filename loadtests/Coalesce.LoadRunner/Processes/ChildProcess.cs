@@ -84,6 +84,12 @@ internal sealed class ChildProcess : IAsyncDisposable
         var line = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
         lock (_gate)
         {
+            // The line may have come before anyone waited for it.
+            if (PrintedSoFar().Split('\n').FirstOrDefault(l => l.StartsWith(prefix, StringComparison.Ordinal)) is { } printed)
+            {
+                return printed;
+            }
+
             _awaitedLines.Add((prefix, line));
         }
 
@@ -181,6 +187,19 @@ internal sealed class ChildProcess : IAsyncDisposable
         }
 
         _process.Dispose();
+    }
+
+    /// <summary>Everything printed so far (from the log file when there is one); called under the lock.</summary>
+    private string PrintedSoFar()
+    {
+        if (LogPath is null)
+        {
+            return _output.ToString();
+        }
+
+        using var log = new FileStream(LogPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        using var reader = new StreamReader(log);
+        return reader.ReadToEnd();
     }
 
     private void Append(string? line)

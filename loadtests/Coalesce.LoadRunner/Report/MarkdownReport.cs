@@ -309,11 +309,11 @@ internal static class MarkdownReport
         }
 
         md.Append("## 6. Memory\n\n");
+        md.Append(CultureInfo.InvariantCulture, $"Managed heap after a full collection, grown by {report.Settings.MemoryKeys} distinct ~1 KB JSON responses ")
+          .Append(CultureInfo.InvariantCulture, $"(`?id=1..` on one endpoint) kept by each cache, per entry; then the heap grown by {report.Settings.FloodKeys} ")
+          .Append("distinct memoized keys under the default bounds (`MemoMaxEntries` 10,000, `MemoMaxBytes` 100 MiB).\n\n");
         foreach (var result in report.Of<MemoryResult>())
         {
-            md.Append(CultureInfo.InvariantCulture, $"Managed heap after a full collection, grown by {result.MemoryKeys} distinct ~1 KB JSON responses ")
-              .Append(CultureInfo.InvariantCulture, $"(`?id=1..` on one endpoint) kept by each cache, per entry; then the heap grown by {result.FloodKeys} ")
-              .Append("distinct memoized keys under the default bounds (`MemoMaxEntries` 10,000, `MemoMaxBytes` 100 MiB).\n\n");
             WriteModeLine(md, result.Mode);
             new MarkdownTable("Measure", ">Value")
                 .Row($"Heap per memoized response, Coalesce ({result.MemoEntries} entries)", $"{result.MemoBytesPerEntry} B")

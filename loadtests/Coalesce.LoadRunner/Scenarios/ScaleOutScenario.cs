@@ -84,7 +84,7 @@ internal sealed class ScaleOutScenario : IScenario
         var before = await ReadCountsAsync(instances, cancellationToken);
         var seconds = settings.ScaleOutKeys / 10 + 3;
         var (result, complete) = await LockstepAsync(context, instances, firstId, seconds, variant, cancellationToken);
-        var after = await ReadCountsAsync(instances, cancellationToken);
+        var after = await ReadCountsAsync(instances, cancellationToken, context.Run.RawPath(context.Mode, $"scaleout.{variant}.counts.txt"));
         var grown = after.Since(before);
         var executions = ExecutionsPerKey.Of(grown, firstId, settings.ScaleOutKeys);
         if (!complete)
@@ -188,12 +188,24 @@ internal sealed class ScaleOutScenario : IScenario
         return [.. runs.Chunk(2).Select((pair, index) => HitPair.Of(index + 1, pair[0], pair[1]))];
     }
 
-    private static async Task<ScaleOutCounts> ReadCountsAsync(IEnumerable<LoadTestApp> instances, CancellationToken cancellationToken)
+    /// <summary>
+    /// Every instance's counts, summed; with <paramref name="rawPath"/>, each instance's as it answered them, one after
+    /// the other, for a closer look.
+    /// </summary>
+    private static async Task<ScaleOutCounts> ReadCountsAsync(IEnumerable<LoadTestApp> instances, CancellationToken cancellationToken, string? rawPath = null)
     {
         var counts = new List<ScaleOutCounts>();
+        var raw = new System.Text.StringBuilder();
         foreach (var instance in instances)
         {
-            counts.Add(await instance.ReadScaleOutCountsAsync(cancellationToken));
+            var text = await instance.ReadScaleOutCountsTextAsync(cancellationToken);
+            raw.Append(CultureInfo.InvariantCulture, $"instance {instance.Name}\n").Append(text);
+            counts.Add(ScaleOutCounts.Parse(text));
+        }
+
+        if (rawPath is not null)
+        {
+            await File.WriteAllTextAsync(rawPath, raw.ToString(), CancellationToken.None);
         }
 
         return ScaleOutCounts.Sum(counts);
