@@ -78,8 +78,9 @@ internal sealed class LoadRun(RunContext run)
         }
 
         // The report's order: by scenario, then by mode (the order they ran in within a scenario).
+        var reportOrder = RunSettings.AllScenarios.ToList();
         var ordered = results
-            .OrderBy(r => RunSettings.AllScenarios.ToList().IndexOf(r.Scenario))
+            .OrderBy(r => reportOrder.IndexOf(r.Scenario))
             .Select(r => r.Result)
             .ToList();
         return new LoadReport(settings, machine, ordered, stats);

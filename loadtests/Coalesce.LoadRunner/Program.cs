@@ -44,7 +44,7 @@ try
 {
     await using (processes)
     {
-        var run = new RunContext(settings, layout, processes, work.FullName);
+        var run = new RunContext(settings, layout, processes, work.FullName, Console.Error);
         var report = await new LoadRun(run).RunAsync(interrupted.Token);
 
         var markdownPath = Path.Combine(settings.ResultsFolder, "report.md");

@@ -5,9 +5,9 @@ namespace Coalesce.LoadRunner;
 
 /// <summary>
 /// What every part of a run shares: the settings, the repository's layout, the processes started (all stopped when
-/// the run ends), a work folder for logs, the raw-output folder, and the progress log on standard error.
+/// the run ends), a work folder for logs, the raw-output folder, and where progress is told (standard error).
 /// </summary>
-internal sealed class RunContext(RunSettings settings, RepositoryLayout layout, ChildProcesses processes, string workFolder)
+internal sealed class RunContext(RunSettings settings, RepositoryLayout layout, ChildProcesses processes, string workFolder, TextWriter progress)
 {
     public RunSettings Settings { get; } = settings;
 
@@ -27,7 +27,5 @@ internal sealed class RunContext(RunSettings settings, RepositoryLayout layout, 
         return Path.Combine(RawFolder, $"{mode.Name}.{name}");
     }
 
-#pragma warning disable CA1822 // One place for the progress log, so it could go elsewhere without touching the callers.
-    public void Log(string message) => Console.Error.WriteLine($"==> {message}");
-#pragma warning restore CA1822
+    public void Log(string message) => progress.WriteLine($"==> {message}");
 }
