@@ -42,6 +42,9 @@ internal sealed class ChildProcess : IAsyncDisposable
 
     public bool HasExited => _process.HasExited;
 
+    /// <summary>Whether it has been stopped and let go of (its registry forgets it then).</summary>
+    public bool IsDisposed => Volatile.Read(ref _disposed) == 1;
+
     /// <summary>What the process printed so far, when it has no log file.</summary>
     public string Output
     {

@@ -36,6 +36,8 @@ internal sealed class ChildProcesses : IAsyncDisposable
         var child = ChildProcess.Start(name, start, options.LogPath);
         lock (_gate)
         {
+            // A one-core warm-up starts hundreds of short wrk runs: keep only those not yet let go of.
+            _started.RemoveAll(c => c.IsDisposed);
             _started.Add(child);
         }
 
