@@ -9,7 +9,7 @@ namespace Coalesce.AspNetCore.Tests.Middleware;
 /// Range and conditional requests on real Kestrel: the shared execution is always unconditional and unranged,
 /// and each client's own range and validators are answered for it — never another client's 206 or 304.
 /// </summary>
-public sealed class RangeAndValidatorTests
+public sealed class HttpPreconditionsTests
 {
     private static readonly byte[] Data = [.. Enumerable.Range(0, 100).Select(i => (byte)i)];
     private static readonly DateTimeOffset Modified = new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);

@@ -1,3 +1,4 @@
+using System.Net;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
@@ -5,11 +6,110 @@ using Microsoft.Extensions.DependencyInjection;
 namespace Coalesce.AspNetCore.Tests.Middleware;
 
 /// <summary>
-/// A read that started before a write: once the write's 2xx is out, nobody gets (or keeps) what that read saw.
-/// Real Kestrel, the reads held at a gate so the interleaving is exact.
+/// Writes that invalidate tags (<c>InvalidatesTags</c>): only a successful one, before its response is sent, and only
+/// what its tags cover. Then a read that started before a write: once the write's 2xx is out, nobody gets (or keeps)
+/// what that read saw — real Kestrel, the reads held at a gate so the interleaving is exact.
 /// </summary>
-public sealed class InvalidationRaceTests
+public sealed class InvalidationTests
 {
+    [Fact]
+    public async Task A_successful_mutation_invalidates_its_tags_and_a_failed_one_does_not()
+    {
+        var version = 1;
+        var executions = 0;
+        await using var app = await TestApp.StartAsync(a =>
+        {
+            a.MapGet("/products", () => { Interlocked.Increment(ref executions); return $"v{Volatile.Read(ref version)}"; })
+                .WithCoalescing(p => p.Memoize(TimeSpan.FromMinutes(10)).Tag("products"));
+            a.MapPost("/products", (bool fail) =>
+            {
+                if (fail)
+                {
+                    return Results.BadRequest("rejected");
+                }
+
+                Interlocked.Increment(ref version);
+                return Results.Created("/products/99", null);
+            }).InvalidatesTags("products");
+        });
+
+        Assert.Equal("v1", await app.Client.GetStringAsync("/products"));
+
+        var failed = await app.Client.PostAsync("/products?fail=true", null);
+        Assert.Equal(HttpStatusCode.BadRequest, failed.StatusCode);
+        Assert.Equal("v1", await app.Client.GetStringAsync("/products"));
+        Assert.Equal(1, executions);
+
+        var created = await app.Client.PostAsync("/products?fail=false", null);
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        Assert.Equal("v2", await app.Client.GetStringAsync("/products"));
+        Assert.Equal(2, executions);
+    }
+
+    [Fact]
+    public async Task A_mutation_that_throws_invalidates_nothing()
+    {
+        var executions = 0;
+        await using var app = await TestApp.StartAsync(
+            a =>
+            {
+                a.MapGet("/products", () => $"v{Interlocked.Increment(ref executions)}")
+                    .WithCoalescing(p => p.Memoize(TimeSpan.FromMinutes(10)).Tag("products"));
+                a.MapDelete("/products", IResult () => throw new InvalidOperationException("db down")).InvalidatesTags("products");
+            },
+            beforeCoalescing: a => a.UseExceptionHandler(e => e.Run(ctx => { ctx.Response.StatusCode = 500; return Task.CompletedTask; })));
+
+        Assert.Equal("v1", await app.Client.GetStringAsync("/products"));
+        Assert.Equal(HttpStatusCode.InternalServerError, (await app.Client.DeleteAsync("/products")).StatusCode);
+        Assert.Equal("v1", await app.Client.GetStringAsync("/products"));
+    }
+
+    [Fact]
+    public async Task Invalidation_happens_before_the_mutations_response_is_sent()
+    {
+        await using var app = await TestApp.StartAsync(a =>
+        {
+            a.MapGet("/products/{id}", (int id) => $"product {id}")
+                .WithCoalescing(p => p.Memoize(TimeSpan.FromMinutes(10)).Tag("product:{id}"));
+            a.MapPut("/products/{id}", async (int id, HttpContext ctx) =>
+            {
+                // The client's 2xx is in flight the moment the body starts: the entry must already be gone.
+                await ctx.Response.StartAsync();
+                var cache = (MemoCache)ctx.RequestServices.GetService(typeof(MemoCache))!;
+                await ctx.Response.WriteAsync(cache.Count == 0 ? "evicted before sending" : "still cached");
+            }).InvalidatesTags("product:{id}");
+        });
+
+        await app.Client.GetStringAsync("/products/1");
+        var put = await app.Client.PutAsync("/products/1", null);
+
+        Assert.Equal("evicted before sending", await put.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task Request_derived_tags_evict_only_that_item()
+    {
+        var executions = new int[4];
+        await using var app = await TestApp.StartAsync(a =>
+        {
+            a.MapGet("/products/{id:int}", (int id) => $"product {id} v{Interlocked.Increment(ref executions[id])}")
+                .WithCoalescing(p => p.Memoize(TimeSpan.FromMinutes(10)).Tag("products", "product:{id}"));
+            a.MapPut("/products/{id:int}", (int id) => Results.NoContent()).InvalidatesTags("product:{id}");
+        });
+
+        foreach (var id in new[] { 1, 2, 3 })
+        {
+            Assert.Equal($"product {id} v1", await app.Client.GetStringAsync($"/products/{id}"));
+        }
+
+        Assert.Equal(HttpStatusCode.NoContent, (await app.Client.PutAsync("/products/2", null)).StatusCode);
+
+        Assert.Equal("product 1 v1", await app.Client.GetStringAsync("/products/1"));
+        Assert.Equal("product 2 v2", await app.Client.GetStringAsync("/products/2"));
+        Assert.Equal("product 3 v1", await app.Client.GetStringAsync("/products/3"));
+        Assert.Equal(1, await app.Cache.InvalidateByTagAsync("products") - 2);
+    }
+
     public enum Writer
     {
         InvalidatesTags,

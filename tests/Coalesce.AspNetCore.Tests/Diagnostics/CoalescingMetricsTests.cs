@@ -5,13 +5,13 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 
-namespace Coalesce.AspNetCore.Tests.Middleware;
+namespace Coalesce.AspNetCore.Tests.Diagnostics;
 
 /// <summary>
 /// The inbound instruments on the app's <c>Coalesce</c> meter: names, units, attributes and values, each request
 /// counted once (several apps run at once in this test run, so every collector listens to one app's factory).
 /// </summary>
-public class MetricsTests
+public class CoalescingMetricsTests
 {
     [Fact]
     public async Task A_coalesced_stampede_counts_one_miss_and_the_rest_shared_with_the_method_and_route()
