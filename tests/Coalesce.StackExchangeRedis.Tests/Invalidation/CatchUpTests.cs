@@ -46,7 +46,7 @@ public sealed partial class CatchUpTests
         }
         finally
         {
-            await CrossInstanceInvalidationTests.DisposeAllAsync([a, b]);
+            await Nodes.DisposeAllAsync([a, b]);
         }
     }
 
@@ -95,7 +95,7 @@ public sealed partial class CatchUpTests
         }
         finally
         {
-            await CrossInstanceInvalidationTests.DisposeAllAsync([a, b]);
+            await Nodes.DisposeAllAsync([a, b]);
         }
     }
 
@@ -125,7 +125,7 @@ public sealed partial class CatchUpTests
         }
         finally
         {
-            await CrossInstanceInvalidationTests.DisposeAllAsync([a, b]);
+            await Nodes.DisposeAllAsync([a, b]);
         }
     }
 
@@ -152,84 +152,63 @@ public sealed partial class CatchUpTests
     public async Task After_Redis_restarts_without_its_data_nodes_flush_everything_local()
     {
         await using var redis = await RedisServerFixture.StartAsync();
-        var nodes = await TestNode.StartSynchronizedAsync(redis.Configuration, 2);
-        try
-        {
-            var b = nodes[1];
-            await nodes[0].Invalidation.PublishInvalidationAsync(["products"], CancellationToken.None);
-            await b.Cache.SetAsync("order:1", "cached before the restart", tags: ["orders"]);
-            await b.Cache.SetAsync("plain", "no tags");
+        await using var nodes = await TestNode.StartSynchronizedAsync(redis.Configuration, 2);
+        var b = nodes[1];
+        await nodes[0].Invalidation.PublishInvalidationAsync(["products"], CancellationToken.None);
+        await b.Cache.SetAsync("order:1", "cached before the restart", tags: ["orders"]);
+        await b.Cache.SetAsync("plain", "no tags");
 
-            await redis.RestartAsync(); // no persistence: seq, epoch and log are gone
-            await Eventually.TrueAsync(() => !b.Bus.IsSynchronized, "B noticed the restart");
-            await b.WaitUntilSynchronizedAsync();
+        await redis.RestartAsync(); // no persistence: seq, epoch and log are gone
+        await Eventually.TrueAsync(() => !b.Bus.IsSynchronized, "B noticed the restart");
+        await b.WaitUntilSynchronizedAsync();
 
-            Assert.Equal(0, b.Cache.Count);
-            Assert.Equal(0, b.Invalidation.CurrentSeq);
-            Assert.Contains(b.Logs.Entries, e => e.EventId == 3024 && e.Message.Contains("epoch", StringComparison.Ordinal));
-        }
-        finally
-        {
-            await CrossInstanceInvalidationTests.DisposeAllAsync(nodes);
-        }
+        Assert.Equal(0, b.Cache.Count);
+        Assert.Equal(0, b.Invalidation.CurrentSeq);
+        Assert.Contains(b.Logs.Entries, e => e.EventId == 3024 && e.Message.Contains("epoch", StringComparison.Ordinal));
     }
 
     [RedisFact]
     public async Task After_Redis_restarts_with_its_data_nodes_keep_what_is_still_valid_and_carry_on_from_the_same_seq()
     {
         await using var redis = await RedisServerFixture.StartAsync(appendOnly: true);
-        var nodes = await TestNode.StartSynchronizedAsync(redis.Configuration, 2);
-        try
-        {
-            var (a, b) = (nodes[0], nodes[1]);
-            Assert.Equal(1, await a.Invalidation.PublishInvalidationAsync(["products"], CancellationToken.None));
-            await b.Cache.SetAsync("order:1", "still valid", tags: ["orders"]);
+        await using var nodes = await TestNode.StartSynchronizedAsync(redis.Configuration, 2);
+        var (a, b) = (nodes[0], nodes[1]);
+        Assert.Equal(1, await a.Invalidation.PublishInvalidationAsync(["products"], CancellationToken.None));
+        await b.Cache.SetAsync("order:1", "still valid", tags: ["orders"]);
 
-            // Witnessed by the breaker's count, not by catching the short moment B is unsynchronized (on a busy
-            // machine B can reconnect and catch up between two polls).
-            var openings = b.Stats.BreakerOpenings;
-            await redis.RestartAsync();
-            await Eventually.TrueAsync(() => b.Stats.BreakerOpenings > openings, "B noticed the restart");
-            await a.WaitUntilSynchronizedAsync();
-            await b.WaitUntilSynchronizedAsync();
+        // Witnessed by the breaker's count, not by catching the short moment B is unsynchronized (on a busy
+        // machine B can reconnect and catch up between two polls).
+        var openings = b.Stats.BreakerOpenings;
+        await redis.RestartAsync();
+        await Eventually.TrueAsync(() => b.Stats.BreakerOpenings > openings, "B noticed the restart");
+        await a.WaitUntilSynchronizedAsync();
+        await b.WaitUntilSynchronizedAsync();
 
-            Assert.True(await b.Cache.HasAsync("order:1"), "same epoch, no gap: nothing to flush");
-            Assert.Equal(2, await a.Invalidation.PublishInvalidationAsync(["orders"], CancellationToken.None));
-            Assert.False(await b.Cache.HasAsync("order:1"));
-        }
-        finally
-        {
-            await CrossInstanceInvalidationTests.DisposeAllAsync(nodes);
-        }
+        Assert.True(await b.Cache.HasAsync("order:1"), "same epoch, no gap: nothing to flush");
+        Assert.Equal(2, await a.Invalidation.PublishInvalidationAsync(["orders"], CancellationToken.None));
+        Assert.False(await b.Cache.HasAsync("order:1"));
     }
 
     [RedisFact]
     public async Task Invalidations_made_while_Redis_is_down_are_published_when_it_comes_back()
     {
         await using var redis = await RedisServerFixture.StartAsync(appendOnly: true);
-        var nodes = await TestNode.StartSynchronizedAsync(redis.Configuration, 2);
-        try
-        {
-            var (a, b) = (nodes[0], nodes[1]);
-            await b.Cache.SetAsync("product:1", "old", tags: ["products"]);
+        await using var nodes = await TestNode.StartSynchronizedAsync(redis.Configuration, 2);
+        var (a, b) = (nodes[0], nodes[1]);
+        await b.Cache.SetAsync("product:1", "old", tags: ["products"]);
 
-            redis.Kill();
-            await Eventually.TrueAsync(() => !a.Bus.IsSynchronized, "A noticed Redis is down");
-            Assert.Equal(0, await a.Invalidation.PublishInvalidationAsync(["products"], CancellationToken.None));
-            Assert.Equal(1, a.Stats.InvalidationsDeferred);
+        redis.Kill();
+        await Eventually.TrueAsync(() => !a.Bus.IsSynchronized, "A noticed Redis is down");
+        Assert.Equal(0, await a.Invalidation.PublishInvalidationAsync(["products"], CancellationToken.None));
+        Assert.Equal(1, a.Stats.InvalidationsDeferred);
 
-            await redis.RestartAsync();
-            await a.WaitUntilSynchronizedAsync();
-            await b.WaitUntilSynchronizedAsync();
+        await redis.RestartAsync();
+        await a.WaitUntilSynchronizedAsync();
+        await b.WaitUntilSynchronizedAsync();
 
-            await Eventually.TrueAsync(() => !b.Cache.HasAsync("product:1").AsTask().Result, "B evicted the replayed tag");
-            Assert.Contains("1", await redis.CommandAsync("GET", "{coalesce}:seq"), StringComparison.Ordinal);
-            Assert.True(a.Logs.Has(3021), "the replay is logged");
-        }
-        finally
-        {
-            await CrossInstanceInvalidationTests.DisposeAllAsync(nodes);
-        }
+        await Eventually.TrueAsync(() => !b.Cache.HasAsync("product:1").AsTask().Result, "B evicted the replayed tag");
+        Assert.Contains("1", await redis.CommandAsync("GET", "{coalesce}:seq"), StringComparison.Ordinal);
+        Assert.True(a.Logs.Has(3021), "the replay is logged");
     }
 
     private static async Task KillClientsAsync(RedisServerFixture redis, string clientName)
