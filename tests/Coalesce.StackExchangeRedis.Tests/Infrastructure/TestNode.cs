@@ -88,20 +88,32 @@ internal sealed class TestNode : IAsyncDisposable
     }
 
     /// <summary>Starts nodes and waits until all of them follow invalidations; disposing the result stops them all.</summary>
-    public static async Task<Nodes<TestNode>> StartSynchronizedAsync(string configuration, int count, Action<RedisCoalescingOptions>? configure = null)
+    public static Task<Nodes<TestNode>> StartSynchronizedAsync(string configuration, int count, Action<RedisCoalescingOptions>? configure = null) =>
+        StartSynchronizedAsync(configuration, [.. Enumerable.Repeat(configure, count)]);
+
+    /// <summary>Starts a node per entry of <paramref name="configure"/>, each with its own options, and waits until all follow invalidations.</summary>
+    public static async Task<Nodes<TestNode>> StartSynchronizedAsync(string configuration, params Action<RedisCoalescingOptions>?[] configure)
     {
-        var nodes = new TestNode[count];
-        for (var i = 0; i < count; i++)
+        var nodes = new TestNode[configure.Length];
+        try
         {
-            nodes[i] = await StartAsync(configuration, configure);
+            for (var i = 0; i < nodes.Length; i++)
+            {
+                nodes[i] = await StartAsync(configuration, configure[i]);
+            }
+
+            // Every node has heartbeat at least once (done inside synchronization), so writers count them all.
+            foreach (var node in nodes)
+            {
+                await node.WaitUntilSynchronizedAsync();
+            }
+        }
+        catch
+        {
+            await Nodes.DisposeAllAsync(nodes);
+            throw;
         }
 
-        foreach (var node in nodes)
-        {
-            await node.WaitUntilSynchronizedAsync();
-        }
-
-        // Every node has heartbeat at least once (done inside synchronization), so writers count them all.
         return new Nodes<TestNode>(nodes);
     }
 
