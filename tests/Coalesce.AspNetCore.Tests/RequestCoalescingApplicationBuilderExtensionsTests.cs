@@ -14,7 +14,7 @@ public sealed class RequestCoalescingApplicationBuilderExtensionsTests
     {
         var gate = new Gate();
         await using var app = await TestApp.StartAsync(
-            a => a.MapGet("/routed", async () => { gate.Enter(); await gate.WaitAsync(); return "routed"; }),
+            a => a.MapGet("/routed", async () => { await gate.EnterAndWaitAsync(); return "routed"; }),
             beforeCoalescing: a => a.UseRouting());
 
         var requests = Enumerable.Range(0, 5).Select(_ => app.Client.GetStringAsync("/routed")).ToArray();
@@ -33,7 +33,7 @@ public sealed class RequestCoalescingApplicationBuilderExtensionsTests
             a =>
             {
                 a.UseRouting();
-                a.MapGet("/late", async () => { gate.Enter(); await gate.WaitAsync(); return "late"; }).DisableCoalescing();
+                a.MapGet("/late", async () => { await gate.EnterAndWaitAsync(); return "late"; }).DisableCoalescing();
             });
 
         // UseRequestCoalescing ran before this UseRouting, so it saw no endpoint (and so no opt-out): nothing is shared.

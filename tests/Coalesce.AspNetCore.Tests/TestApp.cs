@@ -178,6 +178,14 @@ internal sealed class Gate
 
     public Task WaitAsync(CancellationToken cancellationToken = default) => _open.Task.WaitAsync(cancellationToken);
 
+    /// <summary>The body of a gated handler: counts the execution, waits until the gate opens, returns the execution's number.</summary>
+    public async Task<int> EnterAndWaitAsync(CancellationToken cancellationToken = default)
+    {
+        var run = Enter();
+        await WaitAsync(cancellationToken);
+        return run;
+    }
+
     public void Open() => _open.TrySetResult();
 
     public Task WaitForExecutionsAsync(int count) => TestApp.WaitUntilAsync(() => Executions >= count, $"{count} executions");

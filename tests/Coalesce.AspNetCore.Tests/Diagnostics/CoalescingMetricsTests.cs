@@ -20,8 +20,7 @@ public class CoalescingMetricsTests
         var gate = new Gate();
         await using var app = await TestApp.StartAsync(a => a.MapGet(route, async () =>
         {
-            gate.Enter();
-            await gate.WaitAsync();
+            await gate.EnterAndWaitAsync();
             return "measured";
         }));
         using var meters = new InboundCollectors(app.Services);
@@ -92,8 +91,7 @@ public class CoalescingMetricsTests
         await using var app = await TestApp.StartAsync(
             a => a.MapGet(route, async () =>
             {
-                gate.Enter();
-                await gate.WaitAsync();
+                await gate.EnterAndWaitAsync();
                 throw new InvalidOperationException("backend down");
             }),
             beforeCoalescing: a => a.UseExceptionHandler(error => error.Run(ctx =>

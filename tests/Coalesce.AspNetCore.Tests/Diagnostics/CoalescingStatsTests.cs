@@ -109,8 +109,7 @@ public sealed class CoalescingStatsTests
             {
                 a.MapGet("/burst", async () =>
                 {
-                    gate.Enter();
-                    await gate.WaitAsync();
+                    await gate.EnterAndWaitAsync();
                     return "burst";
                 });
                 a.MapGet("/sequential", () => "sequential");

@@ -102,8 +102,7 @@ public class HttpResilienceCompositionTests
             switch (sent.Uri.AbsolutePath)
             {
                 case "/ok":
-                    gate.Enter();
-                    await gate.WaitAsync();
+                    await gate.EnterAndWaitAsync();
                     return ScriptedHandler.Respond(HttpStatusCode.OK, "ok");
                 case "/down":
                     return ScriptedHandler.Respond(HttpStatusCode.ServiceUnavailable);
@@ -163,8 +162,7 @@ public class HttpResilienceCompositionTests
             {
                 if (sent.Uri.AbsolutePath is "/ok" or "/held")
                 {
-                    _gate.Enter();
-                    await _gate.WaitAsync();
+                    await _gate.EnterAndWaitAsync();
                 }
 
                 return sent.Uri.AbsolutePath == "/ok"

@@ -14,8 +14,7 @@ public sealed class CacheStatusTests
             {
                 a.MapGet("/memo", async () =>
                 {
-                    gate.Enter();
-                    await gate.WaitAsync();
+                    await gate.EnterAndWaitAsync();
                     return "memo";
                 }).WithCoalescing(p => p.Memoize(TimeSpan.FromMinutes(1)));
                 a.MapPost("/memo", () => "posted");

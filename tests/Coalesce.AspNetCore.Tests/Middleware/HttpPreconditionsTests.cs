@@ -183,8 +183,7 @@ public sealed class HttpPreconditionsTests
         {
             var file = a.MapGet("/file", async () =>
             {
-                gate.Enter();
-                await gate.WaitAsync();
+                await gate.EnterAndWaitAsync();
                 return Results.Bytes(Data, "application/octet-stream", lastModified: Modified,
                     entityTag: new Microsoft.Net.Http.Headers.EntityTagHeaderValue("\"v1\""), enableRangeProcessing: true);
             });
@@ -192,8 +191,7 @@ public sealed class HttpPreconditionsTests
             // Sets validators but, like most handlers, never looks at the request's.
             var tagged = a.MapGet("/tagged", async (HttpContext ctx) =>
             {
-                gate.Enter();
-                await gate.WaitAsync();
+                await gate.EnterAndWaitAsync();
                 ctx.Response.Headers.ETag = "\"v1\"";
                 ctx.Response.Headers.LastModified = Modified.ToString("R", System.Globalization.CultureInfo.InvariantCulture);
                 ctx.Response.ContentType = "text/plain";

@@ -137,8 +137,7 @@ public sealed class InvalidationTests
                     var seen = Volatile.Read(ref version);
                     if (Interlocked.Increment(ref runs) == 1)
                     {
-                        firstRead.Enter();
-                        await firstRead.WaitAsync();
+                        await firstRead.EnterAndWaitAsync();
                     }
 
                     return $"item {id} v{seen}";
@@ -211,8 +210,7 @@ public sealed class InvalidationTests
         await using var app = await TestApp.StartAsync(a =>
             a.MapGet("/items/{id}", async (string id) =>
             {
-                gate.Enter();
-                await gate.WaitAsync();
+                await gate.EnterAndWaitAsync();
                 return $"item {id}";
             }).WithCoalescing(p => p.Tag("item:{id}").Memoize(TimeSpan.FromMinutes(10))));
 

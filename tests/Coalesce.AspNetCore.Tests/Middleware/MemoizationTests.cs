@@ -63,8 +63,7 @@ public sealed class MemoizationTests
         var gate = new Gate();
         await using var app = await TestApp.StartAsync(a => a.MapGet("/report", async () =>
         {
-            gate.Enter();
-            await gate.WaitAsync();
+            await gate.EnterAndWaitAsync();
             return "expensive";
         }).WithCoalescing(p => p.Memoize(TimeSpan.FromMinutes(1))));
 
@@ -98,8 +97,7 @@ public sealed class MemoizationTests
         await using var app = await TestApp.StartAsync(
             a => a.MapGet("/things/{id}", async (string id) =>
             {
-                var run = gate.Enter();
-                await gate.WaitAsync();
+                var run = await gate.EnterAndWaitAsync();
                 return $"thing {id} run {run}";
             }).WithCoalescing(p => p.Memoize(TimeSpan.FromMinutes(1)).Tag(ctx => ((string?)null)!.ToUpperInvariant())),
             services: s => s.AddFakeLogging(),
@@ -282,9 +280,9 @@ public sealed class MemoizationTests
         await using var app = await TestApp.StartAsync(
             a =>
             {
-                a.MapGet("/plain", async () => { gate.Enter(); await gate.WaitAsync(); return "plain"; });
-                a.MapGet("/marked", async () => { gate.Enter(); await gate.WaitAsync(); return "marked"; }).WithCoalescing();
-                a.MapGet("/attributed", [Coalesce(MemoizeSeconds = 60)] async () => { gate.Enter(); await gate.WaitAsync(); return "attributed"; });
+                a.MapGet("/plain", async () => { await gate.EnterAndWaitAsync(); return "plain"; });
+                a.MapGet("/marked", async () => { await gate.EnterAndWaitAsync(); return "marked"; }).WithCoalescing();
+                a.MapGet("/attributed", [Coalesce(MemoizeSeconds = 60)] async () => { await gate.EnterAndWaitAsync(); return "attributed"; });
             },
             o => o.CoalesceAllGetRequests = false);
 

@@ -42,8 +42,7 @@ public sealed class ReplayTests
             await using var app = await TestApp.StartAsync(
                 a => a.MapGet("/replay", async (HttpContext ctx) =>
                 {
-                    var run = gate.Enter();
-                    await gate.WaitAsync();
+                    var run = await gate.EnterAndWaitAsync();
                     ctx.Response.Headers["X-Run"] = run.ToString(System.Globalization.CultureInfo.InvariantCulture);
                     return await WriteAsync(ctx, style, text, bytes, file);
                 }),
@@ -84,8 +83,7 @@ public sealed class ReplayTests
         var body = Encoding.UTF8.GetBytes("a body that only GET sends");
         await using var app = await TestApp.StartAsync(a => a.MapMethods("/doc", ["GET", "HEAD"], async (HttpContext ctx) =>
         {
-            var run = gate.Enter();
-            await gate.WaitAsync();
+            var run = await gate.EnterAndWaitAsync();
             ctx.Response.ContentType = "text/plain";
             ctx.Response.ContentLength = body.Length;
             ctx.Response.Headers.ETag = $"\"v{run}\"";
@@ -122,8 +120,7 @@ public sealed class ReplayTests
         await using var app = await TestApp.StartAsync(
             a => a.MapGet("/tracked", async (HttpContext ctx) =>
             {
-                gate.Enter();
-                await gate.WaitAsync();
+                await gate.EnterAndWaitAsync();
                 ctx.Response.Headers["X-Handler"] = "set by the endpoint";
                 return "same for everyone";
             }),

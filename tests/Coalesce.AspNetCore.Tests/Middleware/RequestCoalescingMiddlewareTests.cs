@@ -18,8 +18,7 @@ public sealed class RequestCoalescingMiddlewareTests
         var gate = new Gate();
         await using var app = await TestApp.StartAsync(a => a.MapGet("/slow", async (HttpContext ctx) =>
         {
-            var run = gate.Enter();
-            await gate.WaitAsync();
+            var run = await gate.EnterAndWaitAsync();
             ctx.Response.Headers["X-Run"] = run.ToString(System.Globalization.CultureInfo.InvariantCulture);
             return Results.Text($"{{\"run\":{run},\"id\":\"{Guid.NewGuid()}\"}}", "application/json");
         }));
@@ -58,8 +57,7 @@ public sealed class RequestCoalescingMiddlewareTests
         var gate = new Gate();
         await using var app = await TestApp.StartAsync(a => a.MapMethods("/things", [method], async () =>
         {
-            gate.Enter();
-            await gate.WaitAsync();
+            await gate.EnterAndWaitAsync();
             return "done";
         }));
 
@@ -77,8 +75,8 @@ public sealed class RequestCoalescingMiddlewareTests
         var gate = new Gate();
         await using var app = await TestApp.StartAsync(a =>
         {
-            a.MapGet("/open", async () => { gate.Enter(); await gate.WaitAsync(); return "open"; });
-            a.MapGet("/private", async () => { gate.Enter(); await gate.WaitAsync(); return "private"; }).DisableCoalescing();
+            a.MapGet("/open", async () => { await gate.EnterAndWaitAsync(); return "open"; });
+            a.MapGet("/private", async () => { await gate.EnterAndWaitAsync(); return "private"; }).DisableCoalescing();
         });
 
         var withBody = Enumerable.Range(0, 2).Select(_ =>

@@ -23,8 +23,7 @@ public sealed class RequestFlightTests
             var run = Interlocked.Increment(ref executions);
             if (run > 1)
             {
-                takeover.Enter();
-                await takeover.WaitAsync();
+                await takeover.EnterAndWaitAsync();
             }
 
             if (run == 1)
@@ -134,8 +133,7 @@ public sealed class RequestFlightTests
         await using var app = await TestApp.StartAsync(
             a => a.MapGet("/boom", async () =>
             {
-                var run = gate.Enter();
-                await gate.WaitAsync();
+                var run = await gate.EnterAndWaitAsync();
                 return run == 1 ? throw new InvalidOperationException("backend down") : Results.Text("recovered");
             }),
             beforeCoalescing: a => a.UseExceptionHandler(error => error.Run(async ctx =>

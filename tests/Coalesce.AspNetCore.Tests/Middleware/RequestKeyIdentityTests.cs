@@ -26,8 +26,7 @@ public sealed class RequestKeyIdentityTests
         await using var app = await TestApp.StartAsync(
             a => a.MapGet("/me", async (ClaimsPrincipal user) =>
             {
-                gate.Enter();
-                await gate.WaitAsync();
+                await gate.EnterAndWaitAsync();
                 return $"data of {user.FindFirst("name")?.Value}";
             }).RequireAuthorization(),
             beforeCoalescing: a =>
@@ -67,8 +66,7 @@ public sealed class RequestKeyIdentityTests
         await using var app = await TestApp.StartAsync(
             a => a.MapGet("/cert", async (HttpContext ctx) =>
             {
-                gate.Enter();
-                await gate.WaitAsync();
+                await gate.EnterAndWaitAsync();
                 return ctx.Connection.ClientCertificate!.Subject;
             }),
             beforeCoalescing: a => a.Use((ctx, next) =>
@@ -95,8 +93,7 @@ public sealed class RequestKeyIdentityTests
         await using var app = await TestApp.StartAsync(
             a => a.MapGet("/tenant", async (HttpContext ctx) =>
             {
-                gate.Enter();
-                await gate.WaitAsync();
+                await gate.EnterAndWaitAsync();
                 return $"tenant {ctx.Request.Headers["X-Tenant-Token"]}";
             }),
             configure: o => o.IdentityHeaders.Add("X-Tenant-Token"),
@@ -117,8 +114,7 @@ public sealed class RequestKeyIdentityTests
         var gate = new Gate();
         await using var app = await TestApp.StartAsync(a => a.MapGet("/data", async (HttpContext ctx) =>
         {
-            gate.Enter();
-            await gate.WaitAsync();
+            await gate.EnterAndWaitAsync();
             return $"for {ctx.Request.Headers["X-Api-Key"]}";
         }));
 
@@ -137,8 +133,7 @@ public sealed class RequestKeyIdentityTests
         var gate = new Gate();
         await using var app = await TestApp.StartAsync(a => a.MapGet("/me", async (HttpContext ctx) =>
         {
-            gate.Enter();
-            await gate.WaitAsync();
+            await gate.EnterAndWaitAsync();
             return $"{ctx.Request.Headers.Authorization}|{ctx.Request.Headers.Cookie}";
         }));
 

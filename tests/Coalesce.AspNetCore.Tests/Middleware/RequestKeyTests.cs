@@ -115,8 +115,7 @@ public sealed class RequestKeyTests
         await using var app = await TestApp.StartAsync(
             a => a.MapGet("/keyed/{id}", async (string id) =>
                 {
-                    var run = gate.Enter();
-                    await gate.WaitAsync();
+                    var run = await gate.EnterAndWaitAsync();
                     return $"item {id} run {run}";
                 })
                 .WithCoalescing(p => p.KeyBy(ctx => throws ? throw new FormatException("tenant header is garbled") : null!)),
@@ -236,8 +235,7 @@ public sealed class RequestKeyTests
         var gate = new Gate();
         await using var app = await TestApp.StartAsync(a => a.MapGet("/search", async (HttpContext ctx) =>
         {
-            var run = gate.Enter();
-            await gate.WaitAsync();
+            var run = await gate.EnterAndWaitAsync();
             return $"{ctx.Request.Query["q"]}|{run}";
         }));
 
@@ -276,8 +274,7 @@ public sealed class RequestKeyTests
         await using var app = await TestApp.StartAsync(
             a => a.MapGet("/search", async (HttpContext ctx) =>
             {
-                var run = gate.Enter();
-                await gate.WaitAsync();
+                var run = await gate.EnterAndWaitAsync();
                 return $"{ctx.Request.QueryString}|{run}";
             }).WithCoalescing(p => p.VaryByQuery("*")),
             kestrel: true);
@@ -298,16 +295,14 @@ public sealed class RequestKeyTests
 
     private static Task<TestApp> GatedCatchAll(Gate gate) => TestApp.StartAsync(a => a.MapMethods("/items/{**rest}", ["GET", "HEAD"], async (HttpContext ctx) =>
     {
-        var run = gate.Enter();
-        await gate.WaitAsync();
+        var run = await gate.EnterAndWaitAsync();
         return $"{ctx.Request.Path}{ctx.Request.QueryString}|{ctx.Request.Headers.Accept}|{run}";
     }));
 
     /// <summary>Echoes the request target exactly as it arrived, so any two requests that differ answer differently.</summary>
     private static Task<TestApp> GatedEcho(Gate gate) => TestApp.StartAsync(a => a.MapGet("/items/{**rest}", async (HttpContext ctx) =>
     {
-        var run = gate.Enter();
-        await gate.WaitAsync();
+        var run = await gate.EnterAndWaitAsync();
         var raw = ctx.Features.GetRequiredFeature<IHttpRequestFeature>().RawTarget;
         return $"{raw}|{ctx.Request.Path}{ctx.Request.QueryString}|{run}";
     }));

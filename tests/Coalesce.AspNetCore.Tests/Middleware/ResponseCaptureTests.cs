@@ -72,8 +72,7 @@ public sealed class ResponseCaptureTests
         var gate = new Gate();
         await using var app = await TestApp.StartAsync(a => a.MapGet("/login-ish", async (HttpContext ctx) =>
         {
-            var run = gate.Enter();
-            await gate.WaitAsync();
+            var run = await gate.EnterAndWaitAsync();
             ctx.Response.Cookies.Append("session", $"run-{run}");
             return $"run-{run}";
         }), o => o.PassThroughDuration = TimeSpan.FromSeconds(5));
@@ -110,8 +109,7 @@ public sealed class ResponseCaptureTests
         Random.Shared.NextBytes(payload);
         await using var app = await TestApp.StartAsync(a => a.MapGet("/big", async (HttpContext ctx) =>
         {
-            gate.Enter();
-            await gate.WaitAsync();
+            await gate.EnterAndWaitAsync();
             ctx.Response.ContentType = "application/octet-stream";
             for (var offset = 0; offset < payload.Length; offset += 4096)
             {
@@ -139,8 +137,7 @@ public sealed class ResponseCaptureTests
         await using var app = await TestApp.StartAsync(
             a => a.MapGet("/tenant", async (HttpContext ctx) =>
             {
-                var run = gate.Enter();
-                await gate.WaitAsync();
+                var run = await gate.EnterAndWaitAsync();
                 ctx.Response.Headers.Vary = vary;
                 return $"{ctx.Request.Headers["X-Tenant"]}|{run}";
             }),
@@ -176,8 +173,7 @@ public sealed class ResponseCaptureTests
         var gate = new Gate();
         await using var app = await TestApp.StartAsync(a => a.MapGet("/truncated", async (HttpContext ctx) =>
         {
-            gate.Enter();
-            await gate.WaitAsync();
+            await gate.EnterAndWaitAsync();
             ctx.Response.ContentLength = 100;
             await ctx.Response.Body.WriteAsync(new byte[50]);
         }));
@@ -204,8 +200,7 @@ public sealed class ResponseCaptureTests
                 var run = end.Enter();
                 if (start is not null)
                 {
-                    start.Enter();
-                    await start.WaitAsync(ctx.RequestAborted);
+                    await start.EnterAndWaitAsync(ctx.RequestAborted);
                 }
 
                 if (kind == Kind.EventStream)
