@@ -28,8 +28,7 @@ public sealed class StaleTests
             {
                 if (Interlocked.Increment(ref version) > 1)
                 {
-                    refresh.Enter();
-                    await refresh.WaitAsync();
+                    await refresh.EnterAndWaitAsync();
                 }
 
                 return $"catalog v{Volatile.Read(ref version)}";
@@ -75,8 +74,7 @@ public sealed class StaleTests
             {
                 if (Interlocked.Increment(ref runs[id]) > 1)
                 {
-                    refresh.Enter();
-                    await refresh.WaitAsync();
+                    await refresh.EnterAndWaitAsync();
                 }
 
                 return $"item {id} v{Volatile.Read(ref runs[id])}";
@@ -155,8 +153,7 @@ public sealed class StaleTests
 
                 if (run > 1)
                 {
-                    refresh.Enter();
-                    await refresh.WaitAsync(context.RequestAborted);
+                    await refresh.EnterAndWaitAsync(context.RequestAborted);
                 }
 
                 context.Response.Headers.ETag = $"\"v{run}\"";
@@ -249,8 +246,7 @@ public sealed class StaleTests
                     return Results.Text("stock v1");
                 }
 
-                gate.Enter();
-                await gate.WaitAsync();
+                await gate.EnterAndWaitAsync();
                 return failure == "throws" ? throw new InvalidOperationException("down") : Results.Text("backend down", statusCode: 503);
             }).WithCoalescing(p => p.Memoize(Ttl).StaleIfError(TimeSpan.FromHours(1))),
             o => o.EmitCacheStatus = true,
@@ -390,8 +386,7 @@ public sealed class StaleTests
                 Interlocked.Increment(ref runs);
                 if (Volatile.Read(ref slow))
                 {
-                    gate.Enter();
-                    await gate.WaitAsync();
+                    await gate.EnterAndWaitAsync();
                 }
 
                 return $"report v{runs}";
@@ -506,8 +501,7 @@ public sealed class StaleTests
                 var read = Volatile.Read(ref version);
                 if (Interlocked.Increment(ref runs) == 2)
                 {
-                    refresh.Enter();
-                    await refresh.WaitAsync();
+                    await refresh.EnterAndWaitAsync();
                 }
 
                 return $"product {id} v{read}";

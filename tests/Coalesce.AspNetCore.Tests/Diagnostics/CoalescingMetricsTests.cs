@@ -5,13 +5,13 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 
-namespace Coalesce.AspNetCore.Tests.Middleware;
+namespace Coalesce.AspNetCore.Tests.Diagnostics;
 
 /// <summary>
 /// The inbound instruments on the app's <c>Coalesce</c> meter: names, units, attributes and values, each request
 /// counted once (several apps run at once in this test run, so every collector listens to one app's factory).
 /// </summary>
-public class MetricsTests
+public class CoalescingMetricsTests
 {
     [Fact]
     public async Task A_coalesced_stampede_counts_one_miss_and_the_rest_shared_with_the_method_and_route()
@@ -20,8 +20,7 @@ public class MetricsTests
         var gate = new Gate();
         await using var app = await TestApp.StartAsync(a => a.MapGet(route, async () =>
         {
-            gate.Enter();
-            await gate.WaitAsync();
+            await gate.EnterAndWaitAsync();
             return "measured";
         }));
         using var meters = new InboundCollectors(app.Services);
@@ -92,8 +91,7 @@ public class MetricsTests
         await using var app = await TestApp.StartAsync(
             a => a.MapGet(route, async () =>
             {
-                gate.Enter();
-                await gate.WaitAsync();
+                await gate.EnterAndWaitAsync();
                 throw new InvalidOperationException("backend down");
             }),
             beforeCoalescing: a => a.UseExceptionHandler(error => error.Run(ctx =>

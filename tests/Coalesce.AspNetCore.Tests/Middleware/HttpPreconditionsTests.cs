@@ -9,7 +9,7 @@ namespace Coalesce.AspNetCore.Tests.Middleware;
 /// Range and conditional requests on real Kestrel: the shared execution is always unconditional and unranged,
 /// and each client's own range and validators are answered for it — never another client's 206 or 304.
 /// </summary>
-public sealed class RangeAndValidatorTests
+public sealed class HttpPreconditionsTests
 {
     private static readonly byte[] Data = [.. Enumerable.Range(0, 100).Select(i => (byte)i)];
     private static readonly DateTimeOffset Modified = new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
@@ -183,8 +183,7 @@ public sealed class RangeAndValidatorTests
         {
             var file = a.MapGet("/file", async () =>
             {
-                gate.Enter();
-                await gate.WaitAsync();
+                await gate.EnterAndWaitAsync();
                 return Results.Bytes(Data, "application/octet-stream", lastModified: Modified,
                     entityTag: new Microsoft.Net.Http.Headers.EntityTagHeaderValue("\"v1\""), enableRangeProcessing: true);
             });
@@ -192,8 +191,7 @@ public sealed class RangeAndValidatorTests
             // Sets validators but, like most handlers, never looks at the request's.
             var tagged = a.MapGet("/tagged", async (HttpContext ctx) =>
             {
-                gate.Enter();
-                await gate.WaitAsync();
+                await gate.EnterAndWaitAsync();
                 ctx.Response.Headers.ETag = "\"v1\"";
                 ctx.Response.Headers.LastModified = Modified.ToString("R", System.Globalization.CultureInfo.InvariantCulture);
                 ctx.Response.ContentType = "text/plain";

@@ -5,7 +5,7 @@ using Microsoft.Extensions.Options;
 
 namespace Coalesce.StackExchangeRedis.Tests;
 
-public sealed class OptionsTests
+public sealed class RedisCoalescingOptionsTests
 {
     [Theory]
     [InlineData("KeyPrefix", "KeyPrefix is empty")]

@@ -11,9 +11,9 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
-namespace Coalesce.AspNetCore.Tests.Middleware;
+namespace Coalesce.AspNetCore.Tests.Diagnostics;
 
-public sealed class StatsTests
+public sealed class CoalescingStatsTests
 {
     private static readonly string[] FlightKeys = ["hits", "misses", "errors", "active", "hitRate"];
 
@@ -110,8 +110,7 @@ public sealed class StatsTests
             {
                 a.MapGet("/burst", async () =>
                 {
-                    gate.Enter();
-                    await gate.WaitAsync();
+                    await gate.EnterAndWaitAsync();
                     return "burst";
                 });
                 a.MapGet("/sequential", () => "sequential");

@@ -15,7 +15,7 @@ namespace Coalesce.AspNetCore.Tests.Middleware;
 /// No response crosses identities, however the app tells callers apart: an authentication scheme of any kind,
 /// a client certificate, or a header it reads itself. One caller's duplicates still coalesce.
 /// </summary>
-public sealed class IdentityTests
+public sealed class RequestKeyIdentityTests
 {
     [Theory]
     [InlineData(true)]
@@ -26,8 +26,7 @@ public sealed class IdentityTests
         await using var app = await TestApp.StartAsync(
             a => a.MapGet("/me", async (ClaimsPrincipal user) =>
             {
-                gate.Enter();
-                await gate.WaitAsync();
+                await gate.EnterAndWaitAsync();
                 return $"data of {user.FindFirst("name")?.Value}";
             }).RequireAuthorization(),
             beforeCoalescing: a =>
@@ -67,8 +66,7 @@ public sealed class IdentityTests
         await using var app = await TestApp.StartAsync(
             a => a.MapGet("/cert", async (HttpContext ctx) =>
             {
-                gate.Enter();
-                await gate.WaitAsync();
+                await gate.EnterAndWaitAsync();
                 return ctx.Connection.ClientCertificate!.Subject;
             }),
             beforeCoalescing: a => a.Use((ctx, next) =>
@@ -95,8 +93,7 @@ public sealed class IdentityTests
         await using var app = await TestApp.StartAsync(
             a => a.MapGet("/tenant", async (HttpContext ctx) =>
             {
-                gate.Enter();
-                await gate.WaitAsync();
+                await gate.EnterAndWaitAsync();
                 return $"tenant {ctx.Request.Headers["X-Tenant-Token"]}";
             }),
             configure: o => o.IdentityHeaders.Add("X-Tenant-Token"),
@@ -117,8 +114,7 @@ public sealed class IdentityTests
         var gate = new Gate();
         await using var app = await TestApp.StartAsync(a => a.MapGet("/data", async (HttpContext ctx) =>
         {
-            gate.Enter();
-            await gate.WaitAsync();
+            await gate.EnterAndWaitAsync();
             return $"for {ctx.Request.Headers["X-Api-Key"]}";
         }));
 
@@ -129,6 +125,36 @@ public sealed class IdentityTests
 
         Assert.Equal("for alice-key", await alice);
         Assert.Equal("for bob-key", await bob);
+    }
+
+    [Fact]
+    public async Task Two_users_never_share_while_each_users_duplicates_still_coalesce()
+    {
+        var gate = new Gate();
+        await using var app = await TestApp.StartAsync(a => a.MapGet("/me", async (HttpContext ctx) =>
+        {
+            await gate.EnterAndWaitAsync();
+            return $"{ctx.Request.Headers.Authorization}|{ctx.Request.Headers.Cookie}";
+        }));
+
+        var alice = Enumerable.Range(0, 5).Select(_ => app.SendAsync(HttpMethod.Get, "/me", authorization: "Bearer alice")).ToList();
+        var bob = Enumerable.Range(0, 5).Select(_ => app.SendAsync(HttpMethod.Get, "/me", authorization: "Bearer bob")).ToList();
+        var carol = Enumerable.Range(0, 5).Select(_ => app.SendAsync(HttpMethod.Get, "/me", cookie: "session=carol")).ToList();
+        var dave = Enumerable.Range(0, 5).Select(_ => app.SendAsync(HttpMethod.Get, "/me", cookie: "session=dave")).ToList();
+        await app.WaitForFollowersAsync(16);
+        // A follower is counted when it joins, which can be before its leader reaches the handler.
+        await gate.WaitForExecutionsAsync(4);
+        gate.Open();
+
+        foreach (var (requests, expected) in new[] { (alice, "Bearer alice|"), (bob, "Bearer bob|"), (carol, "|session=carol"), (dave, "|session=dave") })
+        {
+            foreach (var response in await Task.WhenAll(requests))
+            {
+                Assert.Equal(expected, await response.Content.ReadAsStringAsync());
+            }
+        }
+
+        Assert.Equal(4, gate.Executions);
     }
 
     private static X509Certificate2 CreateCertificate(string name)
@@ -181,4 +207,6 @@ public sealed class IdentityTests
             return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(principal, Scheme.Name)));
         }
     }
+
+
 }

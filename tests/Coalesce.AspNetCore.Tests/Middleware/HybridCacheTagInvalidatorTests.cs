@@ -8,7 +8,8 @@ using Microsoft.Extensions.Logging.Testing;
 
 namespace Coalesce.AspNetCore.Tests.Middleware;
 
-public sealed class HybridCacheInvalidationTests
+/// <summary><c>InvalidatesTags</c> reaching the app's <c>HybridCache</c> too, before the 2xx and never at the write's cost.</summary>
+public sealed class HybridCacheTagInvalidatorTests
 {
     [Fact]
     public async Task InvalidatesTags_removes_the_tags_from_the_apps_HybridCache_too()
