@@ -1014,15 +1014,24 @@ internal sealed partial class RequestCoalescingMiddleware
         await _hybridCache.RemoveByTagsAsync(tags, state.Name).ConfigureAwait(false);
         if (_distributed is not null)
         {
-            // Still before the 2xx leaves: with read-your-writes, this returns once every live instance evicted the
-            // tags (or the acknowledgement timeout passed); with the shared store down it queues them and returns 0.
+            // Still before the 2xx leaves: with read-your-writes, it may leave only once every instance that still
+            // serves has evicted the tags or stopped serving them. When that cannot be confirmed in time, the client
+            // must not take the write as done: 503 (the write did happen; its invalidation is queued).
+            bool confirmed;
             try
             {
-                await _distributed.PublishInvalidationAsync(tags, CancellationToken.None).ConfigureAwait(false);
+                confirmed = await _distributed.ConfirmWriteAsync(tags, CancellationToken.None).ConfigureAwait(false);
             }
             catch (Exception ex)
             {
                 CoalescingLog.PublishFailed(_logger, ex, string.Join(", ", tags), state.Name);
+                confirmed = false;
+            }
+
+            if (!confirmed)
+            {
+                context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+                context.Response.Headers.RetryAfter = "1";
             }
         }
     }
