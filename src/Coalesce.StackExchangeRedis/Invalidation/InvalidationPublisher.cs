@@ -63,9 +63,9 @@ internal sealed class InvalidationPublisher
         var waiter = waitForAcks ? _acks.Register(publishId) : null;
         try
         {
-            var keys = new RedisKey[4 + items.Length];
+            var keys = new RedisKey[5 + items.Length];
             var args = new RedisValue[7 + items.Length];
-            (keys[0], keys[1], keys[2], keys[3]) = (_keys.Seq, _keys.Log, _keys.Epoch, _keys.Nodes);
+            (keys[0], keys[1], keys[2], keys[3], keys[4]) = (_keys.Seq, _keys.Log, _keys.Epoch, _keys.Nodes, _keys.PublishIds);
             args[0] = _keys.InvalidationChannel.ToString();
             args[1] = _connection.InstanceId;
             args[2] = publishId;
@@ -77,7 +77,7 @@ internal sealed class InvalidationPublisher
             {
                 // Encoded by this instance, so always decodable.
                 InvalidationWire.TryDecode(items[i], out var item);
-                keys[4 + i] = _keys.Stamp(item);
+                keys[5 + i] = _keys.Stamp(item);
                 args[7 + i] = items[i];
             }
 
@@ -92,6 +92,7 @@ internal sealed class InvalidationPublisher
             var result = (RedisResult[])published.Value!;
             var seq = (long)result[0];
             _progress.SetSeq(seq, allowBackwards: false);
+            _progress.Witness(seq, publishId);
             _counters.Published();
             if (waiter is not null)
             {
