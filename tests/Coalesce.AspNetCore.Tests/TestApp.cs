@@ -134,6 +134,16 @@ internal sealed class TestApp : IAsyncDisposable
         Assert.Equal(2, gate.Executions);
     }
 
+    /// <summary>Sends a request with the headers that tell requests and callers apart, each only when given.</summary>
+    public Task<HttpResponseMessage> SendAsync(HttpMethod method, string url, string? accept = null, string? authorization = null, string? cookie = null)
+    {
+        var request = new HttpRequestMessage(method, url);
+        if (accept is not null) { request.Headers.TryAddWithoutValidation("Accept", accept); }
+        if (authorization is not null) { request.Headers.TryAddWithoutValidation("Authorization", authorization); }
+        if (cookie is not null) { request.Headers.TryAddWithoutValidation("Cookie", cookie); }
+        return Client.SendAsync(request);
+    }
+
     public static async Task WaitUntilAsync(Func<bool> condition, string what)
     {
         var deadline = DateTime.UtcNow + Patience;
@@ -154,21 +164,4 @@ internal sealed class TestApp : IAsyncDisposable
         await _app.StopAsync();
         await _app.DisposeAsync();
     }
-}
-
-/// <summary>A handler gate: executions are counted, and each waits until the test opens the gate.</summary>
-internal sealed class Gate
-{
-    private readonly TaskCompletionSource _open = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private int _executions;
-
-    public int Executions => Volatile.Read(ref _executions);
-
-    public int Enter() => Interlocked.Increment(ref _executions);
-
-    public Task WaitAsync(CancellationToken cancellationToken = default) => _open.Task.WaitAsync(cancellationToken);
-
-    public void Open() => _open.TrySetResult();
-
-    public Task WaitForExecutionsAsync(int count) => TestApp.WaitUntilAsync(() => Executions >= count, $"{count} executions");
 }

@@ -1,12 +1,12 @@
 using System.Net;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Coalesce.AspNetCore.Tests.Endpoints;
 
+/// <summary>Named policies, from code and configuration, on minimal endpoints and MVC actions, and their start-up checks.</summary>
 public sealed class NamedPolicyTests
 {
     [Fact]
@@ -86,15 +86,11 @@ public sealed class NamedPolicyTests
     [InlineData("StaleIfErrorSeconds", "soon", "'Coalesce:Policies:catalog:StaleIfErrorSeconds'")]
     public async Task A_bad_stale_window_in_configuration_fails_start_up_naming_its_path(string key, string value, string path)
     {
-        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        var ex = await CatalogStartupFailureAsync(new()
         {
             ["Coalesce:Policies:catalog:MemoizeSeconds"] = "60",
             [$"Coalesce:Policies:catalog:{key}"] = value,
-        }).Build();
-
-        var ex = await Assert.ThrowsAsync<InvalidOperationException>(() => TestApp.StartAsync(
-            a => a.MapGet("/catalog", () => "never").WithCoalescing("catalog"),
-            services: s => s.AddRequestCoalescing(configuration.GetSection("Coalesce"))));
+        });
 
         Assert.Contains(path, ex.Message, StringComparison.Ordinal);
     }
@@ -102,14 +98,10 @@ public sealed class NamedPolicyTests
     [Fact]
     public async Task A_stale_window_without_memoize_in_configuration_fails_start_up_naming_the_policy()
     {
-        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        var ex = await CatalogStartupFailureAsync(new()
         {
             ["Coalesce:Policies:catalog:StaleIfErrorSeconds"] = "60",
-        }).Build();
-
-        var ex = await Assert.ThrowsAsync<InvalidOperationException>(() => TestApp.StartAsync(
-            a => a.MapGet("/catalog", () => "never").WithCoalescing("catalog"),
-            services: s => s.AddRequestCoalescing(configuration.GetSection("Coalesce"))));
+        });
 
         Assert.Contains("'Coalesce:Policies:catalog'", ex.Message, StringComparison.Ordinal);
         Assert.Contains("StaleIfError without Memoize", ex.Message, StringComparison.Ordinal);
@@ -118,14 +110,10 @@ public sealed class NamedPolicyTests
     [Fact]
     public async Task A_policy_configured_with_an_unknown_setting_fails_start_up_naming_its_path()
     {
-        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        var ex = await CatalogStartupFailureAsync(new()
         {
             ["Coalesce:Policies:catalog:MemoizeMinutes"] = "1",
-        }).Build();
-
-        var ex = await Assert.ThrowsAsync<InvalidOperationException>(() => TestApp.StartAsync(
-            a => a.MapGet("/catalog", () => "never").WithCoalescing("catalog"),
-            services: s => s.AddRequestCoalescing(configuration.GetSection("Coalesce"))));
+        });
 
         Assert.Contains("'Coalesce:Policies:catalog:MemoizeMinutes'", ex.Message, StringComparison.Ordinal);
         Assert.Contains("MemoizeSeconds", ex.Message, StringComparison.Ordinal);
@@ -191,21 +179,13 @@ public sealed class NamedPolicyTests
         Assert.Contains("'reports'", ex.Message, StringComparison.Ordinal);
         Assert.Contains("PolicyController.Get", ex.Message, StringComparison.Ordinal);
     }
-}
 
-[ApiController]
-[Route("mvc/reports/{id}")]
-public sealed class PolicyController : ControllerBase
-{
-    private static int s_runs;
-
-    public static int Runs { get => Volatile.Read(ref s_runs); set => Volatile.Write(ref s_runs, value); }
-
-    [HttpGet]
-    [Coalesce(PolicyName = "reports")]
-    public string Get(string id) => $"report {id} run {Interlocked.Increment(ref s_runs)}";
-
-    [HttpPost]
-    [InvalidatesTags("report:{id}")]
-    public IActionResult Post() => NoContent();
+    /// <summary>Starts an app whose <c>/catalog</c> names the policy "catalog", configured from <paramref name="settings"/>; start-up must fail.</summary>
+    private static Task<InvalidOperationException> CatalogStartupFailureAsync(Dictionary<string, string?> settings)
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
+        return Assert.ThrowsAsync<InvalidOperationException>(() => TestApp.StartAsync(
+            a => a.MapGet("/catalog", () => "never").WithCoalescing("catalog"),
+            services: s => s.AddRequestCoalescing(configuration.GetSection("Coalesce"))));
+    }
 }

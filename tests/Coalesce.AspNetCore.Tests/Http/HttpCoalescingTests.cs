@@ -14,8 +14,7 @@ public class HttpCoalescingTests
         var gate = new Gate();
         await using var upstream = await KestrelUpstream.StartAsync(app => app.MapGet("/weather", async (HttpContext context) =>
         {
-            gate.Enter();
-            await gate.WaitAsync(context.RequestAborted);
+            await gate.EnterAndWaitAsync(context.RequestAborted);
             context.Response.Headers["X-Upstream"] = Guid.NewGuid().ToString();
             return Results.Text("sunny and warm", "text/plain");
         }));
@@ -65,8 +64,7 @@ public class HttpCoalescingTests
         var gate = new Gate();
         var network = new ScriptedHandler(async _ =>
         {
-            gate.Enter();
-            await gate.WaitAsync();
+            await gate.EnterAndWaitAsync();
             return ScriptedHandler.Respond(HttpStatusCode.OK, "x");
         });
         using var scripted = new ScriptedClient(network, ScriptedClient.Untimed);
@@ -89,8 +87,7 @@ public class HttpCoalescingTests
         var gate = new Gate();
         var network = new ScriptedHandler(async sent =>
         {
-            gate.Enter();
-            await gate.WaitAsync();
+            await gate.EnterAndWaitAsync();
             return ScriptedHandler.Respond(HttpStatusCode.OK, $"{sent.Method} {sent.Uri.PathAndQuery} {sent.Headers.GetValueOrDefault("Authorization")}");
         });
         using var scripted = new ScriptedClient(network, ScriptedClient.Untimed);
@@ -131,8 +128,7 @@ public class HttpCoalescingTests
         var gate = new Gate();
         var network = new ScriptedHandler(async sent =>
         {
-            gate.Enter();
-            await gate.WaitAsync();
+            await gate.EnterAndWaitAsync();
             return ScriptedHandler.Respond(HttpStatusCode.OK, "shared");
         });
         using var scripted = new ScriptedClient(network, ScriptedClient.Untimed);

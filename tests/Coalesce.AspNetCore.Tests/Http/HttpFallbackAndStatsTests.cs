@@ -65,8 +65,7 @@ public class HttpFallbackAndStatsTests
         {
             if (sent.Uri.AbsolutePath == "/ok")
             {
-                gate.Enter();
-                await gate.WaitAsync();
+                await gate.EnterAndWaitAsync();
                 return ScriptedHandler.Respond(HttpStatusCode.OK, "ok");
             }
 

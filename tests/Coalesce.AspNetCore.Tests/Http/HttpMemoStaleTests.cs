@@ -14,15 +14,7 @@ public sealed class HttpMemoStaleTests
     public async Task Callers_of_a_stale_response_get_it_at_once_and_one_background_call_refreshes_it()
     {
         var gate = new Gate();
-        var network = new ScriptedHandler(async sent =>
-        {
-            if (sent.Index == 2)
-            {
-                await gate.WaitAsync();
-            }
-
-            return ScriptedHandler.Respond(HttpStatusCode.OK, $"call {sent.Index}");
-        });
+        var network = SecondCallHeldAt(gate);
         using var scripted = Client(network, o => o.StaleWhileRevalidate(TimeSpan.FromMinutes(5)));
         scripted.Client.DefaultRequestHeaders.Add("Accept", "application/json");
         Assert.Equal("call 1", await scripted.Client.GetStringAsync("/forecast?city=oslo"));
@@ -56,8 +48,7 @@ public sealed class HttpMemoStaleTests
         using var scripted = Client(network, o => o.StaleWhileRevalidate(TimeSpan.FromMinutes(5)));
         var reported = new TaskCompletionSource<CacheRefreshFailedEventArgs>(TaskCreationOptions.RunContinuationsAsynchronously);
         Cache(scripted).RefreshFailed += (_, e) => reported.TrySetResult(e);
-        await scripted.Client.GetStringAsync("/forecast");
-        scripted.Time.Advance(Ttl);
+        await MemoizeThenExpireAsync(scripted);
 
         Assert.Equal("good", await scripted.Client.GetStringAsync("/forecast"));
         var failure = await reported.Task;
@@ -71,50 +62,39 @@ public sealed class HttpMemoStaleTests
         Assert.Equal("good", await scripted.Client.GetStringAsync("/forecast"));
     }
 
+    /// <summary>What the network answers the call after the memoized one.</summary>
+    public enum Second
+    {
+        Throws,
+        BadGateway,
+        NotFound,
+    }
+
     [Theory]
-    [InlineData(true)]
-    [InlineData(false)]
-    public async Task Inside_its_stale_if_error_window_a_failing_backend_gets_callers_the_stale_response(bool throws)
+    [InlineData(Second.Throws, "OK good", 1, nameof(HttpRequestException))]
+    [InlineData(Second.BadGateway, "OK good", 1, "BadGateway bad gateway")]
+    [InlineData(Second.NotFound, "NotFound gone", 0, "NotFound gone")] // a 4xx is an answer, not an error
+    public async Task Inside_its_stale_if_error_window_a_failing_backend_gets_callers_the_stale_response_and_a_4xx_is_an_answer_not_an_error(
+        Second second, string inside, int staleIfErrorHits, string pastTheWindow)
     {
         var network = new ScriptedHandler(sent => sent.Index == 1
             ? ScriptedHandler.Respond(HttpStatusCode.OK, "good")
-            : throws ? throw new HttpRequestException("connection refused") : ScriptedHandler.Respond(HttpStatusCode.BadGateway, "bad gateway"));
+            : second switch
+            {
+                Second.Throws => throw new HttpRequestException("connection refused"),
+                Second.BadGateway => ScriptedHandler.Respond(HttpStatusCode.BadGateway, "bad gateway"),
+                _ => ScriptedHandler.Respond(HttpStatusCode.NotFound, "gone"),
+            });
         using var scripted = Client(network, o => o.StaleIfError(TimeSpan.FromHours(1)));
-        await scripted.Client.GetStringAsync("/forecast");
-        scripted.Time.Advance(Ttl + TimeSpan.FromMinutes(59));
+        await MemoizeThenExpireAsync(scripted);
+        scripted.Time.Advance(TimeSpan.FromMinutes(59));
 
-        using var response = await scripted.Client.GetAsync("/forecast");
-
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        Assert.Equal("good", await response.Content.ReadAsStringAsync());
-        Assert.Equal(1, Cache(scripted).GetStats().StaleIfErrorHits);
+        Assert.Equal(inside, await OutcomeAsync(scripted));
+        Assert.Equal(staleIfErrorHits, Cache(scripted).GetStats().StaleIfErrorHits);
 
         // Past the window the failure goes through as before.
         scripted.Time.Advance(TimeSpan.FromMinutes(1));
-        if (throws)
-        {
-            await Assert.ThrowsAsync<HttpRequestException>(() => scripted.Client.GetStringAsync("/forecast"));
-        }
-        else
-        {
-            using var failed = await scripted.Client.GetAsync("/forecast");
-            Assert.Equal(HttpStatusCode.BadGateway, failed.StatusCode);
-        }
-    }
-
-    [Fact]
-    public async Task A_4xx_is_an_answer_not_an_error()
-    {
-        var network = new ScriptedHandler(sent => sent.Index == 1
-            ? ScriptedHandler.Respond(HttpStatusCode.OK, "good")
-            : ScriptedHandler.Respond(HttpStatusCode.NotFound, "gone"));
-        using var scripted = Client(network, o => o.StaleIfError(TimeSpan.FromHours(1)));
-        await scripted.Client.GetStringAsync("/forecast");
-        scripted.Time.Advance(Ttl);
-
-        using var response = await scripted.Client.GetAsync("/forecast");
-
-        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        Assert.Equal(pastTheWindow, await OutcomeAsync(scripted));
     }
 
     [Fact]
@@ -131,8 +111,7 @@ public sealed class HttpMemoStaleTests
             return ScriptedHandler.Respond(HttpStatusCode.OK, "good");
         });
         using var scripted = Client(network, o => o.StaleIfError(TimeSpan.FromHours(1)));
-        await scripted.Client.GetStringAsync("/forecast");
-        scripted.Time.Advance(Ttl);
+        await MemoizeThenExpireAsync(scripted);
         using var caller = new CancellationTokenSource();
 
         var pending = scripted.Client.GetStringAsync("/forecast", caller.Token);
@@ -147,18 +126,9 @@ public sealed class HttpMemoStaleTests
     public async Task A_call_slower_than_the_soft_timeout_returns_the_stale_response_and_its_late_response_is_memoized()
     {
         var gate = new Gate();
-        var network = new ScriptedHandler(async sent =>
-        {
-            if (sent.Index == 2)
-            {
-                await gate.WaitAsync();
-            }
-
-            return ScriptedHandler.Respond(HttpStatusCode.OK, $"call {sent.Index}");
-        });
+        var network = SecondCallHeldAt(gate);
         using var scripted = Client(network, o => o.StaleIfError(TimeSpan.FromHours(1), softTimeout: TimeSpan.FromSeconds(2)));
-        await scripted.Client.GetStringAsync("/forecast");
-        scripted.Time.Advance(Ttl);
+        await MemoizeThenExpireAsync(scripted);
         var timers = scripted.Time.PendingTimers;
         using var caller = new CancellationTokenSource();
 
@@ -180,18 +150,9 @@ public sealed class HttpMemoStaleTests
     public async Task An_invalidation_during_a_refresh_keeps_its_response_from_being_memoized_and_the_stale_one_from_being_served()
     {
         var gate = new Gate();
-        var network = new ScriptedHandler(async sent =>
-        {
-            if (sent.Index == 2)
-            {
-                await gate.WaitAsync();
-            }
-
-            return ScriptedHandler.Respond(HttpStatusCode.OK, $"call {sent.Index}");
-        });
+        var network = SecondCallHeldAt(gate);
         using var scripted = Client(network, o => o.StaleWhileRevalidate(TimeSpan.FromMinutes(5)));
-        await scripted.Client.GetStringAsync("/forecast");
-        scripted.Time.Advance(Ttl);
+        await MemoizeThenExpireAsync(scripted);
         Assert.Equal("call 1", await scripted.Client.GetStringAsync("/forecast"));
         await network.WaitForCallsAsync(2);
 
@@ -246,6 +207,38 @@ public sealed class HttpMemoStaleTests
         var ex = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IOptionsMonitor<HttpCoalescingOptions>>().Get("weather"));
 
         Assert.Contains(ex.Failures, f => f.StartsWith("HttpClient 'weather': " + message, StringComparison.Ordinal));
+    }
+
+    /// <summary>A network whose second call waits at <paramref name="gate"/>; every call answers "call N".</summary>
+    private static ScriptedHandler SecondCallHeldAt(Gate gate) => new(async sent =>
+    {
+        if (sent.Index == 2)
+        {
+            await gate.WaitAsync();
+        }
+
+        return ScriptedHandler.Respond(HttpStatusCode.OK, $"call {sent.Index}");
+    });
+
+    /// <summary>Memoizes <c>GET /forecast</c>, then lets its time to live pass.</summary>
+    private static async Task MemoizeThenExpireAsync(ScriptedClient scripted)
+    {
+        await scripted.Client.GetStringAsync("/forecast");
+        scripted.Time.Advance(Ttl);
+    }
+
+    /// <summary>A call's outcome as one string: the status and the body, or the exception's type.</summary>
+    private static async Task<string> OutcomeAsync(ScriptedClient scripted)
+    {
+        try
+        {
+            using var response = await scripted.Client.GetAsync("/forecast");
+            return $"{response.StatusCode} {await response.Content.ReadAsStringAsync()}";
+        }
+        catch (HttpRequestException ex) when (ex.GetType() == typeof(HttpRequestException))
+        {
+            return nameof(HttpRequestException);
+        }
     }
 
     private static ScriptedClient Client(ScriptedHandler network, Action<HttpCoalescingOptions> windows) =>

@@ -106,8 +106,7 @@ public sealed class CompressionTests
             {
                 var endpoint = a.MapGet("/doc", async (HttpContext ctx) =>
                 {
-                    gate.Enter();
-                    await gate.WaitAsync();
+                    await gate.EnterAndWaitAsync();
                     switch (style)
                     {
                         case "stream":

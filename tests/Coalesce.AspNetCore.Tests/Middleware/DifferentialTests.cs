@@ -89,7 +89,7 @@ public sealed class DifferentialTests
                     o.Providers.Add<BrotliCompressionProvider>();
                     o.MimeTypes = [.. ResponseCompressionDefaults.MimeTypes, "application/octet-stream"];
                 });
-                s.AddAuthentication("ApiKey").AddScheme<IdentityTests.ApiKeyOptions, IdentityTests.ApiKeyHandler>("ApiKey", o => o.WithNameIdentifier = true);
+                s.AddAuthentication("ApiKey").AddScheme<RequestKeyIdentityTests.ApiKeyOptions, RequestKeyIdentityTests.ApiKeyHandler>("ApiKey", o => o.WithNameIdentifier = true);
                 s.AddAuthorization();
             },
             kestrel: true,

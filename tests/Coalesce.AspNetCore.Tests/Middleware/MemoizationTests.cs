@@ -2,9 +2,15 @@ using System.Net;
 using System.Text;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Testing;
 
 namespace Coalesce.AspNetCore.Tests.Middleware;
 
+/// <summary>
+/// The memo step: what is kept, for how long, under which tags and up to which size, and what is never kept.
+/// Invalidation by writes is in <see cref="InvalidationTests"/>, stale responses in <see cref="StaleTests"/>.
+/// </summary>
 public sealed class MemoizationTests
 {
     [Fact]
@@ -57,8 +63,7 @@ public sealed class MemoizationTests
         var gate = new Gate();
         await using var app = await TestApp.StartAsync(a => a.MapGet("/report", async () =>
         {
-            gate.Enter();
-            await gate.WaitAsync();
+            await gate.EnterAndWaitAsync();
             return "expensive";
         }).WithCoalescing(p => p.Memoize(TimeSpan.FromMinutes(1))));
 
@@ -73,104 +78,6 @@ public sealed class MemoizationTests
     }
 
     [Fact]
-    public async Task A_successful_mutation_invalidates_its_tags_and_a_failed_one_does_not()
-    {
-        var version = 1;
-        var executions = 0;
-        await using var app = await TestApp.StartAsync(a =>
-        {
-            a.MapGet("/products", () => { Interlocked.Increment(ref executions); return $"v{Volatile.Read(ref version)}"; })
-                .WithCoalescing(p => p.Memoize(TimeSpan.FromMinutes(10)).Tag("products"));
-            a.MapPost("/products", (bool fail) =>
-            {
-                if (fail)
-                {
-                    return Results.BadRequest("rejected");
-                }
-
-                Interlocked.Increment(ref version);
-                return Results.Created("/products/99", null);
-            }).InvalidatesTags("products");
-        });
-
-        Assert.Equal("v1", await app.Client.GetStringAsync("/products"));
-
-        var failed = await app.Client.PostAsync("/products?fail=true", null);
-        Assert.Equal(HttpStatusCode.BadRequest, failed.StatusCode);
-        Assert.Equal("v1", await app.Client.GetStringAsync("/products"));
-        Assert.Equal(1, executions);
-
-        var created = await app.Client.PostAsync("/products?fail=false", null);
-        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
-        Assert.Equal("v2", await app.Client.GetStringAsync("/products"));
-        Assert.Equal(2, executions);
-    }
-
-    [Fact]
-    public async Task A_mutation_that_throws_invalidates_nothing()
-    {
-        var executions = 0;
-        await using var app = await TestApp.StartAsync(
-            a =>
-            {
-                a.MapGet("/products", () => $"v{Interlocked.Increment(ref executions)}")
-                    .WithCoalescing(p => p.Memoize(TimeSpan.FromMinutes(10)).Tag("products"));
-                a.MapDelete("/products", IResult () => throw new InvalidOperationException("db down")).InvalidatesTags("products");
-            },
-            beforeCoalescing: a => a.UseExceptionHandler(e => e.Run(ctx => { ctx.Response.StatusCode = 500; return Task.CompletedTask; })));
-
-        Assert.Equal("v1", await app.Client.GetStringAsync("/products"));
-        Assert.Equal(HttpStatusCode.InternalServerError, (await app.Client.DeleteAsync("/products")).StatusCode);
-        Assert.Equal("v1", await app.Client.GetStringAsync("/products"));
-    }
-
-    [Fact]
-    public async Task Invalidation_happens_before_the_mutations_response_is_sent()
-    {
-        await using var app = await TestApp.StartAsync(a =>
-        {
-            a.MapGet("/products/{id}", (int id) => $"product {id}")
-                .WithCoalescing(p => p.Memoize(TimeSpan.FromMinutes(10)).Tag("product:{id}"));
-            a.MapPut("/products/{id}", async (int id, HttpContext ctx) =>
-            {
-                // The client's 2xx is in flight the moment the body starts: the entry must already be gone.
-                await ctx.Response.StartAsync();
-                var cache = (MemoCache)ctx.RequestServices.GetService(typeof(MemoCache))!;
-                await ctx.Response.WriteAsync(cache.Count == 0 ? "evicted before sending" : "still cached");
-            }).InvalidatesTags("product:{id}");
-        });
-
-        await app.Client.GetStringAsync("/products/1");
-        var put = await app.Client.PutAsync("/products/1", null);
-
-        Assert.Equal("evicted before sending", await put.Content.ReadAsStringAsync());
-    }
-
-    [Fact]
-    public async Task Request_derived_tags_evict_only_that_item()
-    {
-        var executions = new int[4];
-        await using var app = await TestApp.StartAsync(a =>
-        {
-            a.MapGet("/products/{id:int}", (int id) => $"product {id} v{Interlocked.Increment(ref executions[id])}")
-                .WithCoalescing(p => p.Memoize(TimeSpan.FromMinutes(10)).Tag("products", "product:{id}"));
-            a.MapPut("/products/{id:int}", (int id) => Results.NoContent()).InvalidatesTags("product:{id}");
-        });
-
-        foreach (var id in new[] { 1, 2, 3 })
-        {
-            Assert.Equal($"product {id} v1", await app.Client.GetStringAsync($"/products/{id}"));
-        }
-
-        Assert.Equal(HttpStatusCode.NoContent, (await app.Client.PutAsync("/products/2", null)).StatusCode);
-
-        Assert.Equal("product 1 v1", await app.Client.GetStringAsync("/products/1"));
-        Assert.Equal("product 2 v2", await app.Client.GetStringAsync("/products/2"));
-        Assert.Equal("product 3 v1", await app.Client.GetStringAsync("/products/3"));
-        Assert.Equal(1, await app.Cache.InvalidateByTagAsync("products") - 2);
-    }
-
-    [Fact]
     public async Task Tags_computed_from_the_request_are_applied()
     {
         await using var app = await TestApp.StartAsync(a => a.MapGet("/tenants/{tenant}/report", (string tenant) => $"report for {tenant}")
@@ -181,6 +88,61 @@ public sealed class MemoizationTests
 
         Assert.Equal(1, await app.Cache.InvalidateByTagAsync("tenant:acme"));
         Assert.Equal(1, app.Cache.Count);
+    }
+
+    [Fact]
+    public async Task A_tag_function_that_throws_costs_no_client_its_response_and_is_logged_once()
+    {
+        var gate = new Gate();
+        await using var app = await TestApp.StartAsync(
+            a => a.MapGet("/things/{id}", async (string id) =>
+            {
+                var run = await gate.EnterAndWaitAsync();
+                return $"thing {id} run {run}";
+            }).WithCoalescing(p => p.Memoize(TimeSpan.FromMinutes(1)).Tag(ctx => ((string?)null)!.ToUpperInvariant())),
+            services: s => s.AddFakeLogging(),
+            kestrel: true);
+
+        var requests = Enumerable.Range(0, 4).Select(_ => app.Client.GetAsync("/things/1")).ToArray();
+        await gate.WaitForExecutionsAsync(4);
+        gate.Open();
+
+        foreach (var response in await Task.WhenAll(requests))
+        {
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.StartsWith("thing 1 run ", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+
+        var logged = app.Services.GetFakeLogCollector().GetSnapshot().Where(r => r.Id.Id == 2009).ToList();
+        Assert.IsType<NullReferenceException>(Assert.Single(logged).Exception);
+        Assert.Equal(0, app.Cache.Count);
+    }
+
+    [Fact]
+    public async Task The_apps_MemoCache_keeps_responses_up_to_MemoMaxEntryBytes_and_serves_larger_ones_without_keeping_them()
+    {
+        var executions = 0;
+        await using var app = await TestApp.StartAsync(
+            a => a.MapGet("/text/{length:int}", (int length) =>
+            {
+                Interlocked.Increment(ref executions);
+                return new string('x', length);
+            }).WithCoalescing(p => p.Memoize(TimeSpan.FromMinutes(5))),
+            o => (o.MemoMaxBytes, o.MemoMaxEntryBytes) = (1 << 20, 4096));
+        var rejected = new List<string>();
+        app.Cache.Rejected += (_, e) => rejected.Add($"{e.Key.Contains("/text/5000", StringComparison.Ordinal)} {e.Size > 5000} {e.Limit}");
+
+        for (var i = 0; i < 2; i++)
+        {
+            Assert.Equal(1000, (await app.Client.GetStringAsync("/text/1000")).Length);
+            Assert.Equal(5000, (await app.Client.GetStringAsync("/text/5000")).Length);
+        }
+
+        Assert.Equal(3, executions); // 1000 once, 5000 twice
+        var stats = app.Cache.GetStats();
+        Assert.Equal((1, 2), (stats.Size, stats.Rejections));
+        Assert.InRange(stats.ApproximateBytes, 1000, 4096);
+        Assert.Equal(["True True 4096", "True True 4096"], rejected);
     }
 
     [Theory]
@@ -318,9 +280,9 @@ public sealed class MemoizationTests
         await using var app = await TestApp.StartAsync(
             a =>
             {
-                a.MapGet("/plain", async () => { gate.Enter(); await gate.WaitAsync(); return "plain"; });
-                a.MapGet("/marked", async () => { gate.Enter(); await gate.WaitAsync(); return "marked"; }).WithCoalescing();
-                a.MapGet("/attributed", [Coalesce(MemoizeSeconds = 60)] async () => { gate.Enter(); await gate.WaitAsync(); return "attributed"; });
+                a.MapGet("/plain", async () => { await gate.EnterAndWaitAsync(); return "plain"; });
+                a.MapGet("/marked", async () => { await gate.EnterAndWaitAsync(); return "marked"; }).WithCoalescing();
+                a.MapGet("/attributed", [Coalesce(MemoizeSeconds = 60)] async () => { await gate.EnterAndWaitAsync(); return "attributed"; });
             },
             o => o.CoalesceAllGetRequests = false);
 

@@ -28,8 +28,7 @@ public sealed class StaleTests
             {
                 if (Interlocked.Increment(ref version) > 1)
                 {
-                    refresh.Enter();
-                    await refresh.WaitAsync();
+                    await refresh.EnterAndWaitAsync();
                 }
 
                 return $"catalog v{Volatile.Read(ref version)}";
@@ -75,8 +74,7 @@ public sealed class StaleTests
             {
                 if (Interlocked.Increment(ref runs[id]) > 1)
                 {
-                    refresh.Enter();
-                    await refresh.WaitAsync();
+                    await refresh.EnterAndWaitAsync();
                 }
 
                 return $"item {id} v{Volatile.Read(ref runs[id])}";
@@ -155,8 +153,7 @@ public sealed class StaleTests
 
                 if (run > 1)
                 {
-                    refresh.Enter();
-                    await refresh.WaitAsync(context.RequestAborted);
+                    await refresh.EnterAndWaitAsync(context.RequestAborted);
                 }
 
                 context.Response.Headers.ETag = $"\"v{run}\"";
@@ -227,7 +224,7 @@ public sealed class StaleTests
         Assert.Equal(2, runs);
 
         failing = false;
-        app.Time.Advance(RequestCoalescingMiddleware.MaxStaleRest);
+        app.Time.Advance(StaleResponses.MaxStaleRest);
         Assert.Equal("prices v1", await app.Client.GetStringAsync("/prices"));
         await TestApp.WaitUntilAsync(() => Volatile.Read(ref runs) == 3 && app.Flights.InFlightCount == 0, "the second refresh");
         await TestApp.WaitUntilAsync(() => app.Cache.Keys().Count == 1, "the refreshed response");
@@ -249,8 +246,7 @@ public sealed class StaleTests
                     return Results.Text("stock v1");
                 }
 
-                gate.Enter();
-                await gate.WaitAsync();
+                await gate.EnterAndWaitAsync();
                 return failure == "throws" ? throw new InvalidOperationException("down") : Results.Text("backend down", statusCode: 503);
             }).WithCoalescing(p => p.Memoize(Ttl).StaleIfError(TimeSpan.FromHours(1))),
             o => o.EmitCacheStatus = true,
@@ -323,7 +319,7 @@ public sealed class StaleTests
         Assert.Equal(2, runs);
 
         failing = false;
-        app.Time.Advance(RequestCoalescingMiddleware.MaxStaleRest);
+        app.Time.Advance(StaleResponses.MaxStaleRest);
         Assert.Equal("stock v3", await app.Client.GetStringAsync("/stock"));
         await app.WaitForNoFlightsAsync();
         Assert.Equal("stock v3", await app.Client.GetStringAsync("/stock"));
@@ -362,14 +358,14 @@ public sealed class StaleTests
         Assert.Equal(1, runs);
 
         // After the rest, one request probes; it fails, and the rest starts again.
-        app.Time.Advance(RequestCoalescingMiddleware.MaxStaleRest);
+        app.Time.Advance(StaleResponses.MaxStaleRest);
         await Task.WhenAll(Enumerable.Range(0, 50).Select(id => app.Client.GetStringAsync($"/items/{id}")));
         Assert.Equal(2, runs);
         Assert.Single(logs.GetSnapshot(), r => r.Id.Id == 2015);
 
         // The backend returns: the next probe succeeds and the endpoint runs as usual again.
         down = false;
-        app.Time.Advance(RequestCoalescingMiddleware.MaxStaleRest);
+        app.Time.Advance(StaleResponses.MaxStaleRest);
         Assert.Equal("item 3", await app.Client.GetStringAsync("/items/3"));
         await app.WaitForNoFlightsAsync();
         Assert.Equal("item 4", await app.Client.GetStringAsync("/items/4"));
@@ -390,8 +386,7 @@ public sealed class StaleTests
                 Interlocked.Increment(ref runs);
                 if (Volatile.Read(ref slow))
                 {
-                    gate.Enter();
-                    await gate.WaitAsync();
+                    await gate.EnterAndWaitAsync();
                 }
 
                 return $"report v{runs}";
@@ -506,8 +501,7 @@ public sealed class StaleTests
                 var read = Volatile.Read(ref version);
                 if (Interlocked.Increment(ref runs) == 2)
                 {
-                    refresh.Enter();
-                    await refresh.WaitAsync();
+                    await refresh.EnterAndWaitAsync();
                 }
 
                 return $"product {id} v{read}";

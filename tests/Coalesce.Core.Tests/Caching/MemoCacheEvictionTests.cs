@@ -91,11 +91,14 @@ public sealed class MemoCacheEvictionTests
         Assert.Equal(model.Order(StringComparer.Ordinal), cache.Keys());
     }
 
-    [Fact]
-    public async Task Concurrent_writers_and_readers_never_exceed_the_bound_or_leak_tags()
+    // One workload for both bounds: with MaxEntries the count is what evicts, with MaxBytes the bytes are; either way the
+    // count, the tags and the byte figure must agree with the entries that are left.
+    [Theory]
+    [InlineData(50, null)]
+    [InlineData(null, 50_000L)]
+    public async Task Concurrent_writers_and_readers_never_exceed_the_bound_leak_tags_or_misstate_the_bytes(int? maxEntries, long? maxBytes)
     {
-        const int Capacity = 50;
-        using var cache = new MemoCache(new MemoCacheOptions { MaxEntries = Capacity });
+        using var cache = new MemoCache(new MemoCacheOptions { MaxEntries = maxEntries, MaxBytes = maxBytes });
         var start = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var workers = Enumerable.Range(0, 8).Select(worker => Task.Run(async () =>
         {
@@ -107,13 +110,13 @@ public sealed class MemoCacheEvictionTests
                 switch (random.Next(4))
                 {
                     case 0:
-                        await cache.SetAsync(key, i, tags: [$"t{random.Next(10)}"]);
+                        await cache.SetAsync(key, new byte[random.Next(5_000)], tags: [$"t{random.Next(10)}"]);
                         break;
                     case 1:
                         await cache.InvalidateByTagAsync($"t{random.Next(10)}");
                         break;
                     default:
-                        cache.TryGet<int>(key, out _);
+                        cache.TryGet<byte[]>(key, out _);
                         break;
                 }
             }
@@ -122,9 +125,12 @@ public sealed class MemoCacheEvictionTests
         start.SetResult();
         await Task.WhenAll(workers);
 
-        Assert.InRange(cache.Count, 0, Capacity);
+        Assert.InRange(cache.Count, 0, maxEntries ?? int.MaxValue);
         Assert.Equal(cache.Count, cache.Keys().Count);
         var tagged = cache.Entries().SelectMany(e => e.Tags).Distinct().Count();
         Assert.Equal(tagged, ((LruStore<string, object?>)cache.Backing).TagCount);
+        var bytes = cache.GetStats().ApproximateBytes;
+        Assert.InRange(bytes, 0, maxBytes ?? long.MaxValue);
+        Assert.Equal(cache.Entries().Sum(e => CacheSizing.Of(e.Key, e.Value, [.. e.Tags])), bytes);
     }
 }

@@ -143,42 +143,6 @@ public sealed class MemoCacheSizeBoundTests
     }
 
     [Fact]
-    public async Task Concurrent_writers_never_leave_more_bytes_than_MaxBytes_and_the_byte_figure_matches_the_entries()
-    {
-        const long MaxBytes = 50_000;
-        using var cache = new MemoCache(new MemoCacheOptions { MaxBytes = MaxBytes });
-        var start = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var workers = Enumerable.Range(0, 8).Select(worker => Task.Run(async () =>
-        {
-            await start.Task;
-            var random = new Random(worker);
-            for (var i = 0; i < 5_000; i++)
-            {
-                var key = $"k{random.Next(200)}";
-                switch (random.Next(4))
-                {
-                    case 0:
-                        await cache.SetAsync(key, new byte[random.Next(5_000)], tags: [$"t{random.Next(10)}"]);
-                        break;
-                    case 1:
-                        await cache.InvalidateByTagAsync($"t{random.Next(10)}");
-                        break;
-                    default:
-                        cache.TryGet<byte[]>(key, out _);
-                        break;
-                }
-            }
-        })).ToArray();
-
-        start.SetResult();
-        await Task.WhenAll(workers);
-
-        var bytes = cache.GetStats().ApproximateBytes;
-        Assert.InRange(bytes, 0, MaxBytes);
-        Assert.Equal(cache.Entries().Sum(e => CacheSizing.Of(e.Key, e.Value, [.. e.Tags])), bytes);
-    }
-
-    [Fact]
     public async Task Evicted_expired_and_deleted_values_are_not_kept_alive_by_the_stores_bookkeeping()
     {
         using var cache = new MemoCache(new MemoCacheOptions { MaxBytes = 10 * PerEntry, TimeProvider = new ManualTimeProvider() });

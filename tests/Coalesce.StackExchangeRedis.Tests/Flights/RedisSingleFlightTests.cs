@@ -14,68 +14,54 @@ public sealed class RedisSingleFlightTests
     {
         await using var redis = await RedisServerFixture.StartAsync();
         var lease = TimeSpan.FromMilliseconds(500);
-        var nodes = await TestNode.StartSynchronizedAsync(redis.Configuration, 2, o => (o.LeaseDuration, o.ReadBudget) = (lease, TimeSpan.FromMilliseconds(250)));
-        try
-        {
-            var (a, b) = (Flights(nodes[0]), Flights(nodes[1]));
-            var led = await a.LeadOrWaitAsync("k", [], memoized: false, TimeSpan.FromSeconds(5), CancellationToken.None);
-            Assert.Equal(DistributedFlightKind.Lead, led.Kind);
+        await using var nodes = await TestNode.StartSynchronizedAsync(redis.Configuration, 2, o => (o.LeaseDuration, o.ReadBudget) = (lease, TimeSpan.FromMilliseconds(250)));
+        var (a, b) = (Flights(nodes[0]), Flights(nodes[1]));
+        var led = await a.LeadOrWaitAsync("k", [], memoized: false, TimeSpan.FromSeconds(5), CancellationToken.None);
+        Assert.Equal(DistributedFlightKind.Lead, led.Kind);
 
-            // Three lease lifetimes: without renewal B would have taken over after the first.
-            var clock = Stopwatch.StartNew();
-            var waited = await b.LeadOrWaitAsync("k", [], memoized: false, 3 * lease, CancellationToken.None);
+        // Three lease lifetimes: without renewal B would have taken over after the first.
+        var clock = Stopwatch.StartNew();
+        var waited = await b.LeadOrWaitAsync("k", [], memoized: false, 3 * lease, CancellationToken.None);
 
-            Assert.Equal(DistributedFlightKind.RunHere, waited.Kind);
-            Assert.True(clock.Elapsed >= 3 * lease, $"B stopped waiting after {clock.Elapsed} (a Redis call over its budget: {nodes[1].Logs.Has(3002)})");
-            Assert.Equal(0, nodes[1].Stats.Takeovers);
-            Assert.Equal(1, nodes[1].Stats.RemoteWaits);
-            Assert.True(nodes[1].Logs.Has(3043), "the timed-out wait is logged");
+        Assert.Equal(DistributedFlightKind.RunHere, waited.Kind);
+        Assert.True(clock.Elapsed >= 3 * lease, $"B stopped waiting after {clock.Elapsed} (a Redis call over its budget: {nodes[1].Logs.Has(3002)})");
+        Assert.Equal(0, nodes[1].Stats.Takeovers);
+        Assert.Equal(1, nodes[1].Stats.RemoteWaits);
+        Assert.True(nodes[1].Logs.Has(3043), "the timed-out wait is logged");
 
-            await led.Lease!.CompleteAsync(new DistributedCompletion(DistributedCompletionKind.Fill, () => Payload));
-            Assert.Equal(1, nodes[0].Stats.FillsPublished);
-        }
-        finally
-        {
-            await CrossInstanceInvalidationTests.DisposeAllAsync(nodes);
-        }
+        await led.Lease!.CompleteAsync(new DistributedCompletion(DistributedCompletionKind.Fill, () => Payload));
+        Assert.Equal(1, nodes[0].Stats.FillsPublished);
     }
 
     [RedisFact]
     public async Task A_result_whose_tag_was_invalidated_after_the_lease_was_won_is_neither_stored_nor_handed_over()
     {
         await using var redis = await RedisServerFixture.StartAsync();
-        var nodes = await TestNode.StartSynchronizedAsync(redis.Configuration, 3);
-        try
+        await using var nodes = await TestNode.StartSynchronizedAsync(redis.Configuration, 3);
+        var (a, b, c) = (nodes[0], nodes[1], nodes[2]);
+        foreach (var kind in new[] { DistributedCompletionKind.Store, DistributedCompletionKind.Fill })
         {
-            var (a, b, c) = (nodes[0], nodes[1], nodes[2]);
-            foreach (var kind in new[] { DistributedCompletionKind.Store, DistributedCompletionKind.Fill })
-            {
-                var key = "k-" + kind;
-                var led = await Flights(a).LeadOrWaitAsync(key, ["t"], memoized: true, TimeSpan.FromSeconds(5), CancellationToken.None);
-                Assert.Equal(DistributedFlightKind.Lead, led.Kind);
-                var waiter = Flights(b).LeadOrWaitAsync(key, ["t"], memoized: true, TimeSpan.FromSeconds(5), CancellationToken.None).AsTask();
-                await Eventually.TrueAsync(() => b.Stats.RemoteWaits == (kind == DistributedCompletionKind.Store ? 1 : 2), "B waits for A");
+            var key = "k-" + kind;
+            var led = await Flights(a).LeadOrWaitAsync(key, ["t"], memoized: true, TimeSpan.FromSeconds(5), CancellationToken.None);
+            Assert.Equal(DistributedFlightKind.Lead, led.Kind);
+            var waiter = Flights(b).LeadOrWaitAsync(key, ["t"], memoized: true, TimeSpan.FromSeconds(5), CancellationToken.None).AsTask();
+            await Eventually.TrueAsync(() => b.Stats.RemoteWaits == (kind == DistributedCompletionKind.Store ? 1 : 2), "B waits for A");
 
-                // The write reaches Redis (C publishes it) before A completes; A never heard of it (the seam alone checks).
-                await c.Invalidation.PublishInvalidationAsync(["t"], CancellationToken.None);
-                await led.Lease!.CompleteAsync(new DistributedCompletion(kind, () => Payload, TimeSpan.FromMinutes(1)));
+            // The write reaches Redis (C publishes it) before A completes; A never heard of it (the seam alone checks).
+            await c.Invalidation.PublishInvalidationAsync(["t"], CancellationToken.None);
+            await led.Lease!.CompleteAsync(new DistributedCompletion(kind, () => Payload, TimeSpan.FromMinutes(1)));
 
-                // Released instead: the waiter leads, on fresh data.
-                var next = await waiter;
-                Assert.Equal(DistributedFlightKind.Lead, next.Kind);
-                await next.Lease!.CompleteAsync(DistributedCompletion.Release);
-                Assert.Null(await a.Store.TryGetAsync(key, ["t"], CancellationToken.None));
-            }
-
-            Assert.Equal(0, a.Stats.FillsPublished);
-            Assert.Equal(0, a.Stats.L2Writes);
-            Assert.Equal(2, b.Stats.Takeovers);
-            Assert.True(a.Logs.Has(3041), "the refused result is logged");
+            // Released instead: the waiter leads, on fresh data.
+            var next = await waiter;
+            Assert.Equal(DistributedFlightKind.Lead, next.Kind);
+            await next.Lease!.CompleteAsync(DistributedCompletion.Release);
+            Assert.Null(await a.Store.TryGetAsync(key, ["t"], CancellationToken.None));
         }
-        finally
-        {
-            await CrossInstanceInvalidationTests.DisposeAllAsync(nodes);
-        }
+
+        Assert.Equal(0, a.Stats.FillsPublished);
+        Assert.Equal(0, a.Stats.L2Writes);
+        Assert.Equal(2, b.Stats.Takeovers);
+        Assert.True(a.Logs.Has(3041), "the refused result is logged");
     }
 
     [RedisFact]
@@ -83,61 +69,47 @@ public sealed class RedisSingleFlightTests
     {
         await using var redis = await RedisServerFixture.StartAsync();
         // No marker is left, so only the notice tells the waiter (a poll racing it would find the lease free and lead).
-        var nodes = await TestNode.StartSynchronizedAsync(
+        await using var nodes = await TestNode.StartSynchronizedAsync(
             redis.Configuration, 2, o => (o.MaxEntryBytes, o.RemoteWaitPollInterval, o.RemoteWaitMaxPollInterval) = (1024, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1)));
-        try
-        {
-            var (a, b) = (nodes[0], nodes[1]);
-            await Eventually.TrueAsync(() => Flights(b).IsSubscribed, "B subscribed to notices");
-            var led = await Flights(a).LeadOrWaitAsync("big", [], memoized: true, TimeSpan.FromSeconds(5), CancellationToken.None);
-            var waiter = Flights(b).LeadOrWaitAsync("big", [], memoized: true, TimeSpan.FromSeconds(5), CancellationToken.None).AsTask();
-            await Eventually.TrueAsync(() => b.Stats.RemoteWaits == 1, "B waits for A");
+        var (a, b) = (nodes[0], nodes[1]);
+        await Eventually.TrueAsync(() => Flights(b).IsSubscribed, "B subscribed to notices");
+        var led = await Flights(a).LeadOrWaitAsync("big", [], memoized: true, TimeSpan.FromSeconds(5), CancellationToken.None);
+        var waiter = Flights(b).LeadOrWaitAsync("big", [], memoized: true, TimeSpan.FromSeconds(5), CancellationToken.None).AsTask();
+        await Eventually.TrueAsync(() => b.Stats.RemoteWaits == 1, "B waits for A");
 
-            await led.Lease!.CompleteAsync(new DistributedCompletion(DistributedCompletionKind.Store, () => new byte[2048], TimeSpan.FromMinutes(1)));
+        await led.Lease!.CompleteAsync(new DistributedCompletion(DistributedCompletionKind.Store, () => new byte[2048], TimeSpan.FromMinutes(1)));
 
-            var told = await waiter;
-            Assert.Equal(DistributedFlightKind.Pass, told.Kind);
-            Assert.Equal(TimeSpan.Zero, told.PassThrough);
-            Assert.Equal(1, a.Stats.L2Oversize);
+        var told = await waiter;
+        Assert.Equal(DistributedFlightKind.Pass, told.Kind);
+        Assert.Equal(TimeSpan.Zero, told.PassThrough);
+        Assert.Equal(1, a.Stats.L2Oversize);
 
-            // Nothing marks the key: the next miss may lead again.
-            var next = await Flights(b).LeadOrWaitAsync("big", [], memoized: true, TimeSpan.FromSeconds(5), CancellationToken.None);
-            Assert.Equal(DistributedFlightKind.Lead, next.Kind);
-            await next.Lease!.CompleteAsync(DistributedCompletion.Release);
-        }
-        finally
-        {
-            await CrossInstanceInvalidationTests.DisposeAllAsync(nodes);
-        }
+        // Nothing marks the key: the next miss may lead again.
+        var next = await Flights(b).LeadOrWaitAsync("big", [], memoized: true, TimeSpan.FromSeconds(5), CancellationToken.None);
+        Assert.Equal(DistributedFlightKind.Lead, next.Kind);
+        await next.Lease!.CompleteAsync(DistributedCompletion.Release);
     }
 
     [RedisFact]
     public async Task A_lease_completes_once_and_an_instance_of_the_holder_waits_for_itself_like_any_other()
     {
         await using var redis = await RedisServerFixture.StartAsync();
-        var nodes = await TestNode.StartSynchronizedAsync(redis.Configuration, 1);
-        try
-        {
-            // A newer local flight (its older one was detached by an invalidation) waits for this instance's own lease.
-            var flights = Flights(nodes[0]);
-            await Eventually.TrueAsync(() => flights.IsSubscribed, "subscribed to notices");
-            var led = await flights.LeadOrWaitAsync("self", [], memoized: false, TimeSpan.FromSeconds(5), CancellationToken.None);
-            var waiter = flights.LeadOrWaitAsync("self", [], memoized: false, TimeSpan.FromSeconds(5), CancellationToken.None).AsTask();
-            await Eventually.TrueAsync(() => nodes[0].Stats.RemoteWaits == 1, "the second flight waits");
+        await using var nodes = await TestNode.StartSynchronizedAsync(redis.Configuration, 1);
+        // A newer local flight (its older one was detached by an invalidation) waits for this instance's own lease.
+        var flights = Flights(nodes[0]);
+        await Eventually.TrueAsync(() => flights.IsSubscribed, "subscribed to notices");
+        var led = await flights.LeadOrWaitAsync("self", [], memoized: false, TimeSpan.FromSeconds(5), CancellationToken.None);
+        var waiter = flights.LeadOrWaitAsync("self", [], memoized: false, TimeSpan.FromSeconds(5), CancellationToken.None).AsTask();
+        await Eventually.TrueAsync(() => nodes[0].Stats.RemoteWaits == 1, "the second flight waits");
 
-            await led.Lease!.CompleteAsync(new DistributedCompletion(DistributedCompletionKind.Fill, () => Payload));
-            await led.Lease!.CompleteAsync(new DistributedCompletion(DistributedCompletionKind.Pass, Duration: TimeSpan.FromMinutes(1)));
+        await led.Lease!.CompleteAsync(new DistributedCompletion(DistributedCompletionKind.Fill, () => Payload));
+        await led.Lease!.CompleteAsync(new DistributedCompletion(DistributedCompletionKind.Pass, Duration: TimeSpan.FromMinutes(1)));
 
-            var filled = await waiter;
-            Assert.Equal(DistributedFlightKind.Filled, filled.Kind);
-            Assert.Equal(Payload, filled.Payload);
-            Assert.Equal(1, nodes[0].Stats.FillsPublished);
-            Assert.Equal(0, nodes[0].Stats.Passes);
-        }
-        finally
-        {
-            await CrossInstanceInvalidationTests.DisposeAllAsync(nodes);
-        }
+        var filled = await waiter;
+        Assert.Equal(DistributedFlightKind.Filled, filled.Kind);
+        Assert.Equal(Payload, filled.Payload);
+        Assert.Equal(1, nodes[0].Stats.FillsPublished);
+        Assert.Equal(0, nodes[0].Stats.Passes);
     }
 
     private static RedisSingleFlight Flights(TestNode node) => node.Services.GetRequiredService<RedisSingleFlight>();

@@ -14,6 +14,7 @@ namespace Coalesce.StackExchangeRedis.Tests;
 internal sealed class TestNode : IAsyncDisposable
 {
     private readonly IHost _host;
+    private int _disposed;
 
     private TestNode(IHost host)
     {
@@ -48,6 +49,19 @@ internal sealed class TestNode : IAsyncDisposable
         return options;
     }
 
+    /// <summary>The fast timings every test instance starts with (a test's own configuration comes after).</summary>
+    public static void UseFastTimings(RedisCoalescingOptions options, string configuration)
+    {
+        options.ConfigurationOptions = FastConfiguration(configuration);
+        options.HeartbeatInterval = TimeSpan.FromMilliseconds(200);
+        options.NodeLiveness = TimeSpan.FromSeconds(1);
+        options.BreakerProbeInterval = TimeSpan.FromMilliseconds(100);
+        options.AckTimeout = TimeSpan.FromSeconds(5);
+        // Generous by default: a cold first call (JIT, script load) may exceed 50 ms and turn into a miss, which
+        // is right in production but not what functional tests check. Outage tests set the real budget.
+        options.ReadBudget = TimeSpan.FromSeconds(1);
+    }
+
     public static async Task<TestNode> StartAsync(
         string configuration, Action<RedisCoalescingOptions>? configure = null, Action<IServiceCollection>? services = null)
     {
@@ -58,14 +72,7 @@ internal sealed class TestNode : IAsyncDisposable
         services?.Invoke(builder.Services);
         builder.Services.AddStackExchangeRedisCoalescing(o =>
         {
-            o.ConfigurationOptions = FastConfiguration(configuration);
-            o.HeartbeatInterval = TimeSpan.FromMilliseconds(200);
-            o.NodeLiveness = TimeSpan.FromSeconds(1);
-            o.BreakerProbeInterval = TimeSpan.FromMilliseconds(100);
-            o.AckTimeout = TimeSpan.FromSeconds(5);
-            // Generous by default: a cold first call (JIT, script load) may exceed 50 ms and turn into a miss, which
-            // is right in production but not what functional tests check. Outage tests set the real budget.
-            o.ReadBudget = TimeSpan.FromSeconds(1);
+            UseFastTimings(o, configuration);
             configure?.Invoke(o);
         });
         var host = builder.Build();
@@ -80,28 +87,46 @@ internal sealed class TestNode : IAsyncDisposable
         Logs = logs;
     }
 
-    /// <summary>Starts nodes and waits until all of them follow invalidations.</summary>
-    public static async Task<TestNode[]> StartSynchronizedAsync(string configuration, int count, Action<RedisCoalescingOptions>? configure = null)
+    /// <summary>Starts nodes and waits until all of them follow invalidations; disposing the result stops them all.</summary>
+    public static Task<Nodes<TestNode>> StartSynchronizedAsync(string configuration, int count, Action<RedisCoalescingOptions>? configure = null) =>
+        StartSynchronizedAsync(configuration, [.. Enumerable.Repeat(configure, count)]);
+
+    /// <summary>Starts a node per entry of <paramref name="configure"/>, each with its own options, and waits until all follow invalidations.</summary>
+    public static async Task<Nodes<TestNode>> StartSynchronizedAsync(string configuration, params Action<RedisCoalescingOptions>?[] configure)
     {
-        var nodes = new TestNode[count];
-        for (var i = 0; i < count; i++)
+        var nodes = new TestNode[configure.Length];
+        try
         {
-            nodes[i] = await StartAsync(configuration, configure);
+            for (var i = 0; i < nodes.Length; i++)
+            {
+                nodes[i] = await StartAsync(configuration, configure[i]);
+            }
+
+            // Every node has heartbeat at least once (done inside synchronization), so writers count them all.
+            foreach (var node in nodes)
+            {
+                await node.WaitUntilSynchronizedAsync();
+            }
+        }
+        catch
+        {
+            await Nodes.DisposeAllAsync(nodes);
+            throw;
         }
 
-        foreach (var node in nodes)
-        {
-            await node.WaitUntilSynchronizedAsync();
-        }
-
-        // Every node has heartbeat at least once (done inside synchronization), so writers count them all.
-        return nodes;
+        return new Nodes<TestNode>(nodes);
     }
 
     public Task WaitUntilSynchronizedAsync() => Eventually.TrueAsync(() => Bus.IsSynchronized, "the node synchronized");
 
+    /// <summary>Stops and disposes the host. Idempotent, so a test may stop a node early.</summary>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
         try
         {
             await _host.StopAsync(TimeSpan.FromSeconds(5));

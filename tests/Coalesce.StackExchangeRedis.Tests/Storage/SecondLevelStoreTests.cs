@@ -10,30 +10,23 @@ public sealed class SecondLevelStoreTests
     public async Task An_entry_stored_on_A_is_read_on_B_with_its_remaining_time_to_live()
     {
         await using var redis = await RedisServerFixture.StartAsync();
-        var nodes = await TestNode.StartSynchronizedAsync(redis.Configuration, 2);
-        try
-        {
-            var (a, b) = (nodes[0], nodes[1]);
-            var startSeq = await a.Invalidation.ReadSeqAsync(CancellationToken.None);
-            Assert.Equal(0, startSeq);
+        await using var nodes = await TestNode.StartSynchronizedAsync(redis.Configuration, 2);
+        var (a, b) = (nodes[0], nodes[1]);
+        var startSeq = await a.Invalidation.ReadSeqAsync(CancellationToken.None);
+        Assert.Equal(0, startSeq);
 
-            var written = await a.Store.TrySetAsync("GET /products/1 ünïcode", Payload, TimeSpan.FromSeconds(10), ["products", "p:1"], startSeq!.Value, CancellationToken.None);
+        var written = await a.Store.TrySetAsync("GET /products/1 ünïcode", Payload, TimeSpan.FromSeconds(10), ["products", "p:1"], startSeq!.Value, CancellationToken.None);
 
-            // What is left of the entry's 10 s as if one had passed, without waiting for it to pass.
-            await a.Connection.Multiplexer!.GetDatabase().KeyExpireAsync(a.Connection.Keys.Flight("GET /products/1 ünïcode").Entry, TimeSpan.FromSeconds(9));
-            var hit = await b.Store.TryGetAsync("GET /products/1 ünïcode", ["p:1", "products"], CancellationToken.None);
+        // What is left of the entry's 10 s as if one had passed, without waiting for it to pass.
+        await a.Connection.Multiplexer!.GetDatabase().KeyExpireAsync(a.Connection.Keys.Flight("GET /products/1 ünïcode").Entry, TimeSpan.FromSeconds(9));
+        var hit = await b.Store.TryGetAsync("GET /products/1 ünïcode", ["p:1", "products"], CancellationToken.None);
 
-            Assert.Equal(SecondLevelWriteResult.Stored, written);
-            Assert.NotNull(hit);
-            Assert.Equal(Payload, hit.Value.Payload);
-            Assert.InRange(hit.Value.RemainingTimeToLive, TimeSpan.FromSeconds(8), TimeSpan.FromSeconds(9.8));
-            Assert.Equal(1, b.Stats.L2Hits);
-            Assert.Equal(1, a.Stats.L2Writes);
-        }
-        finally
-        {
-            await CrossInstanceInvalidationTests.DisposeAllAsync(nodes);
-        }
+        Assert.Equal(SecondLevelWriteResult.Stored, written);
+        Assert.NotNull(hit);
+        Assert.Equal(Payload, hit.Value.Payload);
+        Assert.InRange(hit.Value.RemainingTimeToLive, TimeSpan.FromSeconds(8), TimeSpan.FromSeconds(9.8));
+        Assert.Equal(1, b.Stats.L2Hits);
+        Assert.Equal(1, a.Stats.L2Writes);
     }
 
     [RedisFact]
@@ -56,21 +49,14 @@ public sealed class SecondLevelStoreTests
     public async Task An_entry_whose_tag_was_invalidated_after_its_start_seq_is_not_returned()
     {
         await using var redis = await RedisServerFixture.StartAsync();
-        var nodes = await TestNode.StartSynchronizedAsync(redis.Configuration, 2);
-        try
-        {
-            var (a, b) = (nodes[0], nodes[1]);
-            var startSeq = (await a.Invalidation.ReadSeqAsync(CancellationToken.None))!.Value;
-            await a.Store.TrySetAsync("k", Payload, TimeSpan.FromSeconds(10), ["products"], startSeq, CancellationToken.None);
+        await using var nodes = await TestNode.StartSynchronizedAsync(redis.Configuration, 2);
+        var (a, b) = (nodes[0], nodes[1]);
+        var startSeq = (await a.Invalidation.ReadSeqAsync(CancellationToken.None))!.Value;
+        await a.Store.TrySetAsync("k", Payload, TimeSpan.FromSeconds(10), ["products"], startSeq, CancellationToken.None);
 
-            await b.Invalidation.PublishInvalidationAsync(["products"], CancellationToken.None);
+        await b.Invalidation.PublishInvalidationAsync(["products"], CancellationToken.None);
 
-            Assert.Null(await a.Store.TryGetAsync("k", ["products"], CancellationToken.None));
-        }
-        finally
-        {
-            await CrossInstanceInvalidationTests.DisposeAllAsync(nodes);
-        }
+        Assert.Null(await a.Store.TryGetAsync("k", ["products"], CancellationToken.None));
     }
 
     [RedisFact]

@@ -122,32 +122,25 @@ public sealed class InvalidationKindsAcrossInstancesTests
         finally
         {
             backend.Open();
-            await WebNode.DisposeAllAsync(nodes);
+            await Nodes.DisposeAllAsync(nodes);
         }
     }
 
     /// <summary>Three synchronized instances; A renders products 1 and 2, and B and C hold them from the second level.</summary>
-    private static async Task RunAsync(Func<Catalog, WebNode[], Task> test)
+    private static async Task RunAsync(Func<Catalog, IReadOnlyList<WebNode>, Task> test)
     {
         await using var redis = await RedisServerFixture.StartAsync();
         var catalog = new Catalog();
-        var nodes = await WebNode.StartSynchronizedAsync(redis.Configuration, catalog, 3);
-        try
+        await using var nodes = await WebNode.StartSynchronizedAsync(redis.Configuration, catalog, 3);
+        foreach (var node in nodes)
         {
-            foreach (var node in nodes)
-            {
-                Assert.Equal("product 1 v1", await BodyAsync(node, "/products/1"));
-                Assert.Equal("product 2 v1", await BodyAsync(node, "/products/2"));
-            }
+            Assert.Equal("product 1 v1", await BodyAsync(node, "/products/1"));
+            Assert.Equal("product 2 v1", await BodyAsync(node, "/products/2"));
+        }
 
-            Assert.Equal(2, nodes[0].ProductRuns);
-            Assert.All(nodes[1..], n => Assert.Equal(0, n.ProductRuns));
-            await test(catalog, nodes);
-        }
-        finally
-        {
-            await WebNode.DisposeAllAsync(nodes);
-        }
+        Assert.Equal(2, nodes[0].ProductRuns);
+        Assert.All(nodes.Skip(1), n => Assert.Equal(0, n.ProductRuns));
+        await test(catalog, nodes);
     }
 
     private static async Task<string> BodyAsync(WebNode node, string path)

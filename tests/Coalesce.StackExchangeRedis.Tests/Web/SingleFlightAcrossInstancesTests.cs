@@ -249,7 +249,7 @@ public sealed class SingleFlightAcrossInstancesTests
             // One handler runs; on its instance 19 requests follow it, and on each other instance one request waits for it
             // across instances with 19 local followers behind.
             await Eventually.TrueAsync(
-                () => backend.Executions == before + 1 && nodes.All(n => n.Followers == RequestsPerInstance - 1) && nodes.Sum(n => n.Stats.RemoteWaits) == nodes.Length - 1,
+                () => backend.Executions == before + 1 && nodes.All(n => n.Followers == RequestsPerInstance - 1) && nodes.Sum(n => n.Stats.RemoteWaits) == nodes.Count - 1,
                 "all 60 requests wait for one execution", seconds: 10);
             backend.Open();
             var responses = await Task.WhenAll(requests);
@@ -258,7 +258,7 @@ public sealed class SingleFlightAcrossInstancesTests
             Assert.All(responses, r => Assert.Equal(HttpStatusCode.OK, r.StatusCode));
             Assert.Single(bodies.Distinct());
             Assert.Equal(before + 1, backend.Executions);
-            Assert.Equal(nodes.Length + 1, nodes.Sum(n => n.Stats.LeasesWon));
+            Assert.Equal(nodes.Count + 1, nodes.Sum(n => n.Stats.LeasesWon));
             Assert.Equal(1, nodes.Sum(n => n.Stats.FillsPublished));
             Assert.Equal(0, nodes.Sum(n => n.Stats.Takeovers));
             Assert.Equal(memoized ? 1 : 0, nodes.Sum(n => n.Stats.L2Writes));
@@ -306,11 +306,11 @@ public sealed class SingleFlightAcrossInstancesTests
     /// Has each instance lead and complete once (its own key, past the gate), so no Redis call of the scenario runs over
     /// its budget while it is compiled (the instance would then rightly run its own at once). Returns the executions.
     /// </summary>
-    private static async Task<int> WarmUpAsync(FlightBackend backend, WebNode[] nodes)
+    private static async Task<int> WarmUpAsync(FlightBackend backend, IReadOnlyList<WebNode> nodes)
     {
         var gated = backend.GatedInstance;
         backend.GatedInstance = "nobody";
-        for (var i = 0; i < nodes.Length; i++)
+        for (var i = 0; i < nodes.Count; i++)
         {
             (await nodes[i].Client.GetAsync($"/plain/warm-up-{i}")).Dispose();
         }
@@ -325,7 +325,7 @@ public sealed class SingleFlightAcrossInstancesTests
     /// entries of every instance.
     /// </summary>
     private static async Task RunAsync(
-        FlightBackend backend, int count, Func<RedisServerFixture, FlightBackend, WebNode[], Task> test,
+        FlightBackend backend, int count, Func<RedisServerFixture, FlightBackend, IReadOnlyList<WebNode>, Task> test,
         Action<RedisCoalescingOptions>? configure = null, Action<RequestCoalescingOptions>? coalescing = null)
     {
         await using var redis = await RedisServerFixture.StartAsync();
@@ -336,7 +336,7 @@ public sealed class SingleFlightAcrossInstancesTests
         }
         catch
         {
-            for (var i = 0; i < nodes.Length; i++)
+            for (var i = 0; i < nodes.Count; i++)
             {
                 foreach (var entry in nodes[i].Logs.Entries.Where(e => e.EventId >= 2000))
                 {
@@ -350,7 +350,7 @@ public sealed class SingleFlightAcrossInstancesTests
         {
             backend.Open();
             redis.Resume();
-            await WebNode.DisposeAllAsync(nodes);
+            await Nodes.DisposeAllAsync(nodes);
         }
     }
 }

@@ -92,12 +92,7 @@ internal sealed class WebNode : IAsyncDisposable
         });
         builder.Services.AddStackExchangeRedisCoalescing(o =>
         {
-            o.ConfigurationOptions = TestNode.FastConfiguration(redis);
-            o.HeartbeatInterval = TimeSpan.FromMilliseconds(200);
-            o.NodeLiveness = TimeSpan.FromSeconds(1);
-            o.BreakerProbeInterval = TimeSpan.FromMilliseconds(100);
-            o.AckTimeout = TimeSpan.FromSeconds(5);
-            o.ReadBudget = TimeSpan.FromSeconds(1);
+            TestNode.UseFastTimings(o, redis);
             configure?.Invoke(o);
         });
 
@@ -128,8 +123,8 @@ internal sealed class WebNode : IAsyncDisposable
         return node;
     }
 
-    /// <summary>Starts instances and waits until each follows the others' invalidations.</summary>
-    public static async Task<WebNode[]> StartSynchronizedAsync(
+    /// <summary>Starts instances and waits until each follows the others' invalidations; disposing the result stops them all.</summary>
+    public static async Task<Nodes<WebNode>> StartSynchronizedAsync(
         string redis, Catalog catalog, int count, Action<RedisCoalescingOptions>? configure = null, Func<int, Action<WebApplication>>? endpoints = null,
         Action<RequestCoalescingOptions>? coalescing = null)
     {
@@ -143,7 +138,7 @@ internal sealed class WebNode : IAsyncDisposable
         }
         catch
         {
-            await DisposeAllAsync(nodes);
+            await Nodes.DisposeAllAsync(nodes);
             throw;
         }
 
@@ -152,7 +147,7 @@ internal sealed class WebNode : IAsyncDisposable
             await Eventually.TrueAsync(() => node.Bus.IsSynchronized, "the instance synchronized");
         }
 
-        return nodes;
+        return new Nodes<WebNode>(nodes);
     }
 
     public async Task<HttpResponseMessage> GetAsync(string path, string? authorization = null)
@@ -164,31 +159,6 @@ internal sealed class WebNode : IAsyncDisposable
         }
 
         return await Client.SendAsync(request);
-    }
-
-    /// <summary>Disposes every instance started (nulls skipped), each even when another's disposal fails.</summary>
-    public static async Task DisposeAllAsync(IEnumerable<WebNode?> nodes)
-    {
-        List<Exception>? failures = null;
-        foreach (var node in nodes)
-        {
-            try
-            {
-                if (node is not null)
-                {
-                    await node.DisposeAsync();
-                }
-            }
-            catch (Exception ex)
-            {
-                (failures ??= []).Add(ex);
-            }
-        }
-
-        if (failures is not null)
-        {
-            throw new AggregateException(failures);
-        }
     }
 
     public ValueTask DisposeAsync() => StopAsync(TimeSpan.FromSeconds(5));
