@@ -74,7 +74,7 @@ internal sealed class FaultCluster : IAsyncDisposable
     {
         try
         {
-            await Coalesce.StackExchangeRedis.Tests.Nodes.DisposeAllAsync(Nodes);
+            await Tests.Nodes.DisposeAllAsync(Nodes);
         }
         finally
         {
