@@ -27,7 +27,7 @@ namespace Coalesce.AspNetCore;
 /// Coalesce's own reads (the key, eligibility, validators) are not recorded: recording pauses when the request reaches
 /// Coalesce and resumes only while the endpoint runs for a leader.
 /// </remarks>
-internal sealed class RequestInputs
+internal sealed partial class RequestInputs
 {
     /// <summary>
     /// Headers that differ between requests by design or describe the hop, not the request: never an input through an
@@ -82,20 +82,17 @@ internal sealed class RequestInputs
     public static void Install(HttpContext context)
     {
         var features = context.Features;
-        var request = features.GetRequiredFeature<IHttpRequestFeature>();
-        var inputs = new RequestInputs(features, request);
-        features.Set(inputs);
-        features.Set<IHttpRequestFeature>(new RecordingRequestFeature(request, inputs));
-        features.Set<IQueryFeature>(new RecordingQueryFeature(inputs));
-        features.Set<IRequestCookiesFeature>(new RecordingCookiesFeature(inputs));
-        if (features.Get<IHttpConnectionFeature>() is { } connection)
+        var inputs = new RequestInputs(features, features.GetRequiredFeature<IHttpRequestFeature>())
         {
-            inputs._connection = connection;
-            features.Set<IHttpConnectionFeature>(new RecordingConnectionFeature(connection, inputs));
-        }
-
-        inputs._items = features.Get<IItemsFeature>() ?? new ItemsFeature();
-        features.Set<IItemsFeature>(new RecordingItemsFeature(inputs._items, inputs));
+            _connection = features.Get<IHttpConnectionFeature>(),
+            _items = features.Get<IItemsFeature>(),
+        };
+        features.Set(inputs);
+        features.Set<IHttpRequestFeature>(inputs);
+        features.Set<IQueryFeature>(inputs);
+        features.Set<IRequestCookiesFeature>(inputs);
+        features.Set<IHttpConnectionFeature>(inputs);
+        features.Set<IItemsFeature>(inputs);
     }
 
     /// <summary>The request reached Coalesce: what middleware in front read is settled, and recording pauses.</summary>
@@ -226,13 +223,13 @@ internal sealed class RequestInputs
             case InputKind.Cookie:
                 return (inputs?.InnerCookies ?? context.Request.Cookies)[input.Name];
             case InputKind.RemoteAddress:
-                return (inputs?._connection ?? context.Features.Get<IHttpConnectionFeature>())?.RemoteIpAddress?.ToString();
+                return (inputs?.Connection ?? context.Features.Get<IHttpConnectionFeature>())?.RemoteIpAddress?.ToString();
             case InputKind.RemotePort:
-                return ((inputs?._connection ?? context.Features.Get<IHttpConnectionFeature>())?.RemotePort ?? 0).ToString(CultureInfo.InvariantCulture);
+                return ((inputs?.Connection ?? context.Features.Get<IHttpConnectionFeature>())?.RemotePort ?? 0).ToString(CultureInfo.InvariantCulture);
             case InputKind.Protocol:
                 return (inputs?._request.Protocol) ?? context.Request.Protocol;
             case InputKind.Item:
-                var items = inputs?._items?.Items ?? context.Items;
+                var items = inputs is not null ? inputs.ItemsFeature.Items : context.Items;
                 return items.TryGetValue(input.Name, out var value) ? TextOf(value) : StringValues.Empty;
             case InputKind.AllHeaders:
                 return AllHeaders(headers);
@@ -250,9 +247,6 @@ internal sealed class RequestInputs
 
     /// <summary>The cookies as sent, parsed without recording.</summary>
     internal IRequestCookieCollection InnerCookies => _cookies ??= new RequestCookiesFeature(Unrecorded()).Cookies;
-
-    /// <summary>The items feature the recording view stands in front of.</summary>
-    internal IItemsFeature InnerItems => _items!;
 
     private static bool IsComparable(object? value) =>
         value is null or string or bool or char or byte or sbyte or short or ushort or int or uint or long or ulong or
