@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Hosting;
 using System.Diagnostics.Metrics;
 using Coalesce;
 using Coalesce.AspNetCore;
@@ -100,6 +101,9 @@ public static class RequestCoalescingServiceCollectionExtensions
             });
         });
         services.TryAddSingleton<CoalescingStatsRegistry>();
+
+        // What each request's pipeline reads is recorded from its very start (RequestInputs).
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IStartupFilter, InputRecordingStartupFilter>());
         services.TryAddSingleton<RequestFlights>();
         services.TryAddSingleton<HybridCacheTagInvalidator>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, CoalescingEndpointsValidator>());

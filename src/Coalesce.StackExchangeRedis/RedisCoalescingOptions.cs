@@ -7,26 +7,32 @@ namespace Coalesce.StackExchangeRedis;
 /// <see cref="Configuration"/>, <see cref="ConfigurationOptions"/> and <see cref="ConnectionMultiplexerFactory"/>.
 /// Checked when the app starts; a bad value stops the start with a message that names the option.
 /// </summary>
+/// <remarks>docs/configuration.md in the repository has every option, its default, range and configuration key.</remarks>
 public sealed class RedisCoalescingOptions
 {
     /// <summary>A StackExchange.Redis configuration string, for example <c>127.0.0.1:6379</c>. Default: none.</summary>
-    /// <remarks><c>abortConnect</c> is always turned off, so the app starts while Redis is unreachable.</remarks>
+    /// <remarks>
+    /// <c>abortConnect</c> is always turned off, so the app starts while Redis is unreachable. See
+    /// docs/across-instances.md in the repository.
+    /// </remarks>
     public string? Configuration { get; set; }
 
     /// <summary>StackExchange.Redis configuration, used instead of <see cref="Configuration"/>. Default: none.</summary>
-    /// <remarks>A copy is used, with <c>AbortOnConnectFail</c> off.</remarks>
+    /// <remarks>A copy is used, with <c>AbortOnConnectFail</c> off. See docs/across-instances.md in the repository.</remarks>
     public ConfigurationOptions? ConfigurationOptions { get; set; }
 
     /// <summary>
     /// Returns an existing multiplexer (typically the app's <see cref="IConnectionMultiplexer"/> from DI), which is
     /// then shared rather than owned: it is not closed when the app stops. Default: none.
     /// </summary>
+    /// <remarks>See docs/across-instances.md in the repository.</remarks>
     public Func<IServiceProvider, IConnectionMultiplexer>? ConnectionMultiplexerFactory { get; set; }
 
     /// <summary>
     /// Starts every key and channel, so apps that share one Redis stay apart. It becomes a Redis Cluster hash tag
     /// (<c>{coalesce}:…</c>), so all of an app's keys share one slot and its scripts stay legal. Default: <c>coalesce</c>.
     /// </summary>
+    /// <remarks>See docs/across-instances.md in the repository.</remarks>
     public string KeyPrefix { get; set; } = "coalesce";
 
     /// <summary>
@@ -39,6 +45,7 @@ public sealed class RedisCoalescingOptions
     /// must not be shared sends them to run their own. A wait lasts at most the endpoint's wait timeout; an instance
     /// that dies while it leads is taken over when its lease lapses (<see cref="LeaseDuration"/>). Off, each instance
     /// coalesces only its own requests, and shares only memoized responses through the second level.
+    /// See docs/across-instances.md in the repository.
     /// </remarks>
     public bool CoalesceAcrossInstances { get; set; } = true;
 
@@ -47,48 +54,59 @@ public sealed class RedisCoalescingOptions
     /// instance running the endpoint renews it every third of this while it runs, so it bounds how long the others
     /// wait for an instance that died or lost Redis mid-execution before one of them takes over. Default: 10 s.
     /// </summary>
+    /// <remarks>See docs/across-instances.md in the repository.</remarks>
     public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>
     /// Whether a write's 2xx is sent only after every live instance has evicted its tags. Off, other instances may
     /// serve the old response for the time pub/sub takes to deliver. Default: <see langword="true"/>.
     /// </summary>
+    /// <remarks>See docs/across-instances.md in the repository.</remarks>
     public bool ReadYourWrites { get; set; } = true;
 
     /// <summary>How long a read, a lease or a heartbeat may take before it counts as a miss. Default: 50 ms.</summary>
+    /// <remarks>See docs/across-instances.md in the repository.</remarks>
     public TimeSpan ReadBudget { get; set; } = TimeSpan.FromMilliseconds(50);
 
     /// <summary>How long publishing an invalidation may take before it is queued for later. Default: 250 ms.</summary>
+    /// <remarks>See docs/across-instances.md in the repository.</remarks>
     public TimeSpan InvalidationBudget { get; set; } = TimeSpan.FromMilliseconds(250);
 
     /// <summary>
     /// The longest a write waits for other instances to confirm an invalidation (<see cref="ReadYourWrites"/>).
     /// An instance that stops being live ends its wait earlier. Default: 3 s.
     /// </summary>
+    /// <remarks>See docs/across-instances.md in the repository.</remarks>
     public TimeSpan AckTimeout { get; set; } = TimeSpan.FromSeconds(3);
 
     /// <summary>How often an instance tells the others that it is live and following invalidations. Default: 1 s.</summary>
+    /// <remarks>See docs/across-instances.md in the repository.</remarks>
     public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>
     /// How long after its last heartbeat an instance still counts as live, so writers wait for it.
     /// Must exceed <see cref="HeartbeatInterval"/>. Default: 3 s.
     /// </summary>
+    /// <remarks>See docs/across-instances.md in the repository.</remarks>
     public TimeSpan NodeLiveness { get; set; } = TimeSpan.FromSeconds(3);
 
     /// <summary>How many Redis calls in a row may fail before the breaker opens and Redis is left alone. Default: 3.</summary>
+    /// <remarks>See docs/across-instances.md in the repository.</remarks>
     public int BreakerFailureThreshold { get; set; } = 3;
 
     /// <summary>How often an open breaker checks Redis with a PING. Default: 1 s.</summary>
+    /// <remarks>See docs/across-instances.md in the repository.</remarks>
     public TimeSpan BreakerProbeInterval { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>The largest payload the second level takes; larger ones stay local. Default: 1 MiB.</summary>
+    /// <remarks>See docs/across-instances.md in the repository.</remarks>
     public int MaxEntryBytes { get; set; } = 1024 * 1024;
 
     /// <summary>
     /// How many invalidations the log keeps for instances that reconnect and catch up; one that missed more flushes
     /// its local entries instead. Default: 10,000.
     /// </summary>
+    /// <remarks>See docs/across-instances.md in the repository.</remarks>
     public int InvalidationLogLength { get; set; } = 10_000;
 
     /// <summary>How long a response handed to waiting instances stays in Redis for them (they read it at once).</summary>

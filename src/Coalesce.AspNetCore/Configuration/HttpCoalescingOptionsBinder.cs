@@ -27,7 +27,11 @@ internal static class HttpCoalescingOptionsBinder
             section, nameof(options.MemoizeStaleWhileRevalidate), options.MemoizeStaleWhileRevalidate, Name(nameof(options.MemoizeStaleWhileRevalidate)));
         options.MemoizeStaleIfError = ReadOptionalTimeSpan(section, nameof(options.MemoizeStaleIfError), options.MemoizeStaleIfError, Name(nameof(options.MemoizeStaleIfError)));
         options.MemoizeSoftTimeout = ReadOptionalTimeSpan(section, nameof(options.MemoizeSoftTimeout), options.MemoizeSoftTimeout, Name(nameof(options.MemoizeSoftTimeout)));
+        ReplaceList(section, nameof(options.IgnoreHeaders), options.IgnoreHeaders, static v => v);
+        ReplaceList(section, nameof(options.IgnoreRequestOptions), options.IgnoreRequestOptions, static v => v);
+#pragma warning disable CS0618 // Still bound, so configuration written for it keeps loading; it has no effect.
         ReplaceList(section, nameof(options.VaryByHeaders), options.VaryByHeaders, static v => v);
+#pragma warning restore CS0618
         ReplaceList(section, nameof(options.MemoizeTags), options.MemoizeTags, static v => v);
 
         var addresses = nameof(options.FallbackBaseAddresses);

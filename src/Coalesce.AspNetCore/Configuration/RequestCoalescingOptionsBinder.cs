@@ -27,6 +27,7 @@ internal static class RequestCoalescingOptionsBinder
         options.MemoMaxEntryBytes = ReadLong(section, nameof(options.MemoMaxEntryBytes), options.MemoMaxEntryBytes, Name(nameof(options.MemoMaxEntryBytes)));
         ReplaceList(section, nameof(options.VaryByHeaders), options.VaryByHeaders, static v => v);
         ReplaceList(section, nameof(options.IdentityHeaders), options.IdentityHeaders, static v => v);
+        ReplaceList(section, nameof(options.IgnoredInputs), options.IgnoredInputs, static v => v);
 
         foreach (var policy in section.GetSection("Policies").GetChildren())
         {

@@ -11,7 +11,7 @@ namespace Coalesce.AspNetCore;
 /// (<c>coalesce.client.*</c>, tagged <c>coalesce.client.name</c> and <c>http.request.method</c>) are separate
 /// instruments, each counted once per request or call with a <c>coalesce.result</c>; there is no all-endpoints
 /// series beside the per-endpoint ones, so sums never double-count. The <c>/_coalesce/stats</c> figures come from
-/// the registry, not from here. README "Stats and metrics" lists every instrument.
+/// the registry, not from here. docs/metrics-and-stats.md in the repository lists every instrument.
 /// </summary>
 internal sealed class CoalescingMetrics
 {

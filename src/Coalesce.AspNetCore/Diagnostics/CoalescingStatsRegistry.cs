@@ -68,13 +68,15 @@ public sealed class CoalescingStatsRegistry
                     StaleOnError = e.Value.Stale.OnError,
                     Refreshes = e.Value.Stale.Refreshes,
                     RefreshFailures = e.Value.Stale.RefreshFailures,
+                    UnkeyedInputs = e.Value.Inputs is { } inputs ? [.. inputs.Learned.Select(i => i.ToString())] : [],
+                    InputRefusals = e.Value.Inputs?.Refused ?? 0,
                 })],
             [.. _httpClients.OrderBy(c => c.Key, StringComparer.Ordinal).Select(c => c.Value.Snapshot())]);
     }
 
     /// <summary>The counters of one endpoint and method, listed in the stats as <c>"{method} {route}"</c>.</summary>
-    internal EndpointCounters Endpoint(string method, string route) =>
-        _endpoints.GetOrAdd($"{method} {route}", static (_, state) => new EndpointCounters(state.method, state.route, state.Metrics), (method, route, Metrics));
+    internal EndpointCounters Endpoint(string method, string route, EndpointInputs? inputs = null) =>
+        _endpoints.GetOrAdd($"{method} {route}", static (_, state) => new EndpointCounters(state.method, state.route, state.Metrics) { Inputs = state.inputs }, (method, route, Metrics, inputs));
 
     internal HttpClientCounters HttpClient(string name) =>
         _httpClients.GetOrAdd(name, static (name, metrics) => new HttpClientCounters(name, metrics), Metrics);

@@ -13,6 +13,9 @@ internal sealed class EndpointCounters(string method, string route, CoalescingMe
     /// <summary>Stale responses served and background refreshes, for endpoints with stale windows.</summary>
     public StaleCounters Stale { get; } = new();
 
+    /// <summary>What the endpoint reads outside its key (shared by its GET and HEAD counters).</summary>
+    public EndpointInputs? Inputs { get; init; }
+
     /// <summary>Where measurements go; <see langword="null"/> for a registry built without a meter factory.</summary>
     public CoalescingMetrics? Metrics => metrics;
 

@@ -26,6 +26,31 @@ public sealed record EndpointCounts(string Name, long Hits, long Misses, long Er
     [JsonPropertyOrder(14)]
     public long RefreshFailures { get; init; }
 
+    /// <summary>
+    /// The request inputs the endpoint was seen to read that its key did not hold (<c>header:X-Tenant</c>,
+    /// <c>connection:remote-address</c>, ...): requests that differ in one never share a response, and each joined the
+    /// endpoint's key when it was first seen. Key one from the first request with the policy (<c>VaryByHeader</c>), or
+    /// name it in <c>IgnoredInputs</c> when it never changes the response.
+    /// </summary>
+    [JsonPropertyOrder(15)]
+    public IReadOnlyList<string> UnkeyedInputs { get; init; } = [];
+
+    /// <summary>Responses not shared with a request because one of its inputs differed from the leader's.</summary>
+    [JsonPropertyOrder(16)]
+    public long InputRefusals { get; init; }
+
+    /// <summary>Whether <paramref name="other"/> holds the same figures (and the same inputs, in order).</summary>
+    /// <param name="other">The figures to compare with.</param>
+    /// <returns><see langword="true"/> when every figure is equal.</returns>
+    public bool Equals(EndpointCounts? other) =>
+        other is not null && Name == other.Name && Hits == other.Hits && Misses == other.Misses && Errors == other.Errors &&
+        Active == other.Active && StaleHits == other.StaleHits && StaleOnError == other.StaleOnError &&
+        Refreshes == other.Refreshes && RefreshFailures == other.RefreshFailures && InputRefusals == other.InputRefusals &&
+        UnkeyedInputs.SequenceEqual(other.UnkeyedInputs);
+
+    /// <inheritdoc/>
+    public override int GetHashCode() => HashCode.Combine(Name, Hits, Misses, Errors, Active, InputRefusals, UnkeyedInputs.Count);
+
     /// <summary><c>Hits / (Hits + Misses)</c>, or 0 when there were none.</summary>
     [JsonPropertyOrder(10)]
     public double HitRate => Hits + Misses == 0 ? 0d : (double)Hits / (Hits + Misses);

@@ -147,8 +147,9 @@ public sealed class CoalescingPolicyBuilder
     /// at once, with an <c>Age</c> header (and <c>Cache-Status: ...; hit; ttl=-N; detail=stale-while-revalidate</c> when
     /// <see cref="RequestCoalescingOptions.EmitCacheStatus"/> is on). The refresh runs the endpoint for a request like
     /// the one that started it (method, path, query, headers, identity), in its own scope, cancelled only when the app
-    /// stops. When it fails, the stale response stays and the endpoint rests a moment before it is tried again (see the
-    /// README). Needs <see cref="Memoize"/>; an invalidated response is never served stale.
+    /// stops. When it fails, the stale response stays and the endpoint rests a moment before it is tried again (see
+    /// docs/stale-windows.md in the repository). Needs <see cref="Memoize"/>; an invalidated response is never served
+    /// stale.
     /// </summary>
     /// <param name="window">How long past its time to live a response may be served. Must be positive.</param>
     /// <returns>This builder.</returns>

@@ -85,8 +85,9 @@ public static class CoalescingHttpClientBuilderExtensions
     /// </summary>
     /// <remarks>
     /// Keys are named as the options' properties; times are <c>hh:mm:ss</c>, and an empty value switches an optional
-    /// one (<c>AttemptTimeout</c>, <c>TotalTimeout</c>, <c>MemoizeTtl</c>) off. A list (<c>VaryByHeaders</c>,
-    /// <c>FallbackBaseAddresses</c>, <c>MemoizeTags</c>) <em>replaces</em> the default rather than adding to it. <c>Retry</c>
+    /// one (<c>AttemptTimeout</c>, <c>TotalTimeout</c>, <c>MemoizeTtl</c>) off. A list (<c>IgnoreHeaders</c>,
+    /// <c>IgnoreRequestOptions</c>, <c>FallbackBaseAddresses</c>, <c>MemoizeTags</c>) <em>replaces</em> the default rather
+    /// than adding to it (so a configured <c>IgnoreHeaders</c> names the tracing headers too, if they are to stay ignored). <c>Retry</c>
     /// (<c>MaxRetryAttempts</c>, <c>Delay</c>, <c>MaxDelay</c>, <c>BackoffType</c>, <c>UseJitter</c>,
     /// <c>ShouldRetryAfterHeader</c>) and <c>RateLimit</c> (<c>PermitsPerSecond</c>, <c>QueueLimit</c>) are sub-sections;
     /// an empty value switches either off. Delegates (<c>Retry.ShouldHandle</c>, <c>FallbackResponse</c>) are set in

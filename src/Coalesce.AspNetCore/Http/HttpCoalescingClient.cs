@@ -54,8 +54,7 @@ internal sealed class HttpCoalescingClient : IDisposable
     private readonly ResiliencePipeline? _attemptTimeout;
     private readonly Func<RetryPredicateArguments<HttpResponseMessage>, ValueTask<bool>> _isFailure;
     private readonly Uri?[] _addresses;
-    private readonly string[] _plainVaryHeaders;
-    private readonly bool _varyByCookie;
+    private readonly HttpRequestKey _key;
     private readonly string _memoPrefix;
     private readonly EntrySettings _memo;
     private string? _otherResilienceHandler;
@@ -71,8 +70,7 @@ internal sealed class HttpCoalescingClient : IDisposable
         _cache = cache;
         _logger = loggerFactory.CreateLogger("Coalesce.AspNetCore.HttpClient");
         _addresses = [null, .. options.FallbackBaseAddresses];
-        _plainVaryHeaders = HttpRequestKey.PlainHeaders(options.VaryByHeaders);
-        _varyByCookie = options.VaryByHeaders.Contains("Cookie");
+        _key = new HttpRequestKey(options.IgnoreHeaders, options.IgnoreRequestOptions);
         _memoPrefix = $"http:{name}:";
         _memo = new EntrySettings(
             options.MemoizeTtl,
@@ -177,7 +175,7 @@ internal sealed class HttpCoalescingClient : IDisposable
     private async Task<HttpResponseMessage> SendSharedAsync(
         HttpRequestMessage request, Func<HttpRequestMessage, CancellationToken, Task<HttpResponseMessage>> send, CancellationToken cancellationToken)
     {
-        var key = HttpRequestKey.Build(request, _plainVaryHeaders, _varyByCookie);
+        var key = _key.Build(request);
         var memoKey = _options.MemoizeTtl is not null && request.Method == HttpMethod.Get ? _memoPrefix + key : null;
         var freshness = default(EntryFreshness);
         if (memoKey is not null && _cache.TryGetEntry<BufferedHttpResponse>(memoKey, out var memoized, out freshness) &&

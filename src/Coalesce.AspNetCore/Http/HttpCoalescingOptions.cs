@@ -45,18 +45,63 @@ public sealed class HttpCoalescingOptions
 
     /// <summary>
     /// Whether identical concurrent GET and HEAD requests without content share one network call. Requests match
-    /// when method, absolute URI, <c>Authorization</c> and <see cref="VaryByHeaders"/> are equal. Default:
+    /// when they are equal in everything the handler is given: method, absolute URI, HTTP version and version policy,
+    /// every request header except <see cref="IgnoreHeaders"/> (names compared case-insensitively, in any order;
+    /// values in order), and every request option (<see cref="HttpRequestMessage.Options"/>) except
+    /// <see cref="IgnoreRequestOptions"/>. So two calls that differ in an API key, a tenant header or <c>Accept</c>
+    /// never share a response. Header values and option values enter the key only as a hash (SHA-256), so credentials
+    /// such as <c>Authorization</c>, <c>Cookie</c> or an API key header are never held in clear. Default:
     /// <see langword="true"/>.
     /// </summary>
+    /// <remarks>
+    /// <para>
+    /// A request option compares by value when it is <see langword="null"/>, a <see cref="string"/>, a primitive
+    /// (<see cref="bool"/>, <see cref="char"/>, the integer and floating-point types), an enum, <see cref="decimal"/>,
+    /// <see cref="Guid"/>, <see cref="TimeSpan"/>, <see cref="DateTime"/>, <see cref="DateTimeOffset"/>,
+    /// <see cref="DateOnly"/>, <see cref="TimeOnly"/>, <see cref="Half"/>, <see cref="Int128"/> or
+    /// <see cref="UInt128"/> (its type counts too: <c>1</c> and <c>1L</c> differ). Any other value, a class or a boxed
+    /// struct, compares by reference: a call shares only with calls that carry that same object (a singleton set on
+    /// every request still shares; a new object per call never does), since the handler cannot know what an arbitrary
+    /// type's equality means for the response.
+    /// </para>
+    /// </remarks>
     public bool Coalesce { get; set; } = true;
 
+    /// <summary>No longer used: every request header is part of the key now, except <see cref="IgnoreHeaders"/>.</summary>
+    /// <remarks>
+    /// Kept so that code and configuration that set it still compile and bind; what it holds has no effect. To keep a
+    /// header out of the key, add it to <see cref="IgnoreHeaders"/>. Default: empty.
+    /// </remarks>
+    [Obsolete("Every request header is part of the coalescing key now; this set has no effect. To leave a header out of the key, add it to IgnoreHeaders.")]
+    public ISet<string> VaryByHeaders { get; } = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+
     /// <summary>
-    /// The request headers that, besides <c>Authorization</c> (always part of the key), keep requests apart.
-    /// <c>Authorization</c> and <c>Cookie</c> enter the key only as a hash. Default: <c>Accept</c>,
-    /// <c>Accept-Encoding</c>, <c>Accept-Language</c>, <c>Cookie</c>.
+    /// The request headers left out of the key: headers that differ on every call by design and never change the
+    /// response, so calls that differ only in them still share. Names compare case-insensitively. Each must be a
+    /// non-empty header name; the credentials <c>Authorization</c>, <c>Proxy-Authorization</c> and <c>Cookie</c> are
+    /// refused (two identities must never share). Default: the distributed-tracing headers that every propagator the
+    /// framework ships writes (<see cref="System.Diagnostics.DistributedContextPropagator"/>, used by HttpClient's own
+    /// diagnostics): <c>traceparent</c>, <c>tracestate</c>, <c>baggage</c>, <c>Request-Id</c>,
+    /// <c>Correlation-Context</c>. HttpClient's diagnostics add them inside the primary handler, below this one, so they
+    /// reach the key when a handler outside this one, header propagation or a resent request already carries them. Add the headers of another propagator (such as B3's <c>b3</c> and
+    /// <c>X-B3-*</c>) or of your own per-call correlation id here. Bound from configuration, a list replaces this
+    /// default, as every list does: name the tracing headers in it too if they are to stay ignored.
     /// </summary>
-    public ISet<string> VaryByHeaders { get; } =
-        new HashSet<string>(["Accept", "Accept-Encoding", "Accept-Language", "Cookie"], StringComparer.OrdinalIgnoreCase);
+    public ISet<string> IgnoreHeaders { get; } = new HashSet<string>(DefaultIgnoreHeaders, StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>
+    /// The request options (keys of <see cref="HttpRequestMessage.Options"/>) left out of the key: per-call state that
+    /// handlers outside this one attach and that never changes the response. Keys compare ordinally (as
+    /// <see cref="HttpRequestOptions"/> does). Each must be a non-empty key. Default: the keys the framework's handler
+    /// packages set on every call: <c>Resilience.Http.ResilienceContext</c> (Microsoft.Extensions.Http.Resilience),
+    /// <c>PolicyExecutionContext</c> (Microsoft.Extensions.Http.Polly) and <c>R9-RequestMetadata</c> (the telemetry
+    /// metadata of Microsoft.Extensions.Http.Diagnostics).
+    /// </summary>
+    public ISet<string> IgnoreRequestOptions { get; } = new HashSet<string>(DefaultIgnoreRequestOptions, StringComparer.Ordinal);
+
+    private static string[] DefaultIgnoreHeaders => ["traceparent", "tracestate", "baggage", "Request-Id", "Correlation-Context"];
+
+    private static string[] DefaultIgnoreRequestOptions => ["Resilience.Http.ResilienceContext", "PolicyExecutionContext", "R9-RequestMetadata"];
 
     /// <summary>
     /// The largest response body buffered to share between coalesced callers (and to memoize). A larger body is

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using Microsoft.Extensions.Options;
 
@@ -8,6 +9,10 @@ internal sealed class HttpCoalescingOptionsValidator : IValidateOptions<HttpCoal
 {
     private static readonly TimeSpan OneDay = TimeSpan.FromDays(1);
     private static readonly TimeSpan MaxStaleWindow = TimeSpan.FromDays(7);
+
+    /// <summary>The characters of an HTTP field name (RFC 9110's <c>token</c>).</summary>
+    private static readonly SearchValues<char> HeaderNameChars =
+        SearchValues.Create("!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz");
 
     public ValidateOptionsResult Validate(string? name, HttpCoalescingOptions options)
     {
@@ -20,11 +25,27 @@ internal sealed class HttpCoalescingOptionsValidator : IValidateOptions<HttpCoal
             Add($"{nameof(HttpCoalescingOptions.MaxResponseBodyBytes)} is {options.MaxResponseBodyBytes}; it must be between 0 and {RequestCoalescingOptionsValidator.MaxBodyLimit} bytes (1 GiB).");
         }
 
-        foreach (var header in options.VaryByHeaders)
+        foreach (var header in options.IgnoreHeaders)
         {
             if (string.IsNullOrWhiteSpace(header))
             {
-                Add($"{nameof(HttpCoalescingOptions.VaryByHeaders)} contains an empty header name.");
+                Add($"{nameof(HttpCoalescingOptions.IgnoreHeaders)} contains an empty header name.");
+            }
+            else if (header.AsSpan().ContainsAnyExcept(HeaderNameChars))
+            {
+                Add($"{nameof(HttpCoalescingOptions.IgnoreHeaders)} contains '{header}', which is not a header name (letters, digits and !#$%&'*+-.^_`|~ only).");
+            }
+            else if (HttpRequestKey.IsCredential(header))
+            {
+                Add($"{nameof(HttpCoalescingOptions.IgnoreHeaders)} contains '{header}', a credential; credentials always stay in the key, so two identities never share a response.");
+            }
+        }
+
+        foreach (var option in options.IgnoreRequestOptions)
+        {
+            if (string.IsNullOrWhiteSpace(option))
+            {
+                Add($"{nameof(HttpCoalescingOptions.IgnoreRequestOptions)} contains an empty request option key.");
             }
         }
 

@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Primitives;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Net.Http.Headers;
 
 namespace Coalesce.AspNetCore;
 
@@ -25,7 +26,7 @@ internal sealed class EndpointState
         Problem = FindProblem(endpoint, options);
         Enabled = !disabled && Problem is null && (policy is not null || options.CoalesceAllGetRequests);
         VaryByIdentity = Policy.VaryByIdentity ?? options.VaryByIdentity;
-        VaryByHeaders = [.. options.VaryByHeaders.Concat(Policy.VaryByHeaders)
+        VaryByHeaders = [.. options.VaryByHeaders.Concat(Policy.VaryByHeaders).Concat(DeclaredHeaders(metadata))
             .Distinct(StringComparer.OrdinalIgnoreCase)
             .Order(StringComparer.OrdinalIgnoreCase)];
         IdentityHeaders = [.. options.IdentityHeaders.Order(StringComparer.OrdinalIgnoreCase)];
@@ -33,6 +34,7 @@ internal sealed class EndpointState
         IdentityHeaderReaders = Array.ConvertAll(IdentityHeaders, HeaderReader.For);
         InvalidatesTags = Problem is null ? FindInvalidatedTags(endpoint) : [];
         Health = Policy.HasStaleWindows ? new EndpointHealth() : null;
+        IgnoredInputs = [.. options.IgnoredInputs.Select(i => RequestInput.TryParse(i, out var input) ? input.Value : default).Where(i => i.Kind != 0)];
 
         // A handler declared to return a stream or an async sequence is never memoized, however it was marked
         // (an attribute cannot add the endpoint filter that catches such results at run time).
@@ -41,6 +43,7 @@ internal sealed class EndpointState
         Name = endpoint is RouteEndpoint route && route.RoutePattern.RawText is { } pattern
             ? (pattern.StartsWith('/') ? pattern : "/" + pattern)
             : endpoint.DisplayName ?? "(unnamed endpoint)";
+        Inputs = new EndpointInputs(Name);
     }
 
     /// <summary>Things that go wrong in a user's function or in memoizing, each logged once per endpoint.</summary>
@@ -78,6 +81,51 @@ internal sealed class EndpointState
 
     public TagTemplate[] InvalidatesTags { get; }
 
+    /// <summary>
+    /// Request headers no shared execution depends on: the validators and the range, which a shared execution never
+    /// sees (a request with them never leads) and each replay answers for its own request, and the body's headers
+    /// (a coalesced request has no body).
+    /// </summary>
+    private static readonly HashSet<string> AnsweredPerRequest = new(StringComparer.OrdinalIgnoreCase)
+    {
+        HeaderNames.Range, HeaderNames.IfRange, HeaderNames.IfMatch, HeaderNames.IfNoneMatch, HeaderNames.IfModifiedSince,
+        HeaderNames.IfUnmodifiedSince, HeaderNames.ContentType, HeaderNames.ContentLength,
+    };
+
+    /// <summary>What the endpoint was seen to read outside its key, and the shares refused for it.</summary>
+    public EndpointInputs Inputs { get; }
+
+    /// <summary>Inputs the app said never change a response (<see cref="RequestCoalescingOptions.IgnoredInputs"/>).</summary>
+    public RequestInput[] IgnoredInputs { get; }
+
+    /// <summary>
+    /// Whether <paramref name="input"/> needs no comparing: the key holds it already (a vary header, an identity
+    /// header, the Host, the query when the key holds the whole query, cookies when the identity hash holds them), or
+    /// the app ignores it.
+    /// </summary>
+    public bool HoldsInput(RequestInput input)
+    {
+        if (Array.IndexOf(IgnoredInputs, input) >= 0)
+        {
+            return true;
+        }
+
+        var wholeQueryKeyed = Policy.KeyFunction is null && Policy.VaryByQueryKeys is null;
+        var cookiesKeyed = VaryByIdentity && Array.Exists(IdentityHeaders, h => h.Equals(HeaderNames.Cookie, StringComparison.OrdinalIgnoreCase));
+        return input.Kind switch
+        {
+            InputKind.Header => AnsweredPerRequest.Contains(input.Name) ||
+                                input.Name.Equals(HeaderNames.Host, StringComparison.OrdinalIgnoreCase) ||
+                                (input.Name.Equals(HeaderNames.Cookie, StringComparison.OrdinalIgnoreCase) && cookiesKeyed) ||
+                                Shareability.IsInKey(this, input.Name),
+            InputKind.Query => wholeQueryKeyed ||
+                               (Policy.VaryByQueryKeys is { } keys && Array.Exists(keys, k => k.Equals(input.Name, StringComparison.OrdinalIgnoreCase))),
+            InputKind.AllQuery => wholeQueryKeyed,
+            InputKind.Cookie or InputKind.AllCookies => cookiesKeyed,
+            _ => false,
+        };
+    }
+
     /// <summary>Whether the handler is declared to return a stream or an async sequence, which is never memoized.</summary>
     public bool ReturnsOneShotResult { get; }
 
@@ -85,8 +133,8 @@ internal sealed class EndpointState
     public string Name { get; }
 
     public EndpointCounters CountersFor(string method) => HttpMethods.IsHead(method)
-        ? _head ??= _stats.Endpoint(HttpMethods.Head, Name)
-        : _get ??= _stats.Endpoint(HttpMethods.Get, Name);
+        ? _head ??= _stats.Endpoint(HttpMethods.Head, Name, Inputs)
+        : _get ??= _stats.Endpoint(HttpMethods.Get, Name, Inputs);
 
     /// <summary>Whether <paramref name="failure"/> is seen here for the first time, and so should be logged.</summary>
     public bool FirstTime(Failure failure)
@@ -184,6 +232,41 @@ internal sealed class EndpointState
                 : null;
             return found;
         }
+    }
+
+    /// <summary>
+    /// The headers the handler's parameters are bound from (<c>[FromHeader]</c>, also inside <c>[AsParameters]</c>, and
+    /// on MVC actions): declared inputs, keyed from the first request.
+    /// </summary>
+    private static IEnumerable<string> DeclaredHeaders(EndpointMetadataCollection metadata)
+    {
+        var method = metadata.GetMetadata<System.Reflection.MethodInfo>() ??
+                     metadata.GetMetadata<Microsoft.AspNetCore.Mvc.Controllers.ControllerActionDescriptor>()?.MethodInfo;
+        if (method is null)
+        {
+            yield break;
+        }
+
+        foreach (var parameter in method.GetParameters())
+        {
+            if (HeaderOf(parameter, parameter.Name) is { } name)
+            {
+                yield return name;
+            }
+        }
+    }
+
+    private static string? HeaderOf(System.Reflection.ParameterInfo member, string? memberName)
+    {
+        foreach (var attribute in member.GetCustomAttributes(inherit: true))
+        {
+            if (attribute is Microsoft.AspNetCore.Http.Metadata.IFromHeaderMetadata header)
+            {
+                return string.IsNullOrEmpty(header.Name) ? memberName : header.Name;
+            }
+        }
+
+        return null;
     }
 
     private static TagTemplate[] FindInvalidatedTags(Endpoint endpoint) =>

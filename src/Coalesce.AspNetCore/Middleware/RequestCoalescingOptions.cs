@@ -5,6 +5,7 @@ namespace Coalesce.AspNetCore;
 /// with a message that names the option and its allowed range. Read once, when the app starts: a change to a
 /// configuration source after that takes effect at the next start.
 /// </summary>
+/// <remarks>docs/configuration.md in the repository has every option, its default, range and configuration key.</remarks>
 public sealed class RequestCoalescingOptions
 {
     private readonly Dictionary<string, CoalescingPolicy> _policies = new(StringComparer.OrdinalIgnoreCase);
@@ -17,6 +18,7 @@ public sealed class RequestCoalescingOptions
     /// opts out with <c>DisableCoalescing()</c>. When <see langword="false"/>, only endpoints marked with
     /// <c>WithCoalescing()</c> are. Default: <see langword="true"/>.
     /// </summary>
+    /// <remarks>See docs/request-coalescing.md in the repository.</remarks>
     public bool CoalesceAllGetRequests { get; set; } = true;
 
     /// <summary>
@@ -24,12 +26,14 @@ public sealed class RequestCoalescingOptions
     /// streams in full to its own client, but is not shared: followers run their own requests. Default:
     /// 1 MiB. Range: 0 to 1 GiB.
     /// </summary>
+    /// <remarks>See docs/request-coalescing.md in the repository.</remarks>
     public long MaxBufferedBodyBytes { get; set; } = 1024 * 1024;
 
     /// <summary>
     /// How long a follower waits for the leader's response before running its own request. Default: 30 seconds.
     /// Range: more than zero and at most one day, or <see cref="Timeout.InfiniteTimeSpan"/>.
     /// </summary>
+    /// <remarks>See docs/request-coalescing.md in the repository.</remarks>
     public TimeSpan WaitTimeout { get; set; } = DefaultWaitTimeout;
 
     /// <summary>
@@ -37,12 +41,14 @@ public sealed class RequestCoalescingOptions
     /// was too large or was not finished), so new arrivals don't queue behind a leader whose answer won't be
     /// shared. Default: 2 seconds. Range: zero (off) to one hour.
     /// </summary>
+    /// <remarks>See docs/request-coalescing.md in the repository.</remarks>
     public TimeSpan PassThroughDuration { get; set; } = TimeSpan.FromSeconds(2);
 
     /// <summary>
     /// The request headers that change a response and so form part of the key. Default: <c>Accept</c>,
     /// <c>Accept-Encoding</c>, <c>Accept-Language</c>. Endpoint policies add to these with <c>VaryByHeader</c>.
     /// </summary>
+    /// <remarks>See docs/request-coalescing.md in the repository.</remarks>
     public ISet<string> VaryByHeaders { get; } =
         new HashSet<string>(["Accept", "Accept-Encoding", "Accept-Language"], StringComparer.OrdinalIgnoreCase);
 
@@ -53,6 +59,7 @@ public sealed class RequestCoalescingOptions
     /// <c>sub</c>) claim, or all its claims when it has neither; and the client certificate's SHA-256 thumbprint.
     /// Turn off only when responses never depend on who asks. Default: <see langword="true"/>.
     /// </summary>
+    /// <remarks>See docs/request-coalescing.md in the repository.</remarks>
     public bool VaryByIdentity { get; set; } = true;
 
     /// <summary>
@@ -60,8 +67,19 @@ public sealed class RequestCoalescingOptions
     /// <see cref="VaryByIdentity"/>). Add the header an app reads identity from without an authentication handler.
     /// Default: <c>Authorization</c>, <c>Cookie</c>, <c>X-Api-Key</c>.
     /// </summary>
+    /// <remarks>See docs/request-coalescing.md in the repository.</remarks>
     public ISet<string> IdentityHeaders { get; } =
         new HashSet<string>(["Authorization", "Cookie", "X-Api-Key"], StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>
+    /// Request inputs never taken into account when deciding whether a request may share another's response, written
+    /// as the stats write them: <c>header:X-Debug</c>, <c>query:utm_source</c>, <c>cookie:theme</c>,
+    /// <c>item:startTime</c>, <c>connection:remote-address</c>, <c>connection:remote-port</c>,
+    /// <c>request:protocol</c>. Coalesce observes what the app reads of each request outside the key and shares a
+    /// response only with requests whose values of those inputs are equal; name here what the app reads but what never
+    /// changes its response (a header it only logs, say). Default: empty.
+    /// </summary>
+    public ISet<string> IgnoredInputs { get; } = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
 
     /// <summary>
     /// Whether responses carry an RFC 9211 <c>Cache-Status</c> entry saying how Coalesce served them:
@@ -69,12 +87,14 @@ public sealed class RequestCoalescingOptions
     /// execution), <c>Coalesce; fwd=miss</c> (the endpoint ran for it) or <c>Coalesce; fwd=bypass</c> (not
     /// coalesced). Default: <see langword="false"/>.
     /// </summary>
+    /// <remarks>See docs/request-coalescing.md in the repository.</remarks>
     public bool EmitCacheStatus { get; set; }
 
     /// <summary>
     /// The most entries the default <see cref="MemoCache"/> keeps for memoized endpoints before it evicts the
     /// least recently used. Default: 10,000. Range: 1 to 10,000,000.
     /// </summary>
+    /// <remarks>See docs/memoization-and-tags.md in the repository.</remarks>
     public int MemoMaxEntries { get; set; } = 10_000;
 
     /// <summary>
@@ -83,6 +103,7 @@ public sealed class RequestCoalescingOptions
     /// go. Anyone can send distinct query strings, so this bound, not <see cref="MemoMaxEntries"/>, is what holds memory
     /// down when responses are large. Default: 100 MiB (as OutputCache's <c>SizeLimit</c>). Range: 1 KiB to 1 TiB.
     /// </summary>
+    /// <remarks>See docs/memoization-and-tags.md in the repository.</remarks>
     public long MemoMaxBytes { get; set; } = DefaultMemoMaxBytes;
 
     /// <summary>
@@ -91,6 +112,7 @@ public sealed class RequestCoalescingOptions
     /// room for a body of the default <see cref="MaxBufferedBodyBytes"/> with its headers and key; raise the two
     /// together. Range: 1 KiB to <see cref="MemoMaxBytes"/>.
     /// </summary>
+    /// <remarks>See docs/memoization-and-tags.md in the repository.</remarks>
     public long MemoMaxEntryBytes { get; set; } = DefaultMemoMaxEntryBytes;
 
     /// <summary>

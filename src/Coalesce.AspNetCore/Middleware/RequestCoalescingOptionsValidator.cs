@@ -62,6 +62,14 @@ internal sealed class RequestCoalescingOptionsValidator : IValidateOptions<Reque
             }
         }
 
+        foreach (var input in options.IgnoredInputs)
+        {
+            if (!RequestInput.TryParse(input, out _))
+            {
+                Add($"{nameof(RequestCoalescingOptions.IgnoredInputs)} contains '{input}', which names no request input; use header:NAME, query:NAME, cookie:NAME, item:NAME, connection:remote-address, connection:remote-port or request:protocol.");
+            }
+        }
+
         return failures is null ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
 
         void Add(string failure) => (failures ??= []).Add(failure);

@@ -9,14 +9,16 @@ namespace Coalesce.AspNetCore;
 /// </summary>
 /// <remarks>
 /// Layout (integers 7-bit encoded, strings UTF-8 with a 7-bit encoded byte length):
-/// <c>version(1) status flags(1) [headContentLength(8)] [renderedAtUnixMilliseconds(8)] headerCount { name valueCount { value } } bodyLength body</c>.
+/// <c>version(1) status flags(1) [headContentLength(8)] [renderedAtUnixMilliseconds(8)] headerCount { name valueCount { value } }
+/// inputCount { kind(1) name valueCount { value } } bodyLength body</c>; the inputs are those the response was computed
+/// from outside its key (<see cref="ObservedInputs"/>), with the leader's values.
 /// Reading checks every length against the bytes left and that nothing is left over: anything else is malformed,
 /// and a malformed payload is a miss, never an exception.
 /// </remarks>
 internal static class CapturedResponseFormatter
 {
     /// <summary>The format version; a payload of any other version is a miss.</summary>
-    public const byte Version = 1;
+    public const byte Version = 2;
 
     private const byte HasHeadContentLength = 1;
 
@@ -46,11 +48,16 @@ internal static class CapturedResponseFormatter
             foreach (var (name, values) in response.Headers)
             {
                 writer.Write(name);
-                writer.Write7BitEncodedInt(values.Count);
-                foreach (var value in values)
-                {
-                    writer.Write(value ?? string.Empty);
-                }
+                WriteValues(writer, values);
+            }
+
+            var inputs = response.Inputs?.Inputs ?? [];
+            writer.Write7BitEncodedInt(inputs.Length);
+            foreach (var (input, value) in inputs)
+            {
+                writer.Write((byte)input.Kind);
+                writer.Write(input.Name);
+                WriteValues(writer, value);
             }
 
             writer.Write7BitEncodedInt(response.Body.Length);
@@ -134,30 +141,35 @@ internal static class CapturedResponseFormatter
         for (var i = 0; i < headerCount; i++)
         {
             var name = ReadString(reader, stream);
-            var valueCount = reader.Read7BitEncodedInt();
-            if (name.Length == 0 || valueCount < 0 || valueCount > Remaining(stream))
+            if (name.Length == 0)
             {
                 problem = "malformed header";
                 return null;
             }
 
-            StringValues values;
-            if (valueCount == 1)
-            {
-                values = ReadString(reader, stream);
-            }
-            else
-            {
-                var array = new string[valueCount];
-                for (var v = 0; v < valueCount; v++)
-                {
-                    array[v] = ReadString(reader, stream);
-                }
+            headers[i] = new(name, ReadValues(reader, stream));
+        }
 
-                values = array;
+        // Each input takes at least three bytes (its kind, an empty name and a value count).
+        var inputCount = reader.Read7BitEncodedInt();
+        if (inputCount < 0 || inputCount > Remaining(stream) / 3)
+        {
+            problem = "input count out of range";
+            return null;
+        }
+
+        var inputs = new ObservedInput[inputCount];
+        for (var i = 0; i < inputCount; i++)
+        {
+            var kind = (InputKind)reader.ReadByte();
+            var name = ReadString(reader, stream);
+            if (!Enum.IsDefined(kind))
+            {
+                problem = "unknown input kind";
+                return null;
             }
 
-            headers[i] = new(name, values);
+            inputs[i] = new(new RequestInput(kind, name), ReadValues(reader, stream));
         }
 
         var bodyLength = reader.Read7BitEncodedInt();
@@ -169,7 +181,41 @@ internal static class CapturedResponseFormatter
 
         var body = reader.ReadBytes(bodyLength);
         problem = null;
-        return new CapturedResponse(status, headers, body, headContentLength, renderedAt);
+        return new CapturedResponse(status, headers, body, headContentLength, renderedAt)
+        {
+            Inputs = inputCount == 0 ? null : new ObservedInputs(inputs),
+        };
+    }
+
+    private static void WriteValues(BinaryWriter writer, StringValues values)
+    {
+        writer.Write7BitEncodedInt(values.Count);
+        foreach (var value in values)
+        {
+            writer.Write(value ?? string.Empty);
+        }
+    }
+
+    private static StringValues ReadValues(BinaryReader reader, MemoryStream stream)
+    {
+        var valueCount = reader.Read7BitEncodedInt();
+        if (valueCount < 0 || valueCount > Remaining(stream))
+        {
+            throw new FormatException("value count out of range");
+        }
+
+        if (valueCount == 1)
+        {
+            return ReadString(reader, stream);
+        }
+
+        var values = new string[valueCount];
+        for (var v = 0; v < valueCount; v++)
+        {
+            values[v] = ReadString(reader, stream);
+        }
+
+        return values;
     }
 
     private static long Remaining(MemoryStream stream) => stream.Length - stream.Position;

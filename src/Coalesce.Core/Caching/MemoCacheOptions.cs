@@ -1,23 +1,27 @@
 namespace Coalesce;
 
 /// <summary>Settings for a <see cref="MemoCache"/>. Checked when the cache is created.</summary>
+/// <remarks>docs/configuration.md in the repository has every option, its default, range and configuration key.</remarks>
 public sealed class MemoCacheOptions
 {
     /// <summary>
     /// The cache's name in metrics (<c>coalesce.name</c>) and diagnostics. Default <c>"default"</c>.
     /// </summary>
+    /// <remarks>See docs/engines.md in the repository.</remarks>
     public string Name { get; set; } = "default";
 
     /// <summary>
     /// A prefix for every key in storage (<c>{Namespace}:{key}</c>), so caches that share a storage level do not
     /// see each other's entries. Keys passed to and returned by the cache never carry it. Default none.
     /// </summary>
+    /// <remarks>See docs/engines.md in the repository.</remarks>
     public string? Namespace { get; set; }
 
     /// <summary>
     /// The most entries kept; past it the least recently used entry goes. <see langword="null"/> (the default)
     /// means no bound. Must be at least 1.
     /// </summary>
+    /// <remarks>See docs/engines.md in the repository.</remarks>
     public int? MaxEntries { get; set; }
 
     /// <summary>
@@ -27,7 +31,10 @@ public sealed class MemoCacheOptions
     /// its tags and about 190 bytes of the cache's own bookkeeping; a value whose size cannot be known counts only the
     /// rest. <see langword="null"/> (the default) means no bound. Must be at least 1.
     /// </summary>
-    /// <remarks>Anyone who can choose keys (query strings, say) can fill a cache; bound caches that hold large values.</remarks>
+    /// <remarks>
+    /// Anyone who can choose keys (query strings, say) can fill a cache; bound caches that hold large values. See
+    /// docs/engines.md in the repository.
+    /// </remarks>
     public long? MaxBytes { get; set; }
 
     /// <summary>
@@ -37,21 +44,25 @@ public sealed class MemoCacheOptions
     /// <see cref="MemoCache.Rejected"/> is raised. <see langword="null"/> (the default) means <see cref="MaxBytes"/>
     /// alone limits an entry. Must be at least 1, and at most <see cref="MaxBytes"/> when that is set.
     /// </summary>
+    /// <remarks>See docs/engines.md in the repository.</remarks>
     public long? MaxEntryBytes { get; set; }
 
     /// <summary>
     /// The time to live of entries set without one. <see langword="null"/> (the default) means they do not expire.
     /// Must be positive.
     /// </summary>
+    /// <remarks>See docs/engines.md in the repository.</remarks>
     public TimeSpan? DefaultTtl { get; set; }
 
     /// <summary>
     /// How often expired entries that nobody reads are swept out. Writes also sweep them, so this matters for caches
     /// that go quiet. <see langword="null"/> turns the timer off. Default one minute; must be positive.
     /// </summary>
+    /// <remarks>See docs/engines.md in the repository.</remarks>
     public TimeSpan? ExpirationScanInterval { get; set; } = TimeSpan.FromMinutes(1);
 
     /// <summary>The clock for time to live and the sweep timer. Default <see cref="TimeProvider.System"/>.</summary>
+    /// <remarks>See docs/engines.md in the repository.</remarks>
     public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
 
     /// <summary>
@@ -60,6 +71,7 @@ public sealed class MemoCacheOptions
     /// them. Default <see langword="null"/>: the cache creates its own <c>Coalesce</c> meter, disposed with the cache.
     /// The cache built by <c>AddRequestCoalescing</c> gets the app's factory.
     /// </summary>
+    /// <remarks>See docs/metrics-and-stats.md in the repository.</remarks>
     public System.Diagnostics.Metrics.IMeterFactory? MeterFactory { get; set; }
 
     /// <summary>
@@ -69,12 +81,14 @@ public sealed class MemoCacheOptions
     /// memory only. The cache built by <c>AddRequestCoalescing</c> gets the Redis level when
     /// <c>AddStackExchangeRedisCoalescing</c> is registered.
     /// </summary>
+    /// <remarks>See docs/across-instances.md in the repository.</remarks>
     public IMemoCacheLevel? SecondLevel { get; set; }
 
     /// <summary>
     /// Where the cache logs its decisions about <see cref="SecondLevel"/> (a value not shared, a payload that did not
     /// read). Default <see langword="null"/>: not logged. The cache built by <c>AddRequestCoalescing</c> gets the app's.
     /// </summary>
+    /// <remarks>See docs/engines.md in the repository.</remarks>
     public Microsoft.Extensions.Logging.ILoggerFactory? LoggerFactory { get; set; }
 
     internal void Validate()

@@ -4,30 +4,36 @@ namespace Coalesce;
 
 /// <summary>Settings for a memoized function (<see cref="MemoCache.Memoize{TArg, TResult}"/>, <see cref="Memoizer"/>).</summary>
 /// <typeparam name="TArg">The function's argument; use a tuple or record for several.</typeparam>
+/// <remarks>docs/configuration.md in the repository has every option, its default, range and configuration key.</remarks>
 public sealed class MemoizeOptions<TArg>
 {
     /// <summary>
     /// The function's name in its cache keys (<c>memo:{Name}:{argument key}</c>). Two memoized functions with the same
     /// name over one cache share entries. Default: a name unique to the wrapper.
     /// </summary>
+    /// <remarks>See docs/engines.md in the repository.</remarks>
     public string? Name { get; set; }
 
     /// <summary>The time to live of results; <see langword="null"/> (the default) for the cache's default.</summary>
+    /// <remarks>See docs/engines.md in the repository.</remarks>
     public TimeSpan? Ttl { get; set; }
 
     /// <summary>Tags added to every result, for <see cref="MemoCache.InvalidateByTagAsync"/>.</summary>
+    /// <remarks>See docs/engines.md in the repository.</remarks>
     public IReadOnlyList<string>? Tags { get; set; }
 
     /// <summary>
     /// How long past its time to live a result is still returned while one background call refreshes it; see
     /// <see cref="CacheEntryOptions.StaleWhileRevalidate"/>. Default <see langword="null"/>: none. Zero or positive.
     /// </summary>
+    /// <remarks>See docs/stale-windows.md in the repository.</remarks>
     public TimeSpan? StaleWhileRevalidate { get; set; }
 
     /// <summary>
     /// How long past its time to live a result is returned instead of the exception of the call that should replace
     /// it; see <see cref="CacheEntryOptions.StaleIfError"/>. Default <see langword="null"/>: none. Zero or positive.
     /// </summary>
+    /// <remarks>See docs/stale-windows.md in the repository.</remarks>
     public TimeSpan? StaleIfError { get; set; }
 
     /// <summary>
@@ -37,6 +43,7 @@ public sealed class MemoizeOptions<TArg>
     /// caller's thread, which cannot be handed a result while it runs, so <see cref="MemoCache.MemoizeSync{TArg, TResult}"/>
     /// and <see cref="Memoizer.MemoizeSync{TArg, TResult}"/> reject it.
     /// </summary>
+    /// <remarks>See docs/stale-windows.md in the repository.</remarks>
     public TimeSpan? SoftTimeout { get; set; }
 
     /// <summary>
@@ -50,6 +57,7 @@ public sealed class MemoizeOptions<TArg>
     /// when it describes another type than the result, and for synchronous functions (which cannot wait for the second
     /// level). A cache without a second level ignores it.
     /// </summary>
+    /// <remarks>See docs/across-instances.md in the repository.</remarks>
     public System.Text.Json.Serialization.Metadata.JsonTypeInfo? ResultTypeInfo { get; set; }
 
     /// <summary>
@@ -57,15 +65,18 @@ public sealed class MemoizeOptions<TArg>
     /// numbers, dates, <see cref="Guid"/>, enums and tuples of them; any other argument type needs a generator
     /// (creating the memoized function without one throws), since two different objects could print alike.
     /// </summary>
+    /// <remarks>See docs/engines.md in the repository.</remarks>
     public Func<TArg, string>? KeyGenerator { get; set; }
 
     /// <summary>
     /// The bound of the function's own cache, made by <see cref="Memoizer"/>. Default 1000; must be at least 1.
     /// Not allowed with <see cref="MemoCache.Memoize{TArg, TResult}"/>, whose cache has its own bound.
     /// </summary>
+    /// <remarks>See docs/engines.md in the repository.</remarks>
     public int? MaxEntries { get; set; }
 
     /// <summary>The clock of the function's own cache, made by <see cref="Memoizer"/>. Default <see cref="TimeProvider.System"/>.</summary>
+    /// <remarks>See docs/engines.md in the repository.</remarks>
     public TimeProvider? TimeProvider { get; set; }
 
     /// <summary>

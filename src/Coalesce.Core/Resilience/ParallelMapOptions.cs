@@ -3,15 +3,18 @@ using Microsoft.Extensions.Logging;
 namespace Coalesce;
 
 /// <summary>How <see cref="ParallelMap"/> runs a function over many items. Every property states its default.</summary>
+/// <remarks>docs/configuration.md in the repository has every option, its default, range and configuration key.</remarks>
 public sealed class ParallelMapOptions
 {
     /// <summary>How many items run at once. Default: <c>4</c>. Allowed: 1 to 10,000.</summary>
+    /// <remarks>See docs/engines.md in the repository.</remarks>
     public int Workers { get; set; } = 4;
 
     /// <summary>
     /// Whether results come back in input order (<see langword="true"/>, the default) or in the order items
     /// finished (<see langword="false"/>). Each result carries its input index either way.
     /// </summary>
+    /// <remarks>See docs/engines.md in the repository.</remarks>
     public bool Ordered { get; set; } = true;
 
     /// <summary>
@@ -20,6 +23,7 @@ public sealed class ParallelMapOptions
     /// so it is abandoned (it finishes in the background). Default: <see langword="null"/> (no timeout).
     /// Allowed: 10 ms to 1 day.
     /// </summary>
+    /// <remarks>See docs/engines.md in the repository.</remarks>
     public TimeSpan? ItemTimeout { get; set; }
 
     /// <summary>
@@ -28,9 +32,11 @@ public sealed class ParallelMapOptions
     /// Memoization and single-flight key items by their text, which needs an item type with an exact text form;
     /// for other types, wrap the function yourself with a key function. Default: <see langword="null"/> (each item runs once).
     /// </summary>
+    /// <remarks>See docs/engines.md in the repository.</remarks>
     public ResilienceOptions? Resilience { get; set; }
 
     /// <summary>Receives a <see cref="ParallelMapProgress"/> after each item. Default: <see langword="null"/>.</summary>
+    /// <remarks>See docs/engines.md in the repository.</remarks>
     public IProgress<ParallelMapProgress>? Progress { get; set; }
 
     /// <summary>
@@ -38,12 +44,15 @@ public sealed class ParallelMapOptions
     /// as failed with an <see cref="OperationCanceledException"/>). Default: <see langword="false"/>: one
     /// failure does not affect the other items.
     /// </summary>
+    /// <remarks>See docs/engines.md in the repository.</remarks>
     public bool StopOnFirstFailure { get; set; }
 
     /// <summary>The clock for <see cref="ItemTimeout"/>. Default: <see cref="TimeProvider.System"/>.</summary>
+    /// <remarks>See docs/engines.md in the repository.</remarks>
     public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
 
     /// <summary>Receives an event per failed item. Default: <see langword="null"/> (no logging).</summary>
+    /// <remarks>See docs/engines.md in the repository.</remarks>
     public ILogger? Logger { get; set; }
 
     /// <summary>Checks every option against its allowed range, including <see cref="Resilience"/>.</summary>

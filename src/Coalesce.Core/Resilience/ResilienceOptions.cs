@@ -11,6 +11,7 @@ namespace Coalesce;
 /// <remarks>
 /// Layers, outermost first: single-flight (<see cref="SingleFlight"/>) → memoization → rate limit →
 /// retry → fallback values in order → per-attempt timeout → your function.
+/// docs/configuration.md in the repository has every option with its default, range and configuration key.
 /// </remarks>
 public sealed class ResilienceOptions
 {
@@ -20,24 +21,29 @@ public sealed class ResilienceOptions
     /// The name used in logs, metrics (<c>coalesce.name</c>), cache and single-flight keys.
     /// Default: <see langword="null"/>, meaning the wrapped function's declaring type and method name.
     /// </summary>
+    /// <remarks>See docs/engines.md in the repository.</remarks>
     public string? Name { get; set; }
 
     /// <summary>
     /// How many times a failed call is retried after the first attempt; <c>0</c> turns retry off.
     /// Default: <c>3</c> (so up to 4 attempts). Allowed: 0 or more.
     /// </summary>
+    /// <remarks>See docs/engines.md in the repository.</remarks>
     public int Retries { get; set; } = 3;
 
     /// <summary>
     /// The growth of the delay between retries: the delay before retry <c>n</c> (counting from 0) is
     /// <c>min(MaxDelay, MinDelay * BackoffFactor^n)</c>. Default: <c>1.5</c>. Allowed: 1 to 100.
     /// </summary>
+    /// <remarks>See docs/engines.md in the repository.</remarks>
     public double BackoffFactor { get; set; } = 1.5;
 
     /// <summary>The delay before the first retry. Default: 100 ms. Allowed: 0 to 1 day.</summary>
+    /// <remarks>See docs/engines.md in the repository.</remarks>
     public TimeSpan MinDelay { get; set; } = TimeSpan.FromMilliseconds(100);
 
     /// <summary>The longest delay between retries. Default: 30 s. Allowed: <see cref="MinDelay"/> to 1 day.</summary>
+    /// <remarks>See docs/engines.md in the repository.</remarks>
     public TimeSpan MaxDelay { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>
@@ -45,6 +51,7 @@ public sealed class ResilienceOptions
     /// delay is drawn uniformly from <c>[delay / 2, delay]</c>, so it never exceeds <see cref="MaxDelay"/>.
     /// Default: <see langword="true"/>.
     /// </summary>
+    /// <remarks>See docs/engines.md in the repository.</remarks>
     public bool UseJitter { get; set; } = true;
 
     /// <summary>
@@ -53,6 +60,7 @@ public sealed class ResilienceOptions
     /// or this predicate. Default: <see langword="null"/>; with no types and no predicate every exception is
     /// retried. An <see cref="OperationCanceledException"/> caused by the caller's own token is never retried.
     /// </summary>
+    /// <remarks>See docs/engines.md in the repository.</remarks>
     public Func<Exception, bool>? RetryOn { get; set; }
 
     /// <summary>The exception types registered with <see cref="RetryOnException{TException}"/>. Default: empty.</summary>
@@ -64,6 +72,7 @@ public sealed class ResilienceOptions
     /// function must honour its <see cref="CancellationToken"/>. Default: <see langword="null"/> (no timeout).
     /// Allowed: 10 ms to 1 day.
     /// </summary>
+    /// <remarks>See docs/engines.md in the repository.</remarks>
     public TimeSpan? AttemptTimeout { get; set; }
 
     /// <summary>
@@ -71,9 +80,11 @@ public sealed class ResilienceOptions
     /// Retries of a call do not take further permits. Default: <see langword="null"/> (no limit).
     /// Allowed: greater than 0, at most 1,000,000.
     /// </summary>
+    /// <remarks>See docs/engines.md in the repository.</remarks>
     public double? RateLimit { get; set; }
 
     /// <summary>Which calls share one rate limit. Default: <see cref="Coalesce.RateLimitScope.PerFunction"/>.</summary>
+    /// <remarks>See docs/engines.md in the repository.</remarks>
     public RateLimitScope RateLimitScope { get; set; } = RateLimitScope.PerFunction;
 
     /// <summary>
@@ -81,6 +92,7 @@ public sealed class ResilienceOptions
     /// every wrapper using it must ask for the same <see cref="RateLimit"/>. Default: <see langword="null"/>
     /// (required for the global scope).
     /// </summary>
+    /// <remarks>See docs/engines.md in the repository.</remarks>
     public string? RateLimitName { get; set; }
 
     /// <summary>
@@ -88,35 +100,42 @@ public sealed class ResilienceOptions
     /// wrappers share a limit when they name the same registry and the same <see cref="RateLimitName"/>, and the
     /// limit runs on the registry's clock. Default: <see langword="null"/> (required for the global scope).
     /// </summary>
+    /// <remarks>See docs/engines.md in the repository.</remarks>
     public RateLimitRegistry? RateLimitRegistry { get; set; }
 
     /// <summary>
     /// How many callers may wait for a permit at once; further callers fail at once with
     /// <see cref="RateLimitRejectedException"/>. Default: <c>1000</c>. Allowed: 0 or more.
     /// </summary>
+    /// <remarks>See docs/engines.md in the repository.</remarks>
     public int RateLimitQueueLimit { get; set; } = 1000;
 
     /// <summary>
     /// How long memoized results live, when <see cref="Cache"/> is set. Default: <see langword="null"/>
     /// (the cache's own default TTL). Allowed: greater than 0.
     /// </summary>
+    /// <remarks>See docs/engines.md in the repository.</remarks>
     public TimeSpan? CacheTtl { get; set; }
 
     /// <summary>The prefix of memoization keys, so wrappers can share a cache. Default: <c>"coalesce"</c>. Must not be empty.</summary>
+    /// <remarks>See docs/engines.md in the repository.</remarks>
     public string CacheNamespace { get; set; } = "coalesce";
 
     /// <summary>
     /// Coalesces concurrent calls with the same key (the wrapper's key function) into one execution on this
     /// <see cref="Coalesce.SharedCall"/>. Default: <see langword="null"/> (off).
     /// </summary>
+    /// <remarks>See docs/engines.md in the repository.</remarks>
     public SharedCall? SingleFlight { get; set; }
 
     /// <summary>
     /// The clock for backoff delays, timeouts and rate-limit windows. Default: <see cref="TimeProvider.System"/>.
     /// </summary>
+    /// <remarks>See docs/engines.md in the repository.</remarks>
     public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
 
     /// <summary>Receives retry, fallback and rate-limit events. Default: <see langword="null"/> (no logging).</summary>
+    /// <remarks>See docs/engines.md in the repository.</remarks>
     public ILogger? Logger { get; set; }
 
     /// <summary>
@@ -125,6 +144,7 @@ public sealed class ResilienceOptions
     /// <see cref="System.Diagnostics.Metrics.IMeterFactory"/>. Default <see langword="null"/>: the wrapper counts
     /// nothing (a wrapper has no lifetime that could own a meter of its own); its logs are unaffected.
     /// </summary>
+    /// <remarks>See docs/metrics-and-stats.md in the repository.</remarks>
     public System.Diagnostics.Metrics.IMeterFactory? MeterFactory { get; set; }
 
     /// <summary>
@@ -132,6 +152,7 @@ public sealed class ResilienceOptions
     /// <see cref="CacheTtl"/>; concurrent misses run once and failures are never kept. Default:
     /// <see langword="null"/> (memoization off).
     /// </summary>
+    /// <remarks>See docs/engines.md in the repository.</remarks>
     public MemoCache? Cache { get; set; }
 
     /// <summary>
@@ -142,6 +163,7 @@ public sealed class ResilienceOptions
     /// Give the wrapper a <see cref="Name"/> and a <see cref="CacheTtl"/>: the name is part of the shared key. Default
     /// <see langword="null"/>: results stay in memory. Wrapping throws when it describes another type than the result.
     /// </summary>
+    /// <remarks>See docs/across-instances.md in the repository.</remarks>
     public System.Text.Json.Serialization.Metadata.JsonTypeInfo? CacheTypeInfo { get; set; }
 
     /// <summary>

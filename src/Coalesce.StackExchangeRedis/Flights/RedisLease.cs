@@ -3,10 +3,10 @@ using Coalesce.AspNetCore;
 namespace Coalesce.StackExchangeRedis;
 
 /// <summary>
-/// This instance's lease on one key's execution (<see cref="RedisSingleFlight"/>): renewed on a timer while the
+/// This instance's lease on one key's execution (<see cref="LeaseKeeper"/>): renewed on a timer while the
 /// endpoint runs, told when another instance waits for it, completed once.
 /// </summary>
-internal sealed class RedisLease(RedisSingleFlight owner, LeaseTarget target, string token, long startSeq) : IDistributedLease
+internal sealed class RedisLease(LeaseKeeper owner, LeaseTarget target, string token, long startSeq) : IDistributedLease
 {
     private readonly object _gate = new();
     private ITimer? _renewal;

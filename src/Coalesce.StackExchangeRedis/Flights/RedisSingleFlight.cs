@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Globalization;
 using Coalesce.AspNetCore;
 using Microsoft.Extensions.Logging;
@@ -13,25 +12,23 @@ namespace Coalesce.StackExchangeRedis;
 /// <remarks>
 /// <para>
 /// <b>Lead.</b> <see cref="LeadOrWaitAsync"/> runs <c>TryLead</c>, which answers with a valid entry, the awaited
-/// lease's fill, the pass marker, the lease (this instance leads: <see cref="RedisLease"/>, renewed every third of
-/// <see cref="RedisCoalescingOptions.LeaseDuration"/> while the endpoint runs) or "wait" with the holder's token.
+/// lease's fill, the pass marker, the lease (this instance leads: a <see cref="RedisLease"/> kept by the
+/// <see cref="LeaseKeeper"/>, renewed while the endpoint runs) or "wait" with the holder's token.
 /// </para>
 /// <para>
 /// <b>Wait.</b> "Wait" also marks the holder's lease as waited for (<c>w:{hash}</c> = its token) and, the first time,
 /// tells the holder, whose leader then keeps a copy of its response (<see cref="RedisLease.WhenWaitedFor"/>): a lease
 /// nobody waits for (the unique-key path) ends without a copy, a payload or a notice. A waiter registers for its
-/// holder's token and sleeps until the holder's notice arrives on the one
-/// fill subscription of this instance, or until its next poll (25 ms, doubling to 250 ms, with jitter): a lost
+/// holder's token (<see cref="FillWaiters"/>) and sleeps until the holder's notice (<see cref="FillNotice"/>) arrives on
+/// the one fill subscription of this instance, or until its next poll (25 ms, doubling to 250 ms, with jitter): a lost
 /// notice costs latency, not correctness. A notice of a stored entry answers at once; any other runs <c>TryLead</c>
 /// again, which finds the fill or the pass marker, or wins the lease (the holder released it without a result, or
 /// died and its lease lapsed: a takeover). The wait ends at the caller's timeout, and at once when Redis is left
 /// alone (the breaker opened): the caller then runs the endpoint itself.
 /// </para>
 /// <para>
-/// <b>Complete.</b> <see cref="RedisLease.CompleteAsync"/> runs <c>Complete</c>: stores the entry, or the fill (only
-/// when an instance waits: a first step without the payload asks), each only while no tag was invalidated after the
-/// lease's start seq, or sets the pass marker; deletes the lease if it is still this one; and, when an instance waits,
-/// publishes the notice. A holder that died never completes: its lease lapses.
+/// <b>Complete.</b> <see cref="RedisLease.CompleteAsync"/> hands the outcome to the <see cref="LeaseKeeper"/>, which
+/// shares what it may, deletes the lease and tells the waiters. A holder that died never completes: its lease lapses.
 /// </para>
 /// <para>
 /// No fencing: a holder that lost its lease (it hung past the lease without Redis) may still complete, and then a
@@ -49,9 +46,8 @@ internal sealed class RedisSingleFlight : IDistributedSingleFlight, IAsyncDispos
     private readonly Action<RedisChannel, RedisValue> _onNotice;
     private readonly Action<string> _onBreakerOpened;
     private readonly Action<TimeSpan> _onBreakerClosed;
-    private readonly Dictionary<string, Awaited> _waiting = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, RedisLease> _leases = new(StringComparer.Ordinal);
-    private readonly long _leaseMilliseconds;
+    private readonly FillWaiters _waiters = new();
+    private readonly LeaseKeeper _leases;
     private int _subscribing;
     private long _waitedForNotices;
     private volatile bool _subscribed;
@@ -65,9 +61,9 @@ internal sealed class RedisSingleFlight : IDistributedSingleFlight, IAsyncDispos
         _time = time;
         _logger = logger;
         _counters = counters;
-        _leaseMilliseconds = (long)Math.Ceiling(_options.LeaseDuration.TotalMilliseconds);
+        _leases = new LeaseKeeper(connection, time, logger, counters);
         _onNotice = OnNotice;
-        _onBreakerOpened = _ => WakeAll(Notice.Unavailable);
+        _onBreakerOpened = _ => _waiters.WakeAll(FillNotice.Unavailable);
         _onBreakerClosed = openFor => _ = SubscribeAsync();
         connection.Breaker.Opened += _onBreakerOpened;
         connection.Breaker.Closed += _onBreakerClosed;
@@ -101,7 +97,7 @@ internal sealed class RedisSingleFlight : IDistributedSingleFlight, IAsyncDispos
         var started = _time.GetTimestamp();
         var poll = _options.RemoteWaitPollInterval;
         string? holder = null;
-        Awaited? awaited = null;
+        FillWaiters.Awaited? awaited = null;
         try
         {
             while (true)
@@ -120,7 +116,7 @@ internal sealed class RedisSingleFlight : IDistributedSingleFlight, IAsyncDispos
                             RedisLog.LeaseTakenOver(_logger, waited);
                         }
 
-                        return new DistributedFlight(DistributedFlightKind.Lead, StartLease(target, token, answer.Seq));
+                        return new DistributedFlight(DistributedFlightKind.Lead, _leases.Start(target, token, answer.Seq));
                     case LeadAnswerKind.Entry:
                         return new DistributedFlight(DistributedFlightKind.Stored);
                     case LeadAnswerKind.Fill:
@@ -134,9 +130,9 @@ internal sealed class RedisSingleFlight : IDistributedSingleFlight, IAsyncDispos
                 var first = holder is null;
                 if (awaited is null || !string.Equals(holder, answer.Holder, StringComparison.Ordinal))
                 {
-                    Unregister(target.Keys.Hash, holder, awaited);
+                    _waiters.Unregister(target.Keys.Hash, holder, awaited);
                     holder = answer.Holder ?? string.Empty;
-                    awaited = Register(target.Keys.Hash, holder);
+                    awaited = _waiters.Register(target.Keys.Hash, holder);
                 }
 
                 if (first)
@@ -164,20 +160,20 @@ internal sealed class RedisSingleFlight : IDistributedSingleFlight, IAsyncDispos
 
                 // The holder's execution ended. A later wait for the same holder needs a fresh registration; its fill
                 // key (the holder's token) is still the one to look for.
-                Unregister(target.Keys.Hash, holder, awaited);
+                _waiters.Unregister(target.Keys.Hash, holder, awaited);
                 awaited = null;
                 var notice = signal.Result;
                 switch (notice.Mode)
                 {
-                    case Notice.Stored:
+                    case FillNotice.Stored:
                         _counters.FillReceived();
                         return new DistributedFlight(DistributedFlightKind.Stored);
-                    case Notice.Fill:
+                    case FillNotice.Fill:
                         _counters.FillReceived();
                         break;
-                    case Notice.Pass:
+                    case FillNotice.Pass:
                         return new DistributedFlight(DistributedFlightKind.Pass, PassThrough: TimeSpan.FromMilliseconds(notice.Milliseconds));
-                    case Notice.UnavailableMode:
+                    case FillNotice.UnavailableMode:
                         return DistributedFlight.RunHere;
                 }
 
@@ -187,7 +183,7 @@ internal sealed class RedisSingleFlight : IDistributedSingleFlight, IAsyncDispos
         }
         finally
         {
-            Unregister(target.Keys.Hash, holder, awaited);
+            _waiters.Unregister(target.Keys.Hash, holder, awaited);
         }
     }
 
@@ -202,13 +198,8 @@ internal sealed class RedisSingleFlight : IDistributedSingleFlight, IAsyncDispos
         _disposed = true;
         _connection.Breaker.Opened -= _onBreakerOpened;
         _connection.Breaker.Closed -= _onBreakerClosed;
-        foreach (var (_, lease) in _leases)
-        {
-            lease.StopRenewing();
-        }
-
-        _leases.Clear();
-        WakeAll(Notice.Unavailable);
+        _leases.StopAll();
+        _waiters.WakeAll(FillNotice.Unavailable);
         if (_subscribed && _connection.Multiplexer is { } multiplexer)
         {
             try
@@ -224,135 +215,11 @@ internal sealed class RedisSingleFlight : IDistributedSingleFlight, IAsyncDispos
         }
     }
 
-    /// <summary>Ends a lease: shares what it may, deletes it, tells the waiters. Never throws.</summary>
-    internal async Task CompleteAsync(RedisLease lease, DistributedCompletion completion)
-    {
-        lease.StopRenewing();
-        _leases.TryRemove(lease.Token, out _);
-        if (_disposed)
-        {
-            return;
-        }
-
-        try
-        {
-            switch (completion.Kind)
-            {
-                case DistributedCompletionKind.Store:
-                    await CompleteWithAsync(lease, Notice.Stored, completion.Render!(), Milliseconds(completion.Duration)).ConfigureAwait(false);
-                    break;
-                case DistributedCompletionKind.Fill:
-                    // Sent only if an instance waits for it: most executions (unique keys) are waited for by none.
-                    if (await CompleteWithAsync(lease, Offer, null, 0).ConfigureAwait(false) == Offer)
-                    {
-                        await CompleteWithAsync(lease, Notice.Fill, completion.Render!(), Milliseconds(_options.FillTimeToLive)).ConfigureAwait(false);
-                    }
-
-                    break;
-                case DistributedCompletionKind.Pass:
-                    await CompleteWithAsync(lease, Notice.Pass, null, Milliseconds(completion.Duration)).ConfigureAwait(false);
-                    break;
-                default:
-                    await CompleteWithAsync(lease, Notice.Release, null, 0).ConfigureAwait(false);
-                    break;
-            }
-        }
-#pragma warning disable CA1031 // Rendering is the caller's code; a failure ends the lease as released, never throws.
-        catch (Exception ex)
-#pragma warning restore CA1031
-        {
-            RedisLog.CallFailed(_logger, ex, "complete lease");
-            await CompleteWithAsync(lease, Notice.Release, null, 0).ConfigureAwait(false);
-        }
-    }
-
-    /// <summary>Runs <c>Complete</c> once; returns the mode applied, or <see langword="null"/> when Redis gave no answer.</summary>
-    private async Task<string?> CompleteWithAsync(RedisLease lease, string mode, byte[]? payload, long milliseconds)
-    {
-        if (payload is not null && payload.Length > _options.MaxEntryBytes)
-        {
-            // Too large for Redis: the waiters run their own now rather than wait for each other in turn; the key does
-            // not pass through (the response was shareable here).
-            if (mode == Notice.Stored)
-            {
-                _counters.L2Refuse();
-            }
-
-            RedisLog.EntryTooLarge(_logger, payload.Length, _options.MaxEntryBytes);
-            (mode, milliseconds, payload) = (Notice.Pass, 0L, null);
-        }
-
-        RedisValue[] args =
-        [
-            RedisSecondLevelScripts.FormatVersion, lease.Target.Key, lease.Target.EncodedTags, mode, lease.Token, lease.StartSeq,
-            payload ?? RedisValue.EmptyString, milliseconds, _keys.FillChannel.ToString(), lease.Target.Keys.Hash,
-        ];
-        var completed = await _connection.ExecuteAsync(
-            "complete lease", _options.ReadBudget,
-            db => db.ScriptEvaluateAsync(RedisSingleFlightScripts.Complete, lease.Target.ScriptKeys(_keys, lease.Token), args),
-            CancellationToken.None).ConfigureAwait(false);
-        if (!completed.Succeeded || completed.Value is null)
-        {
-            // The waiters find the lease lapsed (or Redis gone) and go on without this result.
-            return null;
-        }
-
-        var result = (RedisResult[])completed.Value!;
-        var applied = (string)result[0]!;
-        var published = (long)result[1] == 1;
-        switch (applied)
-        {
-            case Notice.Stored:
-                _counters.L2Write();
-                break;
-            case Notice.Pass:
-                _counters.Pass();
-                break;
-            case Notice.Release when mode is Notice.Stored or Notice.Fill:
-                RedisLog.EntryStale(_logger, lease.StartSeq);
-                break;
-        }
-
-        if (published && applied is Notice.Stored or Notice.Fill)
-        {
-            _counters.FillPublished();
-        }
-
-        RedisLog.LeaseCompleted(_logger, applied, mode);
-        return applied;
-    }
-
-    /// <summary>Renews a lease while its execution runs; stops when it finds the lease gone or taken.</summary>
-    internal async Task RenewAsync(RedisLease lease)
-    {
-        if (!lease.TryStartRenewal())
-        {
-            return;
-        }
-
-        try
-        {
-            var renewed = await _connection.ExecuteAsync(
-                "renew lease", _options.ReadBudget,
-                db => db.ScriptEvaluateAsync(RedisSingleFlightScripts.Renew, [lease.Target.Keys.Lease, lease.Target.Keys.Waiting], [lease.Token, _leaseMilliseconds]),
-                CancellationToken.None).ConfigureAwait(false);
-            if (renewed is { Succeeded: true, Value: { } value } && (long)value == 0 && !lease.IsCompleted)
-            {
-                lease.StopRenewing();
-                RedisLog.LeaseLost(_logger);
-            }
-        }
-        finally
-        {
-            lease.EndRenewal();
-        }
-    }
-
     private async ValueTask<LeadAnswer> TryLeadAsync(LeaseTarget target, bool memoized, string token, string? holder, CancellationToken cancellationToken)
     {
         RedisValue[] args =
         [
-            RedisSecondLevelScripts.FormatVersion, target.Key, target.EncodedTags, memoized ? "1" : "0", token, _leaseMilliseconds,
+            RedisSecondLevelScripts.FormatVersion, target.Key, target.EncodedTags, memoized ? "1" : "0", token, _leases.LeaseMilliseconds,
             _keys.FillChannel.ToString(), target.Keys.Hash,
         ];
         var attempt = await _connection.ExecuteAsync(
@@ -374,19 +241,6 @@ internal sealed class RedisSingleFlight : IDistributedSingleFlight, IAsyncDispos
             "pass" => new LeadAnswer(LeadAnswerKind.Pass, seq, Milliseconds: (long)result[2]),
             _ => new LeadAnswer(LeadAnswerKind.Wait, seq, Holder: (string)result[2]!),
         };
-    }
-
-    private RedisLease StartLease(LeaseTarget target, string token, long startSeq)
-    {
-        var lease = new RedisLease(this, target, token, startSeq);
-        _leases[token] = lease;
-        lease.StartRenewing(_time, _options.LeaseDuration / 3);
-        if (_disposed)
-        {
-            lease.StopRenewing();
-        }
-
-        return lease;
     }
 
     private async Task SubscribeAsync()
@@ -427,77 +281,19 @@ internal sealed class RedisSingleFlight : IDistributedSingleFlight, IAsyncDispos
             return;
         }
 
-        if (parts[2] == Notice.Waiting)
+        if (parts[2] == FillNotice.Waiting)
         {
             // For the holder: an instance waits for its execution.
-            if (_leases.TryGetValue(parts[1], out var lease))
+            if (_leases.MarkWaitedFor(parts[1]))
             {
                 Interlocked.Increment(ref _waitedForNotices);
-                lease.MarkWaitedFor();
             }
 
             return;
         }
 
-        lock (_waiting)
-        {
-            if (_waiting.TryGetValue(WaitKey(parts[0], parts[1]), out var awaited))
-            {
-                awaited.Signal.TrySetResult(new Notice(parts[2], milliseconds));
-            }
-        }
+        _waiters.Signal(parts[0], parts[1], new FillNotice(parts[2], milliseconds));
     }
-
-    private Awaited Register(string hash, string holder)
-    {
-        lock (_waiting)
-        {
-            var key = WaitKey(hash, holder);
-            if (!_waiting.TryGetValue(key, out var awaited) || awaited.Signal.Task.IsCompleted)
-            {
-                awaited = new Awaited();
-                _waiting[key] = awaited;
-            }
-
-            awaited.Count++;
-            return awaited;
-        }
-    }
-
-    private void Unregister(string hash, string? holder, Awaited? awaited)
-    {
-        if (holder is null || awaited is null)
-        {
-            return;
-        }
-
-        lock (_waiting)
-        {
-            var key = WaitKey(hash, holder);
-            if (--awaited.Count == 0 && _waiting.TryGetValue(key, out var current) && ReferenceEquals(current, awaited))
-            {
-                _waiting.Remove(key);
-            }
-        }
-    }
-
-    private void WakeAll(Notice notice)
-    {
-        lock (_waiting)
-        {
-            foreach (var awaited in _waiting.Values)
-            {
-                awaited.Signal.TrySetResult(notice);
-            }
-        }
-    }
-
-    /// <summary><c>Complete</c>'s first step for a fill: it keeps the lease when an instance waits, so the fill follows.</summary>
-    private const string Offer = "offer";
-
-    private static string WaitKey(string hash, string holder) => hash + " " + holder;
-
-    private static long Milliseconds(TimeSpan time) => (long)Math.Ceiling(time.TotalMilliseconds);
 
 #pragma warning disable CA5394 // Jitter spreads polls apart; it needs no unpredictability.
     private static TimeSpan Jitter(TimeSpan poll) => poll * (0.75 + (Random.Shared.NextDouble() / 2));
@@ -515,25 +311,4 @@ internal sealed class RedisSingleFlight : IDistributedSingleFlight, IAsyncDispos
 
     /// <summary><c>TryLead</c>'s answer; <see cref="LeadAnswerKind.None"/> when Redis gave none in time.</summary>
     private readonly record struct LeadAnswer(LeadAnswerKind Kind, long Seq, byte[]? Payload = null, long Milliseconds = 0, string? Holder = null);
-
-    /// <summary>A holder's notice: how its execution ended (<c>Complete</c>'s modes), or that Redis is being left alone.</summary>
-    private readonly record struct Notice(string Mode, long Milliseconds)
-    {
-        public const string Stored = "stored";
-        public const string Fill = "fill";
-        public const string Pass = "pass";
-        public const string Release = "release";
-        public const string Waiting = "waiting";
-        public const string UnavailableMode = "unavailable";
-
-        public static Notice Unavailable => new(UnavailableMode, 0);
-    }
-
-    /// <summary>The waits of this instance for one holder: usually one, as local followers wait behind their leader.</summary>
-    private sealed class Awaited
-    {
-        public TaskCompletionSource<Notice> Signal { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-        public int Count { get; set; }
-    }
 }

@@ -107,7 +107,7 @@ public sealed class ConfigurationBindingTests
         var section = Section(new()
         {
             ["Coalesce:HttpClients:weather:Coalesce"] = "true",
-            ["Coalesce:HttpClients:weather:VaryByHeaders:0"] = "Accept",
+            ["Coalesce:HttpClients:weather:IgnoreHeaders:0"] = "X-Request-Id",
             ["Coalesce:HttpClients:weather:MaxResponseBodyBytes"] = "1024",
             ["Coalesce:HttpClients:weather:RetryUnsafeMethods"] = "true",
             ["Coalesce:HttpClients:weather:AttemptTimeout"] = "00:00:02",
@@ -134,7 +134,7 @@ public sealed class ConfigurationBindingTests
         var other = monitor.Get("other");
 
         Assert.True(weather.Coalesce);
-        Assert.Equal(["Accept"], weather.VaryByHeaders);
+        Assert.Equal(["X-Request-Id"], weather.IgnoreHeaders);
         Assert.Equal(1024, weather.MaxResponseBodyBytes);
         Assert.True(weather.RetryUnsafeMethods);
         Assert.Equal(TimeSpan.FromSeconds(2), weather.AttemptTimeout);
@@ -153,7 +153,7 @@ public sealed class ConfigurationBindingTests
         Assert.Null(other.Retry);                                                     // an empty value switches it off
         Assert.Null(other.AttemptTimeout);                                            // code runs after binding
         Assert.Equal(TimeSpan.FromSeconds(30), other.TotalTimeout);
-        Assert.Equal(4, other.VaryByHeaders.Count);
+        Assert.Equal(5, other.IgnoreHeaders.Count);
     }
 
     [Fact]

@@ -48,7 +48,8 @@ public sealed class CoalescingStatsTests
         Assert.Equal(["GET /burst", "GET /failing", "GET /memo", "GET /sequential"], endpoints.Select(e => e.GetProperty("name").GetString()));
         foreach (var endpoint in endpoints)
         {
-            Assert.Equal(["name", .. FlightKeys, "staleHits", "staleOnError", "refreshes", "refreshFailures"], Names(endpoint));
+            Assert.Equal(["name", .. FlightKeys, "staleHits", "staleOnError", "refreshes", "refreshFailures", "unkeyedInputs", "inputRefusals"], Names(endpoint));
+            Assert.Empty(endpoint.GetProperty("unkeyedInputs").EnumerateArray());
         }
 
         AssertFlight(endpoints[0], hits: 9, misses: 1, errors: 0);

@@ -224,7 +224,7 @@ public sealed class StaleTests
         Assert.Equal(2, runs);
 
         failing = false;
-        app.Time.Advance(RequestCoalescingMiddleware.MaxStaleRest);
+        app.Time.Advance(StaleResponses.MaxStaleRest);
         Assert.Equal("prices v1", await app.Client.GetStringAsync("/prices"));
         await TestApp.WaitUntilAsync(() => Volatile.Read(ref runs) == 3 && app.Flights.InFlightCount == 0, "the second refresh");
         await TestApp.WaitUntilAsync(() => app.Cache.Keys().Count == 1, "the refreshed response");
@@ -319,7 +319,7 @@ public sealed class StaleTests
         Assert.Equal(2, runs);
 
         failing = false;
-        app.Time.Advance(RequestCoalescingMiddleware.MaxStaleRest);
+        app.Time.Advance(StaleResponses.MaxStaleRest);
         Assert.Equal("stock v3", await app.Client.GetStringAsync("/stock"));
         await app.WaitForNoFlightsAsync();
         Assert.Equal("stock v3", await app.Client.GetStringAsync("/stock"));
@@ -358,14 +358,14 @@ public sealed class StaleTests
         Assert.Equal(1, runs);
 
         // After the rest, one request probes; it fails, and the rest starts again.
-        app.Time.Advance(RequestCoalescingMiddleware.MaxStaleRest);
+        app.Time.Advance(StaleResponses.MaxStaleRest);
         await Task.WhenAll(Enumerable.Range(0, 50).Select(id => app.Client.GetStringAsync($"/items/{id}")));
         Assert.Equal(2, runs);
         Assert.Single(logs.GetSnapshot(), r => r.Id.Id == 2015);
 
         // The backend returns: the next probe succeeds and the endpoint runs as usual again.
         down = false;
-        app.Time.Advance(RequestCoalescingMiddleware.MaxStaleRest);
+        app.Time.Advance(StaleResponses.MaxStaleRest);
         Assert.Equal("item 3", await app.Client.GetStringAsync("/items/3"));
         await app.WaitForNoFlightsAsync();
         Assert.Equal("item 4", await app.Client.GetStringAsync("/items/4"));

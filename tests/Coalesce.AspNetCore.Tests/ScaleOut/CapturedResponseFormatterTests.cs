@@ -50,17 +50,17 @@ public sealed class CapturedResponseFormatterTests
     {
         var payload = CapturedResponseFormatter.Serialize(Sample());
         var otherVersion = (byte[])payload.Clone();
-        otherVersion[0] = 2;
+        otherVersion[0] = CapturedResponseFormatter.Version + 1;
         Assert.Null(CapturedResponseFormatter.TryDeserialize(otherVersion, out _));
 
         // Version, status 200, no HEAD length, then a header count of int.MaxValue.
-        Assert.Null(CapturedResponseFormatter.TryDeserialize([1, 0xC8, 0x01, 0, 0xFF, 0xFF, 0xFF, 0xFF, 0x07], out _));
+        Assert.Null(CapturedResponseFormatter.TryDeserialize([CapturedResponseFormatter.Version, 0xC8, 0x01, 0, 0xFF, 0xFF, 0xFF, 0xFF, 0x07], out _));
 
         // One header whose name claims 100 bytes.
-        Assert.Null(CapturedResponseFormatter.TryDeserialize([1, 0xC8, 0x01, 0, 1, 100, 0x41], out _));
+        Assert.Null(CapturedResponseFormatter.TryDeserialize([CapturedResponseFormatter.Version, 0xC8, 0x01, 0, 1, 100, 0x41], out _));
 
         // One header whose name is not UTF-8.
-        Assert.Null(CapturedResponseFormatter.TryDeserialize([1, 0xC8, 0x01, 0, 1, 1, 0xFF, 1, 0, 0], out var problem));
+        Assert.Null(CapturedResponseFormatter.TryDeserialize([CapturedResponseFormatter.Version, 0xC8, 0x01, 0, 1, 1, 0xFF, 1, 0, 0], out var problem));
         Assert.NotNull(problem);
 
         // Every single-byte corruption either reads or is a miss; none throws.

@@ -6,7 +6,7 @@ namespace Coalesce.AspNetCore;
 /// <summary>
 /// One execution per key across instances (<see cref="IDistributedSingleFlight"/>, registered by a scale-out package):
 /// the middleware side. A local leader that found nothing locally (nor in the second level) asks once; its local
-/// followers wait with it, so each instance makes one remote wait per key.
+/// followers wait with it, so each instance makes one remote wait per key. Owns the leases of the flights it leads.
 /// </summary>
 /// <remarks>
 /// A leader that wins the lease runs the endpoint as usual; whatever its flight settles to is what the other
@@ -16,15 +16,13 @@ namespace Coalesce.AspNetCore;
 /// A leader that waits answers itself and its followers from the other instance's result, or runs here when that
 /// result can't be used, the wait timed out or the shared store can't say.
 /// </remarks>
-internal sealed partial class RequestCoalescingMiddleware
+internal sealed class CrossInstanceLeader(RequestPath path, ResponseMemo memo)
 {
-    private readonly IDistributedSingleFlight? _acrossInstances;
-
     // Flights running under a lease, so that a follower taking one over (its leader's client left) keeps the lease.
     private readonly ConcurrentDictionary<RequestFlight, IDistributedLease> _leases = new();
 
     /// <summary>How the leader goes on after asking the other instances.</summary>
-    private enum AcrossInstances
+    public enum Next
     {
         /// <summary>Run the endpoint here as without scale-out (second-level store included).</summary>
         RunHere,
@@ -36,32 +34,31 @@ internal sealed partial class RequestCoalescingMiddleware
         Answered,
     }
 
-    private async ValueTask<AcrossInstances> LeadAcrossInstancesAsync(
-        HttpContext context, EndpointState state, RequestFlight flight, ExecutionCounters counters)
+    public async ValueTask<Next> LeadAsync(HttpContext context, EndpointState state, RequestFlight flight, ExecutionCounters counters)
     {
         if (_leases.ContainsKey(flight))
         {
-            return AcrossInstances.Leased;
+            return Next.Leased;
         }
 
         var memoTtl = state.ReturnsOneShotResult ? null : state.Policy.MemoizeTtl;
         DistributedFlight remote;
         try
         {
-            remote = await _acrossInstances!.LeadOrWaitAsync(
-                flight.Key, flight.Tags, memoTtl is not null, state.Policy.WaitTimeout ?? _options.WaitTimeout, context.RequestAborted).ConfigureAwait(false);
+            remote = await path.ScaleOut.AcrossInstances.LeadOrWaitAsync(
+                flight.Key, flight.Tags, memoTtl is not null, path.WaitTimeout(state), context.RequestAborted).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
         {
             // This client left while waiting for another instance: a local follower waits (or leads) in its place.
-            HandOver(flight);
-            return AcrossInstances.Answered;
+            path.HandOver(flight);
+            return Next.Answered;
         }
         catch (Exception ex)
         {
             // The seam promises not to throw; if it does anyway, the endpoint runs as without it.
-            CoalescingLog.SecondLevelFailed(_logger, ex, state.Name);
-            return AcrossInstances.RunHere;
+            CoalescingLog.SecondLevelFailed(path.Logger, ex, state.Name);
+            return Next.RunHere;
         }
 
         switch (remote.Kind)
@@ -72,52 +69,52 @@ internal sealed partial class RequestCoalescingMiddleware
                 // Another instance waiting counts as a follower: the response is then copied for it even when no local
                 // request joins (and, on the unique-key path, nobody waits and nothing is copied).
                 remote.Lease!.WhenWaitedFor(static f => ((RequestFlight)f!).AddFollower(), flight);
-                _ = ShareAcrossInstancesAsync(state, flight, remote.Lease!);
-                return AcrossInstances.Leased;
+                _ = ShareAsync(state, flight, remote.Lease!);
+                return Next.Leased;
             case DistributedFlightKind.Stored when memoTtl is { } ttl:
                 // Read (and checked) as any second-level hit; when it can't answer after all, run here.
-                return await TryAnswerFromSecondLevelAsync(context, state, flight, counters, ttl).ConfigureAwait(false)
-                    ? AcrossInstances.Answered
-                    : AcrossInstances.RunHere;
+                return await memo.TryAnswerFromSecondLevelAsync(context, state, flight, counters, ttl).ConfigureAwait(false)
+                    ? Next.Answered
+                    : Next.RunHere;
             case DistributedFlightKind.Filled:
                 return await AnswerFromOtherInstanceAsync(context, state, flight, counters, remote.Payload!).ConfigureAwait(false);
             case DistributedFlightKind.Pass:
                 // Hit-for-pass across instances: run here, and (unless it was only too large to hand over) let the key
                 // pass through here as on the instance that ran it.
-                _passThrough.Mark(flight.Key, remote.PassThrough);
+                path.PassThrough.Mark(flight.Key, remote.PassThrough);
                 CoalescingLog.NotShared(
-                    _logger, state.Name,
+                    path.Logger, state.Name,
                     remote.PassThrough > TimeSpan.Zero ? "another instance's response could not be shared" : "another instance's response was too large to hand over",
                     remote.PassThrough);
-                return AcrossInstances.RunHere;
+                return Next.RunHere;
             default:
-                return AcrossInstances.RunHere;
+                return Next.RunHere;
         }
     }
 
-    private async ValueTask<AcrossInstances> AnswerFromOtherInstanceAsync(
+    private async ValueTask<Next> AnswerFromOtherInstanceAsync(
         HttpContext context, EndpointState state, RequestFlight flight, ExecutionCounters counters, byte[] payload)
     {
         var response = CapturedResponseFormatter.TryDeserialize(payload, out var problem);
         if (response is null)
         {
-            CoalescingLog.SecondLevelMalformed(_logger, state.Name, problem ?? "unknown");
-            return AcrossInstances.RunHere;
+            CoalescingLog.SecondLevelMalformed(path.Logger, state.Name, problem ?? "unknown");
+            return Next.RunHere;
         }
 
-        if (!response.CanAnswer(context.Request))
+        if (!path.CanAnswer(response, context, state))
         {
-            return AcrossInstances.RunHere;
+            return Next.RunHere;
         }
 
         counters.Hit();
-        Settle(flight, FlightOutcome.Shared(response));
-        await ReplayAsync(context, response, CacheStatus.Collapsed).ConfigureAwait(false);
-        return AcrossInstances.Answered;
+        path.Settle(flight, FlightOutcome.Shared(response));
+        await path.ReplayAsync(context, response, CacheStatus.Collapsed).ConfigureAwait(false);
+        return Next.Answered;
     }
 
     /// <summary>Once the leased flight settles (on the thread pool, after its followers were released), completes the lease.</summary>
-    private async Task ShareAcrossInstancesAsync(EndpointState state, RequestFlight flight, IDistributedLease lease)
+    private async Task ShareAsync(EndpointState state, RequestFlight flight, IDistributedLease lease)
     {
         await ((Task)flight.Outcome).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing | ConfigureAwaitOptions.ForceYielding);
         _leases.TryRemove(flight, out _);
@@ -128,7 +125,7 @@ internal sealed partial class RequestCoalescingMiddleware
         }
         catch (Exception ex)
         {
-            CoalescingLog.SecondLevelFailed(_logger, ex, state.Name);
+            CoalescingLog.SecondLevelFailed(path.Logger, ex, state.Name);
             completion = DistributedCompletion.Release;
         }
 
@@ -154,11 +151,11 @@ internal sealed partial class RequestCoalescingMiddleware
 
                 // Memoized here (the memo cache holds this very response) means it goes to the second level; any
                 // other shared response goes to the waiting instances only.
-                return state.Policy.MemoizeTtl is { } ttl && _cache.Holds(flight.Key, response)
+                return state.Policy.MemoizeTtl is { } ttl && path.Cache.Holds(flight.Key, response)
                     ? new DistributedCompletion(DistributedCompletionKind.Store, render, ttl)
                     : new DistributedCompletion(DistributedCompletionKind.Fill, render);
             case FlightOutcomeKind.NotShareable:
-                return new DistributedCompletion(DistributedCompletionKind.Pass, Duration: _options.PassThroughDuration);
+                return new DistributedCompletion(DistributedCompletionKind.Pass, Duration: path.Options.PassThroughDuration);
             default:
                 return DistributedCompletion.Release;
         }

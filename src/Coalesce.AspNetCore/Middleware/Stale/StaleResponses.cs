@@ -1,5 +1,7 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Timeouts;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Primitives;
 
 namespace Coalesce.AspNetCore;
@@ -8,9 +10,10 @@ namespace Coalesce.AspNetCore;
 /// Stale responses (<see cref="CoalescingPolicyBuilder.StaleWhileRevalidate"/>, <see cref="CoalescingPolicyBuilder.StaleIfError"/>):
 /// a memoized response is kept past its time to live for the longer window; inside it, it answers while one
 /// background refresh runs, or instead of a failure. An invalidation removes it like any entry, so data known to be
-/// wrong is never served stale.
+/// wrong is never served stale. A failing endpoint rests (<see cref="EndpointHealth"/>): stale responses answer
+/// without running it, and one probe per rest tries it again.
 /// </summary>
-internal sealed partial class RequestCoalescingMiddleware
+internal sealed class StaleResponses
 {
     /// <summary>
     /// The longest rest of a failing endpoint (its time to live when shorter): stale responses answer without running
@@ -18,13 +21,33 @@ internal sealed partial class RequestCoalescingMiddleware
     /// </summary>
     internal static readonly TimeSpan MaxStaleRest = TimeSpan.FromSeconds(5);
 
+    private readonly RequestPath _path;
+    private readonly Func<HttpContext, EndpointState, RequestFlight, ExecutionCounters, Task> _lead;
+
+    // Background refreshes of stale responses run in their own scope, until the app stops.
+    private readonly IServiceScopeFactory _scopes;
+    private readonly CancellationToken _stopping;
+    private readonly IHttpContextAccessor? _httpContextAccessor;
+
+    /// <param name="path">The request path's shared state.</param>
+    /// <param name="services">The app's services (scopes for refreshes, the app's lifetime).</param>
+    /// <param name="lead">Leads a flight (a refresh leads one for its key, as a request would).</param>
+    public StaleResponses(RequestPath path, IServiceProvider services, Func<HttpContext, EndpointState, RequestFlight, ExecutionCounters, Task> lead)
+    {
+        _path = path;
+        _lead = lead;
+        _scopes = services.GetRequiredService<IServiceScopeFactory>();
+        _stopping = services.GetService<IHostApplicationLifetime>()?.ApplicationStopping ?? CancellationToken.None;
+        _httpContextAccessor = services.GetService<IHttpContextAccessor>();
+    }
+
     /// <summary>
     /// Answers from a memoized response of an endpoint with stale windows: fresh, stale while a refresh runs, or
     /// stale while the endpoint rests after a failure. <see langword="false"/> when the request must go on.
     /// </summary>
-    private async ValueTask<bool> TryAnswerFromStoredAsync(HttpContext context, EndpointState state, string key, ExecutionCounters counters)
+    public async ValueTask<bool> TryAnswerAsync(HttpContext context, EndpointState state, string key, ExecutionCounters counters)
     {
-        if (!_cache.TryGetEntry<CapturedResponse>(key, out var stored, out var freshness) || !stored.CanAnswer(context.Request))
+        if (!_path.Cache.TryGetEntry<CapturedResponse>(key, out var stored, out var freshness) || !_path.CanAnswer(stored, context, state))
         {
             return false;
         }
@@ -32,7 +55,7 @@ internal sealed partial class RequestCoalescingMiddleware
         if (freshness.IsFresh)
         {
             counters.Memoized();
-            await ReplayAsync(context, stored, CacheStatus.Hit, stored: true).ConfigureAwait(false);
+            await _path.ReplayAsync(context, stored, CacheStatus.Hit, stored: true).ConfigureAwait(false);
             return true;
         }
 
@@ -40,21 +63,21 @@ internal sealed partial class RequestCoalescingMiddleware
         if (freshness.CanRevalidate)
         {
             // While the endpoint fails, no refresh starts but the one probe per rest.
-            if (health.MayTry(_time.GetTimestamp(), RestTicks(state)))
+            if (health.MayTry(_path.Time.GetTimestamp(), RestTicks(state)))
             {
                 TryStartRefresh(context, state, key, stored);
             }
 
             counters.ServedStale(onError: false, ranEndpoint: false);
-            await ReplayAsync(context, stored, CacheStatus.Stale(freshness.Stale, onError: false, failedStatus: null), stored: true).ConfigureAwait(false);
+            await _path.ReplayAsync(context, stored, CacheStatus.Stale(freshness.Stale, onError: false, failedStatus: null), stored: true).ConfigureAwait(false);
             return true;
         }
 
-        if (freshness.CanServeOnError && !health.MayTry(_time.GetTimestamp(), RestTicks(state)))
+        if (freshness.CanServeOnError && !health.MayTry(_path.Time.GetTimestamp(), RestTicks(state)))
         {
             // The endpoint is failing: don't send requests to it that a stale response can answer.
             counters.ServedStale(onError: true, ranEndpoint: false);
-            await ReplayAsync(context, stored, CacheStatus.Stale(freshness.Stale, onError: true, failedStatus: null), stored: true).ConfigureAwait(false);
+            await _path.ReplayAsync(context, stored, CacheStatus.Stale(freshness.Stale, onError: true, failedStatus: null), stored: true).ConfigureAwait(false);
             return true;
         }
 
@@ -65,13 +88,13 @@ internal sealed partial class RequestCoalescingMiddleware
     /// A memoized response that may stand in for a failure of <paramref name="key"/>'s execution now, or
     /// <see langword="null"/>. Looked up when the failure happens, so one invalidated meanwhile is not used.
     /// </summary>
-    private CapturedResponse? FindStaleForError(HttpContext context, EndpointState state, string key, out TimeSpan stale)
+    public CapturedResponse? FindForError(HttpContext context, EndpointState state, string key, out TimeSpan stale)
     {
         stale = default;
         if (state.Policy.StaleIfError <= TimeSpan.Zero || context.Features.Get<RefreshRequest>() is not null ||
-            (_distributed is not null && state.Policy.HasTags && !_distributed.IsSynchronized) ||
-            !_cache.TryGetEntry<CapturedResponse>(key, out var stored, out var freshness) ||
-            !freshness.CanServeOnError || !stored.CanAnswer(context.Request))
+            !_path.ScaleOut.ServesLocalCopies(state) ||
+            !_path.Cache.TryGetEntry<CapturedResponse>(key, out var stored, out var freshness) ||
+            !freshness.CanServeOnError || !_path.CanAnswer(stored, context, state))
         {
             return null;
         }
@@ -81,24 +104,28 @@ internal sealed partial class RequestCoalescingMiddleware
     }
 
     /// <summary>Answers with <paramref name="stale"/> instead of a failure.</summary>
-    private Task ServeStaleOnErrorAsync(
-        HttpContext context, EndpointState state, CapturedResponse stale, TimeSpan staleFor, ExecutionCounters counters, bool ranEndpoint, int? failedStatus)
+    public Task ServeOnErrorAsync(
+        HttpContext context, CapturedResponse stale, TimeSpan staleFor, ExecutionCounters counters, bool ranEndpoint, int? failedStatus)
     {
         counters.ServedStale(onError: true, ranEndpoint);
-        return ReplayAsync(context, stale, CacheStatus.Stale(staleFor, onError: true, failedStatus), stored: true, evenIfTimedOut: ranEndpoint && IsTimedOut(context));
+        return _path.ReplayAsync(context, stale, CacheStatus.Stale(staleFor, onError: true, failedStatus), stored: true, evenIfTimedOut: ranEndpoint && IsTimedOut(context));
     }
 
-    /// <summary>How long a failing endpoint rests: its time to live, at most <see cref="MaxStaleRest"/>.</summary>
-    private static TimeSpan StaleRest(EndpointState state) =>
-        state.Policy.MemoizeTtl is { } ttl && ttl < MaxStaleRest ? ttl : MaxStaleRest;
-
-    private long RestTicks(EndpointState state) => (long)(StaleRest(state).TotalSeconds * _time.TimestampFrequency);
+    /// <summary>For endpoints with stale windows: whether the endpoint's status counts as a failure.</summary>
+    public void RecordStatus(HttpContext context, EndpointState state)
+    {
+        if (state.Health is not null && !context.RequestAborted.IsCancellationRequested)
+        {
+            var status = context.Response.StatusCode;
+            RecordHealth(state, failed: status >= 500, $"status {status}");
+        }
+    }
 
     /// <summary>
     /// Records how an execution of an endpoint with stale windows went: a failure (an exception, a 5xx, a timeout)
     /// makes it rest, a success ends the rest. Logs the turns, not every failure: one warning when it starts failing.
     /// </summary>
-    private void RecordHealth(EndpointState state, bool failed, string? failure = null, Exception? error = null)
+    public void RecordHealth(EndpointState state, bool failed, string? failure = null, Exception? error = null)
     {
         if (state.Health is not { } health)
         {
@@ -109,30 +136,31 @@ internal sealed partial class RequestCoalescingMiddleware
         {
             if (health.Succeeded())
             {
-                CoalescingLog.EndpointRecovered(_logger, state.Name);
+                CoalescingLog.EndpointRecovered(_path.Logger, state.Name);
             }
 
             return;
         }
 
-        if (health.Failed(_time.GetTimestamp(), RestTicks(state)))
+        if (health.Failed(_path.Time.GetTimestamp(), RestTicks(state)))
         {
-            CoalescingLog.EndpointFailing(_logger, error, state.Name, failure ?? "failed", StaleRest(state));
+            CoalescingLog.EndpointFailing(_path.Logger, error, state.Name, failure ?? "failed", StaleRest(state));
         }
         else
         {
-            CoalescingLog.EndpointStillFailing(_logger, state.Name, failure ?? "failed");
+            CoalescingLog.EndpointStillFailing(_path.Logger, state.Name, failure ?? "failed");
         }
     }
 
-    private static bool IsTimedOut(HttpContext context) =>
+    /// <summary>Whether ASP.NET's request timeout (not the client) ended the request.</summary>
+    public static bool IsTimedOut(HttpContext context) =>
         context.Features.Get<IHttpRequestTimeoutFeature>() is { } timeout && timeout.RequestTimeoutToken.IsCancellationRequested;
 
     /// <summary>
     /// Puts the leader's response back as it was when the leader entered (headers set outside stay), so a stale
     /// response can be written instead of what the endpoint produced.
     /// </summary>
-    private static void ResetResponse(HttpContext context, KeyValuePair<string, StringValues>[]? entryHeaders)
+    public static void ResetResponse(HttpContext context, KeyValuePair<string, StringValues>[]? entryHeaders)
     {
         var response = context.Response;
         response.Headers.Clear();
@@ -150,6 +178,12 @@ internal sealed partial class RequestCoalescingMiddleware
 
         response.StatusCode = StatusCodes.Status200OK;
     }
+
+    /// <summary>How long a failing endpoint rests: its time to live, at most <see cref="MaxStaleRest"/>.</summary>
+    private static TimeSpan StaleRest(EndpointState state) =>
+        state.Policy.MemoizeTtl is { } ttl && ttl < MaxStaleRest ? ttl : MaxStaleRest;
+
+    private long RestTicks(EndpointState state) => (long)(StaleRest(state).TotalSeconds * _path.Time.TimestampFrequency);
 
     /// <summary>
     /// Starts the one background refresh of a stale response, for a request like <paramref name="context"/>'s, unless
@@ -174,7 +208,7 @@ internal sealed partial class RequestCoalescingMiddleware
             stale.EndRefresh();
             if (state.FirstTime(EndpointState.Failure.Tags))
             {
-                CoalescingLog.TagsFailed(_logger, ex, state.Name);
+                CoalescingLog.TagsFailed(_path.Logger, ex, state.Name);
             }
 
             return;
@@ -182,7 +216,7 @@ internal sealed partial class RequestCoalescingMiddleware
 
         var counters = state.CountersFor(context.Request.Method);
         counters.Stale.RefreshStarted();
-        CoalescingLog.RefreshStarted(_logger, state.Name);
+        CoalescingLog.RefreshStarted(_path.Logger, state.Name);
 
         // The refresh is not part of the request that noticed the stale response: it must not see that request's
         // ambient state (its HttpContext through IHttpContextAccessor, its activity), nor delay its answer.
@@ -206,13 +240,13 @@ internal sealed partial class RequestCoalescingMiddleware
                 }
 
                 var flight = new RequestFlight(key, tags, state.Name);
-                if (!flight.TryLead(_flights, out _))
+                if (!flight.TryLead(_path.Calls, out _))
                 {
                     // An execution for the key is running already; what it renders replaces the stale response.
                     return;
                 }
 
-                await LeadAsync(context, state, flight, new ExecutionCounters(endpointCounters)).ConfigureAwait(false);
+                await _lead(context, state, flight, new ExecutionCounters(endpointCounters)).ConfigureAwait(false);
                 var status = context.Response.StatusCode;
                 if (context.RequestAborted.IsCancellationRequested)
                 {
@@ -224,18 +258,18 @@ internal sealed partial class RequestCoalescingMiddleware
                 {
                     failure = status.ToString(System.Globalization.CultureInfo.InvariantCulture);
                 }
-                else if (_cache.TryGetEntry<CapturedResponse>(key, out var current, out _) && ReferenceEquals(current, stale))
+                else if (_path.Cache.TryGetEntry<CapturedResponse>(key, out var current, out _) && ReferenceEquals(current, stale))
                 {
                     // The endpoint answered, but not with something to keep (a 404, no-store, a cookie): the stale
                     // response no longer says what the endpoint would, so it goes.
                     // This instance's own judgement of its own stale copy: not an invalidation for the others.
-                    await MemoCacheInvalidationPublisher.LocalOnlyAsync(() => _cache.DeleteAsync(key)).ConfigureAwait(false);
+                    await MemoCacheInvalidationPublisher.LocalOnlyAsync(() => _path.Cache.DeleteAsync(key)).ConfigureAwait(false);
                 }
             }
         }
         catch (Exception ex) when (!_stopping.IsCancellationRequested)
         {
-            // Logged by the execution itself (LeadAsync records the endpoint's health); counted here.
+            // Logged by the execution itself (the leader records the endpoint's health); counted here.
             failure = ex.GetType().FullName ?? CoalescingMetrics.OtherError;
         }
         catch (Exception)

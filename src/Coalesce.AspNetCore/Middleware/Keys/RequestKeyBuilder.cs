@@ -66,6 +66,15 @@ internal static class RequestKeyBuilder
             AppendIdentity(ref key, context, endpoint.IdentityHeaders, endpoint.IdentityHeaderReaders);
         }
 
+        // What the endpoint was seen to read outside the key (RequestInputs): requests that differ in it don't meet.
+        foreach (var input in endpoint.Inputs.Learned)
+        {
+            key.AppendLiteral("I");
+            key.AppendFormatted((int)input.Kind);
+            Append(ref key, input.Name);
+            AppendValues(ref key, RequestInputs.ValueOf(context, input));
+        }
+
         return key.ToStringAndClear();
     }
 

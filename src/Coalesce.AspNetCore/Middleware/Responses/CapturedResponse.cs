@@ -112,6 +112,12 @@ internal sealed class CapturedResponse : ICacheSizeAware
     public void EndRefresh() => Volatile.Write(ref _refreshing, 0);
 
     /// <summary>
+    /// The inputs this response was computed from that its key does not hold, with the leader's values; another
+    /// request shares it only when its own are equal. <see langword="null"/> when the app read none.
+    /// </summary>
+    public ObservedInputs? Inputs { get; init; }
+
+    /// <summary>
     /// Whether this response can answer <paramref name="request"/> exactly as the endpoint would. Only a ranged
     /// request can fail this: the endpoint serves ranges, but the body is compressed (the endpoint would have sent
     /// the plain range) or the request is a HEAD.

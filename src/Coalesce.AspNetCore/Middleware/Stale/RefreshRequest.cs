@@ -78,6 +78,16 @@ internal sealed class RefreshRequest : IAsyncDisposable
         var context = new DefaultHttpContext(features);
         context.SetEndpoint(original.GetEndpoint());
         context.Request.RouteValues = new RouteValueDictionary(source.RouteValues);
+
+        // What middleware in front left for the endpoint (a tenant, say) is what the refresh's endpoint reads too, and
+        // the refresh's inputs are recorded as a request's are, so its response is shared only as far as theirs allow.
+        RequestInputs.Install(context);
+        foreach (var (key, value) in original.Items)
+        {
+            context.Items[key] = value;
+        }
+
+        context.Features.GetRequiredFeature<RequestInputs>().Enter();
         var refresh = new RefreshRequest(context, scope);
 
         // Marks the request as a refresh: there is no client to hold a response back for, or to serve stale to.

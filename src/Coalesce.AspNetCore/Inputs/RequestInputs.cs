@@ -1,0 +1,302 @@
+using System.Globalization;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Primitives;
+using Microsoft.Net.Http.Headers;
+
+namespace Coalesce.AspNetCore;
+
+/// <summary>
+/// What one request's pipeline read of the request, recorded by thin views over its header, query, cookie, connection
+/// and items features, put in place at the very start of the pipeline (<see cref="InputRecordingStartupFilter"/>).
+/// Names only are recorded; the values are read once, when a leader settles, and compared when another request would
+/// share its response.
+/// </summary>
+/// <remarks>
+/// <para>The rule (ARCHITECTURE.md, "Inputs"):</para>
+/// <list type="number">
+/// <item>Whatever the app reads while it runs for a leader (the endpoint, its filters and model binding, middleware
+/// after Coalesce's) is an input.</item>
+/// <item>What middleware in front of Coalesce's read counts through what it left behind for the endpoint: an
+/// <c>HttpContext.Items</c> entry set in front that the endpoint reads is itself an input (its value compared, when it
+/// is a string, number, bool, enum or Guid); one of any other value, or kept under a key that is not a string, makes
+/// every input read in front count.</item>
+/// <item>Per-hop, tracing and forwarding headers never count through middleware in front, nor does an enumeration of
+/// all headers there (request logging): <c>UseForwardedHeaders</c>' result is the client's address, an input of its own.</item>
+/// </list>
+/// Coalesce's own reads (the key, eligibility, validators) are not recorded: recording pauses when the request reaches
+/// Coalesce and resumes only while the endpoint runs for a leader.
+/// </remarks>
+internal sealed class RequestInputs
+{
+    /// <summary>
+    /// Headers that differ between requests by design or describe the hop, not the request: never an input through an
+    /// enumeration of all headers or through middleware in front (a direct read by the endpoint still counts).
+    /// </summary>
+    internal static readonly HashSet<string> PerHopHeaders = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "traceparent", "tracestate", "baggage", "Request-Id", "Correlation-Context",
+        HeaderNames.Connection, HeaderNames.KeepAlive, "Proxy-Connection", HeaderNames.TE, HeaderNames.Trailer,
+        HeaderNames.TransferEncoding, HeaderNames.Upgrade, HeaderNames.Via,
+        "X-Forwarded-For", "X-Forwarded-Proto", "X-Forwarded-Host", "X-Forwarded-Prefix", "Forwarded",
+        "X-Original-For", "X-Original-Proto", "X-Original-Host", "X-Original-Prefix",
+    };
+
+    private readonly IHttpRequestFeature _request;
+    private readonly IFeatureCollection _features;
+    private IHttpConnectionFeature? _connection;
+    private IItemsFeature? _items;
+    private IQueryCollection? _query;
+    private IRequestCookieCollection? _cookies;
+    private Phase _phase;
+    private List<RequestInput>? _read;
+    private List<RequestInput>? _readInFront;
+    private List<object>? _itemsSetInFront;
+    private bool _usesStateSetInFront;
+
+    private RequestInputs(IFeatureCollection features, IHttpRequestFeature request)
+    {
+        _features = features;
+        _request = request;
+    }
+
+    private enum Phase
+    {
+        /// <summary>Middleware in front of Coalesce runs.</summary>
+        InFront,
+
+        /// <summary>Coalesce itself, or anything after the leader's run: nothing is recorded.</summary>
+        Paused,
+
+        /// <summary>The endpoint runs for a leader.</summary>
+        Recording,
+    }
+
+    /// <summary>The request headers as sent, read without recording.</summary>
+    public IHeaderDictionary Headers => _request.Headers;
+
+    /// <summary>Puts the recording views in place over <paramref name="context"/>'s request features.</summary>
+    public static void Install(HttpContext context)
+    {
+        var features = context.Features;
+        var request = features.GetRequiredFeature<IHttpRequestFeature>();
+        var inputs = new RequestInputs(features, request);
+        features.Set(inputs);
+        features.Set<IHttpRequestFeature>(new RecordingRequestFeature(request, inputs));
+        features.Set<IQueryFeature>(new RecordingQueryFeature(inputs));
+        features.Set<IRequestCookiesFeature>(new RecordingCookiesFeature(inputs));
+        if (features.Get<IHttpConnectionFeature>() is { } connection)
+        {
+            inputs._connection = connection;
+            features.Set<IHttpConnectionFeature>(new RecordingConnectionFeature(connection, inputs));
+        }
+
+        inputs._items = features.Get<IItemsFeature>() ?? new ItemsFeature();
+        features.Set<IItemsFeature>(new RecordingItemsFeature(inputs._items, inputs));
+    }
+
+    /// <summary>The request reached Coalesce: what middleware in front read is settled, and recording pauses.</summary>
+    public void Enter() => _phase = Phase.Paused;
+
+    /// <summary>The endpoint starts running for a leader: what it reads from now on is recorded.</summary>
+    public void StartRecording()
+    {
+        _read?.Clear();
+        _usesStateSetInFront = false;
+        _phase = Phase.Recording;
+    }
+
+    /// <summary>The leader's run ended: its inputs are what was recorded until now.</summary>
+    public void StopRecording() => _phase = Phase.Paused;
+
+    /// <summary>Records a read of <paramref name="input"/>.</summary>
+    public void Read(RequestInput input)
+    {
+        switch (_phase)
+        {
+            case Phase.Recording:
+                Add(ref _read, input);
+                break;
+            case Phase.InFront when input.Kind is not (InputKind.AllHeaders or InputKind.AllCookies) &&
+                                    !(input.Kind == InputKind.Header && PerHopHeaders.Contains(input.Name)):
+                Add(ref _readInFront, input);
+                break;
+        }
+    }
+
+    /// <summary>Records a read of header <paramref name="name"/>.</summary>
+    public void ReadHeader(string name)
+    {
+        if (_phase != Phase.Paused)
+        {
+            Read(new RequestInput(InputKind.Header, name));
+        }
+    }
+
+    /// <summary>An <c>Items</c> entry was set.</summary>
+    public void ItemSet(object key)
+    {
+        if (_phase == Phase.InFront && !(_itemsSetInFront ??= []).Contains(key))
+        {
+            _itemsSetInFront.Add(key);
+        }
+    }
+
+    /// <summary>An <c>Items</c> entry was read (<paramref name="value"/> is what the reader got).</summary>
+    public void ItemRead(object key, object? value)
+    {
+        if (_phase != Phase.Recording || _itemsSetInFront is null || !_itemsSetInFront.Contains(key))
+        {
+            return;
+        }
+
+        if (key is string name && IsComparable(value))
+        {
+            Read(new RequestInput(InputKind.Item, name));
+        }
+        else
+        {
+            _usesStateSetInFront = true;
+        }
+    }
+
+    /// <summary>All <c>Items</c> entries were read.</summary>
+    public void ItemsEnumerated()
+    {
+        if (_phase == Phase.Recording && _itemsSetInFront is { Count: > 0 })
+        {
+            _usesStateSetInFront = true;
+        }
+    }
+
+    /// <summary>
+    /// The leader's inputs that its endpoint's key does not hold (nor the app ignores), with the leader's values:
+    /// what another request must have equal to share its response. <see langword="null"/> when there are none.
+    /// </summary>
+    public ObservedInputs? Collect(HttpContext context, EndpointState state)
+    {
+        List<RequestInput>? inputs = null;
+        foreach (var input in (IEnumerable<RequestInput>?)_read ?? [])
+        {
+            if (!state.HoldsInput(input))
+            {
+                Add(ref inputs, input);
+            }
+        }
+
+        if (_usesStateSetInFront)
+        {
+            foreach (var input in (IEnumerable<RequestInput>?)_readInFront ?? [])
+            {
+                if (!state.HoldsInput(input))
+                {
+                    Add(ref inputs, input);
+                }
+            }
+        }
+
+        if (inputs is null)
+        {
+            return null;
+        }
+
+        var observed = new ObservedInput[inputs.Count];
+        for (var i = 0; i < observed.Length; i++)
+        {
+            observed[i] = new ObservedInput(inputs[i], ValueOf(context, inputs[i]));
+        }
+
+        return new ObservedInputs(observed);
+    }
+
+    /// <summary>The value of <paramref name="input"/> in <paramref name="context"/>'s request, read without recording.</summary>
+    public static StringValues ValueOf(HttpContext context, RequestInput input)
+    {
+        var inputs = context.Features.Get<RequestInputs>();
+        var headers = inputs?.Headers ?? context.Request.Headers;
+        switch (input.Kind)
+        {
+            case InputKind.Header:
+                return headers[input.Name];
+            case InputKind.Query:
+                return (inputs?.InnerQuery ?? context.Request.Query)[input.Name];
+            case InputKind.Cookie:
+                return (inputs?.InnerCookies ?? context.Request.Cookies)[input.Name];
+            case InputKind.RemoteAddress:
+                return (inputs?._connection ?? context.Features.Get<IHttpConnectionFeature>())?.RemoteIpAddress?.ToString();
+            case InputKind.RemotePort:
+                return ((inputs?._connection ?? context.Features.Get<IHttpConnectionFeature>())?.RemotePort ?? 0).ToString(CultureInfo.InvariantCulture);
+            case InputKind.Protocol:
+                return (inputs?._request.Protocol) ?? context.Request.Protocol;
+            case InputKind.Item:
+                var items = inputs?._items?.Items ?? context.Items;
+                return items.TryGetValue(input.Name, out var value) ? TextOf(value) : StringValues.Empty;
+            case InputKind.AllHeaders:
+                return AllHeaders(headers);
+            case InputKind.AllQuery:
+                return (inputs?._request.QueryString) ?? context.Request.QueryString.Value;
+            case InputKind.AllCookies:
+                return headers.Cookie;
+            default:
+                return StringValues.Empty;
+        }
+    }
+
+    /// <summary>The query as sent, parsed without recording.</summary>
+    internal IQueryCollection InnerQuery => _query ??= new QueryFeature(Unrecorded()).Query;
+
+    /// <summary>The cookies as sent, parsed without recording.</summary>
+    internal IRequestCookieCollection InnerCookies => _cookies ??= new RequestCookiesFeature(Unrecorded()).Cookies;
+
+    /// <summary>The items feature the recording view stands in front of.</summary>
+    internal IItemsFeature InnerItems => _items!;
+
+    private static bool IsComparable(object? value) =>
+        value is null or string or bool or char or byte or sbyte or short or ushort or int or uint or long or ulong or
+            float or double or decimal or Guid or Enum;
+
+    private static string? TextOf(object? value) => value switch
+    {
+        null => null,
+        string text => text,
+        Enum e => e.GetType().FullName + "." + e.ToString(),
+        IFormattable formattable when IsComparable(value) => formattable.ToString(null, CultureInfo.InvariantCulture),
+        bool b => b ? "true" : "false",
+        char c => c.ToString(),
+
+        // Not comparable by value: never equal to another request's (its reads in front count instead).
+        _ => "\0object",
+    };
+
+    private static StringValues AllHeaders(IHeaderDictionary headers)
+    {
+        var all = new List<string>(headers.Count);
+        foreach (var (name, values) in headers)
+        {
+            if (!PerHopHeaders.Contains(name))
+            {
+                all.Add(name.ToLowerInvariant() + ":" + values.ToString());
+            }
+        }
+
+        all.Sort(StringComparer.Ordinal);
+        return all.ToArray();
+    }
+
+    private static void Add(ref List<RequestInput>? list, RequestInput input)
+    {
+        list ??= [];
+        if (!list.Contains(input))
+        {
+            list.Add(input);
+        }
+    }
+
+    /// <summary>A feature collection holding only the request feature as the server made it.</summary>
+    private FeatureCollection Unrecorded()
+    {
+        var features = new FeatureCollection(1);
+        features.Set(_request);
+        return features;
+    }
+}

@@ -1,0 +1,190 @@
+using Microsoft.AspNetCore.Http;
+
+namespace Coalesce.AspNetCore;
+
+/// <summary>
+/// A request that found a flight in progress for its key: waits for its outcome (bounded by the wait timeout and its
+/// own abort) and answers its own request from it, takes the flight over when chosen, or goes on alone.
+/// </summary>
+internal sealed class RequestFollower(RequestPath path, FlightLeader leader, StaleResponses stale)
+{
+    /// <summary>What a follower does after its wait.</summary>
+    private enum Next
+    {
+        Done,
+        RunOwn,
+        Retry,
+
+        /// <summary>
+        /// The leader's response was computed from an input this request has another value of: the endpoint's key
+        /// holds that input now, so the request tries again under its own key (with the others that share its value).
+        /// </summary>
+        Rekey,
+    }
+
+    /// <summary>
+    /// Follows the flight joined; when it ends in a way that cannot answer this request (its leader's client went
+    /// away), leads or follows the next flight for the key, and so on.
+    /// </summary>
+    public async Task FollowThenLeadAsync(
+        HttpContext context, EndpointState state, string key, string[] tags, RequestFlight joined, ExecutionCounters counters)
+    {
+        while (true)
+        {
+            switch (await FollowAsync(context, state, joined, counters, canTakeOver: true).ConfigureAwait(false))
+            {
+                case Next.Done:
+                    return;
+                case Next.RunOwn:
+                    await path.RunAloneAsync(context, counters).ConfigureAwait(false);
+                    return;
+                case Next.Rekey when Rekeyed(context, state, key) is { } own:
+                    key = own;
+                    break;
+                case Next.Rekey:
+                    await path.RunAloneAsync(context, counters).ConfigureAwait(false);
+                    return;
+            }
+
+            var mine = new RequestFlight(key, tags, state.Name);
+            if (mine.TryLead(path.Calls, out joined))
+            {
+                await leader.LeadAsync(context, state, mine, counters).ConfigureAwait(false);
+                return;
+            }
+        }
+    }
+
+    /// <summary>
+    /// The request's key now that its endpoint's key holds more inputs, or <see langword="null"/> when it is the same
+    /// (an input past what a key learns: the request runs on its own).
+    /// </summary>
+    private static string? Rekeyed(HttpContext context, EndpointState state, string key)
+    {
+        try
+        {
+            var own = RequestKeyBuilder.Build(context, state);
+            return own == key ? null : own;
+        }
+        catch (InvalidOperationException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// For a request that never leads (it has validators or a range): follows a flight in progress, else runs alone.
+    /// </summary>
+    public async Task FollowOnlyAsync(HttpContext context, EndpointState state, string key, ExecutionCounters counters)
+    {
+        if (path.Calls.TryFollow<FlightOutcome>(key, out var joined))
+        {
+            var next = await FollowAsync(context, state, (RequestFlight)joined, counters, canTakeOver: false).ConfigureAwait(false);
+            if (next == Next.Done)
+            {
+                return;
+            }
+        }
+
+        await path.RunAloneAsync(context, counters).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Waits for a flight's outcome and answers this request from it. A follower that may take over stands in
+    /// line for it; when the leader's client goes away and this one is chosen, it leads the same flight.
+    /// </summary>
+    private async Task<Next> FollowAsync(HttpContext context, EndpointState state, RequestFlight flight, ExecutionCounters counters, bool canTakeOver)
+    {
+        var waitTimeout = path.WaitTimeout(state);
+        var outcome = flight.Outcome;
+        flight.AddFollower();
+        path.Flights.Joined();
+        var successor = canTakeOver ? flight.Enlist(context) : null;
+        Task signal = successor is null ? outcome : Task.WhenAny(outcome, successor.Turn);
+
+        // Never throws: the leader's exception is rethrown below, apart from this wait's own timeout and abort.
+        await signal.WaitAsync(waitTimeout, path.Time, context.RequestAborted).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        if (!outcome.IsCompleted && successor is not { Turn.IsCompleted: true })
+        {
+            var withdrawn = successor is null || flight.Withdraw(successor);
+            if (context.RequestAborted.IsCancellationRequested)
+            {
+                if (!withdrawn)
+                {
+                    // Chosen just as this client left: pass the flight on rather than drop it.
+                    path.HandOver(flight);
+                }
+
+                return Next.Done;
+            }
+
+            if (withdrawn)
+            {
+                if (stale.FindForError(context, state, flight.Key, out var slowFor) is { } slowStale)
+                {
+                    // A leader this slow is as good as failed for this client, when a stale response may stand in.
+                    await stale.ServeOnErrorAsync(context, slowStale, slowFor, counters, ranEndpoint: false, failedStatus: null).ConfigureAwait(false);
+                    return Next.Done;
+                }
+
+                CoalescingLog.FollowerTimedOut(path.Logger, state.Name, waitTimeout);
+                return Next.RunOwn;
+            }
+        }
+
+        if (successor is not null && !flight.Withdraw(successor))
+        {
+            CoalescingLog.TookOver(path.Logger, state.Name);
+            await leader.LeadAsync(context, state, flight, counters).ConfigureAwait(false);
+            return Next.Done;
+        }
+
+        FlightOutcome result;
+        CapturedResponse? staleForError;
+        TimeSpan staleFor;
+        try
+        {
+            result = await outcome.ConfigureAwait(false);
+        }
+        catch when ((staleForError = stale.FindForError(context, state, flight.Key, out staleFor)) is not null)
+        {
+            await stale.ServeOnErrorAsync(context, staleForError, staleFor, counters, ranEndpoint: false, failedStatus: null).ConfigureAwait(false);
+            return Next.Done;
+        }
+        catch
+        {
+            // The leader's exception, rethrown in this follower's pipeline; it counted once, as the leader's error.
+            counters.Hit();
+            throw;
+        }
+
+        if (result is { Kind: FlightOutcomeKind.Shared, Response.StatusCode: >= 500 } &&
+            (staleForError = stale.FindForError(context, state, flight.Key, out staleFor)) is not null)
+        {
+            await stale.ServeOnErrorAsync(context, staleForError, staleFor, counters, ranEndpoint: false, result.Response.StatusCode).ConfigureAwait(false);
+            return Next.Done;
+        }
+
+        if (result.Kind == FlightOutcomeKind.Shared && path.CanAnswer(result.Response!, context, state))
+        {
+            counters.Hit();
+            await path.ReplayAsync(context, result.Response!, CacheStatus.Collapsed).ConfigureAwait(false);
+            return Next.Done;
+        }
+
+        // A follower whose own client has gone neither retries nor runs: when a load balancer or client cuts many
+        // connections at once, that would turn one aborted leader into a herd of wasted executions.
+        if (context.RequestAborted.IsCancellationRequested)
+        {
+            return Next.Done;
+        }
+
+        if (result.Kind == FlightOutcomeKind.Shared && canTakeOver && result.Response!.CanAnswer(context.Request))
+        {
+            // Only its inputs differ: the followers with this request's values go on together.
+            return Next.Rekey;
+        }
+
+        return result.Kind == FlightOutcomeKind.LeaderAborted && canTakeOver ? Next.Retry : Next.RunOwn;
+    }
+}

@@ -1,0 +1,68 @@
+namespace Coalesce.StackExchangeRedis;
+
+/// <summary>
+/// How far this instance follows the invalidation stream: the highest seq it has seen, the last seq it applied in
+/// order (from the log or while synchronized), the Redis data set (epoch) those seqs belong to, and whether it is
+/// synchronized now. Shared by the parts of <see cref="RedisInvalidationBus"/>.
+/// </summary>
+internal sealed class InvalidationProgress
+{
+    private long _currentSeq;
+    private long _appliedSeq = -1;
+    private volatile string? _epoch;
+    private volatile bool _synchronized;
+
+    /// <summary>The highest seq seen: this instance's own invalidations, other instances' messages, catch-up.</summary>
+    public long CurrentSeq => Volatile.Read(ref _currentSeq);
+
+    /// <summary>The seq up to which every invalidation has been applied here; -1 before the first catch-up.</summary>
+    public long AppliedSeq => Volatile.Read(ref _appliedSeq);
+
+    /// <summary>The Redis data set the seqs belong to; <see langword="null"/> before the first catch-up.</summary>
+    public string? Epoch
+    {
+        get => _epoch;
+        set => _epoch = value;
+    }
+
+    /// <summary>Subscribed, caught up and heartbeating; set by synchronization, cleared when the breaker opens.</summary>
+    public bool Synchronized
+    {
+        get => _synchronized;
+        set => _synchronized = value;
+    }
+
+    /// <summary>Raises <see cref="CurrentSeq"/> to <paramref name="seq"/>; lowers it too when <paramref name="allowBackwards"/>.</summary>
+    public void SetSeq(long seq, bool allowBackwards)
+    {
+        if (allowBackwards)
+        {
+            Volatile.Write(ref _currentSeq, seq);
+        }
+        else
+        {
+            InterlockedMax(ref _currentSeq, seq);
+        }
+    }
+
+    /// <summary>A message was applied while synchronized: every seq up to it is applied.</summary>
+    public void Applied(long seq) => InterlockedMax(ref _appliedSeq, seq);
+
+    /// <summary>A catch-up applied (or flushed) everything up to <paramref name="seq"/>.</summary>
+    public void CaughtUpTo(long seq) => Volatile.Write(ref _appliedSeq, seq);
+
+    private static void InterlockedMax(ref long target, long value)
+    {
+        var current = Volatile.Read(ref target);
+        while (value > current)
+        {
+            var seen = Interlocked.CompareExchange(ref target, value, current);
+            if (seen == current)
+            {
+                return;
+            }
+
+            current = seen;
+        }
+    }
+}
