@@ -74,7 +74,7 @@ internal sealed class FaultCluster : IAsyncDisposable
     {
         try
         {
-            await WebNode.DisposeAllAsync(Nodes);
+            await Nodes.DisposeAllAsync();
         }
         finally
         {
