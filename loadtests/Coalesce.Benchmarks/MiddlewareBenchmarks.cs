@@ -58,6 +58,23 @@ public class MiddlewareBenchmarks
     [Benchmark(Description = "coalescing, unique key")]
     public Task Coalescing_unique_key() => _coalesced(NewContext(_plain, unique: true));
 
+    /// <summary>As an app runs it: the start-up filter has put the input recording in place (RequestInputs).</summary>
+    [Benchmark(Description = "coalescing, unique key, inputs recorded")]
+    public Task Coalescing_unique_key_inputs_recorded()
+    {
+        var context = NewContext(_plain, unique: true);
+        RequestInputs.Install(context);
+        return _coalesced(context);
+    }
+
+    [Benchmark(Description = "memoized hit, inputs recorded")]
+    public Task Memoized_hit_inputs_recorded()
+    {
+        var context = NewContext(_memoized, unique: false);
+        RequestInputs.Install(context);
+        return _coalesced(context);
+    }
+
     [Benchmark(Description = "memoized hit")]
     public Task Memoized_hit() => _coalesced(NewContext(_memoized, unique: false));
 

@@ -1,5 +1,6 @@
 using WebApi;
 using WebApi.Catalog;
+using WebApi.Tenants;
 using WebApi.Upstream;
 using WebApi.Weather;
 
@@ -70,6 +71,9 @@ app.UseExceptionHandler(new ExceptionHandlerOptions
     },
 });
 app.UseStatusCodePages();
+
+// Resolves the tenant from X-Tenant into HttpContext.Items, in front of coalescing (GET /dashboard reads it).
+app.UseTenantResolver();
 app.UseRequestCoalescing();
 
 // Compression after coalescing: followers and memoized hits replay bytes compressed once.
@@ -78,6 +82,7 @@ app.UseResponseCompression();
 app.MapGet("/", () => TypedResults.Ok(new SampleIndex("Coalesce sample", SampleDefaults.TryThese))).DisableCoalescing();
 app.MapProducts();
 app.MapWeather();
+app.MapTenantDashboard();
 app.MapFlakyUpstream();
 app.MapCoalescingStats();
 

@@ -58,8 +58,11 @@ public sealed class RedisCoalescingOptions
     public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>
-    /// Whether a write's 2xx is sent only after every live instance has evicted its tags. Off, other instances may
-    /// serve the old response for the time pub/sub takes to deliver. Default: <see langword="true"/>.
+    /// Whether a write's 2xx is sent only after every live instance has evicted its tags. When that can't be
+    /// confirmed within <see cref="AckTimeout"/> (this instance has no link to Redis, the publish got no answer, or a
+    /// live instance never confirmed), the write is answered 503 with <c>Retry-After</c> instead, and its invalidation
+    /// is queued. Off, writes never wait or fail, and other instances may serve the old response until the
+    /// invalidation reaches them (pub/sub delivery, or Redis coming back). Default: <see langword="true"/>.
     /// </summary>
     /// <remarks>See docs/across-instances.md in the repository.</remarks>
     public bool ReadYourWrites { get; set; } = true;
@@ -68,13 +71,17 @@ public sealed class RedisCoalescingOptions
     /// <remarks>See docs/across-instances.md in the repository.</remarks>
     public TimeSpan ReadBudget { get; set; } = TimeSpan.FromMilliseconds(50);
 
-    /// <summary>How long publishing an invalidation may take before it is queued for later. Default: 250 ms.</summary>
+    /// <summary>
+    /// How long publishing an invalidation in the background (direct <c>MemoCache</c> invalidations, queued ones) may
+    /// take before it is queued for later. A write's own invalidation has <see cref="AckTimeout"/>. Default: 250 ms.
+    /// </summary>
     /// <remarks>See docs/across-instances.md in the repository.</remarks>
     public TimeSpan InvalidationBudget { get; set; } = TimeSpan.FromMilliseconds(250);
 
     /// <summary>
-    /// The longest a write waits for other instances to confirm an invalidation (<see cref="ReadYourWrites"/>).
-    /// An instance that stops being live ends its wait earlier. Default: 3 s.
+    /// The longest a write waits for its invalidation to be published and confirmed by the other live instances
+    /// (<see cref="ReadYourWrites"/>); the publish may use it all, past <see cref="InvalidationBudget"/>. An instance
+    /// that stops being live ends its wait earlier; past this bound the write is answered 503. Default: 3 s.
     /// </summary>
     /// <remarks>See docs/across-instances.md in the repository.</remarks>
     public TimeSpan AckTimeout { get; set; } = TimeSpan.FromSeconds(3);

@@ -1,6 +1,8 @@
+using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace Coalesce.AspNetCore;
@@ -39,6 +41,11 @@ internal sealed class CoalescingEndpointsValidator(IServiceProvider services) : 
             }
         }
 
+        if (failures is null)
+        {
+            DescribeCoalescedEndpoints(endpoints, options);
+        }
+
         if (failures is not null)
         {
             throw new InvalidOperationException(
@@ -47,6 +54,64 @@ internal sealed class CoalescingEndpointsValidator(IServiceProvider services) : 
         }
 
         return Task.CompletedTask;
+    }
+
+    /// <summary>One Information line per coalesced endpoint: what its key holds and what its policy does.</summary>
+    private void DescribeCoalescedEndpoints(EndpointDataSource endpoints, RequestCoalescingOptions options)
+    {
+        var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger<RequestCoalescingMiddleware>();
+        if (!logger.IsEnabled(LogLevel.Information) || services.GetService<CoalescingStatsRegistry>() is not { } stats)
+        {
+            return;
+        }
+
+        foreach (var endpoint in endpoints.Endpoints)
+        {
+            var state = new EndpointState(endpoint, options, stats);
+            if (state.Enabled && endpoint is RouteEndpoint)
+            {
+                CoalescingLog.EndpointCoalesced(logger, state.Name, DescribeKey(state), DescribePolicy(state.Policy));
+            }
+        }
+    }
+
+    private static string DescribeKey(EndpointState state)
+    {
+        var policy = state.Policy;
+        var parts = new List<string> { "method, scheme, host, path base" };
+        parts.Add(policy.KeyFunction is not null
+            ? "a KeyBy function (in place of path and query)"
+            : policy.VaryByQueryKeys is { } only ? $"path, query {(only.Length == 0 ? "(none)" : string.Join(", ", only))}" : "path, the whole query");
+        if (policy.VaryByRouteValues.Length > 0)
+        {
+            parts.Add("route values " + string.Join(", ", policy.VaryByRouteValues));
+        }
+
+        if (state.VaryByHeaders.Length > 0)
+        {
+            parts.Add("headers " + string.Join(", ", state.VaryByHeaders));
+        }
+
+        parts.Add(state.VaryByIdentity ? "the caller's identity" : "not the caller's identity");
+        return string.Join("; ", parts) + " (and any input it is seen to read)";
+    }
+
+    private static string DescribePolicy(CoalescingPolicy policy)
+    {
+        if (policy.MemoizeTtl is not { } ttl)
+        {
+            return "not memoized";
+        }
+
+        var text = $"memoized for {ttl}";
+        if (policy.HasStaleWindows)
+        {
+            text += $", stale-while-revalidate {policy.StaleWhileRevalidate}, stale-if-error {policy.StaleIfError}";
+        }
+
+        return policy.HasTags
+            ? text + ", tags " + string.Join(", ", policy.Tags.Select(t => t.Text).Concat(policy.TagFunctions.Select(_ => "(a function)")))
+            : text;
     }
 
     public Task StoppingAsync(CancellationToken cancellationToken) => Task.CompletedTask;

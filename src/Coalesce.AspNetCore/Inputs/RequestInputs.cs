@@ -72,6 +72,9 @@ internal sealed class RequestInputs
         Recording,
     }
 
+    /// <summary>The input for which this request was last refused another's response, for <c>Cache-Status</c> and logs.</summary>
+    public RequestInput? Refused { get; set; }
+
     /// <summary>The request headers as sent, read without recording.</summary>
     public IHeaderDictionary Headers => _request.Headers;
 

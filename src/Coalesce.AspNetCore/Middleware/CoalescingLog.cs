@@ -56,6 +56,12 @@ internal static partial class CoalescingLog
     [LoggerMessage(2019, LogLevel.Information, "{Endpoint} reads {Input}, which its key does not hold: requests that differ in it no longer share a response, and it joins the endpoint's key from now on. To key it from the first request, use {Remedy}; to ignore it, add it to IgnoredInputs.")]
     public static partial void InputLearned(ILogger logger, string endpoint, string input, string remedy);
 
+    [LoggerMessage(2021, LogLevel.Debug, "{Method} {Path}: {Outcome}{Why}.")]
+    public static partial void Answered(ILogger logger, string method, string? path, string outcome, string why);
+
+    [LoggerMessage(2101, LogLevel.Information, "{Endpoint} is coalesced; its key: {Key}; {Policy}.")]
+    public static partial void EndpointCoalesced(ILogger logger, string endpoint, string key, string policy);
+
     [LoggerMessage(2020, LogLevel.Debug, "A response of {Endpoint} was not shared with a request whose {Input} differs from the one it was computed from.")]
     public static partial void InputDiffered(ILogger logger, string endpoint, string input);
 }

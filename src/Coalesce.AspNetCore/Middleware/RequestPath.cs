@@ -44,13 +44,39 @@ internal sealed class RequestPath(
     /// <summary>How long a follower of <paramref name="state"/>'s endpoint waits for its leader.</summary>
     public TimeSpan WaitTimeout(EndpointState state) => state.Policy.WaitTimeout ?? Options.WaitTimeout;
 
+    /// <summary>
+    /// Says how the request is answered: in its <c>Cache-Status</c> (when on; with why it did not share when an input
+    /// differed) and in a Debug log.
+    /// </summary>
     public void SetCacheStatus(HttpContext context, string status)
     {
-        if (Options.EmitCacheStatus)
+        var emit = Options.EmitCacheStatus;
+        var debug = Logger.IsEnabled(LogLevel.Debug);
+        if (!emit && !debug)
         {
-            CacheStatus.Set(context.Response, CacheStatusName, status);
+            return;
+        }
+
+        var refused = status is CacheStatus.Miss or CacheStatus.Bypass ? context.Features.Get<RequestInputs>()?.Refused : null;
+        if (emit)
+        {
+            CacheStatus.Set(context.Response, CacheStatusName, refused is { } input ? CacheStatus.InputDiffers(status, input) : status);
+        }
+
+        if (debug)
+        {
+            CoalescingLog.Answered(Logger, context.Request.Method, context.Request.Path.Value, Describe(status), refused is { } why ? $" (not shared: its {why} differs from the response's)" : string.Empty);
         }
     }
+
+    private static string Describe(string status) => status switch
+    {
+        CacheStatus.Hit => "answered from a memoized response",
+        CacheStatus.Collapsed => "answered by another request's execution",
+        CacheStatus.Miss => "led an execution",
+        CacheStatus.Bypass => "ran on its own",
+        _ => status,
+    };
 
     /// <summary>Runs the endpoint for this request alone: nobody waits on it and nothing is kept.</summary>
     public async Task RunAloneAsync(HttpContext context, ExecutionCounters counters)
@@ -104,6 +130,11 @@ internal sealed class RequestPath(
 
         state.Inputs.CountRefusal();
         CoalescingLog.InputDiffered(Logger, state.Name, differs.ToString());
+        if (context.Features.Get<RequestInputs>() is { } inputs)
+        {
+            inputs.Refused = differs;
+        }
+
         return false;
     }
 

@@ -38,16 +38,25 @@ internal sealed class WriteInvalidation(MemoCache cache, HybridCacheTagInvalidat
         CoalescingLog.Invalidated(logger, removed, string.Join(", ", tags), state.Name);
         await hybridCache.RemoveByTagsAsync(tags, state.Name).ConfigureAwait(false);
 
-        // Still before the 2xx leaves: with read-your-writes, this returns once every live instance evicted the tags
-        // (or the acknowledgement timeout passed); with the shared store down it queues them and returns 0. Without a
-        // scale-out package there is nobody to tell.
+        // Still before the 2xx leaves: with read-your-writes, it may leave only once every instance that still serves
+        // has evicted the tags or stopped serving them. When that cannot be confirmed in time the client must not take
+        // the write as done: 503 (the write did happen; its invalidation is queued). Without a scale-out package there
+        // is nobody to tell, and the write is always confirmed.
+        bool confirmed;
         try
         {
-            await scaleOut.Invalidation.PublishInvalidationAsync(tags, CancellationToken.None).ConfigureAwait(false);
+            confirmed = await scaleOut.Invalidation.ConfirmWriteAsync(tags, CancellationToken.None).ConfigureAwait(false);
         }
         catch (Exception ex)
         {
             CoalescingLog.PublishFailed(logger, ex, string.Join(", ", tags), state.Name);
+            confirmed = false;
+        }
+
+        if (!confirmed)
+        {
+            context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+            context.Response.Headers.RetryAfter = "1";
         }
     }
 }

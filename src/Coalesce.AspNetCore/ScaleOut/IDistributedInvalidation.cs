@@ -45,6 +45,15 @@ internal interface IDistributedInvalidation
     /// <exception cref="OperationCanceledException">Only when <paramref name="cancellationToken"/> is cancelled.</exception>
     Task<long> PublishAsync(IReadOnlyCollection<InvalidationItem> items, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// A write's invalidation of <paramref name="tags"/>, awaited before its response leaves: publishes it and says
+    /// whether the write may be answered with its 2xx, that is whether every instance that still serves has applied
+    /// it or has stopped serving what it covers. <see langword="false"/> means it could not be confirmed within the
+    /// implementation's bound: the caller must not send the 2xx (the invalidation is queued and goes out later).
+    /// </summary>
+    /// <exception cref="OperationCanceledException">Only when <paramref name="cancellationToken"/> is cancelled.</exception>
+    Task<bool> ConfirmWriteAsync(IReadOnlyCollection<string> tags, CancellationToken cancellationToken);
+
     /// <summary>Invalidates <paramref name="tags"/> on every instance, as <see cref="PublishAsync"/> does.</summary>
     /// <exception cref="OperationCanceledException">Only when <paramref name="cancellationToken"/> is cancelled.</exception>
     Task<long> PublishInvalidationAsync(IReadOnlyCollection<string> tags, CancellationToken cancellationToken);

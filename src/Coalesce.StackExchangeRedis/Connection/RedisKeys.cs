@@ -21,6 +21,7 @@ internal sealed class RedisKeys
         Log = _prefix + "log:v2";
         AllStamp = _prefix + "all";
         Nodes = _prefix + "nodes";
+        PublishIds = _prefix + "ids";
         InvalidationChannel = RedisChannel.Literal(_prefix + "inv:v2");
         FillChannel = RedisChannel.Literal(_prefix + "fill:v1");
     }
@@ -42,6 +43,12 @@ internal sealed class RedisKeys
     /// and its key's stamp, so either drops every shared entry stored before it.
     /// </summary>
     public RedisKey AllStamp { get; }
+
+    /// <summary>
+    /// ZSET of recent publications, score seq, member <c>seq:publishId</c>, trimmed as the log is: which publication
+    /// each seq was, so an instance can tell a seq handed out twice (a failover that lost writes) from the one it saw.
+    /// </summary>
+    public RedisKey PublishIds { get; }
 
     /// <summary>ZSET of live instances, score the Redis time (ms) their liveness lapses.</summary>
     public RedisKey Nodes { get; }

@@ -68,6 +68,10 @@ internal static partial class RedisLog
         Message = "Handling an invalidation from another instance failed.")]
     public static partial void HandlingFailed(ILogger logger, Exception exception);
 
+    [LoggerMessage(EventId = 3028, EventName = "WriteNotConfirmed", Level = LogLevel.Warning,
+        Message = "A write's invalidation of {Tags} could not be confirmed within {Bound} ({Reason}); the write is not answered with its 2xx.")]
+    public static partial void WriteNotConfirmed(ILogger logger, string tags, string reason, TimeSpan bound);
+
     [LoggerMessage(EventId = 3040, EventName = "EntryTooLarge", Level = LogLevel.Debug,
         Message = "A {Bytes}-byte entry is over the second level's cap of {MaxBytes} bytes; it stays local.")]
     public static partial void EntryTooLarge(ILogger logger, int bytes, int maxBytes);

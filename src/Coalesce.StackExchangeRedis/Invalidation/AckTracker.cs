@@ -16,6 +16,7 @@ internal sealed class AckTracker
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly RedisCounters _counters;
+    private static readonly TimeSpan RetryLivenessAfter = TimeSpan.FromMilliseconds(50);
     private readonly ConcurrentDictionary<string, AckWaiter> _waiters = new(StringComparer.Ordinal);
 
     public AckTracker(RedisConnection connection, TimeProvider time, ILogger logger, RedisCounters counters)
@@ -44,13 +45,18 @@ internal sealed class AckTracker
 
     /// <summary>
     /// Waits until every instance in <paramref name="live"/> confirmed, or its liveness lapsed (checked against Redis,
-    /// as it may have heartbeat since), or <see cref="RedisCoalescingOptions.AckTimeout"/> passed.
+    /// as it may have heartbeat since), or <paramref name="timeout"/> passed.
     /// </summary>
     /// <param name="seq">The invalidation's seq, for the log.</param>
     /// <param name="waiter">The publication's waiter.</param>
     /// <param name="live">The other live instances, with how long (ms) their liveness still ran at the publish.</param>
+    /// <param name="timeout">The longest wait; a live instance that has not confirmed by then fails the wait.</param>
     /// <param name="cancellationToken">The caller's cancellation.</param>
-    public async Task WaitAsync(long seq, AckWaiter waiter, Dictionary<string, long> live, CancellationToken cancellationToken)
+    /// <returns>
+    /// <see langword="true"/> when every instance confirmed or stopped being live (so none serves what the
+    /// invalidation covers); <see langword="false"/> when the timeout passed first.
+    /// </returns>
+    public async Task<bool> WaitAsync(long seq, AckWaiter waiter, Dictionary<string, long> live, TimeSpan timeout, CancellationToken cancellationToken)
     {
         var started = _time.GetTimestamp();
         var lapsesAt = live.ToDictionary(static n => n.Key, static n => TimeSpan.FromMilliseconds(n.Value), StringComparer.Ordinal);
@@ -61,17 +67,17 @@ internal sealed class AckTracker
             var elapsed = _time.GetElapsedTime(started);
             if (pending.Length == 0)
             {
-                return;
+                return true;
             }
 
-            if (elapsed >= _options.AckTimeout)
+            if (elapsed >= timeout)
             {
                 _counters.AckTimeout();
-                RedisLog.AckTimedOut(_logger, seq, string.Join(", ", pending), _options.AckTimeout);
-                return;
+                RedisLog.AckTimedOut(_logger, seq, string.Join(", ", pending), timeout);
+                return false;
             }
 
-            var wait = _options.AckTimeout - elapsed;
+            var wait = timeout - elapsed;
             foreach (var node in pending)
             {
                 var untilLapse = lapsesAt[node] - elapsed;
@@ -81,7 +87,7 @@ internal sealed class AckTracker
             try
             {
                 await waiter.Completed.WaitAsync(wait < TimeSpan.FromMilliseconds(1) ? TimeSpan.FromMilliseconds(1) : wait, _time, cancellationToken).ConfigureAwait(false);
-                return;
+                return true;
             }
             catch (TimeoutException)
             {
@@ -94,16 +100,19 @@ internal sealed class AckTracker
                 continue;
             }
 
-            // The instance may have heartbeat since the publish: ask Redis how long it is still live.
+            // The instance may have heartbeat since the publish: ask Redis how long it is still live. Asked even while
+            // the breaker is open, with what is left of the wait (a slow link answers late, not never).
+            var remaining = timeout - elapsed;
             var check = await _connection.ExecuteAsync(
-                "check liveness", _options.ReadBudget,
+                "check liveness", remaining > _options.ReadBudget ? remaining : _options.ReadBudget,
                 db => db.ScriptEvaluateAsync(RedisInvalidationScripts.Liveness, [_keys.Nodes], [.. lapsed.Select(static n => (RedisValue)n)]),
-                cancellationToken).ConfigureAwait(false);
+                cancellationToken, whileOpen: true).ConfigureAwait(false);
             var left = check.Succeeded && check.Value is not null ? (RedisResult[])check.Value! : null;
             elapsed = _time.GetElapsedTime(started);
             for (var i = 0; i < lapsed.Length; i++)
             {
-                var ms = left is null ? 0 : (long)left[i];
+                // No answer is no proof that the instance stopped serving: it stays pending, asked again shortly.
+                var ms = left is null ? (long)RetryLivenessAfter.TotalMilliseconds : (long)left[i];
                 if (ms <= 0)
                 {
                     waiter.Drop(lapsed[i]);

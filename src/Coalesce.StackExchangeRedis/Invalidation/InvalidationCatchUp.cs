@@ -6,8 +6,9 @@ namespace Coalesce.StackExchangeRedis;
 /// <summary>
 /// Catch-up after pub/sub may have lost messages (<see cref="RedisInvalidationScripts.CatchUp"/>): reads the log after
 /// the last seq applied here and evicts those items; flushes everything local instead on the first synchronization,
-/// when Redis has a new epoch (it lost its data), when the seq went back, when the log has a gap, or when it holds an
-/// item of a kind this version does not know.
+/// when Redis has a new epoch (it lost its data), when the seq went back, when the highest seq this instance saw is
+/// another publication in Redis (a failover reused it), when the log has a gap, or when it holds an item of a kind
+/// this version does not know.
 /// </summary>
 internal sealed class InvalidationCatchUp(RedisConnection connection, InvalidationProgress progress, LocalEvictors evictors, ILogger logger)
 {
@@ -18,11 +19,12 @@ internal sealed class InvalidationCatchUp(RedisConnection connection, Invalidati
     {
         var keys = connection.Keys;
         var applied = progress.AppliedSeq;
+        var seen = progress.Seen;
         var read = await connection.ExecuteAsync(
             "catch up", connection.Options.InvalidationBudget,
             db => db.ScriptEvaluateAsync(
-                RedisInvalidationScripts.CatchUp, [keys.Seq, keys.Log, keys.Epoch],
-                [Math.Max(applied, 0), Guid.NewGuid().ToString("N"), CatchUpLimit]),
+                RedisInvalidationScripts.CatchUp, [keys.Seq, keys.Log, keys.Epoch, keys.PublishIds],
+                [Math.Max(applied, 0), Guid.NewGuid().ToString("N"), CatchUpLimit, seen?.Seq ?? 0]),
             cancellationToken, whileOpen: true).ConfigureAwait(false);
         if (!read.Succeeded || read.Value is null)
         {
@@ -32,6 +34,8 @@ internal sealed class InvalidationCatchUp(RedisConnection connection, Invalidati
         var result = (RedisResult[])read.Value!;
         var seq = (long)result[0];
         var epoch = (string)result[1]!;
+        var checkedMember = (string)result[2]!;
+        var head = (string)result[3]!;
         string? flush = null;
         var missed = new HashSet<string>(StringComparer.Ordinal);
         if (applied < 0)
@@ -47,17 +51,23 @@ internal sealed class InvalidationCatchUp(RedisConnection connection, Invalidati
             // Compared with every seq seen in this epoch (this instance's own included), not only the applied ones.
             flush = $"the seq went back from {Math.Max(applied, progress.CurrentSeq)} to {seq} (Redis restarted or rolled back)";
         }
+        else if (seen is not null && checkedMember.Length > 0 && !string.Equals(checkedMember, seen.Member, StringComparison.Ordinal))
+        {
+            // Same data set, but seq n is another publication than the one seen here: Redis handed it out again, as a
+            // replica promoted after writes that never reached it does. What came after the fork can't be followed.
+            flush = $"seq {seen.Seq} in Redis is not the invalidation this instance saw (a failover lost writes and reused their seqs)";
+        }
         else if (seq > applied)
         {
-            var entries = result.Length - 2;
-            var first = entries >= 2 ? (long)result[3] : long.MaxValue;
+            var entries = result.Length - 4;
+            var first = entries >= 2 ? (long)result[5] : long.MaxValue;
             if (entries == 0 || first != applied + 1 || entries >= CatchUpLimit * 2)
             {
                 flush = $"the log no longer covers seq {applied + 1} to {seq}";
             }
             else
             {
-                for (var i = 2; i < result.Length; i += 2)
+                for (var i = 4; i < result.Length; i += 2)
                 {
                     var member = (string)result[i]!;
                     missed.Add(member[(member.IndexOf(':', StringComparison.Ordinal) + 1)..]);
@@ -85,6 +95,16 @@ internal sealed class InvalidationCatchUp(RedisConnection connection, Invalidati
         progress.Epoch = epoch;
         progress.CaughtUpTo(seq);
         progress.SetSeq(seq, allowBackwards: flush is not null);
+        if (head.Length > 0)
+        {
+            var colon = head.IndexOf(':', StringComparison.Ordinal);
+            progress.Witness(seq, head[(colon + 1)..], allowBackwards: flush is not null);
+        }
+        else if (flush is not null)
+        {
+            progress.ForgetSeen();
+        }
+
         return true;
     }
 }

@@ -11,6 +11,7 @@ internal sealed class InvalidationProgress
     private long _appliedSeq = -1;
     private volatile string? _epoch;
     private volatile bool _synchronized;
+    private SeenPublication? _seen;
 
     /// <summary>The highest seq seen: this instance's own invalidations, other instances' messages, catch-up.</summary>
     public long CurrentSeq => Volatile.Read(ref _currentSeq);
@@ -44,6 +45,34 @@ internal sealed class InvalidationProgress
             InterlockedMax(ref _currentSeq, seq);
         }
     }
+
+    /// <summary>
+    /// The highest publication this instance has seen in this epoch (its own, another instance's message, or the head
+    /// found by a catch-up); <see langword="null"/> before any. Catch-up checks that Redis still holds it under its seq.
+    /// </summary>
+    public SeenPublication? Seen => Volatile.Read(ref _seen);
+
+    /// <summary>Records that seq <paramref name="seq"/> was publication <paramref name="publishId"/>, if it is the highest seen.</summary>
+    public void Witness(long seq, string publishId, bool allowBackwards = false)
+    {
+        var next = new SeenPublication(seq, publishId);
+        while (true)
+        {
+            var current = Volatile.Read(ref _seen);
+            if (!allowBackwards && current is not null && current.Seq >= seq)
+            {
+                return;
+            }
+
+            if (Interlocked.CompareExchange(ref _seen, next, current) == current)
+            {
+                return;
+            }
+        }
+    }
+
+    /// <summary>Forgets the publication seen (Redis's history holds none to check against).</summary>
+    public void ForgetSeen() => Volatile.Write(ref _seen, null);
 
     /// <summary>A message was applied while synchronized: every seq up to it is applied.</summary>
     public void Applied(long seq) => InterlockedMax(ref _appliedSeq, seq);

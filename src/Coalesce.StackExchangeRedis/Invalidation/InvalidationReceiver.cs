@@ -124,17 +124,20 @@ internal sealed class InvalidationReceiver
                 RedisLog.LocalFlush(_logger, "an invalidation carries a new epoch");
                 _progress.Epoch = epoch;
                 _progress.SetSeq(seq, allowBackwards: true);
+                _progress.Witness(seq, publishId, allowBackwards: true);
                 await _evictors.EvictAllAsync(token).ConfigureAwait(false);
             }
             else if (items is null)
             {
                 RedisLog.LocalFlush(_logger, "an invalidation holds an item of a kind this version does not know");
                 _progress.SetSeq(seq, allowBackwards: false);
+                _progress.Witness(seq, publishId);
                 await _evictors.EvictAllAsync(token).ConfigureAwait(false);
             }
             else
             {
                 _progress.SetSeq(seq, allowBackwards: false);
+                _progress.Witness(seq, publishId);
                 await _evictors.EvictAsync(items, seq, token).ConfigureAwait(false);
             }
 

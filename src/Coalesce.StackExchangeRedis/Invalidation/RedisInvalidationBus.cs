@@ -50,7 +50,7 @@ internal sealed class RedisInvalidationBus : IDistributedInvalidation, IAsyncDis
         var local = new LocalEvictors(evictors, logger);
         var acks = new AckTracker(connection, time, logger, counters);
         _deferred = new DeferredInvalidations(logger, counters);
-        _publisher = new InvalidationPublisher(connection, _progress, acks, counters);
+        _publisher = new InvalidationPublisher(connection, _progress, acks, time, counters);
         _receiver = new InvalidationReceiver(connection, _progress, local, acks, time, logger, counters, _stopping.Token);
         _catchUp = new InvalidationCatchUp(connection, _progress, local, logger);
         _heartbeat = new InstanceHeartbeat(connection, _progress, time, _stopping.Token);
@@ -118,6 +118,56 @@ internal sealed class RedisInvalidationBus : IDistributedInvalidation, IAsyncDis
         }
 
         return seq.Value;
+    }
+
+    /// <remarks>
+    /// With <see cref="RedisCoalescingOptions.ReadYourWrites"/> (the default) the rule is: <see langword="true"/> only
+    /// once the invalidation is in Redis (the second level is right for every instance) and every instance live at
+    /// that moment confirmed it or stopped being live (an instance that is not live does not serve tagged local
+    /// entries). All of it within one bound, <see cref="RedisCoalescingOptions.AckTimeout"/>, which the publish may
+    /// use past its usual budget, also while the breaker is open: a slow link delays the write, never its truth.
+    /// Without a connection, or when the bound passes, the answer is <see langword="false"/> and the items are queued
+    /// (unless they were published), to go out before this instance uses Redis again. Without read-your-writes this is
+    /// <see cref="PublishInvalidationAsync"/>, and always <see langword="true"/>.
+    /// </remarks>
+    public async Task<bool> ConfirmWriteAsync(IReadOnlyCollection<string> tags, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(tags);
+        if (!_options.ReadYourWrites)
+        {
+            await PublishInvalidationAsync(tags, cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+
+        var canonical = TagList.Canonical(InvalidationItem.Tags(tags).Select(InvalidationWire.Encode));
+        if (canonical.Length == 0)
+        {
+            return true;
+        }
+
+        var send = _deferred.IsEmpty ? canonical : TagList.Canonical(canonical.Concat(_deferred.Drain()));
+        if (!_connection.IsConnected)
+        {
+            // No link at all: nothing can reach the others, and waiting would only delay the same answer.
+            _deferred.Defer(send);
+            RedisLog.WriteNotConfirmed(_logger, InvalidationWire.Describe(canonical), "no connection to Redis", _options.AckTimeout);
+            return false;
+        }
+
+        var sent = await _publisher.PublishAsync(send, _options.AckTimeout, _options.AckTimeout, whileOpen: true, cancellationToken).ConfigureAwait(false);
+        if (sent.Seq is null)
+        {
+            _deferred.Defer(send);
+            RedisLog.WriteNotConfirmed(_logger, InvalidationWire.Describe(canonical), "Redis did not answer the publish", _options.AckTimeout);
+            return false;
+        }
+
+        if (!sent.Confirmed)
+        {
+            RedisLog.WriteNotConfirmed(_logger, InvalidationWire.Describe(canonical), "a live instance did not confirm", _options.AckTimeout);
+        }
+
+        return sent.Confirmed;
     }
 
     /// <summary>Stops heartbeating and leaves: removed from the live set and unsubscribed. Idempotent.</summary>

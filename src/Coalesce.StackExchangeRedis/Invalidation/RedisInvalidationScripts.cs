@@ -11,8 +11,9 @@ internal static class RedisInvalidationScripts
     /// <c>n</c> (its lifetime never shortened, and at least the floor so a leader that started before cannot store
     /// after it); the log gets <c>n:item</c> (<see cref="InvalidationWire"/>) and is trimmed to
     /// the last seqs; the message is published. Returns <c>{n, epoch, node, msLeft, node, msLeft, …}</c>: the instances
-    /// live now, with how long their liveness still runs.
-    /// KEYS: seq, log, epoch, nodes, stamps…  ARGV: channel, source id, publish id, epoch candidate,
+    /// live now, with how long their liveness still runs. The publish id is recorded as <c>n:id</c> in the ids set
+    /// (trimmed as the log is), so an instance can tell later whether Redis's seq <c>n</c> is the one it saw.
+    /// KEYS: seq, log, epoch, nodes, ids, stamps…  ARGV: channel, source id, publish id, epoch candidate,
     /// stamp floor (ms), seqs kept in the log, encoded items, items… (one per stamp, in the same order)
     /// </summary>
     public const string Publish = """
@@ -23,13 +24,15 @@ internal static class RedisInvalidationScripts
           redis.call('SET', KEYS[3], epoch)
         end
         local floor = tonumber(ARGV[5])
-        for i = 5, #KEYS do
+        for i = 6, #KEYS do
           local ttl = redis.call('PTTL', KEYS[i])
           if ttl < floor then ttl = floor end
           redis.call('SET', KEYS[i], n, 'PX', ttl)
-          redis.call('ZADD', KEYS[2], n, n .. ':' .. ARGV[i + 3])
+          redis.call('ZADD', KEYS[2], n, n .. ':' .. ARGV[i + 2])
         end
         redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', n - tonumber(ARGV[6]))
+        redis.call('ZADD', KEYS[5], n, n .. ':' .. ARGV[3])
+        redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', n - tonumber(ARGV[6]))
         redis.call('PUBLISH', ARGV[1], ARGV[2] .. ' ' .. ARGV[3] .. ' ' .. epoch .. ' ' .. n .. ' ' .. ARGV[7])
         local t = redis.call('TIME')
         local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -43,9 +46,11 @@ internal static class RedisInvalidationScripts
         """;
 
     /// <summary>
-    /// What an instance missed: <c>{seq, epoch, member, score, …}</c> with the log entries after <c>lastSeq</c>
-    /// (at most <c>limit</c>). Creates the epoch when Redis has none.
-    /// KEYS: seq, log, epoch.  ARGV: lastSeq, epoch candidate, limit.
+    /// What an instance missed: <c>{seq, epoch, checked, head, member, score, …}</c> with the log entries after
+    /// <c>lastSeq</c> (at most <c>limit</c>); <c>checked</c> is the ids-set member (<c>n:publishId</c>) of seq
+    /// <c>checkSeq</c> and <c>head</c> that of the current seq (each empty when the set has none). Creates the epoch
+    /// when Redis has none.
+    /// KEYS: seq, log, epoch, ids.  ARGV: lastSeq, epoch candidate, limit, checkSeq.
     /// </summary>
     public const string CatchUp = """
         local seq = tonumber(redis.call('GET', KEYS[1]) or '0')
@@ -54,7 +59,9 @@ internal static class RedisInvalidationScripts
           epoch = ARGV[2]
           redis.call('SET', KEYS[3], epoch)
         end
-        local out = { seq, epoch }
+        local checked = redis.call('ZRANGEBYSCORE', KEYS[4], ARGV[4], ARGV[4], 'LIMIT', 0, 1)[1] or ''
+        local head = redis.call('ZRANGEBYSCORE', KEYS[4], seq, seq, 'LIMIT', 0, 1)[1] or ''
+        local out = { seq, epoch, checked, head }
         if seq > tonumber(ARGV[1]) then
           local entries = redis.call('ZRANGEBYSCORE', KEYS[2], '(' .. ARGV[1], '+inf', 'WITHSCORES', 'LIMIT', 0, tonumber(ARGV[3]))
           for i = 1, #entries do out[#out + 1] = entries[i] end

@@ -7,6 +7,8 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Testing;
 
 namespace Coalesce.AspNetCore.Tests.Inputs;
 
@@ -200,6 +202,48 @@ public sealed class ObservedInputsTests
         var ex = await Assert.ThrowsAnyAsync<Exception>(() => TestApp.StartAsync(a => a.MapGet("/in", () => "x"), o => o.IgnoredInputs.Add("X-Debug")));
         Assert.Contains("IgnoredInputs", ex.Message, StringComparison.Ordinal);
         Assert.Contains("'X-Debug'", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_user_is_told_what_the_endpoint_reads_why_a_request_did_not_share_and_what_each_key_holds()
+    {
+        var gate = new Gate();
+        await using var app = await TestApp.StartAsync(
+            a => a.MapGet("/in", async (HttpContext c) =>
+            {
+                gate.Enter();
+                var tenant = c.Request.Headers["X-Tenant"].ToString();
+                await gate.WaitAsync(c.RequestAborted);
+                return "answer for " + tenant;
+            }).WithCoalescing(p => p.Memoize(TimeSpan.FromMinutes(1))),
+            o => o.EmitCacheStatus = true,
+            services: s => s.AddFakeLogging().AddLogging(l => l.AddFilter("Coalesce", LogLevel.Debug)),
+            kestrel: true);
+
+        var requests = new[] { "a", "b" }.Select(v =>
+        {
+            var request = new HttpRequestMessage(HttpMethod.Get, "/in");
+            request.Headers.Add("X-Tenant", v);
+            return app.Client.SendAsync(request);
+        }).ToArray();
+        await app.WaitForFollowersAsync(1);
+        gate.Open();
+        var responses = await Task.WhenAll(requests);
+
+        // The one that was refused says why in its Cache-Status.
+        var statuses = responses.Select(r => string.Join(",", r.Headers.GetValues("Cache-Status"))).ToArray();
+        Assert.Contains(statuses, s => s.Contains("detail=\"header:X-Tenant differs\"", StringComparison.Ordinal));
+
+        var logs = app.Services.GetFakeLogCollector().GetSnapshot();
+        var learned = Assert.Single(logs, r => r.Id.Id == 2019);
+        Assert.Contains("header:X-Tenant", learned.Message, StringComparison.Ordinal);
+        Assert.Contains("VaryByHeader(\"X-Tenant\")", learned.Message, StringComparison.Ordinal);
+        Assert.Contains(logs, r => r.Id.Id == 2020 && r.Message.Contains("header:X-Tenant", StringComparison.Ordinal));
+        Assert.Contains(logs, r => r.Id.Id == 2021 && r.Message.Contains("led an execution", StringComparison.Ordinal));
+        Assert.Contains(logs, r => r.Id.Id == 2021 && r.Message.Contains("not shared: its header:X-Tenant differs", StringComparison.Ordinal));
+        var started = Assert.Single(logs, r => r.Id.Id == 2101 && r.Message.Contains("/in", StringComparison.Ordinal));
+        Assert.Contains("headers Accept, Accept-Encoding, Accept-Language", started.Message, StringComparison.Ordinal);
+        Assert.Contains("memoized for 00:01:00", started.Message, StringComparison.Ordinal);
     }
 
     private static async Task<TestApp> StartAsync(InputPath path, bool memoized, Gate gate) =>

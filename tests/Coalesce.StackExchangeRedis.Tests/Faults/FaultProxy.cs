@@ -53,11 +53,23 @@ internal sealed class FaultProxy : IAsyncDisposable
         set => Interlocked.Exchange(ref _downstreamTicks, value.Ticks);
     }
 
-    /// <summary>Drops every byte either way while set; connections stay open, new ones are accepted.</summary>
+    /// <summary>
+    /// Drops every byte either way while set; connections stay open, new ones are accepted (and hear nothing). A byte
+    /// stream that lost bytes can't go on (TCP would have given up on it), so ending the blackhole resets every
+    /// connection open now: the instance reconnects, as after a partition.
+    /// </summary>
     public bool Blackhole
     {
         get => _blackhole;
-        set => _blackhole = value;
+        set
+        {
+            var ending = _blackhole && !value;
+            _blackhole = value;
+            if (ending)
+            {
+                ResetAll();
+            }
+        }
     }
 
     /// <summary>New connections are closed at once (as a refused connect) while set.</summary>

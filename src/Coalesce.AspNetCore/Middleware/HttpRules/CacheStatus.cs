@@ -41,6 +41,12 @@ internal static class CacheStatus
                 : $"fwd=stale; ttl={ttl}; detail=stale-if-error";
     }
 
+    /// <summary>
+    /// <paramref name="status"/> with the reason the request did not share a response: one of its inputs differed
+    /// (RFC 9211 §2.8 <c>detail</c>).
+    /// </summary>
+    public static string InputDiffers(string status, RequestInput input) => $"{status}; detail=\"{input} differs\"";
+
     public static void Set(HttpResponse response, string name, string status)
     {
         var entry = $"{name}; {status}";

@@ -21,4 +21,6 @@ internal sealed class NullDistributedInvalidation : IDistributedInvalidation
     public Task<long> PublishAsync(IReadOnlyCollection<InvalidationItem> items, CancellationToken cancellationToken) => Task.FromResult(0L);
 
     public Task<long> PublishInvalidationAsync(IReadOnlyCollection<string> tags, CancellationToken cancellationToken) => Task.FromResult(0L);
+
+    public Task<bool> ConfirmWriteAsync(IReadOnlyCollection<string> tags, CancellationToken cancellationToken) => Task.FromResult(true);
 }
