@@ -157,6 +157,27 @@ public sealed class ConfigurationBindingTests
     }
 
     [Fact]
+    public async Task The_stale_windows_bind_from_configuration()
+    {
+        var section = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["MemoizeTtl"] = "00:00:30",
+            ["MemoizeStaleWhileRevalidate"] = "00:05:00",
+            ["MemoizeStaleIfError"] = "01:00:00",
+            ["MemoizeSoftTimeout"] = "00:00:00.500",
+        }).Build();
+        var services = new ServiceCollection();
+        services.AddHttpClient("weather").AddCoalescing(section);
+        using var provider = services.BuildServiceProvider();
+
+        var options = provider.GetRequiredService<IOptionsMonitor<HttpCoalescingOptions>>().Get("weather");
+
+        Assert.Equal(
+            (TimeSpan.FromMinutes(5), TimeSpan.FromHours(1), TimeSpan.FromMilliseconds(500)),
+            (options.MemoizeStaleWhileRevalidate, options.MemoizeStaleIfError, options.MemoizeSoftTimeout));
+    }
+
+    [Fact]
     public async Task Bound_HttpClient_values_out_of_range_fail_start_up_naming_the_client_and_the_option()
     {
         var section = Section(new() { ["Coalesce:Retry:MaxRetryAttempts"] = "0", ["Coalesce:FallbackBaseAddresses:0"] = "https://replica.example/api" });

@@ -263,4 +263,26 @@ public class HttpCoalescingTests
         var stats = provider.GetRequiredService<CoalescingStatsRegistry>().GetSnapshot().HttpClients.Single();
         Assert.Equal(1, stats.Misses);
     }
+
+    [Fact]
+    public async Task Typed_clients_get_the_handler_too()
+    {
+        var network = new ScriptedHandler(sent => ScriptedHandler.Respond(HttpStatusCode.OK, "typed"));
+        var services = new ServiceCollection();
+        services.AddHttpClient<TypedWeatherClient>(c => c.BaseAddress = new Uri("http://typed.test"))
+            .AddCoalescing()
+            .ConfigurePrimaryHttpMessageHandler(() => network);
+        await using var provider = services.BuildServiceProvider();
+
+        var typed = provider.GetRequiredService<TypedWeatherClient>();
+
+        Assert.Equal("typed", await typed.Http.GetStringAsync("/"));
+        Assert.Equal(Timeout.InfiniteTimeSpan, typed.Http.Timeout);
+        Assert.Contains(provider.GetRequiredService<CoalescingStatsRegistry>().GetSnapshot().HttpClients, c => c.Name == nameof(TypedWeatherClient) && c.Misses == 1);
+    }
+
+    internal sealed class TypedWeatherClient(HttpClient http)
+    {
+        public HttpClient Http { get; } = http;
+    }
 }

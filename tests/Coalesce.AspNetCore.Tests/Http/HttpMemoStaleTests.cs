@@ -1,7 +1,5 @@
 using System.Net;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Options;
 
 namespace Coalesce.AspNetCore.Tests.Http;
 
@@ -162,51 +160,6 @@ public sealed class HttpMemoStaleTests
 
         Assert.Empty(Cache(scripted).Keys());
         Assert.Equal("call 3", await scripted.Client.GetStringAsync("/forecast"));
-    }
-
-    [Fact]
-    public async Task The_stale_windows_bind_from_configuration()
-    {
-        var section = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            ["MemoizeTtl"] = "00:00:30",
-            ["MemoizeStaleWhileRevalidate"] = "00:05:00",
-            ["MemoizeStaleIfError"] = "01:00:00",
-            ["MemoizeSoftTimeout"] = "00:00:00.500",
-        }).Build();
-        var services = new ServiceCollection();
-        services.AddHttpClient("weather").AddCoalescing(section);
-        using var provider = services.BuildServiceProvider();
-
-        var options = provider.GetRequiredService<IOptionsMonitor<HttpCoalescingOptions>>().Get("weather");
-
-        Assert.Equal(
-            (TimeSpan.FromMinutes(5), TimeSpan.FromHours(1), TimeSpan.FromMilliseconds(500)),
-            (options.MemoizeStaleWhileRevalidate, options.MemoizeStaleIfError, options.MemoizeSoftTimeout));
-    }
-
-    [Theory]
-    [InlineData(null, "-00:00:01", null, null, "MemoizeStaleWhileRevalidate is -00:00:01; it must be between zero and 7 days, or null for none.")]
-    [InlineData("00:00:30", null, "8.00:00:00", null, "MemoizeStaleIfError is 8.00:00:00; it must be between zero and 7 days, or null for none.")]
-    [InlineData(null, "00:05:00", null, null, "MemoizeStaleWhileRevalidate is set without MemoizeTtl;")]
-    [InlineData("00:00:30", null, null, "00:00:01", "MemoizeSoftTimeout is set without MemoizeStaleIfError;")]
-    [InlineData("00:00:30", null, "01:00:00", "00:00:00", "MemoizeSoftTimeout is 00:00:00; it must be more than zero")]
-    public void Out_of_range_or_incomplete_windows_fail_naming_the_client_and_the_option(
-        string? ttl, string? revalidate, string? onError, string? softTimeout, string message)
-    {
-        var services = new ServiceCollection();
-        services.AddHttpClient("weather").AddCoalescing(o =>
-        {
-            o.MemoizeTtl = ttl is null ? null : TimeSpan.Parse(ttl, System.Globalization.CultureInfo.InvariantCulture);
-            o.MemoizeStaleWhileRevalidate = revalidate is null ? null : TimeSpan.Parse(revalidate, System.Globalization.CultureInfo.InvariantCulture);
-            o.MemoizeStaleIfError = onError is null ? null : TimeSpan.Parse(onError, System.Globalization.CultureInfo.InvariantCulture);
-            o.MemoizeSoftTimeout = softTimeout is null ? null : TimeSpan.Parse(softTimeout, System.Globalization.CultureInfo.InvariantCulture);
-        });
-        using var provider = services.BuildServiceProvider();
-
-        var ex = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IOptionsMonitor<HttpCoalescingOptions>>().Get("weather"));
-
-        Assert.Contains(ex.Failures, f => f.StartsWith("HttpClient 'weather': " + message, StringComparison.Ordinal));
     }
 
     /// <summary>A network whose second call waits at <paramref name="gate"/>; every call answers "call N".</summary>

@@ -1,6 +1,10 @@
 using System.Net;
 using System.Net.Http.Headers;
+using System.Net.Http.Json;
 using System.Text;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Http.Resilience;
 using Polly;
@@ -217,6 +221,45 @@ public class HttpResilienceTests
         Assert.Equal("stale after 1", await response.Content.ReadAsStringAsync());
         Assert.Same(request, response.RequestMessage);
         Assert.Equal((1L, 1L), (scripted.Stats.Fallbacks, scripted.Stats.Errors));
+    }
+
+    [Fact]
+    public async Task With_the_primary_address_down_the_fallback_gets_the_same_path_query_headers_and_body()
+    {
+        await using var upstream = await KestrelUpstream.StartAsync(app => app.MapPost("/orders/{id}", async (HttpContext context, string id) =>
+        {
+            using var reader = new StreamReader(context.Request.Body);
+            return Results.Json(new
+            {
+                path = context.Request.Path.Value,
+                query = context.Request.QueryString.Value,
+                header = context.Request.Headers["X-Request-Id"].ToString(),
+                contentType = context.Request.ContentType,
+                body = await reader.ReadToEndAsync(),
+            });
+        }));
+        var services = new ServiceCollection();
+        services.AddHttpClient("orders", c => c.BaseAddress = new Uri($"http://127.0.0.1:{KestrelUpstream.ClosedPort()}/"))
+            .AddCoalescing(o => o.FallbackBaseAddresses.Add(new Uri(upstream.Address.GetLeftPart(UriPartial.Authority))));
+        await using var provider = services.BuildServiceProvider();
+        var client = provider.GetRequiredService<IHttpClientFactory>().CreateClient("orders");
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/orders/42?dryRun=true")
+        {
+            Content = JsonContent.Create(new { quantity = 3 }),
+        };
+        request.Headers.Add("X-Request-Id", "r-1");
+
+        using var response = await client.SendAsync(request);
+        var echo = await response.Content.ReadFromJsonAsync<JsonElement>();
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("/orders/42", echo.GetProperty("path").GetString());
+        Assert.Equal("?dryRun=true", echo.GetProperty("query").GetString());
+        Assert.Equal("r-1", echo.GetProperty("header").GetString());
+        Assert.StartsWith("application/json", echo.GetProperty("contentType").GetString(), StringComparison.Ordinal);
+        Assert.Equal("{\"quantity\":3}", echo.GetProperty("body").GetString());
+        var counts = provider.GetRequiredService<CoalescingStatsRegistry>().GetSnapshot().HttpClients.Single();
+        Assert.Equal((1L, 0L, 0L), (counts.Fallbacks, counts.Retries, counts.Errors));
     }
 
     [Fact]

@@ -7,8 +7,9 @@ namespace Coalesce.AspNetCore.Tests.Middleware;
 
 /// <summary>
 /// The middleware end to end: a stampede of identical GETs runs the endpoint once, and what is never coalesced at all.
-/// Each step has its own file: the key (<see cref="RequestKeyTests"/>), flights, capture, replay, preconditions, memo,
-/// stale responses and invalidation.
+/// Each step has its tests in the folder its code is in: the key (<c>Keys/</c>), flights (<c>Flights/</c>), the capture
+/// (<c>Streams/</c>), replay and memo (<c>Responses/</c>), preconditions and Cache-Status (<c>HttpRules/</c>), stale
+/// responses (<c>Stale/</c>); invalidation and options beside this file.
 /// </summary>
 public sealed class RequestCoalescingMiddlewareTests
 {

@@ -221,4 +221,25 @@ public class ParallelMapTests
     {
         public void Report(ParallelMapProgress value) => report(value);
     }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(10_001)]
+    public void Parallel_map_workers_out_of_range_are_rejected(int workers)
+    {
+        var error = Assert.Throws<ArgumentOutOfRangeException>(new ParallelMapOptions { Workers = workers }.Validate);
+
+        Assert.Equal("Workers", error.ParamName);
+        Assert.Contains("between 1 and 10,000", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Parallel_map_validates_its_per_item_resilience_too()
+    {
+        var options = new ParallelMapOptions { Resilience = new ResilienceOptions { RateLimit = 0 } };
+
+        var error = Assert.Throws<ArgumentOutOfRangeException>(options.Validate);
+
+        Assert.Equal("RateLimit", error.ParamName);
+    }
 }

@@ -74,7 +74,7 @@ internal sealed class FaultCluster : IAsyncDisposable
     {
         try
         {
-            await Tests.Nodes.DisposeAllAsync(Nodes);
+            await Nodes.DisposeAllAsync();
         }
         finally
         {

@@ -17,34 +17,5 @@ internal sealed class Nodes<TNode>(TNode[] nodes) : IReadOnlyList<TNode>, IAsync
 
     IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
 
-    public ValueTask DisposeAsync() => new(Nodes.DisposeAllAsync(nodes));
-}
-
-internal static class Nodes
-{
-    /// <summary>Disposes every instance started (nulls skipped), each even when another's disposal fails.</summary>
-    public static async Task DisposeAllAsync<TNode>(IEnumerable<TNode?> nodes)
-        where TNode : class, IAsyncDisposable
-    {
-        List<Exception>? failures = null;
-        foreach (var node in nodes)
-        {
-            try
-            {
-                if (node is not null)
-                {
-                    await node.DisposeAsync();
-                }
-            }
-            catch (Exception ex)
-            {
-                (failures ??= []).Add(ex);
-            }
-        }
-
-        if (failures is not null)
-        {
-            throw new AggregateException(failures);
-        }
-    }
+    public ValueTask DisposeAsync() => new(nodes.DisposeAllAsync());
 }

@@ -110,7 +110,7 @@ internal sealed class TestNode : IAsyncDisposable
         }
         catch
         {
-            await Nodes.DisposeAllAsync(nodes);
+            await nodes.DisposeAllAsync();
             throw;
         }
 

@@ -153,7 +153,7 @@ public sealed class CrossInstanceInvalidationTests
         }
         finally
         {
-            await Nodes.DisposeAllAsync([a, b]);
+            await new[] { a, b }.DisposeAllAsync();
         }
     }
 

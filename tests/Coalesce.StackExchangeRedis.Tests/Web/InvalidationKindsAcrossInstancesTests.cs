@@ -122,7 +122,7 @@ public sealed class InvalidationKindsAcrossInstancesTests
         finally
         {
             backend.Open();
-            await Nodes.DisposeAllAsync(nodes);
+            await nodes.DisposeAllAsync();
         }
     }
 

@@ -350,7 +350,7 @@ public sealed class SingleFlightAcrossInstancesTests
         {
             backend.Open();
             redis.Resume();
-            await Nodes.DisposeAllAsync(nodes);
+            await nodes.DisposeAllAsync();
         }
     }
 }

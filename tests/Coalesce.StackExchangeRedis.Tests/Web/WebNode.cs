@@ -138,7 +138,7 @@ internal sealed class WebNode : IAsyncDisposable
         }
         catch
         {
-            await Nodes.DisposeAllAsync(nodes);
+            await nodes.DisposeAllAsync();
             throw;
         }
 

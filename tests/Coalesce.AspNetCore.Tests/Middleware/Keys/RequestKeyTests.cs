@@ -293,6 +293,7 @@ public sealed class RequestKeyTests
         return RequestKeyBuilder.Build(context, _state);
     }
 
+    /// <summary>Answers with the path, query and Accept it was sent and its run, so only requests that met answer alike.</summary>
     private static Task<TestApp> GatedCatchAll(Gate gate) => TestApp.StartAsync(a => a.MapMethods("/items/{**rest}", ["GET", "HEAD"], async (HttpContext ctx) =>
     {
         var run = await gate.EnterAndWaitAsync();

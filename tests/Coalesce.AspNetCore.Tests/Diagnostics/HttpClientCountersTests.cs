@@ -2,60 +2,20 @@ using System.Diagnostics.Metrics;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Coalesce.AspNetCore.Tests.Http;
 using Coalesce.Testing;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.Metrics.Testing;
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
 
-namespace Coalesce.AspNetCore.Tests.Http;
+namespace Coalesce.AspNetCore.Tests.Diagnostics;
 
-public class HttpFallbackAndStatsTests
+/// <summary>Each HttpClient's counts: in the stats endpoint under <c>httpClients</c>, and on the Coalesce meter.</summary>
+public sealed class HttpClientCountersTests
 {
-    [Fact]
-    public async Task With_the_primary_address_down_the_fallback_gets_the_same_path_query_headers_and_body()
-    {
-        await using var upstream = await KestrelUpstream.StartAsync(app => app.MapPost("/orders/{id}", async (HttpContext context, string id) =>
-        {
-            using var reader = new StreamReader(context.Request.Body);
-            return Results.Json(new
-            {
-                path = context.Request.Path.Value,
-                query = context.Request.QueryString.Value,
-                header = context.Request.Headers["X-Request-Id"].ToString(),
-                contentType = context.Request.ContentType,
-                body = await reader.ReadToEndAsync(),
-            });
-        }));
-        var services = new ServiceCollection();
-        services.AddHttpClient("orders", c => c.BaseAddress = new Uri($"http://127.0.0.1:{KestrelUpstream.ClosedPort()}/"))
-            .AddCoalescing(o => o.FallbackBaseAddresses.Add(new Uri(upstream.Address.GetLeftPart(UriPartial.Authority))));
-        await using var provider = services.BuildServiceProvider();
-        var client = provider.GetRequiredService<IHttpClientFactory>().CreateClient("orders");
-        using var request = new HttpRequestMessage(HttpMethod.Post, "/orders/42?dryRun=true")
-        {
-            Content = JsonContent.Create(new { quantity = 3 }),
-        };
-        request.Headers.Add("X-Request-Id", "r-1");
-
-        using var response = await client.SendAsync(request);
-        var echo = await response.Content.ReadFromJsonAsync<JsonElement>();
-
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        Assert.Equal("/orders/42", echo.GetProperty("path").GetString());
-        Assert.Equal("?dryRun=true", echo.GetProperty("query").GetString());
-        Assert.Equal("r-1", echo.GetProperty("header").GetString());
-        Assert.StartsWith("application/json", echo.GetProperty("contentType").GetString(), StringComparison.Ordinal);
-        Assert.Equal("{\"quantity\":3}", echo.GetProperty("body").GetString());
-        var counts = provider.GetRequiredService<CoalescingStatsRegistry>().GetSnapshot().HttpClients.Single();
-        Assert.Equal((1L, 0L, 0L), (counts.Fallbacks, counts.Retries, counts.Errors));
-    }
-
     [Fact]
     public async Task Per_client_stats_appear_under_httpClients_in_the_stats_endpoint_and_on_the_meter()
     {
@@ -144,51 +104,5 @@ public class HttpFallbackAndStatsTests
             Assert.Equal(Name, m.Tags["coalesce.name"]);
         });
         await app.StopAsync();
-    }
-
-    [Fact]
-    public async Task Invalid_options_stop_the_app_at_start_up_with_messages_that_name_the_option()
-    {
-        var builder = Host.CreateApplicationBuilder();
-        builder.Logging.ClearProviders();
-        builder.Services.AddHttpClient("bad").AddCoalescing(o =>
-        {
-            o.Retry!.MaxRetryAttempts = 0;
-            o.Retry.Delay = TimeSpan.FromSeconds(-1);
-            o.TotalTimeout = TimeSpan.Zero;
-            o.FallbackBaseAddresses.Add(new Uri("http://replica.test/api"));
-            o.RateLimit = new HttpRateLimitOptions { PermitsPerSecond = 0 };
-        });
-        using var host = builder.Build();
-
-        var failure = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync());
-
-        Assert.Contains(failure.Failures, f => f.Contains("HttpClient 'bad': Retry.MaxRetryAttempts is 0; it must be between 1 and 100 (set Retry to null for no retries).", StringComparison.Ordinal));
-        Assert.Contains(failure.Failures, f => f.Contains("Retry.Delay is -00:00:01", StringComparison.Ordinal));
-        Assert.Contains(failure.Failures, f => f.Contains("TotalTimeout is 00:00:00", StringComparison.Ordinal));
-        Assert.Contains(failure.Failures, f => f.Contains("FallbackBaseAddresses[0] is 'http://replica.test/api'", StringComparison.Ordinal));
-        Assert.Contains(failure.Failures, f => f.Contains("RateLimit.PermitsPerSecond is 0", StringComparison.Ordinal));
-    }
-
-    [Fact]
-    public async Task Typed_clients_get_the_handler_too()
-    {
-        var network = new ScriptedHandler(sent => ScriptedHandler.Respond(HttpStatusCode.OK, "typed"));
-        var services = new ServiceCollection();
-        services.AddHttpClient<TypedWeatherClient>(c => c.BaseAddress = new Uri("http://typed.test"))
-            .AddCoalescing()
-            .ConfigurePrimaryHttpMessageHandler(() => network);
-        await using var provider = services.BuildServiceProvider();
-
-        var typed = provider.GetRequiredService<TypedWeatherClient>();
-
-        Assert.Equal("typed", await typed.Http.GetStringAsync("/"));
-        Assert.Equal(Timeout.InfiniteTimeSpan, typed.Http.Timeout);
-        Assert.Contains(provider.GetRequiredService<CoalescingStatsRegistry>().GetSnapshot().HttpClients, c => c.Name == nameof(TypedWeatherClient) && c.Misses == 1);
-    }
-
-    internal sealed class TypedWeatherClient(HttpClient http)
-    {
-        public HttpClient Http { get; } = http;
     }
 }

@@ -3,7 +3,7 @@ using System.Text.RegularExpressions;
 namespace Coalesce.StackExchangeRedis.Tests;
 
 /// <summary>A node that missed invalidations catches up from the log when it reconnects, or flushes when it cannot.</summary>
-public sealed partial class CatchUpTests
+public sealed partial class InvalidationCatchUpTests
 {
     /// <summary>Node B's options: a client name, so a test can cut its connections with CLIENT KILL.</summary>
     private static readonly Action<RedisCoalescingOptions> NamedB = o => o.ConfigurationOptions!.ClientName = "node-b";

@@ -11,7 +11,7 @@ namespace Coalesce.AspNetCore.Tests.Middleware;
 /// The memo step: what is kept, for how long, under which tags and up to which size, and what is never kept.
 /// Invalidation by writes is in <see cref="InvalidationTests"/>, stale responses in <see cref="StaleTests"/>.
 /// </summary>
-public sealed class MemoizationTests
+public sealed class ResponseMemoTests
 {
     [Fact]
     public async Task A_memoized_endpoint_runs_its_handler_once_within_the_ttl_and_again_after_expiry()

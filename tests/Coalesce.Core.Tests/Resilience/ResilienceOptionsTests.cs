@@ -1,6 +1,7 @@
 namespace Coalesce.Tests.Resilience;
 
-public class ValidationTests
+/// <summary>Resilience options out of range are rejected naming the option and its range; the defaults are as documented.</summary>
+public class ResilienceOptionsTests
 {
     public static TheoryData<string, Action<ResilienceOptions>, string> InvalidOptions => new()
     {
@@ -77,26 +78,5 @@ public class ValidationTests
         Assert.Equal(1000, options.RateLimitQueueLimit);
         Assert.Equal("coalesce", options.CacheNamespace);
         Assert.Same(TimeProvider.System, options.TimeProvider);
-    }
-
-    [Theory]
-    [InlineData(0)]
-    [InlineData(10_001)]
-    public void Parallel_map_workers_out_of_range_are_rejected(int workers)
-    {
-        var error = Assert.Throws<ArgumentOutOfRangeException>(new ParallelMapOptions { Workers = workers }.Validate);
-
-        Assert.Equal("Workers", error.ParamName);
-        Assert.Contains("between 1 and 10,000", error.Message, StringComparison.Ordinal);
-    }
-
-    [Fact]
-    public void Parallel_map_validates_its_per_item_resilience_too()
-    {
-        var options = new ParallelMapOptions { Resilience = new ResilienceOptions { RateLimit = 0 } };
-
-        var error = Assert.Throws<ArgumentOutOfRangeException>(options.Validate);
-
-        Assert.Equal("RateLimit", error.ParamName);
     }
 }

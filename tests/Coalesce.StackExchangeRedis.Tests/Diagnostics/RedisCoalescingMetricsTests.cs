@@ -4,7 +4,7 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace Coalesce.StackExchangeRedis.Tests;
 
-public sealed class MetricsTests
+public sealed class RedisCoalescingMetricsTests
 {
     [RedisFact]
     public async Task The_Coalesce_meter_publishes_the_same_figures_as_the_snapshot()
