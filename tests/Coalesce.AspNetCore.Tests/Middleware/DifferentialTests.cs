@@ -9,9 +9,10 @@ using Microsoft.Extensions.DependencyInjection;
 namespace Coalesce.AspNetCore.Tests.Middleware;
 
 /// <summary>
-/// Many concurrent clients with random mixes of methods, identities, Accept-Encoding, ranges and validators,
-/// against endpoints with compression, ETags and range support, on real Kestrel: every response is what the same
-/// request gets from the same app without coalescing. No crossing, no stalls.
+/// Many concurrent clients with random mixes of methods, identities, Accept-Encoding, ranges, validators and extra
+/// headers (a region one endpoint reads, noise and user agents none reads), against endpoints with compression, ETags
+/// and range support, on real Kestrel: every response is what the same request gets from the same app without
+/// coalescing. No crossing, no stalls.
 /// </summary>
 public sealed class DifferentialTests
 {
@@ -64,10 +65,13 @@ public sealed class DifferentialTests
                 a.MapMethods("/file/{id}", ["GET", "HEAD"], (int id, ClaimsPrincipal user) => File(id, user))
                     .WithCoalescing(p => p.Memoize(TimeSpan.FromMinutes(5)).Tag("file:{id}"));
                 a.MapMethods("/live/{id}", ["GET", "HEAD"], (int id, ClaimsPrincipal user) => File(id, user));
-                a.MapGet("/json/{id}", async (int id, ClaimsPrincipal user) =>
+                a.MapGet("/json/{id}", async (int id, ClaimsPrincipal user, HttpContext context) =>
                 {
                     await Task.Delay(2);
-                    return Results.Json(new { id, user = Name(user), items = Enumerable.Range(0, 40).Select(i => $"item {i} of {id}") });
+
+                    // An input outside the key (the region), read by the handler: never shared across regions.
+                    var region = context.Request.Headers["X-Region"].ToString();
+                    return Results.Json(new { id, user = Name(user), region, items = Enumerable.Range(0, 40).Select(i => $"item {i} of {id} in {region}") });
                 }).WithCoalescing(p => p.Memoize(TimeSpan.FromMinutes(5)));
             },
             beforeCoalescing: a =>
@@ -144,6 +148,7 @@ public sealed class DifferentialTests
     {
         private static readonly string?[] Users = [null, "alice-key", "bob-key"];
         private static readonly string?[] Encodings = [null, "gzip", "br", "gzip, br"];
+        private static readonly string?[] Regions = [null, "north", "south"];
         private static readonly string?[] Ranges = [null, null, null, "bytes=0-9", "bytes=-5", "bytes=50-", "bytes=0-1,4-5", "bytes=9999-"];
 
         public static RequestSpec Random(Random random)
@@ -176,6 +181,15 @@ public sealed class DifferentialTests
                     headers.Add(("If-Range", random.Next(2) == 0 ? Tag(user, id) : "\"stale\""));
                 }
             }
+
+            if (Regions[random.Next(Regions.Length)] is { } region)
+            {
+                headers.Add(("X-Region", region));
+            }
+
+            // Headers no endpoint reads: they must not stop sharing, nor change any answer.
+            headers.Add(("X-Noise", random.Next(1000).ToString(CultureInfo.InvariantCulture)));
+            headers.Add(("User-Agent", $"client/{random.Next(20)}"));
 
             var etag = random.Next(3) == 0 ? Tag(user, id) : "\"other\"";
             switch (random.Next(9))
