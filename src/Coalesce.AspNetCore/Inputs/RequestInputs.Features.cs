@@ -9,8 +9,11 @@ namespace Coalesce.AspNetCore;
 /// features (a request pays one allocation for all of them), passing every call through to the server's feature and
 /// recording the reads.
 /// </summary>
-internal sealed partial class RequestInputs : IHttpRequestFeature, IQueryFeature, IRequestCookiesFeature, IHttpConnectionFeature, IItemsFeature
+internal sealed partial class RequestInputs :
+    IHttpRequestFeature, IQueryFeature, IRequestCookiesFeature, IHttpConnectionFeature, IItemsFeature, IServiceProvidersFeature
 {
+    private IServiceProvider? _servicesSeen;
+    private RecordingServices? _recordingServices;
     private IHeaderDictionary? _headersSeen;
     private RecordingHeaders? _recordingHeaders;
     private IQueryCollection? _querySet;
@@ -120,6 +123,22 @@ internal sealed partial class RequestInputs : IHttpRequestFeature, IQueryFeature
             return _recordingItems!;
         }
         set => ItemsFeature.Items = value;
+    }
+
+    IServiceProvider IServiceProvidersFeature.RequestServices
+    {
+        get
+        {
+            var services = _services!.RequestServices;
+            if (!ReferenceEquals(services, _servicesSeen))
+            {
+                _servicesSeen = services;
+                _recordingServices = new RecordingServices(services, this);
+            }
+
+            return _recordingServices!;
+        }
+        set => _services!.RequestServices = value;
     }
 
     /// <summary>The server's connection feature (one made here when the server has none).</summary>

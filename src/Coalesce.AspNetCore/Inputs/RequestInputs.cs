@@ -20,7 +20,8 @@ namespace Coalesce.AspNetCore;
 /// <item>What middleware in front of Coalesce's read counts through what it left behind for the endpoint: an
 /// <c>HttpContext.Items</c> entry set in front that the endpoint reads is itself an input (its value compared, when it
 /// is a string, number, bool, enum or Guid); one of any other value, or kept under a key that is not a string, makes
-/// every input read in front count.</item>
+/// every input read in front count; so does a service of the app's own that was resolved in front and is resolved again
+/// (a scoped "current tenant" a middleware filled in).</item>
 /// <item>Per-hop, tracing and forwarding headers never count through middleware in front, nor does an enumeration of
 /// all headers there (request logging): <c>UseForwardedHeaders</c>' result is the client's address, an input of its own.</item>
 /// </list>
@@ -52,6 +53,8 @@ internal sealed partial class RequestInputs
     private List<RequestInput>? _read;
     private List<RequestInput>? _readInFront;
     private List<object>? _itemsSetInFront;
+    private List<Type>? _servicesResolvedInFront;
+    private IServiceProvidersFeature? _services;
     private bool _usesStateSetInFront;
 
     private RequestInputs(IFeatureCollection features, IHttpRequestFeature request)
@@ -86,6 +89,8 @@ internal sealed partial class RequestInputs
         {
             _connection = features.Get<IHttpConnectionFeature>(),
             _items = features.Get<IItemsFeature>(),
+            _services = features.Get<IServiceProvidersFeature>() ??
+                        (context is DefaultHttpContext { ServiceScopeFactory: { } scopes } ? new RequestServicesFeature(context, scopes) : null),
         };
         features.Set(inputs);
         features.Set<IHttpRequestFeature>(inputs);
@@ -93,6 +98,10 @@ internal sealed partial class RequestInputs
         features.Set<IRequestCookiesFeature>(inputs);
         features.Set<IHttpConnectionFeature>(inputs);
         features.Set<IItemsFeature>(inputs);
+        if (inputs._services is not null)
+        {
+            features.Set<IServiceProvidersFeature>(inputs);
+        }
     }
 
     /// <summary>The request reached Coalesce: what middleware in front read is settled, and recording pauses.</summary>
@@ -159,6 +168,34 @@ internal sealed partial class RequestInputs
             _usesStateSetInFront = true;
         }
     }
+
+    /// <summary>
+    /// A service was resolved from the request's services. The app's own types resolved in front and again while the
+    /// endpoint runs are state derived in front (a scoped "current tenant" a middleware filled in): then what was read in
+    /// front counts. The framework's types (<c>Microsoft.*</c>, <c>System.*</c>: options, loggers, clocks) are not.
+    /// </summary>
+    public void ServiceResolved(Type type)
+    {
+        if (_phase == Phase.Paused || IsFrameworkType(type))
+        {
+            return;
+        }
+
+        if (_phase == Phase.InFront)
+        {
+            if (!(_servicesResolvedInFront ??= []).Contains(type))
+            {
+                _servicesResolvedInFront.Add(type);
+            }
+        }
+        else if (_servicesResolvedInFront is not null && _servicesResolvedInFront.Contains(type))
+        {
+            _usesStateSetInFront = true;
+        }
+    }
+
+    private static bool IsFrameworkType(Type type) =>
+        type.Namespace is { } space && (space.StartsWith("Microsoft.", StringComparison.Ordinal) || space.StartsWith("System", StringComparison.Ordinal));
 
     /// <summary>All <c>Items</c> entries were read.</summary>
     public void ItemsEnumerated()

@@ -27,7 +27,8 @@ public sealed class ObservedInputsTests
         Func<HttpContext, string> Read,
         Action<HttpRequestMessage, string> Send,
         Action<WebApplication>? InFront = null,
-        Action<CoalescingPolicyBuilder>? Policy = null)
+        Action<CoalescingPolicyBuilder>? Policy = null,
+        Action<IServiceCollection>? Services = null)
     {
         public override string ToString() => Name;
     }
@@ -45,6 +46,7 @@ public sealed class ObservedInputsTests
         new("client address from UseForwardedHeaders", c => c.Connection.RemoteIpAddress!.ToString(), (r, v) => r.Headers.Add("X-Forwarded-For", "10.0.0." + (v[0] - 'a' + 1)), InFront: ForwardedHeaders),
         new("tenant string a middleware in front put in Items", c => (string)c.Items["tenant"]!, (r, v) => r.Headers.Add("X-Tenant", v), InFront: TenantAsString),
         new("tenant object a middleware in front put in Items", c => ((Tenant)c.Items[typeof(Tenant)]!).Id, (r, v) => r.Headers.Add("X-Tenant", v), InFront: TenantAsObject),
+        new("tenant a middleware in front filled into a scoped service", c => c.RequestServices.GetRequiredService<CurrentTenant>().Id, (r, v) => r.Headers.Add("X-Tenant", v), InFront: TenantAsScopedService, Services: s => s.AddScoped<CurrentTenant>()),
     ];
 
     public static TheoryData<InputPath, bool> PathsPlainAndMemoized()
@@ -267,6 +269,7 @@ public sealed class ObservedInputsTests
                 a.MapCoalescingStats();
             },
             beforeCoalescing: path.InFront,
+            services: path.Services,
             kestrel: true);
 
     private static HttpRequestMessage Request(InputPath path, string value)
@@ -284,6 +287,7 @@ public sealed class ObservedInputsTests
         await using var bare = await TestApp.StartAsync(
             a => a.MapGet("/in", (HttpContext c) => "answer for " + path.Read(c)),
             beforeCoalescing: path.InFront,
+            services: path.Services,
             kestrel: true,
             useCoalescing: false);
         var answers = new string[values.Length];
@@ -314,6 +318,19 @@ public sealed class ObservedInputsTests
             c.Items[typeof(Tenant)] = new Tenant(c.Request.Headers["X-Tenant"].ToString());
             return next(c);
         });
+
+    private static void TenantAsScopedService(WebApplication app) =>
+        app.Use((c, next) =>
+        {
+            c.RequestServices.GetRequiredService<CurrentTenant>().Id = c.Request.Headers["X-Tenant"].ToString();
+            return next(c);
+        });
+
+    /// <summary>A scoped "current tenant", filled in by a middleware in front.</summary>
+    private sealed class CurrentTenant
+    {
+        public string Id { get; set; } = "";
+    }
 
     private sealed class Tenant(string id)
     {
