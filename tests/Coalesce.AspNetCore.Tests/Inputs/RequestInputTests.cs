@@ -1,5 +1,6 @@
 using Coalesce.AspNetCore;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Primitives;
 
 namespace Coalesce.AspNetCore.Tests.Inputs;
@@ -70,6 +71,71 @@ public sealed class RequestInputTests
         other.Connection.RemoteIpAddress = same.Connection.RemoteIpAddress;
         Assert.Equal(new RequestInput(InputKind.Header, "X-Tenant"), read.Inputs.FindDifference(other));
     }
+
+    [Fact]
+    public void The_protocol_read_while_the_endpoint_runs_is_an_input()
+    {
+        var context = new DefaultHttpContext();
+        context.Request.Protocol = "HTTP/2";
+        var inputs = Recording(context);
+
+        inputs.StartRecording();
+        _ = context.Request.Protocol;
+        inputs.StopRecording();
+
+        var observed = inputs.Collect(context, State());
+        Assert.NotNull(observed);
+        Assert.Equal(new ObservedInput(RequestInput.Protocol, "HTTP/2"), Assert.Single(observed.Inputs));
+        var other = new DefaultHttpContext();
+        other.Request.Protocol = "HTTP/1.1";
+        Assert.Equal(RequestInput.Protocol, observed.FindDifference(other));
+    }
+
+    [Fact]
+    public void Reads_in_front_count_only_through_state_left_for_the_endpoint_and_never_an_enumeration_or_a_tracing_header()
+    {
+        var context = new DefaultHttpContext();
+        context.Request.Headers["X-Tenant"] = "acme";
+        context.Request.Headers["traceparent"] = "00-1-2-01";
+        context.Request.Headers["User-Agent"] = "browser";
+        context.Features.Set<IItemsFeature>(new ItemsFeature());
+        RequestInputs.Install(context);
+        var inputs = context.Features.GetRequiredFeature<RequestInputs>();
+
+        // In front: request logging enumerates every header, a resolver reads one and leaves an object behind.
+        _ = context.Request.Headers.ToList();
+        _ = context.Request.Headers["traceparent"];
+        context.Items["tenant"] = new object();
+        _ = context.Request.Headers["X-Tenant"];
+        inputs.Enter();
+
+        // Coalesce's own reads are not the app's.
+        _ = context.Request.Headers.UserAgent;
+
+        inputs.StartRecording();
+        inputs.StopRecording();
+        Assert.Null(inputs.Collect(context, State()));
+
+        inputs.StartRecording();
+        _ = context.Items["tenant"];
+        inputs.StopRecording();
+        var observed = inputs.Collect(context, State());
+        Assert.NotNull(observed);
+        Assert.Equal(new ObservedInput(new RequestInput(InputKind.Header, "X-Tenant"), "acme"), Assert.Single(observed.Inputs));
+    }
+
+    private static RequestInputs Recording(HttpContext context)
+    {
+        RequestInputs.Install(context);
+        var inputs = context.Features.GetRequiredFeature<RequestInputs>();
+        inputs.Enter();
+        return inputs;
+    }
+
+    private static EndpointState State() => new(
+        new Microsoft.AspNetCore.Routing.RouteEndpoint(static _ => Task.CompletedTask, Microsoft.AspNetCore.Routing.Patterns.RoutePatternFactory.Parse("/x"), 0, EndpointMetadataCollection.Empty, "/x"),
+        new RequestCoalescingOptions(),
+        new CoalescingStatsRegistry(new MemoCache()));
 
     [Fact]
     public void A_payload_naming_an_unknown_input_kind_is_a_miss()
