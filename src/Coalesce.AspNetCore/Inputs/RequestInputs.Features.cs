@@ -55,17 +55,7 @@ internal sealed partial class RequestInputs :
 
     IHeaderDictionary IHttpRequestFeature.Headers
     {
-        get
-        {
-            var headers = _request.Headers;
-            if (!ReferenceEquals(headers, _headersSeen))
-            {
-                _headersSeen = headers;
-                _recordingHeaders = new RecordingHeaders(headers, this);
-            }
-
-            return _recordingHeaders!;
-        }
+        get => ViewOf(_request.Headers, ref _headersSeen, ref _recordingHeaders, static (headers, inputs) => new RecordingHeaders(headers, inputs));
         set => _request.Headers = value;
     }
 
@@ -111,34 +101,31 @@ internal sealed partial class RequestInputs :
 
     IDictionary<object, object?> IItemsFeature.Items
     {
-        get
-        {
-            var items = ItemsFeature.Items;
-            if (!ReferenceEquals(items, _itemsSeen))
-            {
-                _itemsSeen = items;
-                _recordingItems = new RecordingItems(items, this);
-            }
-
-            return _recordingItems!;
-        }
+        get => ViewOf(ItemsFeature.Items, ref _itemsSeen, ref _recordingItems, static (items, inputs) => new RecordingItems(items, inputs));
         set => ItemsFeature.Items = value;
     }
 
     IServiceProvider IServiceProvidersFeature.RequestServices
     {
-        get
-        {
-            var services = _services!.RequestServices;
-            if (!ReferenceEquals(services, _servicesSeen))
-            {
-                _servicesSeen = services;
-                _recordingServices = new RecordingServices(services, this);
-            }
-
-            return _recordingServices!;
-        }
+        get => ViewOf(_services!.RequestServices, ref _servicesSeen, ref _recordingServices, static (services, inputs) => new RecordingServices(services, inputs));
         set => _services!.RequestServices = value;
+    }
+
+    /// <summary>
+    /// The recording view over <paramref name="inner"/>: the one made for it before, or a new one when the server's
+    /// object was replaced (an app may set the headers, the items or the services of a request).
+    /// </summary>
+    private TView ViewOf<TInner, TView>(TInner inner, ref TInner? seen, ref TView? view, Func<TInner, RequestInputs, TView> create)
+        where TInner : class
+        where TView : class
+    {
+        if (!ReferenceEquals(inner, seen))
+        {
+            seen = inner;
+            view = create(inner, this);
+        }
+
+        return view!;
     }
 
     /// <summary>The server's connection feature (one made here when the server has none).</summary>

@@ -1,3 +1,4 @@
+using System.Collections.Frozen;
 using System.Globalization;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
@@ -34,14 +35,13 @@ internal sealed partial class RequestInputs
     /// Headers that differ between requests by design or describe the hop, not the request: never an input through an
     /// enumeration of all headers or through middleware in front (a direct read by the endpoint still counts).
     /// </summary>
-    internal static readonly HashSet<string> PerHopHeaders = new(StringComparer.OrdinalIgnoreCase)
-    {
+    internal static readonly FrozenSet<string> PerHopHeaders = FrozenSet.Create(
+        StringComparer.OrdinalIgnoreCase,
         "traceparent", "tracestate", "baggage", "Request-Id", "Correlation-Context",
         HeaderNames.Connection, HeaderNames.KeepAlive, "Proxy-Connection", HeaderNames.TE, HeaderNames.Trailer,
         HeaderNames.TransferEncoding, HeaderNames.Upgrade, HeaderNames.Via,
         "X-Forwarded-For", "X-Forwarded-Proto", "X-Forwarded-Host", "X-Forwarded-Prefix", "Forwarded",
-        "X-Original-For", "X-Original-Proto", "X-Original-Host", "X-Original-Prefix",
-    };
+        "X-Original-For", "X-Original-Proto", "X-Original-Host", "X-Original-Prefix");
 
     private readonly IHttpRequestFeature _request;
     private readonly IFeatureCollection _features;

@@ -1,3 +1,4 @@
+using System.Collections.Frozen;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Primitives;
 using Microsoft.AspNetCore.Routing;
@@ -86,11 +87,10 @@ internal sealed class EndpointState
     /// sees (a request with them never leads) and each replay answers for its own request, and the body's headers
     /// (a coalesced request has no body).
     /// </summary>
-    private static readonly HashSet<string> AnsweredPerRequest = new(StringComparer.OrdinalIgnoreCase)
-    {
+    private static readonly FrozenSet<string> AnsweredPerRequest = FrozenSet.Create(
+        StringComparer.OrdinalIgnoreCase,
         HeaderNames.Range, HeaderNames.IfRange, HeaderNames.IfMatch, HeaderNames.IfNoneMatch, HeaderNames.IfModifiedSince,
-        HeaderNames.IfUnmodifiedSince, HeaderNames.ContentType, HeaderNames.ContentLength,
-    };
+        HeaderNames.IfUnmodifiedSince, HeaderNames.ContentType, HeaderNames.ContentLength);
 
     /// <summary>What the endpoint was seen to read outside its key, and the shares refused for it.</summary>
     public EndpointInputs Inputs { get; }

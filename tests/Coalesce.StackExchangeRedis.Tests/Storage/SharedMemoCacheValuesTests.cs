@@ -135,8 +135,9 @@ public sealed class SharedMemoCacheValuesTests
             Assert.Equal(i, value.Id);
         }
 
-        // A miss pays at most the read, the seq and the write budgets; once the breaker is open, nothing.
-        Assert.True(worst < TimeSpan.FromMilliseconds(3 * 50 + 400), $"a miss took {worst}");
+        // A miss pays at most the read, the seq and the write budgets; once the breaker is open, nothing. (The slack is
+        // for a loaded two-core machine; what it rules out is waiting on the dead server, which takes seconds.)
+        Assert.True(worst < TimeSpan.FromMilliseconds(3 * 50 + 1000), $"a miss took {worst}");
         Assert.True(a.Cache.TryGet<Product>("product:9", out _));
         Assert.Equal(10, a.Cache.GetStats().SecondLevelMisses);
         Assert.Equal(10, a.Cache.GetStats().SecondLevelSkips);

@@ -15,10 +15,39 @@ public sealed class InputsAcrossInstancesTests
     [InlineData(true)]
     public async Task An_instance_waiting_on_another_does_not_take_its_answer_for_another_tenant(bool memoized)
     {
+        await using var redis = await RedisServerFixture.StartAsync();
+        var run = await TwoInstancesAsync(redis, "acme", "globex", memoized);
+        await using var nodes = run.Nodes;
+
+        Assert.Equal(("report for acme", "report for globex"), (run.OnA, run.OnB));
+        Assert.Equal(2, run.Executions);
+
+        // Each instance now keys the tenant: the same tenant on the other instance gets its own answer.
+        Assert.Equal("report for acme", await ReadAsync(nodes[1], "acme"));
+        Assert.Equal("report for globex", await ReadAsync(nodes[0], "globex"));
+    }
+
+    [RedisFact]
+    public async Task Instances_share_one_execution_when_the_tenant_is_the_same()
+    {
+        await using var redis = await RedisServerFixture.StartAsync();
+        var run = await TwoInstancesAsync(redis, "acme", "acme", memoized: false);
+        await using var nodes = run.Nodes;
+
+        Assert.Equal(("report for acme", "report for acme"), (run.OnA, run.OnB));
+        Assert.Equal(1, run.Executions);
+    }
+
+    /// <summary>
+    /// A's request for <paramref name="tenantOnA"/> runs (held); B's for <paramref name="tenantOnB"/> waits on A's lease
+    /// for the same key; then A's execution is let go. The caller disposes the nodes.
+    /// </summary>
+    private static async Task<(Nodes<WebNode> Nodes, string OnA, string OnB, int Executions)> TwoInstancesAsync(
+        RedisServerFixture redis, string tenantOnA, string tenantOnB, bool memoized)
+    {
         var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var executions = 0;
-        await using var redis = await RedisServerFixture.StartAsync();
-        await using var nodes = await WebNode.StartSynchronizedAsync(redis.Configuration, new Catalog(), 2, endpoints: _ => app =>
+        var nodes = await WebNode.StartSynchronizedAsync(redis.Configuration, new Catalog(), 2, endpoints: _ => app =>
             app.MapGet("/report", async (HttpContext context) =>
                 {
                     Interlocked.Increment(ref executions);
@@ -33,48 +62,28 @@ public sealed class InputsAcrossInstancesTests
                         p.Memoize(TimeSpan.FromMinutes(1));
                     }
                 }));
-        var (a, b) = (nodes[0], nodes[1]);
-
-        var onA = a.Client.SendAsync(Request("acme"));
-        await Eventually.TrueAsync(() => Volatile.Read(ref executions) == 1, "A runs the report for acme");
-        var onB = b.Client.SendAsync(Request("globex"));
-        await Eventually.TrueAsync(() => b.Stats.RemoteWaits >= 1, "B waits for A's execution of the same key");
-        gate.SetResult();
-
-        Assert.Equal("report for acme", await (await onA).Content.ReadAsStringAsync());
-        Assert.Equal("report for globex", await (await onB).Content.ReadAsStringAsync());
-        Assert.Equal(2, Volatile.Read(ref executions));
-
-        // Each instance now keys the tenant: the same tenant on the other instance gets its own answer.
-        Assert.Equal("report for acme", await (await b.Client.SendAsync(Request("acme"))).Content.ReadAsStringAsync());
-        Assert.Equal("report for globex", await (await a.Client.SendAsync(Request("globex"))).Content.ReadAsStringAsync());
+        try
+        {
+            var (a, b) = (nodes[0], nodes[1]);
+            var onA = ReadAsync(a, tenantOnA);
+            await Eventually.TrueAsync(() => Volatile.Read(ref executions) == 1, "A runs the report");
+            var onB = ReadAsync(b, tenantOnB);
+            await Eventually.TrueAsync(() => b.Stats.RemoteWaits >= 1, "B waits for A's execution of the same key");
+            gate.SetResult();
+            return (nodes, await onA, await onB, Volatile.Read(ref executions));
+        }
+        catch
+        {
+            gate.TrySetResult();
+            await nodes.DisposeAsync();
+            throw;
+        }
     }
 
-    [RedisFact]
-    public async Task Instances_share_one_execution_when_the_tenant_is_the_same()
+    private static async Task<string> ReadAsync(WebNode node, string tenant)
     {
-        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var executions = 0;
-        await using var redis = await RedisServerFixture.StartAsync();
-        await using var nodes = await WebNode.StartSynchronizedAsync(redis.Configuration, new Catalog(), 2, endpoints: _ => app =>
-            app.MapGet("/report", async (HttpContext context) =>
-            {
-                Interlocked.Increment(ref executions);
-                var tenant = context.Request.Headers["X-Tenant"].ToString();
-                await gate.Task;
-                return Results.Text("report for " + tenant);
-            }).WithCoalescing());
-        var (a, b) = (nodes[0], nodes[1]);
-
-        var onA = a.Client.SendAsync(Request("acme"));
-        await Eventually.TrueAsync(() => Volatile.Read(ref executions) == 1, "A runs the report for acme");
-        var onB = b.Client.SendAsync(Request("acme"));
-        await Eventually.TrueAsync(() => b.Stats.RemoteWaits >= 1, "B waits for A's execution of the same key");
-        gate.SetResult();
-
-        Assert.Equal("report for acme", await (await onA).Content.ReadAsStringAsync());
-        Assert.Equal("report for acme", await (await onB).Content.ReadAsStringAsync());
-        Assert.Equal(1, Volatile.Read(ref executions));
+        using var response = await node.Client.SendAsync(Request(tenant));
+        return await response.Content.ReadAsStringAsync();
     }
 
     private static HttpRequestMessage Request(string tenant)

@@ -1,3 +1,4 @@
+using System.Collections.Frozen;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Primitives;
 using Microsoft.Net.Http.Headers;
@@ -209,24 +210,18 @@ internal sealed class CapturedResponse : ICacheSizeAware
     }
 
     /// <summary>The headers a 304 (and, as ASP.NET's file results do, a 412) carries from the full response.</summary>
-    private static bool IsKeptOnValidation(string name) =>
-        name.Equals(HeaderNames.ETag, StringComparison.OrdinalIgnoreCase) ||
-        name.Equals(HeaderNames.LastModified, StringComparison.OrdinalIgnoreCase) ||
-        name.Equals(HeaderNames.CacheControl, StringComparison.OrdinalIgnoreCase) ||
-        name.Equals(HeaderNames.Expires, StringComparison.OrdinalIgnoreCase) ||
-        name.Equals(HeaderNames.Vary, StringComparison.OrdinalIgnoreCase) ||
-        name.Equals(HeaderNames.ContentLocation, StringComparison.OrdinalIgnoreCase);
+    private static readonly FrozenSet<string> KeptOnValidation = FrozenSet.Create(
+        StringComparer.OrdinalIgnoreCase,
+        HeaderNames.ETag, HeaderNames.LastModified, HeaderNames.CacheControl, HeaderNames.Expires, HeaderNames.Vary, HeaderNames.ContentLocation);
 
     /// <summary>Headers that describe one connection or one message rather than the resource, and are never replayed.</summary>
-    internal static bool IsPerMessageHeader(string name) =>
-        name.Equals(HeaderNames.ContentLength, StringComparison.OrdinalIgnoreCase) ||
-        name.Equals(HeaderNames.Date, StringComparison.OrdinalIgnoreCase) ||
-        name.Equals(HeaderNames.Server, StringComparison.OrdinalIgnoreCase) ||
-        name.Equals(HeaderNames.TransferEncoding, StringComparison.OrdinalIgnoreCase) ||
-        name.Equals(HeaderNames.Connection, StringComparison.OrdinalIgnoreCase) ||
-        name.Equals(HeaderNames.KeepAlive, StringComparison.OrdinalIgnoreCase) ||
-        name.Equals(HeaderNames.SetCookie, StringComparison.OrdinalIgnoreCase) ||
-        name.Equals(HeaderNames.ContentRange, StringComparison.OrdinalIgnoreCase) ||
-        name.Equals(HeaderNames.Age, StringComparison.OrdinalIgnoreCase) ||
-        name.Equals(CacheStatus.HeaderName, StringComparison.OrdinalIgnoreCase);
+    private static readonly FrozenSet<string> PerMessage = FrozenSet.Create(
+        StringComparer.OrdinalIgnoreCase,
+        HeaderNames.ContentLength, HeaderNames.Date, HeaderNames.Server, HeaderNames.TransferEncoding, HeaderNames.Connection,
+        HeaderNames.KeepAlive, HeaderNames.SetCookie, HeaderNames.ContentRange, HeaderNames.Age, CacheStatus.HeaderName);
+
+    /// <summary>Whether header <paramref name="name"/> describes one connection or one message, and is never replayed.</summary>
+    internal static bool IsPerMessageHeader(string name) => PerMessage.Contains(name);
+
+    private static bool IsKeptOnValidation(string name) => KeptOnValidation.Contains(name);
 }

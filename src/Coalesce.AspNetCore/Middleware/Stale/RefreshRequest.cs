@@ -1,3 +1,4 @@
+using System.Collections.Frozen;
 using System.Security.Claims;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
@@ -101,19 +102,13 @@ internal sealed class RefreshRequest : IAsyncDisposable
     /// Headers that belong to the client's own exchange: its validators and range (a refresh renders the whole
     /// response), and connection-level headers.
     /// </summary>
-    private static bool IsPerRequest(string name) =>
-        name.Equals(HeaderNames.Range, StringComparison.OrdinalIgnoreCase) ||
-        name.Equals(HeaderNames.IfRange, StringComparison.OrdinalIgnoreCase) ||
-        name.Equals(HeaderNames.IfMatch, StringComparison.OrdinalIgnoreCase) ||
-        name.Equals(HeaderNames.IfNoneMatch, StringComparison.OrdinalIgnoreCase) ||
-        name.Equals(HeaderNames.IfModifiedSince, StringComparison.OrdinalIgnoreCase) ||
-        name.Equals(HeaderNames.IfUnmodifiedSince, StringComparison.OrdinalIgnoreCase) ||
-        name.Equals(HeaderNames.ContentLength, StringComparison.OrdinalIgnoreCase) ||
-        name.Equals(HeaderNames.TransferEncoding, StringComparison.OrdinalIgnoreCase) ||
-        name.Equals(HeaderNames.Connection, StringComparison.OrdinalIgnoreCase) ||
-        name.Equals(HeaderNames.KeepAlive, StringComparison.OrdinalIgnoreCase) ||
-        name.Equals(HeaderNames.Upgrade, StringComparison.OrdinalIgnoreCase) ||
-        name.Equals(HeaderNames.TE, StringComparison.OrdinalIgnoreCase);
+    private static bool IsPerRequest(string name) => PerRequest.Contains(name);
+
+    private static readonly FrozenSet<string> PerRequest = FrozenSet.Create(
+        StringComparer.OrdinalIgnoreCase,
+        HeaderNames.Range, HeaderNames.IfRange, HeaderNames.IfMatch, HeaderNames.IfNoneMatch, HeaderNames.IfModifiedSince,
+        HeaderNames.IfUnmodifiedSince, HeaderNames.ContentLength, HeaderNames.TransferEncoding, HeaderNames.Connection,
+        HeaderNames.KeepAlive, HeaderNames.Upgrade, HeaderNames.TE);
 
     private sealed class RequestServicesFeature(IServiceProvider services) : IServiceProvidersFeature
     {
