@@ -68,12 +68,17 @@ internal sealed class CoalescingEndpointsValidator(IServiceProvider services) : 
         foreach (var endpoint in endpoints.Endpoints)
         {
             var state = new EndpointState(endpoint, options, stats);
-            if (state.Enabled && endpoint is RouteEndpoint)
+            if (state.Enabled && endpoint is RouteEndpoint && AnswersGetOrHead(endpoint))
             {
                 CoalescingLog.EndpointCoalesced(logger, state.Name, DescribeKey(state), DescribePolicy(state.Policy));
             }
         }
     }
+
+    /// <summary>Whether the endpoint can be reached by a GET or a HEAD (only those are coalesced).</summary>
+    private static bool AnswersGetOrHead(Endpoint endpoint) =>
+        endpoint.Metadata.GetMetadata<Microsoft.AspNetCore.Routing.IHttpMethodMetadata>()?.HttpMethods is not { Count: > 0 } methods ||
+        methods.Any(m => HttpMethods.IsGet(m) || HttpMethods.IsHead(m));
 
     private static string DescribeKey(EndpointState state)
     {
