@@ -78,38 +78,6 @@ public sealed partial class MemoCache : IDisposable
             : options.LoggerFactory.CreateLogger(typeof(MemoCache).FullName!);
     }
 
-    /// <summary>Raised when a read finds a live entry.</summary>
-    public event EventHandler<CacheKeyEventArgs>? Hit;
-
-    /// <summary>Raised when a read finds no live entry.</summary>
-    public event EventHandler<CacheKeyEventArgs>? Miss;
-
-    /// <summary>Raised after an entry is stored.</summary>
-    [SuppressMessage("Naming", "CA1716:Identifiers should not match keywords", Justification = "The event name is part of the public contract (README, MemoCache).")]
-    public event EventHandler<CacheKeyEventArgs>? Set;
-
-    /// <summary>Raised after an entry is deleted by key (<see cref="DeleteAsync"/>, <see cref="DeleteManyAsync"/>).</summary>
-    public event EventHandler<CacheKeyEventArgs>? Deleted;
-
-    /// <summary>Raised when the cache lets an entry go on its own: the size bound or expiry.</summary>
-    public event EventHandler<CacheEvictedEventArgs>? Evicted;
-
-    /// <summary>
-    /// Raised when a value is not stored because it is larger than <see cref="MemoCacheOptions.MaxEntryBytes"/> (or
-    /// <see cref="MemoCacheOptions.MaxBytes"/>). The write itself returns quietly; see <see cref="CacheStats.Rejections"/>.
-    /// </summary>
-    public event EventHandler<CacheRejectedEventArgs>? Rejected;
-
-    /// <summary>Raised once per invalidation call that removed at least one entry.</summary>
-    public event EventHandler<CacheInvalidatedEventArgs>? Invalidated;
-
-    /// <summary>
-    /// Raised synchronously before entries are removed by a delete, an invalidation or a clear, so work in
-    /// progress that would store data read before it can be told first (the request middleware cancels the
-    /// memoization of flights that started earlier). Handlers must be quick and must not throw.
-    /// </summary>
-    internal event Action<CacheInvalidation>? Invalidating;
-
     internal ICacheStore<string, object?> Backing => _store;
 
     /// <summary>The cache's name, from <see cref="MemoCacheOptions.Name"/>.</summary>
@@ -288,54 +256,6 @@ public sealed partial class MemoCache : IDisposable
         return ValueTask.CompletedTask;
     }
 
-    /// <summary>Reads several entries.</summary>
-    /// <returns>One value per key, in order; <see langword="default"/> for a miss.</returns>
-    public ValueTask<IReadOnlyList<T?>> GetManyAsync<T>(IEnumerable<string> keys, CancellationToken ct = default)
-    {
-        ArgumentNullException.ThrowIfNull(keys);
-        ct.ThrowIfCancellationRequested();
-        var values = new List<T?>();
-        foreach (var key in keys)
-        {
-            values.Add(TryGet<T>(key, out var value) ? value : default);
-        }
-
-        return new ValueTask<IReadOnlyList<T?>>(values);
-    }
-
-    /// <summary>Stores several values with one time to live and one set of tags.</summary>
-    public ValueTask SetManyAsync<T>(
-        IEnumerable<KeyValuePair<string, T>> entries, TimeSpan? ttl = null, IEnumerable<string>? tags = null, CancellationToken ct = default)
-    {
-        ArgumentNullException.ThrowIfNull(entries);
-        ct.ThrowIfCancellationRequested();
-        ValidateTtl(ttl);
-        var tagArray = tags?.ToArray();
-        foreach (var (key, value) in entries)
-        {
-            Store(key, value, ttl, tagArray);
-        }
-
-        return ValueTask.CompletedTask;
-    }
-
-    /// <summary>Deletes several entries.</summary>
-    /// <returns>How many live entries were deleted.</returns>
-    public async ValueTask<int> DeleteManyAsync(IEnumerable<string> keys, CancellationToken ct = default)
-    {
-        ArgumentNullException.ThrowIfNull(keys);
-        var deleted = 0;
-        foreach (var key in keys)
-        {
-            if (await DeleteAsync(key, ct).ConfigureAwait(false))
-            {
-                deleted++;
-            }
-        }
-
-        return deleted;
-    }
-
     /// <summary>
     /// Returns the cached value, or runs <paramref name="fetcher"/> and stores its result. Concurrent callers that
     /// miss the same key run the fetcher once and share its result.
@@ -372,56 +292,6 @@ public sealed partial class MemoCache : IDisposable
         ValidateTtl(ttl);
         var settings = new EntrySettings(ttl, tags as IReadOnlyList<string> ?? tags?.ToArray(), TimeSpan.Zero, TimeSpan.Zero, SoftTimeout: null);
         return FetchOrServeStale(key, fetcher, settings, stale, freshness, ct);
-    }
-
-    /// <summary>Removes one entry.</summary>
-    /// <returns><see langword="true"/> if a live entry went.</returns>
-    public ValueTask<bool> InvalidateAsync(string key, CancellationToken ct = default)
-    {
-        ArgumentNullException.ThrowIfNull(key);
-        ct.ThrowIfCancellationRequested();
-        BeginInvalidation(CacheInvalidation.ForKey(key));
-        var removed = _store.Remove(StoreKey(key));
-        if (removed)
-        {
-            RaiseInvalidated([key]);
-        }
-
-        return new ValueTask<bool>(removed);
-    }
-
-    /// <summary>Removes every entry stored with <paramref name="tag"/>.</summary>
-    /// <returns>How many entries went.</returns>
-    public ValueTask<int> InvalidateByTagAsync(string tag, CancellationToken ct = default)
-    {
-        ArgumentNullException.ThrowIfNull(tag);
-        return InvalidateByTagsAsync([tag], ct);
-    }
-
-    /// <summary>Removes every entry stored with any of <paramref name="tags"/>.</summary>
-    /// <returns>How many entries went.</returns>
-    public ValueTask<int> InvalidateByTagsAsync(IEnumerable<string> tags, CancellationToken ct = default)
-    {
-        ArgumentNullException.ThrowIfNull(tags);
-        ct.ThrowIfCancellationRequested();
-        return new ValueTask<int>(InvalidateTags(tags));
-    }
-
-    /// <summary>Removes every entry whose key matches a glob pattern.</summary>
-    /// <param name="globPattern">
-    /// <c>*</c> any run of characters, <c>?</c> one character, <c>[abc]</c>, <c>[a-z]</c>, <c>[!a-z]</c> classes and
-    /// <c>\</c> to escape. Matched ordinally against the whole key (without namespace).
-    /// </param>
-    /// <param name="ct">Checked before the work.</param>
-    /// <returns>How many entries went.</returns>
-    /// <exception cref="ArgumentException">The pattern is malformed.</exception>
-    public ValueTask<int> InvalidateByPatternAsync(string globPattern, CancellationToken ct = default)
-    {
-        var glob = GlobPattern.Parse(globPattern, nameof(globPattern));
-        ct.ThrowIfCancellationRequested();
-        BeginInvalidation(CacheInvalidation.ForPattern(glob));
-        var removed = _store.RemoveWhere(k => OwnsKey(k) && glob.IsMatch(UserKeySpan(k)));
-        return new ValueTask<int>(ReportInvalidated(removed));
     }
 
     /// <summary>Lists the keys of live entries, optionally those matching a glob pattern, in ordinal order.</summary>
@@ -511,14 +381,6 @@ public sealed partial class MemoCache : IDisposable
         }
     }
 
-    internal int InvalidateTags(IEnumerable<string> tags)
-    {
-        var list = tags as IReadOnlyCollection<string> ?? [.. tags];
-        BeginInvalidation(CacheInvalidation.ForTags(list));
-        tags = list;
-        return ReportInvalidated(_store.RemoveByTags(_prefix is null ? tags : tags.Select(t => _prefix + t)));
-    }
-
     private static void ValidateTtl(TimeSpan? ttl)
     {
         if (ttl is { } value && value <= TimeSpan.Zero)
@@ -543,108 +405,6 @@ public sealed partial class MemoCache : IDisposable
             $"The cache entry '{key}' holds a value of type '{raw?.GetType().FullName ?? "null"}', which cannot be read as '{typeof(T).FullName}'.");
     }
 
-    internal void Store<T>(string key, T value, TimeSpan? ttl, IEnumerable<string>? tags)
-    {
-        ArgumentNullException.ThrowIfNull(key);
-        ValidateTtl(ttl);
-        Put(key, StoreKey(key), value, ttl, StoreTags(tags));
-    }
-
-    /// <summary>
-    /// Stores like <see cref="SetAsync{T}(string, T, TimeSpan?, IEnumerable{string}?, CancellationToken)"/>, with stale windows after the time to live: the entry stays in the store
-    /// (and counts against its bounds) for <paramref name="ttl"/> plus the longer window, readable through
-    /// <see cref="TryGetEntry{T}"/> only once its time to live has run out. Without windows it is stored as any entry.
-    /// </summary>
-    /// <param name="key">The key.</param>
-    /// <param name="value">The value, kept by reference.</param>
-    /// <param name="ttl">Its time to live; must be positive.</param>
-    /// <param name="tags">Tags for invalidation; <see langword="null"/> for none.</param>
-    /// <param name="staleWhileRevalidate">How long past its time to live it may be served while a refresh runs; zero for none.</param>
-    /// <param name="staleIfError">How long past its time to live it may be served when a fetch fails; zero for none.</param>
-    internal void Store<T>(string key, T value, TimeSpan ttl, IEnumerable<string>? tags, TimeSpan staleWhileRevalidate, TimeSpan staleIfError)
-    {
-        ArgumentNullException.ThrowIfNull(key);
-        ValidateTtl(ttl);
-        ValidateWindow(staleWhileRevalidate, nameof(staleWhileRevalidate));
-        ValidateWindow(staleIfError, nameof(staleIfError));
-        object? stored = value;
-        Put(key, StoreKey(key), ref stored, ttl, StoreTags(tags), staleWhileRevalidate, staleIfError);
-    }
-
-    private static void ValidateWindow(TimeSpan window, string name)
-    {
-        if (window < TimeSpan.Zero)
-        {
-            throw new ArgumentOutOfRangeException(name, window, "A stale window must be zero (none) or positive.");
-        }
-    }
-
-    /// <summary>
-    /// Stores with stale windows when there are any and a time to live (its own or the cache's default) for them to
-    /// follow; <paramref name="value"/> comes back as the object stored, for <see cref="ICacheStore{TKey, TValue}.RemoveIfValue"/>.
-    /// </summary>
-    /// <returns><see langword="false"/> when the value was rejected as too large.</returns>
-    private bool Put(
-        string key, string storeKey, ref object? value, TimeSpan? ttl, string[]? storeTags, TimeSpan staleWhileRevalidate, TimeSpan staleIfError)
-    {
-        ttl ??= _defaultTtl;
-        if ((staleWhileRevalidate > TimeSpan.Zero || staleIfError > TimeSpan.Zero) && ttl is { } life)
-        {
-            var now = _time.GetTimestamp();
-            var frequency = _time.TimestampFrequency;
-            var freshUntil = MonotonicDeadline.After(now, life, frequency);
-            value = new WindowedEntry(
-                value,
-                now,
-                freshUntil,
-                MonotonicDeadline.After(freshUntil, staleWhileRevalidate, frequency),
-                MonotonicDeadline.After(freshUntil, staleIfError, frequency));
-            ttl = MonotonicDeadline.Add(life, staleWhileRevalidate > staleIfError ? staleWhileRevalidate : staleIfError);
-        }
-
-        return Put(key, storeKey, value, ttl, storeTags);
-    }
-
-    private bool Put(string key, string storeKey, object? value, TimeSpan? ttl, string[]? storeTags)
-    {
-        if (_store.Set(storeKey, value, ttl ?? _defaultTtl, storeTags))
-        {
-            Raise(Set, key);
-            return true;
-        }
-
-        if (Rejected is { } handler)
-        {
-            RaiseSafely(handler, new CacheRejectedEventArgs(key, CacheSizing.Of(storeKey, value, storeTags), _store.MaxEntryBytes));
-        }
-
-        return false;
-    }
-
-    /// <summary>
-    /// Checks tags and scopes them to the namespace, so invalidating a tag in one namespace of a shared store leaves
-    /// the other namespaces alone.
-    /// </summary>
-    private string[]? StoreTags(IEnumerable<string>? tags)
-    {
-        if (tags is null)
-        {
-            return null;
-        }
-
-        var array = tags.ToArray();
-        for (var i = 0; i < array.Length; i++)
-        {
-            ArgumentNullException.ThrowIfNull(array[i], nameof(tags));
-            if (_prefix is not null)
-            {
-                array[i] = _prefix + array[i];
-            }
-        }
-
-        return array;
-    }
-
     private string StoreKey(string key) => _prefix is null ? key : _prefix + key;
 
     private bool OwnsKey(string storeKey) => _prefix is null || storeKey.StartsWith(_prefix, StringComparison.Ordinal);
@@ -652,60 +412,6 @@ public sealed partial class MemoCache : IDisposable
     private ReadOnlySpan<char> UserKeySpan(string storeKey) => storeKey.AsSpan(_prefix?.Length ?? 0);
 
     private string UserKey(string storeKey) => _prefix is null ? storeKey : storeKey[_prefix.Length..];
-
-    private int ReportInvalidated(List<string> removedStoreKeys)
-    {
-        if (removedStoreKeys.Count > 0)
-        {
-            RaiseInvalidated([.. removedStoreKeys.Select(UserKey)]);
-        }
-
-        return removedStoreKeys.Count;
-    }
-
-    private void OnStoreRemoved(string storeKey, object? value, RemovalReason reason)
-    {
-        var handler = Evicted;
-        if (handler is null || reason is not (RemovalReason.Capacity or RemovalReason.Expired))
-        {
-            return;
-        }
-
-        RaiseSafely(handler, new CacheEvictedEventArgs(
-            UserKey(storeKey), reason == RemovalReason.Capacity ? CacheEvictionReason.Capacity : CacheEvictionReason.Expired));
-    }
-
-    private void Raise(EventHandler<CacheKeyEventArgs>? handler, string key)
-    {
-        if (handler is not null)
-        {
-            RaiseSafely(handler, new CacheKeyEventArgs(key));
-        }
-    }
-
-    private void RaiseInvalidated(IReadOnlyList<string> keys)
-    {
-        if (Invalidated is { } handler)
-        {
-            RaiseSafely(handler, new CacheInvalidatedEventArgs(keys));
-        }
-    }
-
-    [SuppressMessage("Design", "CA1031:Do not catch general exception types", Justification = "A subscriber's failure must not break the cache operation that raised the event.")]
-    private void RaiseSafely<TArgs>(EventHandler<TArgs> handler, TArgs args)
-    {
-        foreach (var single in handler.GetInvocationList())
-        {
-            try
-            {
-                ((EventHandler<TArgs>)single)(this, args);
-            }
-            catch (Exception)
-            {
-                // Ignored by contract: see the remarks on MemoCache.
-            }
-        }
-    }
 
     /// <summary>What a fetch needs, handed to the flight as state so a caller joining it allocates nothing.</summary>
     private readonly record struct Fetch<T>(
