@@ -24,6 +24,8 @@ internal sealed class FaultProxy : IAsyncDisposable
     private long _downstreamTicks;
     private volatile bool _blackhole;
     private volatile bool _refuse;
+    private long _held;
+    private long _dropped;
 
     private FaultProxy(int targetPort)
     {
@@ -80,6 +82,12 @@ internal sealed class FaultProxy : IAsyncDisposable
     }
 
     /// <summary>How many connections are open through the proxy now.</summary>
+    /// <summary>Chunks that reached a stall and wait for <see cref="Release"/> (so the other side has not got them).</summary>
+    public long HeldChunks => Interlocked.Read(ref _held);
+
+    /// <summary>Bytes a blackhole dropped (so the other side never got them).</summary>
+    public long DroppedBytes => Interlocked.Read(ref _dropped);
+
     public int OpenConnections
     {
         get
@@ -233,6 +241,7 @@ internal sealed class FaultProxy : IAsyncDisposable
 
                 if (_blackhole)
                 {
+                    Interlocked.Add(ref _dropped, read);
                     continue;
                 }
 
@@ -260,7 +269,13 @@ internal sealed class FaultProxy : IAsyncDisposable
                     await Task.Delay(wait, link.Closing);
                 }
 
-                await _flowing.Task.WaitAsync(link.Closing);
+                var flowing = _flowing.Task;
+                if (!flowing.IsCompleted)
+                {
+                    Interlocked.Increment(ref _held);
+                }
+
+                await flowing.WaitAsync(link.Closing);
                 if (!_blackhole)
                 {
                     await to.SendAsync(bytes, SocketFlags.None, link.Closing);

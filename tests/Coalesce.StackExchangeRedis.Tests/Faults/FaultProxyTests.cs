@@ -22,7 +22,10 @@ public sealed class FaultProxyTests
         proxy.Heal();
         proxy.Stall();
         var held = client.CommandAsync("PING");
-        Assert.NotSame(held, await Task.WhenAny(held, Task.Delay(300)));
+
+        // The PING is held in the proxy: Redis has not got it, so no answer can have come.
+        await Eventually.TrueAsync(() => proxy.HeldChunks > 0, "the proxy holds the PING");
+        Assert.False(held.IsCompleted);
         proxy.Release();
         Assert.Equal("+PONG", await held.WaitAsync(TimeSpan.FromSeconds(2)));
     }
@@ -37,7 +40,10 @@ public sealed class FaultProxyTests
 
         proxy.Blackhole = true;
         var lost = client.CommandAsync("PING");
-        Assert.NotSame(lost, await Task.WhenAny(lost, Task.Delay(300)));
+
+        // The PING was dropped: Redis never got it, so no answer can come.
+        await Eventually.TrueAsync(() => proxy.DroppedBytes > 0, "the proxy dropped the PING");
+        Assert.False(lost.IsCompleted);
 
         proxy.ResetAll();
         await Assert.ThrowsAnyAsync<Exception>(() => lost.WaitAsync(TimeSpan.FromSeconds(2)));
