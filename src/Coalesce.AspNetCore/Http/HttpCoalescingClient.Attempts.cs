@@ -1,10 +1,8 @@
 using System.Buffers;
-using System.Diagnostics;
 using System.Net;
 using System.Threading.RateLimiting;
 using Coalesce.Resilience;
 using Microsoft.Extensions.Http.Resilience;
-using Microsoft.Extensions.Logging;
 using Polly;
 using Polly.RateLimiting;
 using Polly.Retry;

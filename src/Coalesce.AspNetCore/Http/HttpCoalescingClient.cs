@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Diagnostics;
 using System.Net;
 using System.Threading.RateLimiting;
@@ -6,9 +5,7 @@ using Coalesce.Resilience;
 using Microsoft.Extensions.Http.Resilience;
 using Microsoft.Extensions.Logging;
 using Polly;
-using Polly.RateLimiting;
 using Polly.Retry;
-using Polly.Timeout;
 
 namespace Coalesce.AspNetCore;
 
