@@ -21,9 +21,10 @@ internal sealed class ObservedInputs(ObservedInput[] inputs)
     /// </summary>
     public RequestInput? FindDifference(HttpContext context)
     {
+        var recorder = context.Features.Get<RequestInputs>();
         foreach (var (input, value) in Inputs)
         {
-            if (!StringValues.Equals(value, RequestInputs.ValueOf(context, input)))
+            if (!StringValues.Equals(value, RequestInputs.ValueOf(context, recorder, input)))
             {
                 return input;
             }

@@ -44,7 +44,6 @@ internal sealed partial class RequestInputs
         "X-Original-For", "X-Original-Proto", "X-Original-Host", "X-Original-Prefix");
 
     private readonly IHttpRequestFeature _request;
-    private readonly IFeatureCollection _features;
     private IHttpConnectionFeature? _connection;
     private IItemsFeature? _items;
     private IQueryCollection? _query;
@@ -57,9 +56,8 @@ internal sealed partial class RequestInputs
     private IServiceProvidersFeature? _services;
     private bool _usesStateSetInFront;
 
-    private RequestInputs(IFeatureCollection features, IHttpRequestFeature request)
+    private RequestInputs(IHttpRequestFeature request)
     {
-        _features = features;
         _request = request;
     }
 
@@ -85,7 +83,7 @@ internal sealed partial class RequestInputs
     public static void Install(HttpContext context)
     {
         var features = context.Features;
-        var inputs = new RequestInputs(features, features.GetRequiredFeature<IHttpRequestFeature>())
+        var inputs = new RequestInputs(features.GetRequiredFeature<IHttpRequestFeature>())
         {
             _connection = features.Get<IHttpConnectionFeature>(),
             _items = features.Get<IItemsFeature>(),
@@ -240,16 +238,18 @@ internal sealed partial class RequestInputs
         var observed = new ObservedInput[inputs.Count];
         for (var i = 0; i < observed.Length; i++)
         {
-            observed[i] = new ObservedInput(inputs[i], ValueOf(context, inputs[i]));
+            observed[i] = new ObservedInput(inputs[i], ValueOf(context, this, inputs[i]));
         }
 
         return new ObservedInputs(observed);
     }
 
     /// <summary>The value of <paramref name="input"/> in <paramref name="context"/>'s request, read without recording.</summary>
-    public static StringValues ValueOf(HttpContext context, RequestInput input)
+    /// <param name="context">The request.</param>
+    /// <param name="inputs">The request's recorder (its <see cref="RequestInputs"/> feature), if it has one.</param>
+    /// <param name="input">The input to read.</param>
+    public static StringValues ValueOf(HttpContext context, RequestInputs? inputs, RequestInput input)
     {
-        var inputs = context.Features.Get<RequestInputs>();
         var headers = inputs?.Headers ?? context.Request.Headers;
         switch (input.Kind)
         {

@@ -275,7 +275,7 @@ internal sealed class FlightLeader
         if (inputs is not null && state.Inputs.Learn(inputs, _path.Logger))
         {
             // Kept where the next request like this one looks for it: under the key that holds the inputs now.
-            keepUnder = KeyNow(context, state);
+            keepUnder = RequestKeyBuilder.TryBuild(context, state);
         }
 
         var response = CapturedResponseFactory.Capture(context, capture, run.EntryHeaders, _path.Time.GetUtcNow(), inputs);
@@ -287,18 +287,6 @@ internal sealed class FlightLeader
         run.Counters.Completed(failed: false);
         _path.Settle(flight, FlightOutcome.Shared(response));
         return Task.CompletedTask;
-    }
-
-    private static string? KeyNow(HttpContext context, EndpointState state)
-    {
-        try
-        {
-            return RequestKeyBuilder.Build(context, state);
-        }
-        catch (InvalidOperationException)
-        {
-            return null;
-        }
     }
 
     /// <summary>A leader showed it streams: its followers go their own way at once, and so do new arrivals for a while.</summary>

@@ -38,7 +38,8 @@ internal sealed class RequestFollower(RequestPath path, FlightLeader leader, Sta
                 case Next.RunOwn:
                     await path.RunAloneAsync(context, counters).ConfigureAwait(false);
                     return;
-                case Next.Rekey when Rekeyed(context, state, key) is { } own:
+                // (The same key again means an input past what a key learns: the request runs on its own.)
+                case Next.Rekey when RequestKeyBuilder.TryBuild(context, state) is { } own && own != key:
                     key = own;
                     break;
                 case Next.Rekey:
@@ -52,23 +53,6 @@ internal sealed class RequestFollower(RequestPath path, FlightLeader leader, Sta
                 await leader.LeadAsync(context, state, mine, counters).ConfigureAwait(false);
                 return;
             }
-        }
-    }
-
-    /// <summary>
-    /// The request's key now that its endpoint's key holds more inputs, or <see langword="null"/> when it is the same
-    /// (an input past what a key learns: the request runs on its own).
-    /// </summary>
-    private static string? Rekeyed(HttpContext context, EndpointState state, string key)
-    {
-        try
-        {
-            var own = RequestKeyBuilder.Build(context, state);
-            return own == key ? null : own;
-        }
-        catch (InvalidOperationException)
-        {
-            return null;
         }
     }
 

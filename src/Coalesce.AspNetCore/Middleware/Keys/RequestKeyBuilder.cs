@@ -67,15 +67,35 @@ internal static class RequestKeyBuilder
         }
 
         // What the endpoint was seen to read outside the key (RequestInputs): requests that differ in it don't meet.
-        foreach (var input in endpoint.Inputs.Learned)
+        if (endpoint.Inputs.Learned is { Length: > 0 } learned)
         {
-            key.AppendLiteral("I");
-            key.AppendFormatted((int)input.Kind);
-            Append(ref key, input.Name);
-            AppendValues(ref key, RequestInputs.ValueOf(context, input));
+            var recorder = context.Features.Get<RequestInputs>();
+            foreach (var input in learned)
+            {
+                key.AppendLiteral("I");
+                key.AppendFormatted((int)input.Kind);
+                Append(ref key, input.Name);
+                AppendValues(ref key, RequestInputs.ValueOf(context, recorder, input));
+            }
         }
 
         return key.ToStringAndClear();
+    }
+
+    /// <summary>
+    /// The request's key again, after it was built once for the request (its endpoint's key may hold more inputs now),
+    /// or <see langword="null"/> when the key function fails this time (already reported when it first did).
+    /// </summary>
+    public static string? TryBuild(HttpContext context, EndpointState endpoint)
+    {
+        try
+        {
+            return Build(context, endpoint);
+        }
+        catch (InvalidOperationException)
+        {
+            return null;
+        }
     }
 
     private static string InvokeKeyFunction(Func<HttpContext, string> keyFunction, HttpContext context, string endpointName)
