@@ -77,6 +77,7 @@ public static class RequestCoalescingServiceCollectionExtensions
     private static IServiceCollection AddCore(IServiceCollection services)
     {
         services.AddOptions<RequestCoalescingOptions>().ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RequestCoalescingOptions>, RequestCoalescingOptionsRangeValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RequestCoalescingOptions>, RequestCoalescingOptionsValidator>());
 
         services.AddMetrics();

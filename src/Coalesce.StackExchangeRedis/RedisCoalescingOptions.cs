@@ -1,3 +1,6 @@
+using System.ComponentModel.DataAnnotations;
+using System.Diagnostics.CodeAnalysis;
+using Coalesce.AspNetCore;
 using StackExchange.Redis;
 
 namespace Coalesce.StackExchangeRedis;
@@ -55,6 +58,8 @@ public sealed class RedisCoalescingOptions
     /// wait for an instance that died or lost Redis mid-execution before one of them takes over. Default: 10 s.
     /// </summary>
     /// <remarks>See docs/across-instances.md in the repository.</remarks>
+    [Range(typeof(TimeSpan), "00:00:00.1", "00:10:00")]
+    [UnconditionalSuppressMessage("Trimming", "IL2026", Justification = OptionRanges.TimeRangeJustification)]
     public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>
@@ -69,6 +74,8 @@ public sealed class RedisCoalescingOptions
 
     /// <summary>How long a read, a lease or a heartbeat may take before it counts as a miss. Default: 50 ms.</summary>
     /// <remarks>See docs/across-instances.md in the repository.</remarks>
+    [Range(typeof(TimeSpan), "00:00:00", "00:00:30", MinimumIsExclusive = true)]
+    [UnconditionalSuppressMessage("Trimming", "IL2026", Justification = OptionRanges.TimeRangeJustification)]
     public TimeSpan ReadBudget { get; set; } = TimeSpan.FromMilliseconds(50);
 
     /// <summary>
@@ -76,6 +83,8 @@ public sealed class RedisCoalescingOptions
     /// take before it is queued for later. A write's own invalidation has <see cref="AckTimeout"/>. Default: 250 ms.
     /// </summary>
     /// <remarks>See docs/across-instances.md in the repository.</remarks>
+    [Range(typeof(TimeSpan), "00:00:00", "00:00:30", MinimumIsExclusive = true)]
+    [UnconditionalSuppressMessage("Trimming", "IL2026", Justification = OptionRanges.TimeRangeJustification)]
     public TimeSpan InvalidationBudget { get; set; } = TimeSpan.FromMilliseconds(250);
 
     /// <summary>
@@ -84,10 +93,14 @@ public sealed class RedisCoalescingOptions
     /// that stops being live ends its wait earlier; past this bound the write is answered 503. Default: 3 s.
     /// </summary>
     /// <remarks>See docs/across-instances.md in the repository.</remarks>
+    [Range(typeof(TimeSpan), "00:00:00", "00:01:00", MinimumIsExclusive = true)]
+    [UnconditionalSuppressMessage("Trimming", "IL2026", Justification = OptionRanges.TimeRangeJustification)]
     public TimeSpan AckTimeout { get; set; } = TimeSpan.FromSeconds(3);
 
     /// <summary>How often an instance tells the others that it is live and following invalidations. Default: 1 s.</summary>
     /// <remarks>See docs/across-instances.md in the repository.</remarks>
+    [Range(typeof(TimeSpan), "00:00:00", "00:01:00", MinimumIsExclusive = true)]
+    [UnconditionalSuppressMessage("Trimming", "IL2026", Justification = OptionRanges.TimeRangeJustification)]
     public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>
@@ -95,18 +108,24 @@ public sealed class RedisCoalescingOptions
     /// Must exceed <see cref="HeartbeatInterval"/>. Default: 3 s.
     /// </summary>
     /// <remarks>See docs/across-instances.md in the repository.</remarks>
+    [Range(typeof(TimeSpan), "00:00:00", "00:05:00", MinimumIsExclusive = true)]
+    [UnconditionalSuppressMessage("Trimming", "IL2026", Justification = OptionRanges.TimeRangeJustification)]
     public TimeSpan NodeLiveness { get; set; } = TimeSpan.FromSeconds(3);
 
     /// <summary>How many Redis calls in a row may fail before the breaker opens and Redis is left alone. Default: 3.</summary>
     /// <remarks>See docs/across-instances.md in the repository.</remarks>
+    [Range(1, 1000)]
     public int BreakerFailureThreshold { get; set; } = 3;
 
     /// <summary>How often an open breaker checks Redis with a PING. Default: 1 s.</summary>
     /// <remarks>See docs/across-instances.md in the repository.</remarks>
+    [Range(typeof(TimeSpan), "00:00:00", "00:05:00", MinimumIsExclusive = true)]
+    [UnconditionalSuppressMessage("Trimming", "IL2026", Justification = OptionRanges.TimeRangeJustification)]
     public TimeSpan BreakerProbeInterval { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>The largest payload the second level takes; larger ones stay local. Default: 1 MiB.</summary>
     /// <remarks>See docs/across-instances.md in the repository.</remarks>
+    [Range(1, RedisCoalescingOptionsValidator.MaxEntryBytesLimit)]
     public int MaxEntryBytes { get; set; } = 1024 * 1024;
 
     /// <summary>
@@ -114,6 +133,7 @@ public sealed class RedisCoalescingOptions
     /// its local entries instead. Default: 10,000.
     /// </summary>
     /// <remarks>See docs/across-instances.md in the repository.</remarks>
+    [Range(1, 10_000_000)]
     public int InvalidationLogLength { get; set; } = 10_000;
 
     /// <summary>How long a response handed to waiting instances stays in Redis for them (they read it at once).</summary>

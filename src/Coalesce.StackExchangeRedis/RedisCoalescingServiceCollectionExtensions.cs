@@ -57,6 +57,7 @@ public static class RedisCoalescingServiceCollectionExtensions
     {
         services.AddRequestCoalescing();
         services.AddOptions<RedisCoalescingOptions>().ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RedisCoalescingOptions>, RedisCoalescingOptionsRangeValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RedisCoalescingOptions>, RedisCoalescingOptionsValidator>());
         services.TryAddSingleton<RedisCounters>();
         services.TryAddSingleton<RedisConnection>();
@@ -77,23 +78,23 @@ public static class RedisCoalescingServiceCollectionExtensions
     }
 
     /// <summary>Binds by hand with the reader the other Coalesce options use: AOT-safe, and a value that does not parse names its path.</summary>
-    private static void Bind(IConfiguration section, RedisCoalescingOptions options)
+    private static void Bind(IConfiguration configuration, RedisCoalescingOptions options)
     {
-        options.Configuration = section[nameof(RedisCoalescingOptions.Configuration)] ?? options.Configuration;
-        options.KeyPrefix = section[nameof(RedisCoalescingOptions.KeyPrefix)] ?? options.KeyPrefix;
-        options.CoalesceAcrossInstances = ConfigurationReader.ReadBool(section, nameof(options.CoalesceAcrossInstances), options.CoalesceAcrossInstances, Name(nameof(options.CoalesceAcrossInstances)));
-        options.ReadYourWrites = ConfigurationReader.ReadBool(section, nameof(options.ReadYourWrites), options.ReadYourWrites, Name(nameof(options.ReadYourWrites)));
-        options.ReadBudget = ConfigurationReader.ReadTimeSpan(section, nameof(options.ReadBudget), options.ReadBudget, Name(nameof(options.ReadBudget)));
-        options.InvalidationBudget = ConfigurationReader.ReadTimeSpan(section, nameof(options.InvalidationBudget), options.InvalidationBudget, Name(nameof(options.InvalidationBudget)));
-        options.AckTimeout = ConfigurationReader.ReadTimeSpan(section, nameof(options.AckTimeout), options.AckTimeout, Name(nameof(options.AckTimeout)));
-        options.HeartbeatInterval = ConfigurationReader.ReadTimeSpan(section, nameof(options.HeartbeatInterval), options.HeartbeatInterval, Name(nameof(options.HeartbeatInterval)));
-        options.NodeLiveness = ConfigurationReader.ReadTimeSpan(section, nameof(options.NodeLiveness), options.NodeLiveness, Name(nameof(options.NodeLiveness)));
-        options.LeaseDuration = ConfigurationReader.ReadTimeSpan(section, nameof(options.LeaseDuration), options.LeaseDuration, Name(nameof(options.LeaseDuration)));
-        options.BreakerProbeInterval = ConfigurationReader.ReadTimeSpan(section, nameof(options.BreakerProbeInterval), options.BreakerProbeInterval, Name(nameof(options.BreakerProbeInterval)));
-        options.BreakerFailureThreshold = ConfigurationReader.ReadInt(section, nameof(options.BreakerFailureThreshold), options.BreakerFailureThreshold, Name(nameof(options.BreakerFailureThreshold)));
-        options.MaxEntryBytes = ConfigurationReader.ReadInt(section, nameof(options.MaxEntryBytes), options.MaxEntryBytes, Name(nameof(options.MaxEntryBytes)));
-        options.InvalidationLogLength = ConfigurationReader.ReadInt(section, nameof(options.InvalidationLogLength), options.InvalidationLogLength, Name(nameof(options.InvalidationLogLength)));
-
-        static string Name(string property) => $"{nameof(RedisCoalescingOptions)}.{property}";
+        var section = new OptionsSection(configuration, nameof(RedisCoalescingOptions));
+        options.Configuration = section.Text(nameof(options.Configuration), options.Configuration);
+        options.KeyPrefix = section.Text(nameof(options.KeyPrefix), options.KeyPrefix) ?? options.KeyPrefix;
+        options.CoalesceAcrossInstances = section.Bool(nameof(options.CoalesceAcrossInstances), options.CoalesceAcrossInstances);
+        options.ReadYourWrites = section.Bool(nameof(options.ReadYourWrites), options.ReadYourWrites);
+        options.ReadBudget = section.Time(nameof(options.ReadBudget), options.ReadBudget);
+        options.InvalidationBudget = section.Time(nameof(options.InvalidationBudget), options.InvalidationBudget);
+        options.AckTimeout = section.Time(nameof(options.AckTimeout), options.AckTimeout);
+        options.HeartbeatInterval = section.Time(nameof(options.HeartbeatInterval), options.HeartbeatInterval);
+        options.NodeLiveness = section.Time(nameof(options.NodeLiveness), options.NodeLiveness);
+        options.LeaseDuration = section.Time(nameof(options.LeaseDuration), options.LeaseDuration);
+        options.BreakerProbeInterval = section.Time(nameof(options.BreakerProbeInterval), options.BreakerProbeInterval);
+        options.BreakerFailureThreshold = section.Int(nameof(options.BreakerFailureThreshold), options.BreakerFailureThreshold);
+        options.MaxEntryBytes = section.Int(nameof(options.MaxEntryBytes), options.MaxEntryBytes);
+        options.InvalidationLogLength = section.Int(nameof(options.InvalidationLogLength), options.InvalidationLogLength);
+        section.RejectUnknownKeys();
     }
 }

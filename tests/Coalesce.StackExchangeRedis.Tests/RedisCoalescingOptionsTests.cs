@@ -12,10 +12,10 @@ public sealed class RedisCoalescingOptionsTests
     [InlineData("Configuration", "Configuration \"127.0.0.1:6379,connectTimeout=soon\" is not a valid StackExchange.Redis configuration string")]
     [InlineData("None", "Set exactly one of Configuration, ConfigurationOptions and ConnectionMultiplexerFactory; 0 are set")]
     [InlineData("Liveness", "NodeLiveness is 00:00:01; it must be longer than HeartbeatInterval (00:00:01)")]
-    [InlineData("ReadBudget", "ReadBudget is 00:00:00; it must be more than zero")]
-    [InlineData("MaxEntryBytes", "MaxEntryBytes is 0; it must be between 1")]
+    [InlineData("ReadBudget", "The field RedisCoalescingOptions.ReadBudget must be between 00:00:00 exclusive and 00:00:30.")]
+    [InlineData("MaxEntryBytes", "The field RedisCoalescingOptions.MaxEntryBytes must be between 1 and 536870912.")]
     [InlineData("Braces", "KeyPrefix \"a{b}\" must be at most 100 characters, without braces")]
-    [InlineData("LeaseDuration", "LeaseDuration is 00:00:00.0500000; it must be between 00:00:00.1000000 and 00:10:00")]
+    [InlineData("LeaseDuration", "The field RedisCoalescingOptions.LeaseDuration must be between 00:00:00.1000000 and 00:10:00.")]
     [InlineData("LeaseBudget", "LeaseDuration is 00:00:00.5000000; it must be at least twice ReadBudget (00:00:00.4000000)")]
     public async Task Bad_options_stop_the_start_with_a_message_naming_the_option(string bad, string expected)
     {
@@ -84,6 +84,21 @@ public sealed class RedisCoalescingOptionsTests
         var error = Assert.Throws<InvalidOperationException>(() => provider.GetRequiredService<IOptions<RedisCoalescingOptions>>().Value);
 
         Assert.Contains("'Redis:AckTimeout' = 'soon'", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_misspelt_key_is_reported_with_its_path_and_the_nearest_setting()
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Redis:Configuration"] = "localhost",
+            ["Redis:LeaseDurration"] = "00:00:05",
+        }).Build();
+        using var provider = new ServiceCollection().AddStackExchangeRedisCoalescing(configuration.GetSection("Redis")).BuildServiceProvider();
+
+        var error = Assert.Throws<InvalidOperationException>(() => provider.GetRequiredService<IOptions<RedisCoalescingOptions>>().Value);
+
+        Assert.StartsWith("Configuration key 'Redis:LeaseDurration' is not a setting of RedisCoalescingOptions. Did you mean 'LeaseDuration'?", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]

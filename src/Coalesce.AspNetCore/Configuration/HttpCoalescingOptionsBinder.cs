@@ -15,28 +15,28 @@ internal static class HttpCoalescingOptionsBinder
 {
     private const string Options = nameof(HttpCoalescingOptions);
 
-    public static void Bind(IConfiguration section, HttpCoalescingOptions options)
+    public static void Bind(IConfiguration configuration, HttpCoalescingOptions options)
     {
-        options.Coalesce = ReadBool(section, nameof(options.Coalesce), options.Coalesce, Name(nameof(options.Coalesce)));
-        options.MaxResponseBodyBytes = ReadLong(section, nameof(options.MaxResponseBodyBytes), options.MaxResponseBodyBytes, Name(nameof(options.MaxResponseBodyBytes)));
-        options.RetryUnsafeMethods = ReadBool(section, nameof(options.RetryUnsafeMethods), options.RetryUnsafeMethods, Name(nameof(options.RetryUnsafeMethods)));
-        options.AttemptTimeout = ReadOptionalTimeSpan(section, nameof(options.AttemptTimeout), options.AttemptTimeout, Name(nameof(options.AttemptTimeout)));
-        options.TotalTimeout = ReadOptionalTimeSpan(section, nameof(options.TotalTimeout), options.TotalTimeout, Name(nameof(options.TotalTimeout)));
-        options.MemoizeTtl = ReadOptionalTimeSpan(section, nameof(options.MemoizeTtl), options.MemoizeTtl, Name(nameof(options.MemoizeTtl)));
-        options.MemoizeStaleWhileRevalidate = ReadOptionalTimeSpan(
-            section, nameof(options.MemoizeStaleWhileRevalidate), options.MemoizeStaleWhileRevalidate, Name(nameof(options.MemoizeStaleWhileRevalidate)));
-        options.MemoizeStaleIfError = ReadOptionalTimeSpan(section, nameof(options.MemoizeStaleIfError), options.MemoizeStaleIfError, Name(nameof(options.MemoizeStaleIfError)));
-        options.MemoizeSoftTimeout = ReadOptionalTimeSpan(section, nameof(options.MemoizeSoftTimeout), options.MemoizeSoftTimeout, Name(nameof(options.MemoizeSoftTimeout)));
-        ReplaceList(section, nameof(options.IgnoreHeaders), options.IgnoreHeaders, static v => v);
-        ReplaceList(section, nameof(options.IgnoreRequestOptions), options.IgnoreRequestOptions, static v => v);
+        var section = new OptionsSection(configuration, Options);
+        options.Coalesce = section.Bool(nameof(options.Coalesce), options.Coalesce);
+        options.MaxResponseBodyBytes = section.Long(nameof(options.MaxResponseBodyBytes), options.MaxResponseBodyBytes);
+        options.RetryUnsafeMethods = section.Bool(nameof(options.RetryUnsafeMethods), options.RetryUnsafeMethods);
+        options.AttemptTimeout = section.OptionalTime(nameof(options.AttemptTimeout), options.AttemptTimeout);
+        options.TotalTimeout = section.OptionalTime(nameof(options.TotalTimeout), options.TotalTimeout);
+        options.MemoizeTtl = section.OptionalTime(nameof(options.MemoizeTtl), options.MemoizeTtl);
+        options.MemoizeStaleWhileRevalidate = section.OptionalTime(nameof(options.MemoizeStaleWhileRevalidate), options.MemoizeStaleWhileRevalidate);
+        options.MemoizeStaleIfError = section.OptionalTime(nameof(options.MemoizeStaleIfError), options.MemoizeStaleIfError);
+        options.MemoizeSoftTimeout = section.OptionalTime(nameof(options.MemoizeSoftTimeout), options.MemoizeSoftTimeout);
+        section.List(nameof(options.IgnoreHeaders), options.IgnoreHeaders);
+        section.List(nameof(options.IgnoreRequestOptions), options.IgnoreRequestOptions);
 #pragma warning disable CS0618 // Still bound, so configuration written for it keeps loading; it has no effect.
-        ReplaceList(section, nameof(options.VaryByHeaders), options.VaryByHeaders, static v => v);
+        section.List(nameof(options.VaryByHeaders), options.VaryByHeaders);
 #pragma warning restore CS0618
-        ReplaceList(section, nameof(options.MemoizeTags), options.MemoizeTags, static v => v);
+        section.List(nameof(options.MemoizeTags), options.MemoizeTags);
 
         var addresses = nameof(options.FallbackBaseAddresses);
-        ReplaceList(section, addresses, options.FallbackBaseAddresses, value =>
-            Uri.TryCreate(value, UriKind.Absolute, out var uri) ? uri : throw Invalid(section, addresses, value, typeof(Uri), Name(addresses)));
+        section.List(addresses, options.FallbackBaseAddresses, value =>
+            Uri.TryCreate(value, UriKind.Absolute, out var uri) ? uri : throw Invalid(configuration, addresses, value, typeof(Uri), section.Name(addresses)));
 
         if (ReadSubsection(section, nameof(options.Retry)) is { } retrySection)
         {
@@ -47,17 +47,17 @@ internal static class HttpCoalescingOptionsBinder
         {
             options.RateLimit = rateSection.Value is not null ? null : BindRateLimit(rateSection, options.RateLimit ?? new HttpRateLimitOptions());
         }
-    }
 
-    private static string Name(string property) => $"{Options}.{property}";
+        section.RejectUnknownKeys();
+    }
 
     /// <summary>
     /// The sub-section under <paramref name="key"/>, or <see langword="null"/> when absent. A section with a value of
     /// its own (<c>""</c> or <c>null</c>) means "none", and any other value is an error.
     /// </summary>
-    private static IConfigurationSection? ReadSubsection(IConfiguration section, string key)
+    private static IConfigurationSection? ReadSubsection(OptionsSection section, string key)
     {
-        var child = section.GetSection(key);
+        var child = section.Child(key);
         if (child.GetChildren().Any())
         {
             return child;
@@ -69,27 +69,29 @@ internal static class HttpCoalescingOptionsBinder
             "" => child,
             var text when text.Equals("null", StringComparison.OrdinalIgnoreCase) => child,
             var text => throw new InvalidOperationException(
-                $"Configuration value '{PathOf(section, key)}' = '{text}' is not valid for {Name(key)}: give its settings as a section, or an empty value for none."),
+                $"Configuration value '{child.Path}' = '{text}' is not valid for {section.Name(key)}: give its settings as a section, or an empty value for none."),
         };
     }
 
-    private static HttpRetryStrategyOptions BindRetry(IConfiguration section, HttpRetryStrategyOptions retry)
+    private static HttpRetryStrategyOptions BindRetry(IConfiguration configuration, HttpRetryStrategyOptions retry)
     {
-        const string Retry = $"{Options}.{nameof(HttpCoalescingOptions.Retry)}";
-        retry.MaxRetryAttempts = ReadInt(section, nameof(retry.MaxRetryAttempts), retry.MaxRetryAttempts, $"{Retry}.{nameof(retry.MaxRetryAttempts)}");
-        retry.Delay = ReadTimeSpan(section, nameof(retry.Delay), retry.Delay, $"{Retry}.{nameof(retry.Delay)}");
-        retry.MaxDelay = ReadOptionalTimeSpan(section, nameof(retry.MaxDelay), retry.MaxDelay, $"{Retry}.{nameof(retry.MaxDelay)}");
-        retry.BackoffType = ReadEnum(section, nameof(retry.BackoffType), retry.BackoffType, $"{Retry}.{nameof(retry.BackoffType)}");
-        retry.UseJitter = ReadBool(section, nameof(retry.UseJitter), retry.UseJitter, $"{Retry}.{nameof(retry.UseJitter)}");
-        retry.ShouldRetryAfterHeader = ReadBool(section, nameof(retry.ShouldRetryAfterHeader), retry.ShouldRetryAfterHeader, $"{Retry}.{nameof(retry.ShouldRetryAfterHeader)}");
+        var section = new OptionsSection(configuration, $"{Options}.{nameof(HttpCoalescingOptions.Retry)}");
+        retry.MaxRetryAttempts = section.Int(nameof(retry.MaxRetryAttempts), retry.MaxRetryAttempts);
+        retry.Delay = section.Time(nameof(retry.Delay), retry.Delay);
+        retry.MaxDelay = section.OptionalTime(nameof(retry.MaxDelay), retry.MaxDelay);
+        retry.BackoffType = section.Enum(nameof(retry.BackoffType), retry.BackoffType);
+        retry.UseJitter = section.Bool(nameof(retry.UseJitter), retry.UseJitter);
+        retry.ShouldRetryAfterHeader = section.Bool(nameof(retry.ShouldRetryAfterHeader), retry.ShouldRetryAfterHeader);
+        section.RejectUnknownKeys();
         return retry;
     }
 
-    private static HttpRateLimitOptions BindRateLimit(IConfiguration section, HttpRateLimitOptions rateLimit)
+    private static HttpRateLimitOptions BindRateLimit(IConfiguration configuration, HttpRateLimitOptions rateLimit)
     {
-        const string RateLimit = $"{Options}.{nameof(HttpCoalescingOptions.RateLimit)}";
-        rateLimit.PermitsPerSecond = ReadDouble(section, nameof(rateLimit.PermitsPerSecond), rateLimit.PermitsPerSecond, $"{RateLimit}.{nameof(rateLimit.PermitsPerSecond)}");
-        rateLimit.QueueLimit = ReadInt(section, nameof(rateLimit.QueueLimit), rateLimit.QueueLimit, $"{RateLimit}.{nameof(rateLimit.QueueLimit)}");
+        var section = new OptionsSection(configuration, $"{Options}.{nameof(HttpCoalescingOptions.RateLimit)}");
+        rateLimit.PermitsPerSecond = section.Double(nameof(rateLimit.PermitsPerSecond), rateLimit.PermitsPerSecond);
+        rateLimit.QueueLimit = section.Int(nameof(rateLimit.QueueLimit), rateLimit.QueueLimit);
+        section.RejectUnknownKeys();
         return rateLimit;
     }
 }

@@ -14,28 +14,37 @@ internal static class RequestCoalescingOptionsBinder
     private const string VaryByRouteValueKey = "VaryByRouteValue";
     private const string VaryByIdentityKey = "VaryByIdentity";
 
-    public static void Bind(IConfiguration section, RequestCoalescingOptions options)
-    {
-        options.CoalesceAllGetRequests = ReadBool(section, nameof(options.CoalesceAllGetRequests), options.CoalesceAllGetRequests, Name(nameof(options.CoalesceAllGetRequests)));
-        options.MaxBufferedBodyBytes = ReadLong(section, nameof(options.MaxBufferedBodyBytes), options.MaxBufferedBodyBytes, Name(nameof(options.MaxBufferedBodyBytes)));
-        options.WaitTimeout = ReadTimeSpan(section, nameof(options.WaitTimeout), options.WaitTimeout, Name(nameof(options.WaitTimeout)));
-        options.PassThroughDuration = ReadTimeSpan(section, nameof(options.PassThroughDuration), options.PassThroughDuration, Name(nameof(options.PassThroughDuration)));
-        options.VaryByIdentity = ReadBool(section, nameof(options.VaryByIdentity), options.VaryByIdentity, Name(nameof(options.VaryByIdentity)));
-        options.EmitCacheStatus = ReadBool(section, nameof(options.EmitCacheStatus), options.EmitCacheStatus, Name(nameof(options.EmitCacheStatus)));
-        options.MemoMaxEntries = ReadInt(section, nameof(options.MemoMaxEntries), options.MemoMaxEntries, Name(nameof(options.MemoMaxEntries)));
-        options.MemoMaxBytes = ReadLong(section, nameof(options.MemoMaxBytes), options.MemoMaxBytes, Name(nameof(options.MemoMaxBytes)));
-        options.MemoMaxEntryBytes = ReadLong(section, nameof(options.MemoMaxEntryBytes), options.MemoMaxEntryBytes, Name(nameof(options.MemoMaxEntryBytes)));
-        ReplaceList(section, nameof(options.VaryByHeaders), options.VaryByHeaders, static v => v);
-        ReplaceList(section, nameof(options.IdentityHeaders), options.IdentityHeaders, static v => v);
-        ReplaceList(section, nameof(options.IgnoredInputs), options.IgnoredInputs, static v => v);
+    /// <summary>
+    /// Sections other registrations read beside these options (<c>Coalesce:Redis</c>, <c>Coalesce:HttpClients:{name}</c>),
+    /// so they are not reported as unknown keys.
+    /// </summary>
+    internal static readonly string[] NeighbourSections = ["Redis", "HttpClients"];
 
-        foreach (var policy in section.GetSection("Policies").GetChildren())
+    public static void Bind(IConfiguration configuration, RequestCoalescingOptions options)
+    {
+        var section = new OptionsSection(configuration, Options);
+        options.CoalesceAllGetRequests = section.Bool(nameof(options.CoalesceAllGetRequests), options.CoalesceAllGetRequests);
+        options.MaxBufferedBodyBytes = section.Long(nameof(options.MaxBufferedBodyBytes), options.MaxBufferedBodyBytes);
+        options.WaitTimeout = section.Time(nameof(options.WaitTimeout), options.WaitTimeout);
+        options.PassThroughDuration = section.Time(nameof(options.PassThroughDuration), options.PassThroughDuration);
+        options.VaryByIdentity = section.Bool(nameof(options.VaryByIdentity), options.VaryByIdentity);
+        options.EmitCacheStatus = section.Bool(nameof(options.EmitCacheStatus), options.EmitCacheStatus);
+        options.MemoMaxEntries = section.Int(nameof(options.MemoMaxEntries), options.MemoMaxEntries);
+        options.MemoMaxBytes = section.Long(nameof(options.MemoMaxBytes), options.MemoMaxBytes);
+        options.MemoMaxEntryBytes = section.Long(nameof(options.MemoMaxEntryBytes), options.MemoMaxEntryBytes);
+        section.List(nameof(options.VaryByHeaders), options.VaryByHeaders);
+        section.List(nameof(options.IdentityHeaders), options.IdentityHeaders);
+        section.List(nameof(options.IgnoredInputs), options.IgnoredInputs);
+
+        foreach (var policy in section.Child(PoliciesKey).GetChildren())
         {
             options.AddPolicy(policy.Key, BuildPolicy(policy));
         }
+
+        section.RejectUnknownKeys(NeighbourSections);
     }
 
-    private static string Name(string property) => $"{Options}.{property}";
+    private const string PoliciesKey = "Policies";
 
     /// <summary>Builds a named policy from its section; a bad value fails with its configuration path.</summary>
     private static CoalescingPolicy BuildPolicy(IConfigurationSection section)

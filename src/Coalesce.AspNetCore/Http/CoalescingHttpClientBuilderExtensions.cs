@@ -59,6 +59,7 @@ public static class CoalescingHttpClientBuilderExtensions
 
         services.AddSingleton(marker);
         options.ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<HttpCoalescingOptions>, HttpCoalescingOptionsRangeValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<HttpCoalescingOptions>, HttpCoalescingOptionsValidator>());
         services.TryAddSingleton<HttpCoalescingClients>();
 

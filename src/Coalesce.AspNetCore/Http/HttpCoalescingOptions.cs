@@ -1,4 +1,7 @@
+using System.ComponentModel.DataAnnotations;
+using System.Diagnostics.CodeAnalysis;
 using Microsoft.Extensions.Http.Resilience;
+using Microsoft.Extensions.Options;
 
 namespace Coalesce.AspNetCore;
 
@@ -109,6 +112,7 @@ public sealed class HttpCoalescingOptions
     /// caller of that flight sends its own request. Default: <see cref="DefaultMaxResponseBodyBytes"/> (4 MiB).
     /// Range: 0 to 1 GiB.
     /// </summary>
+    [Range(0, RequestCoalescingOptionsValidator.MaxBodyLimit)]
     public long MaxResponseBodyBytes { get; set; } = DefaultMaxResponseBodyBytes;
 
     /// <summary>
@@ -118,7 +122,9 @@ public sealed class HttpCoalescingOptions
     /// which outcomes move a call on to the next of <see cref="FallbackBaseAddresses"/>. <see langword="null"/> turns
     /// retry off. Default: a new <see cref="HttpRetryStrategyOptions"/>.
     /// </summary>
+#pragma warning disable SYSLIB1212 // Checked by HttpCoalescingOptionsValidator with this library's tighter bounds (at most 100 attempts), not Polly's own.
     public HttpRetryStrategyOptions? Retry { get; set; } = new();
+#pragma warning restore SYSLIB1212
 
     /// <summary>
     /// Whether requests with unsafe methods (POST, PUT, PATCH, DELETE and any non-GET/HEAD/OPTIONS/TRACE) are
@@ -134,6 +140,8 @@ public sealed class HttpCoalescingOptions
     /// body); when it fires the attempt fails and the next address or retry follows. <see langword="null"/> for
     /// none. Default: 10 seconds. Range: more than zero and at most 1 day.
     /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "1.00:00:00", MinimumIsExclusive = true)]
+    [UnconditionalSuppressMessage("Trimming", "IL2026", Justification = OptionRanges.TimeRangeJustification)]
     public TimeSpan? AttemptTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>
@@ -143,6 +151,8 @@ public sealed class HttpCoalescingOptions
     /// <see cref="System.Net.Http.HttpClient.Timeout"/> is left as configured). Default: 30 seconds. Range: more than
     /// zero and at most 1 day.
     /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "1.00:00:00", MinimumIsExclusive = true)]
+    [UnconditionalSuppressMessage("Trimming", "IL2026", Justification = OptionRanges.TimeRangeJustification)]
     public TimeSpan? TotalTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>
@@ -161,6 +171,7 @@ public sealed class HttpCoalescingOptions
     public Func<HttpRequestMessage, HttpAllAttemptsFailedException, HttpResponseMessage>? FallbackResponse { get; set; }
 
     /// <summary>A rate limit on network calls; <see langword="null"/> for none. Default: <see langword="null"/>.</summary>
+    [ValidateObjectMembers]
     public HttpRateLimitOptions? RateLimit { get; set; }
 
     /// <summary>
@@ -169,6 +180,8 @@ public sealed class HttpCoalescingOptions
     /// <see cref="MaxResponseBodyBytes"/> are not kept. Default: <see langword="null"/>. Range: more than zero and at
     /// most 1 day.
     /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "1.00:00:00", MinimumIsExclusive = true)]
+    [UnconditionalSuppressMessage("Trimming", "IL2026", Justification = OptionRanges.TimeRangeJustification)]
     public TimeSpan? MemoizeTtl { get; set; }
 
     /// <summary>
@@ -185,6 +198,8 @@ public sealed class HttpCoalescingOptions
     /// app's <see cref="MemoCache.RefreshFailed"/>. Default: <see langword="null"/> (none). Range: zero to 7 days; needs
     /// <see cref="MemoizeTtl"/>.
     /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "7.00:00:00")]
+    [UnconditionalSuppressMessage("Trimming", "IL2026", Justification = OptionRanges.TimeRangeJustification)]
     public TimeSpan? MemoizeStaleWhileRevalidate { get; set; }
 
     /// <summary>
@@ -193,6 +208,8 @@ public sealed class HttpCoalescingOptions
     /// cancellation) or a 5xx (<c>stale-if-error</c>). Outside the window the failure goes through as before. Default:
     /// <see langword="null"/> (none). Range: zero to 7 days; needs <see cref="MemoizeTtl"/>.
     /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "7.00:00:00")]
+    [UnconditionalSuppressMessage("Trimming", "IL2026", Justification = OptionRanges.TimeRangeJustification)]
     public TimeSpan? MemoizeStaleIfError { get; set; }
 
     /// <summary>
@@ -201,6 +218,8 @@ public sealed class HttpCoalescingOptions
     /// response. Default: <see langword="null"/> (callers wait). Range: more than zero and at most 1 day; needs
     /// <see cref="MemoizeStaleIfError"/>.
     /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "1.00:00:00", MinimumIsExclusive = true)]
+    [UnconditionalSuppressMessage("Trimming", "IL2026", Justification = OptionRanges.TimeRangeJustification)]
     public TimeSpan? MemoizeSoftTimeout { get; set; }
 
     /// <summary>Turns on memoization of successful GET responses for <paramref name="ttl"/>, with <paramref name="tags"/>.</summary>

@@ -1,14 +1,16 @@
 using System.Buffers;
-using System.Globalization;
 using Microsoft.Extensions.Options;
 
 namespace Coalesce.AspNetCore;
 
-/// <summary>Checks <see cref="HttpCoalescingOptions"/> at start-up; every message names the client, the option and its range.</summary>
+/// <summary>
+/// Checks at start-up what the <see cref="System.ComponentModel.DataAnnotations.RangeAttribute"/>s on
+/// <see cref="HttpCoalescingOptions"/> cannot say (those are checked by <see cref="HttpCoalescingOptionsRangeValidator"/>):
+/// rules across options, header names, addresses, the retry strategy. Every message names the client and the option.
+/// </summary>
 internal sealed class HttpCoalescingOptionsValidator : IValidateOptions<HttpCoalescingOptions>
 {
     private static readonly TimeSpan OneDay = TimeSpan.FromDays(1);
-    private static readonly TimeSpan MaxStaleWindow = TimeSpan.FromDays(7);
 
     /// <summary>The characters of an HTTP field name (RFC 9110's <c>token</c>).</summary>
     private static readonly SearchValues<char> HeaderNameChars =
@@ -19,11 +21,6 @@ internal sealed class HttpCoalescingOptionsValidator : IValidateOptions<HttpCoal
         ArgumentNullException.ThrowIfNull(options);
         List<string>? failures = null;
         var client = string.IsNullOrEmpty(name) ? "HttpClient" : $"HttpClient '{name}'";
-
-        if (options.MaxResponseBodyBytes is < 0 or > RequestCoalescingOptionsValidator.MaxBodyLimit)
-        {
-            Add($"{nameof(HttpCoalescingOptions.MaxResponseBodyBytes)} is {options.MaxResponseBodyBytes}; it must be between 0 and {RequestCoalescingOptionsValidator.MaxBodyLimit} bytes (1 GiB).");
-        }
 
         foreach (var header in options.IgnoreHeaders)
         {
@@ -49,12 +46,8 @@ internal sealed class HttpCoalescingOptionsValidator : IValidateOptions<HttpCoal
             }
         }
 
-        CheckTimeout(options.AttemptTimeout, nameof(HttpCoalescingOptions.AttemptTimeout));
-        CheckTimeout(options.TotalTimeout, nameof(HttpCoalescingOptions.TotalTimeout));
-        CheckTimeout(options.MemoizeTtl, nameof(HttpCoalescingOptions.MemoizeTtl));
         CheckWindow(options.MemoizeStaleWhileRevalidate, nameof(HttpCoalescingOptions.MemoizeStaleWhileRevalidate));
         CheckWindow(options.MemoizeStaleIfError, nameof(HttpCoalescingOptions.MemoizeStaleIfError));
-        CheckTimeout(options.MemoizeSoftTimeout, nameof(HttpCoalescingOptions.MemoizeSoftTimeout));
         if (options.MemoizeSoftTimeout is not null && options.MemoizeStaleIfError is null)
         {
             Add($"{nameof(HttpCoalescingOptions.MemoizeSoftTimeout)} is set without {nameof(HttpCoalescingOptions.MemoizeStaleIfError)}; a soft timeout answers with a stale response, so it needs that window.");
@@ -108,42 +101,17 @@ internal sealed class HttpCoalescingOptionsValidator : IValidateOptions<HttpCoal
             }
         }
 
-        if (options.RateLimit is { } rateLimit)
-        {
-            const string RateLimit = nameof(HttpCoalescingOptions.RateLimit);
-            if (!(rateLimit.PermitsPerSecond > 0 && rateLimit.PermitsPerSecond <= 1_000_000))
-            {
-                Add($"{RateLimit}.{nameof(HttpRateLimitOptions.PermitsPerSecond)} is {rateLimit.PermitsPerSecond.ToString(CultureInfo.InvariantCulture)}; it must be more than 0 and at most 1,000,000.");
-            }
-
-            if (rateLimit.QueueLimit is < 0 or > 1_000_000)
-            {
-                Add($"{RateLimit}.{nameof(HttpRateLimitOptions.QueueLimit)} is {rateLimit.QueueLimit}; it must be between 0 and 1,000,000.");
-            }
-        }
-
         return failures is null ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
-
-        void CheckTimeout(TimeSpan? value, string option)
-        {
-            if (value is { } timeout && (timeout <= TimeSpan.Zero || timeout > OneDay))
-            {
-                Add($"{option} is {timeout}; it must be more than zero and at most 1 day, or null for none.");
-            }
-        }
 
         void CheckWindow(TimeSpan? value, string option)
         {
-            if (value is not { } window)
+            if (value is null)
             {
                 return;
             }
 
-            if (window < TimeSpan.Zero || window > MaxStaleWindow)
-            {
-                Add($"{option} is {window}; it must be between zero and 7 days, or null for none.");
-            }
-            else if (options.MemoizeTtl is null)
+            // Its range is checked by the generated validator.
+            if (options.MemoizeTtl is null)
             {
                 Add($"{option} is set without {nameof(HttpCoalescingOptions.MemoizeTtl)}; a stale window follows the time to live of memoized responses, so it needs memoization on.");
             }
@@ -152,3 +120,7 @@ internal sealed class HttpCoalescingOptionsValidator : IValidateOptions<HttpCoal
         void Add(string failure) => (failures ??= []).Add($"{client}: {failure}");
     }
 }
+
+/// <summary>The ranges written as <see cref="System.ComponentModel.DataAnnotations.RangeAttribute"/>s on <see cref="HttpCoalescingOptions"/> and <see cref="HttpRateLimitOptions"/>, checked by generated code.</summary>
+[OptionsValidator]
+internal sealed partial class HttpCoalescingOptionsRangeValidator : IValidateOptions<HttpCoalescingOptions>;

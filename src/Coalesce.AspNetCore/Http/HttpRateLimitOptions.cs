@@ -1,3 +1,5 @@
+using System.ComponentModel.DataAnnotations;
+
 namespace Coalesce.AspNetCore;
 
 /// <summary>
@@ -13,6 +15,7 @@ public sealed class HttpRateLimitOptions
     /// Range: more than 0 and at most 1,000,000.
     /// </summary>
     /// <remarks>See docs/outbound-http.md in the repository.</remarks>
+    [Range(0d, 1_000_000d, MinimumIsExclusive = true)]
     public double PermitsPerSecond { get; set; } = 10;
 
     /// <summary>
@@ -20,5 +23,6 @@ public sealed class HttpRateLimitOptions
     /// <see cref="RateLimitRejectedException"/>; 0 means no call waits. Default: 100. Range: 0 to 1,000,000.
     /// </summary>
     /// <remarks>See docs/outbound-http.md in the repository.</remarks>
+    [Range(0, 1_000_000)]
     public int QueueLimit { get; set; } = 100;
 }

@@ -1,3 +1,6 @@
+using System.ComponentModel.DataAnnotations;
+using System.Diagnostics.CodeAnalysis;
+
 namespace Coalesce.AspNetCore;
 
 /// <summary>
@@ -27,6 +30,7 @@ public sealed class RequestCoalescingOptions
     /// 1 MiB. Range: 0 to 1 GiB.
     /// </summary>
     /// <remarks>See docs/request-coalescing.md in the repository.</remarks>
+    [Range(0, RequestCoalescingOptionsValidator.MaxBodyLimit)]
     public long MaxBufferedBodyBytes { get; set; } = 1024 * 1024;
 
     /// <summary>
@@ -42,6 +46,8 @@ public sealed class RequestCoalescingOptions
     /// shared. Default: 2 seconds. Range: zero (off) to one hour.
     /// </summary>
     /// <remarks>See docs/request-coalescing.md in the repository.</remarks>
+    [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
+    [UnconditionalSuppressMessage("Trimming", "IL2026", Justification = OptionRanges.TimeRangeJustification)]
     public TimeSpan PassThroughDuration { get; set; } = TimeSpan.FromSeconds(2);
 
     /// <summary>
@@ -95,6 +101,7 @@ public sealed class RequestCoalescingOptions
     /// least recently used. Default: 10,000. Range: 1 to 10,000,000.
     /// </summary>
     /// <remarks>See docs/memoization-and-tags.md in the repository.</remarks>
+    [Range(1, 10_000_000)]
     public int MemoMaxEntries { get; set; } = 10_000;
 
     /// <summary>
@@ -104,6 +111,7 @@ public sealed class RequestCoalescingOptions
     /// down when responses are large. Default: 100 MiB (as OutputCache's <c>SizeLimit</c>). Range: 1 KiB to 1 TiB.
     /// </summary>
     /// <remarks>See docs/memoization-and-tags.md in the repository.</remarks>
+    [Range(RequestCoalescingOptionsValidator.MinMemoBytes, RequestCoalescingOptionsValidator.MaxMemoBytes)]
     public long MemoMaxBytes { get; set; } = DefaultMemoMaxBytes;
 
     /// <summary>

@@ -2,7 +2,11 @@ using Microsoft.Extensions.Options;
 
 namespace Coalesce.AspNetCore;
 
-/// <summary>Checks <see cref="RequestCoalescingOptions"/> at start-up; every message names the option and its range.</summary>
+/// <summary>
+/// Checks at start-up what the <see cref="System.ComponentModel.DataAnnotations.RangeAttribute"/>s on
+/// <see cref="RequestCoalescingOptions"/> cannot say (those are checked by <see cref="RequestCoalescingOptionsRangeValidator"/>):
+/// rules across options, header names, inputs. Every message names the option and what it allows.
+/// </summary>
 internal sealed class RequestCoalescingOptionsValidator : IValidateOptions<RequestCoalescingOptions>
 {
     internal const long MaxBodyLimit = 1L << 30;
@@ -13,33 +17,14 @@ internal sealed class RequestCoalescingOptionsValidator : IValidateOptions<Reque
     {
         List<string>? failures = null;
 
-        if (options.MaxBufferedBodyBytes is < 0 or > MaxBodyLimit)
-        {
-            Add($"{nameof(RequestCoalescingOptions.MaxBufferedBodyBytes)} is {options.MaxBufferedBodyBytes}; it must be between 0 and {MaxBodyLimit} bytes (1 GiB).");
-        }
-
         if (!IsValidWaitTimeout(options.WaitTimeout))
         {
             Add($"{nameof(RequestCoalescingOptions.WaitTimeout)} is {options.WaitTimeout}; it must be more than zero and at most 1 day, or Timeout.InfiniteTimeSpan.");
         }
 
-        if (options.PassThroughDuration < TimeSpan.Zero || options.PassThroughDuration > TimeSpan.FromHours(1))
-        {
-            Add($"{nameof(RequestCoalescingOptions.PassThroughDuration)} is {options.PassThroughDuration}; it must be between zero and 1 hour.");
-        }
-
-        if (options.MemoMaxEntries is < 1 or > 10_000_000)
-        {
-            Add($"{nameof(RequestCoalescingOptions.MemoMaxEntries)} is {options.MemoMaxEntries}; it must be between 1 and 10,000,000.");
-        }
-
+        // Measured against MemoMaxBytes only when that is valid itself (its range is checked by the generated
+        // validator), so one bad value gives one message.
         var memoMaxBytesValid = options.MemoMaxBytes is >= MinMemoBytes and <= MaxMemoBytes;
-        if (!memoMaxBytesValid)
-        {
-            Add($"{nameof(RequestCoalescingOptions.MemoMaxBytes)} is {options.MemoMaxBytes}; it must be between {MinMemoBytes} bytes (1 KiB) and {MaxMemoBytes} bytes (1 TiB).");
-        }
-
-        // Measured against MemoMaxBytes only when that is valid itself, so one bad value gives one message.
         var entryLimit = memoMaxBytesValid ? options.MemoMaxBytes : MaxMemoBytes;
         if (options.MemoMaxEntryBytes < MinMemoBytes || options.MemoMaxEntryBytes > entryLimit)
         {
@@ -78,3 +63,7 @@ internal sealed class RequestCoalescingOptionsValidator : IValidateOptions<Reque
     internal static bool IsValidWaitTimeout(TimeSpan timeout) =>
         timeout == Timeout.InfiniteTimeSpan || (timeout > TimeSpan.Zero && timeout <= TimeSpan.FromDays(1));
 }
+
+/// <summary>The ranges written as <see cref="System.ComponentModel.DataAnnotations.RangeAttribute"/>s on <see cref="RequestCoalescingOptions"/>, checked by generated code.</summary>
+[OptionsValidator]
+internal sealed partial class RequestCoalescingOptionsRangeValidator : IValidateOptions<RequestCoalescingOptions>;

@@ -3,7 +3,11 @@ using StackExchange.Redis;
 
 namespace Coalesce.StackExchangeRedis;
 
-/// <summary>Checks <see cref="RedisCoalescingOptions"/> at start-up; every message names the option and what it allows.</summary>
+/// <summary>
+/// Checks at start-up what the <see cref="System.ComponentModel.DataAnnotations.RangeAttribute"/>s on
+/// <see cref="RedisCoalescingOptions"/> cannot say (those are checked by <see cref="RedisCoalescingOptionsRangeValidator"/>):
+/// where the connection comes from, the key prefix, rules across options. Every message names the option and what it allows.
+/// </summary>
 internal sealed class RedisCoalescingOptionsValidator : IValidateOptions<RedisCoalescingOptions>
 {
     internal const int MaxKeyPrefixLength = 100;
@@ -60,17 +64,10 @@ internal sealed class RedisCoalescingOptionsValidator : IValidateOptions<RedisCo
             Add($"{nameof(RedisCoalescingOptions.KeyPrefix)} \"{options.KeyPrefix}\" must be at most {MaxKeyPrefixLength} characters, without braces or white space (it becomes a cluster hash tag).");
         }
 
-        Budget(options.ReadBudget, nameof(RedisCoalescingOptions.ReadBudget), TimeSpan.FromSeconds(30));
-        Budget(options.InvalidationBudget, nameof(RedisCoalescingOptions.InvalidationBudget), TimeSpan.FromSeconds(30));
-        Budget(options.AckTimeout, nameof(RedisCoalescingOptions.AckTimeout), TimeSpan.FromMinutes(1));
-        Budget(options.HeartbeatInterval, nameof(RedisCoalescingOptions.HeartbeatInterval), TimeSpan.FromMinutes(1));
-        Budget(options.NodeLiveness, nameof(RedisCoalescingOptions.NodeLiveness), TimeSpan.FromMinutes(5));
-        Budget(options.BreakerProbeInterval, nameof(RedisCoalescingOptions.BreakerProbeInterval), TimeSpan.FromMinutes(5));
-        if (options.LeaseDuration < MinLeaseDuration || options.LeaseDuration > MaxLeaseDuration)
-        {
-            Add($"{nameof(RedisCoalescingOptions.LeaseDuration)} is {options.LeaseDuration}; it must be between {MinLeaseDuration} and {MaxLeaseDuration}.");
-        }
-        else if (options.LeaseDuration < 2 * options.ReadBudget)
+        // The ranges are checked by RedisCoalescingOptionsRangeValidator; the rules across options only when both
+        // sides are in range, so one bad value gives one message.
+        if (options.LeaseDuration >= MinLeaseDuration && options.LeaseDuration <= MaxLeaseDuration && options.ReadBudget > TimeSpan.Zero &&
+            options.LeaseDuration < 2 * options.ReadBudget)
         {
             Add($"{nameof(RedisCoalescingOptions.LeaseDuration)} is {options.LeaseDuration}; it must be at least twice {nameof(RedisCoalescingOptions.ReadBudget)} ({options.ReadBudget}), so a renewal lands before the lease lapses.");
         }
@@ -80,31 +77,12 @@ internal sealed class RedisCoalescingOptionsValidator : IValidateOptions<RedisCo
             Add($"{nameof(RedisCoalescingOptions.NodeLiveness)} is {options.NodeLiveness}; it must be longer than {nameof(RedisCoalescingOptions.HeartbeatInterval)} ({options.HeartbeatInterval}).");
         }
 
-        if (options.BreakerFailureThreshold is < 1 or > 1000)
-        {
-            Add($"{nameof(RedisCoalescingOptions.BreakerFailureThreshold)} is {options.BreakerFailureThreshold}; it must be between 1 and 1000.");
-        }
-
-        if (options.MaxEntryBytes is < 1 or > MaxEntryBytesLimit)
-        {
-            Add($"{nameof(RedisCoalescingOptions.MaxEntryBytes)} is {options.MaxEntryBytes}; it must be between 1 and {MaxEntryBytesLimit} bytes (512 MiB, Redis's largest string).");
-        }
-
-        if (options.InvalidationLogLength is < 1 or > 10_000_000)
-        {
-            Add($"{nameof(RedisCoalescingOptions.InvalidationLogLength)} is {options.InvalidationLogLength}; it must be between 1 and 10,000,000.");
-        }
-
         return failures is null ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
-
-        void Budget(TimeSpan value, string option, TimeSpan max)
-        {
-            if (value <= TimeSpan.Zero || value > max)
-            {
-                Add($"{option} is {value}; it must be more than zero and at most {max}.");
-            }
-        }
 
         void Add(string failure) => (failures ??= []).Add(failure);
     }
 }
+
+/// <summary>The ranges written as <see cref="System.ComponentModel.DataAnnotations.RangeAttribute"/>s on <see cref="RedisCoalescingOptions"/>, checked by generated code.</summary>
+[OptionsValidator]
+internal sealed partial class RedisCoalescingOptionsRangeValidator : IValidateOptions<RedisCoalescingOptions>;

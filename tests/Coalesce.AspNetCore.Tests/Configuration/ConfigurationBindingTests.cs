@@ -76,7 +76,9 @@ public sealed class ConfigurationBindingTests
         var ex = await Assert.ThrowsAsync<OptionsValidationException>(() =>
             TestApp.StartAsync(a => a.MapGet("/", () => "never"), services: s => s.AddRequestCoalescing(section)));
 
-        Assert.StartsWith(key + " is ", Assert.Single(ex.Failures), StringComparison.Ordinal);
+        var failure = Assert.Single(ex.Failures);
+        Assert.StartsWith(key, failure, StringComparison.Ordinal);
+        Assert.Contains("must be", failure, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -99,6 +101,53 @@ public sealed class ConfigurationBindingTests
             TestApp.StartAsync(a => a.MapGet("/", () => "never"), services: s => s.AddRequestCoalescing(section)));
 
         Assert.Equal("Configuration value 'Coalesce:MemoMaxBytes' = 'lots' is not a valid Int64 for RequestCoalescingOptions.MemoMaxBytes.", ex.Message);
+    }
+
+    [Fact]
+    public async Task A_misspelt_key_under_the_section_fails_start_up_naming_its_path_and_the_nearest_setting()
+    {
+        var section = Section(new() { ["Coalesce:MemoMaxByte"] = "1048576" });
+
+        var ex = await Assert.ThrowsAsync<InvalidOperationException>(() =>
+            TestApp.StartAsync(a => a.MapGet("/", () => "never"), services: s => s.AddRequestCoalescing(section)));
+
+        Assert.StartsWith(
+            "Configuration key 'Coalesce:MemoMaxByte' is not a setting of RequestCoalescingOptions. Did you mean 'MemoMaxBytes'? Its settings are ",
+            ex.Message,
+            StringComparison.Ordinal);
+        Assert.Contains("beside them the section may hold Redis, HttpClients", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_sections_other_registrations_read_beside_the_options_are_not_unknown_keys()
+    {
+        var section = Section(new()
+        {
+            ["Coalesce:Redis:Configuration"] = "127.0.0.1:6379",
+            ["Coalesce:HttpClients:weather:MemoizeTtl"] = "00:00:30",
+            ["Coalesce:Policies:catalog:MemoizeSeconds"] = "60",
+            ["Coalesce:memomaxentries"] = "20",                                            // keys compare as configuration does
+        });
+
+        using var services = new ServiceCollection().AddRequestCoalescing(section).BuildServiceProvider();
+
+        Assert.Equal(20, services.GetRequiredService<IOptions<RequestCoalescingOptions>>().Value.MemoMaxEntries);
+    }
+
+    [Theory]
+    [InlineData("Coalesce:MemoizeTTL2", "'Coalesce:MemoizeTTL2' is not a setting of HttpCoalescingOptions. Did you mean 'MemoizeTtl'?")]
+    [InlineData("Coalesce:Retry:MaxRetries", "'Coalesce:Retry:MaxRetries' is not a setting of HttpCoalescingOptions.Retry.")]
+    [InlineData("Coalesce:RateLimit:Permits", "'Coalesce:RateLimit:Permits' is not a setting of HttpCoalescingOptions.RateLimit.")]
+    public void An_unknown_HttpClient_key_fails_naming_its_path(string key, string message)
+    {
+        var section = Section(new() { [key] = "3" });
+        var services = new ServiceCollection();
+        services.AddHttpClient("weather").AddCoalescing(section);
+        using var provider = services.BuildServiceProvider();
+
+        var ex = Assert.Throws<InvalidOperationException>(() => provider.GetRequiredService<IOptionsMonitor<HttpCoalescingOptions>>().Get("weather"));
+
+        Assert.Contains(message, ex.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -188,6 +237,7 @@ public sealed class ConfigurationBindingTests
         var ex = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync());
 
         Assert.Contains(ex.Failures, f => f.StartsWith("HttpClient 'weather': Retry.MaxRetryAttempts is 0", StringComparison.Ordinal));
+        Assert.DoesNotContain(ex.Failures, f => f.Contains("RateLimit", StringComparison.Ordinal));        // none configured: nothing to check
         Assert.Contains(ex.Failures, f => f.StartsWith("HttpClient 'weather': FallbackBaseAddresses[0]", StringComparison.Ordinal));
     }
 

@@ -39,7 +39,7 @@ public sealed class RequestCoalescingOptionsTests
             TestApp.StartAsync(a => a.MapGet("/", () => "never"), o => (o.MemoMaxBytes, o.MemoMaxEntryBytes) = (10_000, 10_001)));
 
         Assert.Equal(
-            "MemoMaxBytes is 0; it must be between 1024 bytes (1 KiB) and 1099511627776 bytes (1 TiB).",
+            "MemoMaxBytes: The field RequestCoalescingOptions.MemoMaxBytes must be between 1024 and 1099511627776.",
             Assert.Single(tooSmall.Failures));
         Assert.Equal(
             "MemoMaxEntryBytes is 10001; it must be between 1024 bytes (1 KiB) and MemoMaxBytes (10000 bytes).",
