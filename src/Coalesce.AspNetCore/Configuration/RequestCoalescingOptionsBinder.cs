@@ -25,6 +25,7 @@ internal static class RequestCoalescingOptionsBinder
         var section = new OptionsSection(configuration, Options);
         options.CoalesceAllGetRequests = section.Bool(nameof(options.CoalesceAllGetRequests), options.CoalesceAllGetRequests);
         options.MaxBufferedBodyBytes = section.Long(nameof(options.MaxBufferedBodyBytes), options.MaxBufferedBodyBytes);
+        options.MaxFollowerLagBytes = section.Long(nameof(options.MaxFollowerLagBytes), options.MaxFollowerLagBytes);
         options.WaitTimeout = section.Time(nameof(options.WaitTimeout), options.WaitTimeout);
         options.PassThroughDuration = section.Time(nameof(options.PassThroughDuration), options.PassThroughDuration);
         options.VaryByIdentity = section.Bool(nameof(options.VaryByIdentity), options.VaryByIdentity);

@@ -59,6 +59,9 @@ internal static partial class CoalescingLog
     [LoggerMessage(2021, LogLevel.Debug, "{Method} {Path}: {Outcome}{Why}.")]
     public static partial void Answered(ILogger logger, string method, string? path, string outcome, string why);
 
+    [LoggerMessage(2030, LogLevel.Debug, "A follower of {Endpoint} streaming the leader's response was ended after {Bytes} bytes: {Reason}.")]
+    public static partial void StreamAborted(ILogger logger, string endpoint, long bytes, string reason);
+
     [LoggerMessage(2101, LogLevel.Information, "{Endpoint} is coalesced; its key: {Key}; {Policy}.")]
     public static partial void EndpointCoalesced(ILogger logger, string endpoint, string key, string policy);
 

@@ -34,6 +34,18 @@ public sealed class RequestCoalescingOptions
     public long MaxBufferedBodyBytes { get; set; } = 1024 * 1024;
 
     /// <summary>
+    /// How far, in bytes, a follower streaming a leader's body may fall behind the leader once the body has outgrown
+    /// <see cref="MaxBufferedBodyBytes"/>. Followers get the leader's status and headers as soon as its response starts
+    /// and its bytes as they are written; the body is kept from its first byte up to <see cref="MaxBufferedBodyBytes"/>
+    /// (so a follower that joins late reads it whole), and past that only the last <see cref="MaxFollowerLagBytes"/>
+    /// bytes are kept and no new follower joins. A follower further behind (a slow client) is ended as a failed
+    /// transfer, its connection aborted, never handed a gap. Default: 1 MiB. Range: 16 KiB to 1 GiB.
+    /// </summary>
+    /// <remarks>See docs/request-coalescing.md in the repository.</remarks>
+    [Range(16 * 1024, RequestCoalescingOptionsValidator.MaxBodyLimit)]
+    public long MaxFollowerLagBytes { get; set; } = 1024 * 1024;
+
+    /// <summary>
     /// How long a follower waits for the leader's response before running its own request. Default: 30 seconds.
     /// Range: more than zero and at most one day, or <see cref="Timeout.InfiniteTimeSpan"/>.
     /// </summary>

@@ -1,6 +1,7 @@
 using System.Runtime.ExceptionServices;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Primitives;
 
 namespace Coalesce.AspNetCore;
 
@@ -9,7 +10,7 @@ namespace Coalesce.AspNetCore;
 /// <see cref="ResponseCapture"/> in place of the body feature — bytes stream to the leader's own client and a bounded
 /// copy is kept — and settles the flight: shared, not shareable, failed, or handed over when its client goes away.
 /// </summary>
-internal sealed class FlightLeader
+internal sealed class FlightLeader : ResponseCapture.IFanOutHost
 {
     private readonly RequestPath _path;
     private readonly ResponseMemo _memo;
@@ -104,7 +105,15 @@ internal sealed class FlightLeader
             ? null
             : new HoldingResponseBody(original, _path.Options.MaxBufferedBodyBytes);
         var entryHeaders = CapturedResponseFactory.SnapshotHeaders(context.Response.Headers);
-        var capture = new ResponseCapture(hold ?? original, context.Response.Headers, _path.Options.MaxBufferedBodyBytes, _releaseStreaming, flight);
+        var capture = new ResponseCapture(hold ?? original, context.Response.Headers, _path.Options.MaxBufferedBodyBytes, _releaseStreaming, flight)
+        {
+            // Followers stream the body as it is written; not while it is held back for a stale response.
+            FanOutHost = hold is null ? this : null,
+            Context = context,
+            Flight = flight,
+            State = state,
+            EntryHeaders = entryHeaders,
+        };
         context.Features.Set<IHttpResponseBodyFeature>(capture);
         if (ResponseMemo.Memoizes(state))
         {
@@ -156,6 +165,7 @@ internal sealed class FlightLeader
         }
         catch when (context.RequestAborted.IsCancellationRequested && (hold is null || !StaleResponses.IsTimedOut(context)))
         {
+            run.Capture.FanOut?.Fail();
             counters.Completed(failed: false);
             _path.HandOver(flight);
             throw;
@@ -166,6 +176,7 @@ internal sealed class FlightLeader
         }
         catch (Exception ex)
         {
+            run.Capture.FanOut?.Fail();
             counters.Completed(failed: true);
             _stale.RecordHealth(state, failed: true, ex.GetType().Name, ex);
             _path.Settle(flight, outcome: null, ex);
@@ -241,6 +252,11 @@ internal sealed class FlightLeader
     private Task SettleAsync(LeaderRun run)
     {
         var (context, state, flight, capture) = (run.Context, run.State, run.Flight, run.Capture);
+        if (capture.FanOut is { } body)
+        {
+            EndFanOut(context, state, capture, body, run.Inputs);
+        }
+
         if (capture.Streaming || (!ResponseMemo.Memoizes(state) && !flight.HasFollowers))
         {
             // Streaming: the followers were released at its first byte. Otherwise the common unique-key case:
@@ -287,6 +303,51 @@ internal sealed class FlightLeader
         run.Counters.Completed(failed: false);
         _path.Settle(flight, FlightOutcome.Shared(response));
         return Task.CompletedTask;
+    }
+
+    /// <summary>At the leader's first output: streams its body to followers when any waits for it.</summary>
+    FlightBody? ResponseCapture.IFanOutHost.BeginFanOut(ResponseCapture capture) =>
+        capture.Flight!.HasFollowers && HttpMethods.IsGet(capture.Context!.Request.Method)
+            ? new FlightBody(_path.Options.MaxBufferedBodyBytes, _path.Options.MaxFollowerLagBytes)
+            : null;
+
+    /// <summary>
+    /// The leader's response has started, its headers final: when they may answer other requests, the followers
+    /// waiting get them and start streaming the body; otherwise they wait for the outcome as without streaming.
+    /// </summary>
+    void ResponseCapture.IFanOutHost.ResponseStarted(ResponseCapture capture)
+    {
+        var (context, state, body) = (capture.Context!, capture.State!, capture.FanOut!);
+        if (Shareability.WhyHeadNotShareable(context, state, capture) is not null)
+        {
+            body.Fail();
+            capture.StopFanOut();
+            return;
+        }
+
+        // What the endpoint read so far outside its key; a follower with other values of these never starts streaming.
+        var inputs = context.Features.Get<RequestInputs>()?.Collect(context, state);
+        body.Head = CapturedResponseFactory.CaptureHead(context, capture, capture.EntryHeaders, inputs);
+        capture.Flight!.StartBody(body);
+    }
+
+    /// <summary>
+    /// The leader's run ended: the followers streaming its body complete theirs, or end as failed when the body is not
+    /// whole (its client went away, or it is shorter than its <c>Content-Length</c>).
+    /// </summary>
+    private static void EndFanOut(HttpContext context, EndpointState state, ResponseCapture capture, FlightBody body, RequestInputs? inputs)
+    {
+        var response = context.Response;
+        var unfinished = response.ContentLength is { } length && length != body.Length &&
+                         StringValues.IsNullOrEmpty(capture.ContentEncoding) == StringValues.IsNullOrEmpty(response.Headers.ContentEncoding);
+        if (context.RequestAborted.IsCancellationRequested || unfinished)
+        {
+            body.Fail();
+        }
+        else
+        {
+            body.Complete(inputs?.Collect(context, state));
+        }
     }
 
     /// <summary>A leader showed it streams: its followers go their own way at once, and so do new arrivals for a while.</summary>

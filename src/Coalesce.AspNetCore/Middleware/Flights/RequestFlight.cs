@@ -20,6 +20,8 @@ internal sealed class RequestFlight(string key, string[] tags, string endpointNa
     private LinkedList<Successor>? _successors;
     private volatile bool _invalidated;
     private int _followers;
+    private FlightBody? _body;
+    private TaskCompletionSource<FlightBody>? _bodyStarted;
 
     /// <summary>The endpoint's name, for logs.</summary>
     public string EndpointName { get; } = endpointName;
@@ -57,6 +59,36 @@ internal sealed class RequestFlight(string key, string[] tags, string endpointNa
     }
 
     public void AddFollower() => Interlocked.Increment(ref _followers);
+
+    /// <summary>
+    /// For a follower that can stream: completes when the leader's response has started and its body streams to
+    /// followers (it may never: then the outcome comes first).
+    /// </summary>
+    public Task<FlightBody> BodyStarted
+    {
+        get
+        {
+            lock (this)
+            {
+                return _body is not null
+                    ? Task.FromResult(_body)
+                    : (_bodyStarted ??= new TaskCompletionSource<FlightBody>(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
+            }
+        }
+    }
+
+    /// <summary>The leader's response started and its body streams to followers: wakes those waiting for it.</summary>
+    public void StartBody(FlightBody body)
+    {
+        TaskCompletionSource<FlightBody>? started;
+        lock (this)
+        {
+            _body = body;
+            started = _bodyStarted;
+        }
+
+        started?.TrySetResult(body);
+    }
 
     /// <summary>
     /// Puts a follower in line to take over. <see langword="null"/> when the flight already has its outcome.

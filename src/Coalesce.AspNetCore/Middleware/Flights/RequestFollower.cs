@@ -86,9 +86,16 @@ internal sealed class RequestFollower(RequestPath path, FlightLeader leader, Sta
         var successor = canTakeOver ? flight.Enlist(context) : null;
         Task signal = successor is null ? outcome : Task.WhenAny(outcome, successor.Turn);
 
+        // A plain GET (no validators, no range) may stream the leader's body as it is written.
+        var bodyStarted = canTakeOver && HttpMethods.IsGet(context.Request.Method) ? flight.BodyStarted : null;
+        if (bodyStarted is not null)
+        {
+            signal = Task.WhenAny(signal, bodyStarted);
+        }
+
         // Never throws: the leader's exception is rethrown below, apart from this wait's own timeout and abort.
         await signal.WaitAsync(waitTimeout, path.Time, context.RequestAborted).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-        if (!outcome.IsCompleted && successor is not { Turn.IsCompleted: true })
+        if (!outcome.IsCompleted && successor is not { Turn.IsCompleted: true } && bodyStarted is not { IsCompleted: true })
         {
             var withdrawn = successor is null || flight.Withdraw(successor);
             if (context.RequestAborted.IsCancellationRequested)
@@ -121,6 +128,11 @@ internal sealed class RequestFollower(RequestPath path, FlightLeader leader, Sta
             CoalescingLog.TookOver(path.Logger, state.Name);
             await leader.LeadAsync(context, state, flight, counters).ConfigureAwait(false);
             return Next.Done;
+        }
+
+        if (!outcome.IsCompleted && bodyStarted is { IsCompleted: true })
+        {
+            return await StreamAsync(context, state, bodyStarted.Result, counters).ConfigureAwait(false);
         }
 
         FlightOutcome result;
@@ -170,5 +182,69 @@ internal sealed class RequestFollower(RequestPath path, FlightLeader leader, Sta
         }
 
         return result.Kind == FlightOutcomeKind.LeaderAborted && canTakeOver ? Next.Retry : Next.RunOwn;
+    }
+
+    /// <summary>
+    /// Answers this request with the leader's response as it is written: its status and headers now, its bytes as they
+    /// come. A follower whose inputs differ from what the leader read so far, or that comes too late to read the body
+    /// from its start, never starts; one whose response cannot be finished (the leader failed or went away, it fell too
+    /// far behind, or the leader read an input later that this request has another value of) is aborted before it is
+    /// whole (before the last byte of its <c>Content-Length</c>, or the final chunk), so its client sees a failed
+    /// transfer, never a short response that looks whole.
+    /// </summary>
+    private async Task<Next> StreamAsync(HttpContext context, EndpointState state, FlightBody body, ExecutionCounters counters)
+    {
+        var head = body.Head!;
+        if (!path.CanAnswer(head, context, state))
+        {
+            return Next.Rekey;
+        }
+
+        if (!body.TryAttach())
+        {
+            return Next.RunOwn;
+        }
+
+        counters.Hit();
+        path.Flights.Streamed();
+        path.SetCacheStatus(context, CacheStatus.Collapsed);
+        head.WriteHead(context.Response);
+        var aborted = context.RequestAborted;
+        var holdBackFrom = head.HeadContentLength is { } length ? length - 1 : long.MaxValue;
+        long position = 0;
+        while (true)
+        {
+            (FlightBody.ReadStatus Status, ReadOnlyMemory<byte> Data) read;
+            try
+            {
+                read = await body.ReadAsync(position, holdBackFrom, aborted).ConfigureAwait(false);
+                if (read.Status == FlightBody.ReadStatus.Data)
+                {
+                    await context.Response.Body.WriteAsync(read.Data, aborted).ConfigureAwait(false);
+                    position += read.Data.Length;
+                    continue;
+                }
+            }
+            catch (OperationCanceledException) when (aborted.IsCancellationRequested)
+            {
+                // This follower's own client went away.
+                return Next.Done;
+            }
+
+            if (read.Status == FlightBody.ReadStatus.Completed && body.FinalInputs?.FindDifference(context) is not { } differs)
+            {
+                return Next.Done;
+            }
+
+            var why = read.Status switch
+            {
+                FlightBody.ReadStatus.Completed => "the leader read an input this request has another value of",
+                FlightBody.ReadStatus.FellBehind => "this client fell too far behind the leader",
+                _ => "the leader's response failed before its end",
+            };
+            CoalescingLog.StreamAborted(path.Logger, state.Name, position, why);
+            context.Abort();
+            return Next.Done;
+        }
     }
 }

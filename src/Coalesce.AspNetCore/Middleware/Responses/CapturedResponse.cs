@@ -189,6 +189,17 @@ internal sealed class CapturedResponse : ICacheSizeAware
         return Body.Length == 0 ? Task.CompletedTask : response.Body.WriteAsync(Body, cancellationToken).AsTask();
     }
 
+    /// <summary>
+    /// Starts a follower's answer streamed from the leader's body: this head's status and headers, and the
+    /// <c>Content-Length</c> the leader announced (<see cref="HeadContentLength"/>), if any.
+    /// </summary>
+    public void WriteHead(HttpResponse response)
+    {
+        CopyHeaders(response.Headers, validatorsOnly: false);
+        response.StatusCode = StatusCode;
+        response.ContentLength = HeadContentLength;
+    }
+
     /// <summary>Whole seconds, never negative (clocks of different instances may disagree a little); common values cached.</summary>
     internal static string AgeText(TimeSpan age)
     {

@@ -14,8 +14,29 @@ internal static class CapturedResponseFactory
     public static CapturedResponse Capture(
         HttpContext context, ResponseCapture capture, KeyValuePair<string, StringValues>[]? entryHeaders, DateTimeOffset renderedAt, ObservedInputs? inputs)
     {
-        var response = context.Response;
         var isHead = HttpMethods.IsHead(context.Request.Method);
+        return new CapturedResponse(
+            context.Response.StatusCode, Headers(context, capture, entryHeaders), isHead ? [] : capture.CopyToArray(), isHead ? context.Response.ContentLength : null, renderedAt)
+        {
+            Inputs = inputs,
+        };
+    }
+
+    /// <summary>
+    /// The status and headers of the leader's response that has just started, as followers streaming its body answer
+    /// with them: its body is empty here, and <see cref="CapturedResponse.HeadContentLength"/> is the
+    /// <c>Content-Length</c> it announced, if any.
+    /// </summary>
+    public static CapturedResponse CaptureHead(
+        HttpContext context, ResponseCapture capture, KeyValuePair<string, StringValues>[]? entryHeaders, ObservedInputs? inputs) =>
+        new(context.Response.StatusCode, Headers(context, capture, entryHeaders), [], context.Response.ContentLength)
+        {
+            Inputs = inputs,
+        };
+
+    private static KeyValuePair<string, StringValues>[] Headers(HttpContext context, ResponseCapture capture, KeyValuePair<string, StringValues>[]? entryHeaders)
+    {
+        var response = context.Response;
         var headers = new List<KeyValuePair<string, StringValues>>(response.Headers.Count);
         foreach (var header in response.Headers)
         {
@@ -41,10 +62,7 @@ internal static class CapturedResponseFactory
             headers.Add(new(HeaderNames.Vary, capture.Vary));
         }
 
-        return new CapturedResponse(response.StatusCode, [.. headers], isHead ? [] : capture.CopyToArray(), isHead ? response.ContentLength : null, renderedAt)
-        {
-            Inputs = inputs,
-        };
+        return [.. headers];
     }
 
     /// <summary>The response headers set before the leader entered, or <see langword="null"/> when there are none.</summary>

@@ -20,9 +20,9 @@ internal static class Shareability
             return $"body larger than {maxBufferedBodyBytes} bytes";
         }
 
-        if (headers.ContainsKey(HeaderNames.SetCookie))
+        if (WhyHeadNotShareable(context, state, capture) is { } why)
         {
-            return "it sets a cookie";
+            return why;
         }
 
         if (HttpMethods.IsHead(context.Request.Method) && !StringValues.Equals(capture.ContentEncoding, headers.ContentEncoding))
@@ -31,16 +31,33 @@ internal static class Shareability
             return "a HEAD response that an outer middleware encoded";
         }
 
-        if (response.StatusCode is StatusCodes.Status206PartialContent or StatusCodes.Status304NotModified or StatusCodes.Status412PreconditionFailed ||
-            headers.ContainsKey(HeaderNames.ContentRange))
-        {
-            return $"status {response.StatusCode} answers only its own request";
-        }
-
         if (!HttpMethods.IsHead(context.Request.Method) && response.ContentLength is { } length && length != capture.CopiedLength &&
             StringValues.IsNullOrEmpty(capture.ContentEncoding) == StringValues.IsNullOrEmpty(headers.ContentEncoding))
         {
             return $"unfinished: {capture.CopiedLength} of {length} bytes";
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// Why the status and headers of the response in <paramref name="context"/> keep it from answering other requests,
+    /// or <see langword="null"/> when they do not: what is known as soon as the response starts, so followers may
+    /// stream a body whose headers pass.
+    /// </summary>
+    public static string? WhyHeadNotShareable(HttpContext context, EndpointState state, ResponseCapture capture)
+    {
+        var response = context.Response;
+        var headers = response.Headers;
+        if (headers.ContainsKey(HeaderNames.SetCookie))
+        {
+            return "it sets a cookie";
+        }
+
+        if (response.StatusCode is StatusCodes.Status206PartialContent or StatusCodes.Status304NotModified or StatusCodes.Status412PreconditionFailed ||
+            headers.ContainsKey(HeaderNames.ContentRange))
+        {
+            return $"status {response.StatusCode} answers only its own request";
         }
 
         foreach (var vary in capture.Vary)

@@ -20,10 +20,42 @@ internal sealed class ResponseCapture(
     IHttpResponseBodyFeature original, IHeaderDictionary headers, long limit, Action<object>? onStreaming = null, object? streamingState = null)
     : IHttpResponseBodyFeature, IDisposable
 {
+    /// <summary>
+    /// Who streams the body to followers while it is written (the leader, for its flight): asked at the first output
+    /// whether to, and told once the response has started, when its headers are final.
+    /// </summary>
+    internal interface IFanOutHost
+    {
+        /// <summary>A body to copy the output into for followers, or <see langword="null"/> when none waits.</summary>
+        FlightBody? BeginFanOut(ResponseCapture capture);
+
+        /// <summary>The response has started: its status and headers are final.</summary>
+        void ResponseStarted(ResponseCapture capture);
+    }
+
     private TeeStream? _stream;
     private TeePipeWriter? _writer;
     private bool _outputStarted;
     private CaptureBuffer _copy = new(limit);
+    private bool _startPending;
+
+    /// <summary>Streams the body to followers while it is written; set by the leader before the endpoint runs.</summary>
+    public IFanOutHost? FanOutHost { get; init; }
+
+    /// <summary>The leader's request, flight, endpoint and the headers set before it entered, for <see cref="FanOutHost"/>.</summary>
+    public HttpContext? Context { get; init; }
+
+    /// <inheritdoc cref="Context"/>
+    public RequestFlight? Flight { get; init; }
+
+    /// <inheritdoc cref="Context"/>
+    public EndpointState? State { get; init; }
+
+    /// <inheritdoc cref="Context"/>
+    public KeyValuePair<string, StringValues>[]? EntryHeaders { get; init; }
+
+    /// <summary>The body followers stream, from the first output on (when any follower waited then).</summary>
+    public FlightBody? FanOut { get; private set; }
 
     /// <summary>Whether the body outgrew the limit (or streams), so no copy was kept.</summary>
     public bool Overflowed => _copy.Overflowed;
@@ -63,7 +95,8 @@ internal sealed class ResponseCapture(
     public Task StartAsync(CancellationToken cancellationToken = default)
     {
         BeforeOutput();
-        return original.StartAsync(cancellationToken);
+        var start = original.StartAsync(cancellationToken);
+        return _startPending ? AfterOutputAsync(new ValueTask(start)).AsTask() : start;
     }
 
     public Task SendFileAsync(string path, long offset, long? count, CancellationToken cancellationToken = default)
@@ -94,6 +127,50 @@ internal sealed class ResponseCapture(
         {
             BecomeStreaming();
         }
+        else if (FanOutHost?.BeginFanOut(this) is { } body)
+        {
+            FanOut = body;
+            _startPending = true;
+        }
+    }
+
+    /// <summary>
+    /// After a write or flush reached the server: the first time the response has started with a body streaming to
+    /// followers, tells the host (its headers are final only now: <c>OnStarting</c> callbacks have run).
+    /// </summary>
+    public ValueTask AfterOutput(ValueTask output) => _startPending ? AfterOutputAsync(output) : output;
+
+    /// <inheritdoc cref="AfterOutput(ValueTask)"/>
+    public ValueTask<FlushResult> AfterOutput(ValueTask<FlushResult> output) => _startPending ? AfterOutputAsync(output) : output;
+
+    /// <inheritdoc cref="AfterOutput(ValueTask)"/>
+    public void AfterOutput()
+    {
+        if (_startPending)
+        {
+            _startPending = false;
+            FanOutHost!.ResponseStarted(this);
+        }
+    }
+
+    /// <summary>The followers streaming the body go without it: the leader's run will not finish it.</summary>
+    public void StopFanOut()
+    {
+        _startPending = false;
+        FanOut = null;
+    }
+
+    private async ValueTask AfterOutputAsync(ValueTask output)
+    {
+        await output.ConfigureAwait(false);
+        AfterOutput();
+    }
+
+    private async ValueTask<FlushResult> AfterOutputAsync(ValueTask<FlushResult> output)
+    {
+        var result = await output.ConfigureAwait(false);
+        AfterOutput();
+        return result;
     }
 
     /// <summary>For a response that ended without any output: its headers are final now.</summary>
@@ -106,7 +183,11 @@ internal sealed class ResponseCapture(
         }
     }
 
-    public void Append(ReadOnlySpan<byte> data) => _copy.Append(data);
+    public void Append(ReadOnlySpan<byte> data)
+    {
+        _copy.Append(data);
+        FanOut?.Append(data);
+    }
 
     /// <summary>The copied body, in an array of its own.</summary>
     public byte[] CopyToArray() => _copy.ToArray();
@@ -128,6 +209,8 @@ internal sealed class ResponseCapture(
 
         Streaming = true;
         _copy.Abandon();
+        FanOut?.Fail();
+        StopFanOut();
         onStreaming?.Invoke(streamingState ?? this);
     }
 }

@@ -29,14 +29,14 @@ internal sealed class TeePipeWriter(PipeWriter inner, ResponseCapture capture) :
     public override ValueTask<FlushResult> FlushAsync(CancellationToken cancellationToken = default)
     {
         capture.BeforeOutput();
-        return inner.FlushAsync(cancellationToken);
+        return capture.AfterOutput(inner.FlushAsync(cancellationToken));
     }
 
     public override ValueTask<FlushResult> WriteAsync(ReadOnlyMemory<byte> source, CancellationToken cancellationToken = default)
     {
         capture.BeforeOutput();
         capture.Append(source.Span);
-        return inner.WriteAsync(source, cancellationToken);
+        return capture.AfterOutput(inner.WriteAsync(source, cancellationToken));
     }
 
     public override void CancelPendingFlush() => inner.CancelPendingFlush();

@@ -7,12 +7,13 @@ internal sealed class TeeStream(Stream inner, ResponseCapture capture) : WriteOn
     {
         capture.BeforeOutput();
         inner.Flush();
+        capture.AfterOutput();
     }
 
     public override Task FlushAsync(CancellationToken cancellationToken)
     {
         capture.BeforeOutput();
-        return inner.FlushAsync(cancellationToken);
+        return capture.AfterOutput(new ValueTask(inner.FlushAsync(cancellationToken))).AsTask();
     }
 
     public override void Write(ReadOnlySpan<byte> buffer)
@@ -21,12 +22,13 @@ internal sealed class TeeStream(Stream inner, ResponseCapture capture) : WriteOn
         capture.BeforeOutput();
         inner.Write(buffer);
         capture.Append(buffer);
+        capture.AfterOutput();
     }
 
     public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
     {
         capture.BeforeOutput();
         capture.Append(buffer.Span);
-        return inner.WriteAsync(buffer, cancellationToken);
+        return capture.AfterOutput(inner.WriteAsync(buffer, cancellationToken));
     }
 }
