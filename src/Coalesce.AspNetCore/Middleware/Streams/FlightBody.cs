@@ -22,6 +22,7 @@ internal sealed class FlightBody
     private long _length;
     private long _retainedFrom;
     private int _readers;
+    private bool _closedToJoiners;
     private State _state;
     private TaskCompletionSource? _progress;
 
@@ -82,7 +83,7 @@ internal sealed class FlightBody
     {
         lock (_gate)
         {
-            if (_state == State.Failed || _retainedFrom > 0 || _length > _joinBound)
+            if (_state == State.Failed || _closedToJoiners || _retainedFrom > 0 || _length > _joinBound)
             {
                 return false;
             }
@@ -140,6 +141,15 @@ internal sealed class FlightBody
         }
 
         progress?.TrySetResult();
+    }
+
+    /// <summary>No follower attaches from now on; those attached go on.</summary>
+    public void CloseToJoiners()
+    {
+        lock (_gate)
+        {
+            _closedToJoiners = true;
+        }
     }
 
     /// <summary>The leader's response ended whole, computed from <paramref name="finalInputs"/>.</summary>

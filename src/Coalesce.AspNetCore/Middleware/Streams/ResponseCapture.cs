@@ -209,8 +209,17 @@ internal sealed class ResponseCapture(
 
         Streaming = true;
         _copy.Abandon();
-        FanOut?.Fail();
-        StopFanOut();
+        if (_startPending)
+        {
+            // No follower has its headers yet: they go their own way, as without streaming.
+            FanOut!.Fail();
+            StopFanOut();
+        }
+        else
+        {
+            // Followers already streaming this response were promised it and get it whole; nobody joins any more.
+            FanOut?.CloseToJoiners();
+        }
         onStreaming?.Invoke(streamingState ?? this);
     }
 }

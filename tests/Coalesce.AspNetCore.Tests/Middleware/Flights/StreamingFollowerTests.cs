@@ -243,6 +243,31 @@ public sealed class StreamingFollowerTests
         Assert.Equal(1, gate.Executions);
     }
 
+    [Fact]
+    public async Task A_response_that_turns_into_a_stream_after_followers_got_its_headers_finishes_for_them_and_takes_no_one_new()
+    {
+        var endpoint = new TwoParts();
+        await using var app = await StartAsync(a => a.MapGet("/feed", (Func<HttpContext, Task>)(c =>
+            endpoint.WriteAsync(c, between: ctx =>
+            {
+                ctx.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpResponseBodyFeature>()!.DisableBuffering();
+                return Task.CompletedTask;
+            }))));
+
+        var leader = app.Client.GetAsync("/feed", HttpCompletionOption.ResponseHeadersRead);
+        await endpoint.Start.WaitForExecutionsAsync(1);
+        var follower = app.Client.GetAsync("/feed", HttpCompletionOption.ResponseHeadersRead);
+        await app.WaitForFollowersAsync(1);
+        endpoint.Start.Open();
+        var followerStream = await (await follower.WaitAsync(TestApp.Patience)).Content.ReadAsStreamAsync();
+        Assert.Equal("first part;", await ReadAtLeastAsync(followerStream, "first part;".Length));
+        endpoint.Rest.SetResult();
+
+        Assert.Equal("the rest.", await new StreamReader(followerStream).ReadToEndAsync().WaitAsync(TestApp.Patience));
+        Assert.Equal("first part;the rest.", await (await leader).Content.ReadAsStringAsync());
+        Assert.Equal(1, endpoint.Start.Executions);
+    }
+
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
