@@ -1,4 +1,5 @@
 using System.Net;
+using System.Runtime.CompilerServices;
 using System.Text;
 using Microsoft.AspNetCore.Builder;
 using System.IO.Compression;
@@ -125,7 +126,7 @@ public sealed class StreamingFollowerTests
             }
 
             return endpoint.WriteAsync(c, between: _ => throw new InvalidOperationException("the export broke"));
-        })));
+        })).WithCoalescing(p => p.Memoize(TimeSpan.FromMinutes(5))));
 
         var leader = app.Client.GetAsync("/export", HttpCompletionOption.ResponseHeadersRead);
         await endpoint.Start.WaitForExecutionsAsync(1);
@@ -150,6 +151,47 @@ public sealed class StreamingFollowerTests
 
         await Assert.ThrowsAnyAsync<Exception>(async () => await (await leader).Content.ReadAsStringAsync().WaitAsync(TestApp.Patience));
         Assert.Equal(1, endpoint.Start.Executions);
+        Assert.Equal(0, app.Cache.Count);                    // nothing stored
+    }
+
+    [Fact]
+    public async Task Conditional_ranged_and_HEAD_requests_joining_a_streaming_flight_get_exactly_their_own_answers()
+    {
+        var endpoint = new TwoParts();
+        await using var app = await StartAsync(a => a.MapMethods("/doc", ["GET", "HEAD"], (Func<HttpContext, Task>)(c =>
+        {
+            c.Response.Headers.ETag = "\"v1\"";
+            c.Response.Headers.AcceptRanges = "bytes";
+            c.Response.ContentLength = "first part;the rest.".Length;
+            return HttpMethods.IsHead(c.Request.Method) ? Task.CompletedTask : endpoint.WriteAsync(c);
+        })));
+
+        var leader = app.Client.GetAsync("/doc", HttpCompletionOption.ResponseHeadersRead);
+        await endpoint.Start.WaitForExecutionsAsync(1);
+        var plain = app.Client.GetAsync("/doc", HttpCompletionOption.ResponseHeadersRead);
+        var conditional = new HttpRequestMessage(HttpMethod.Get, "/doc");
+        conditional.Headers.TryAddWithoutValidation("If-None-Match", "\"v1\"");
+        var notModified = app.Client.SendAsync(conditional);
+        var ranged = new HttpRequestMessage(HttpMethod.Get, "/doc");
+        ranged.Headers.TryAddWithoutValidation("Range", "bytes=0-4");
+        var range = app.Client.SendAsync(ranged);
+        await app.WaitForFollowersAsync(3);
+        endpoint.Start.Open();
+        var plainStream = await (await plain.WaitAsync(TestApp.Patience)).Content.ReadAsStreamAsync();
+        Assert.Equal("first part;", await ReadAtLeastAsync(plainStream, "first part;".Length));
+        Assert.False(notModified.IsCompleted || range.IsCompleted);     // they wait for the whole response, to be answered from it
+        endpoint.Rest.SetResult();
+
+        Assert.Equal("the rest.", await new StreamReader(plainStream).ReadToEndAsync().WaitAsync(TestApp.Patience));
+        Assert.Equal(HttpStatusCode.NotModified, (await notModified.WaitAsync(TestApp.Patience)).StatusCode);
+        var partial = await range.WaitAsync(TestApp.Patience);
+        Assert.Equal(HttpStatusCode.PartialContent, partial.StatusCode);
+        Assert.Equal("first", await partial.Content.ReadAsStringAsync());
+        using var head = await app.Client.SendAsync(new HttpRequestMessage(HttpMethod.Head, "/doc"));
+        Assert.Equal("first part;the rest.".Length, head.Content.Headers.ContentLength);
+        await (await leader).Content.ReadAsStringAsync();
+        Assert.Equal(1, endpoint.Start.Executions);
+        Assert.Equal(1, app.Services.GetRequiredService<RequestFlights>().Streams);
     }
 
     [Fact]
@@ -233,14 +275,21 @@ public sealed class StreamingFollowerTests
         gate.Open();
 
         var leaderBody = ReadAllAsync(await leader.WaitAsync(TestApp.Patience));
-        var readingBody = ReadAllAsync(await reading.WaitAsync(TestApp.Patience));
+        var readingProgress = new StrongBox<long>();
+        var readingBody = ReadAllAsync(await reading.WaitAsync(TestApp.Patience), readingProgress);
         var stalledResponse = await stalled.WaitAsync(TestApp.Patience);
+
+        // Past the bound (the body kept from its start), a request that comes now is not given what is left of it: it
+        // runs on its own and gets the whole body.
+        await TestApp.WaitUntilAsync(() => Volatile.Read(ref readingProgress.Value) > 1024 * 1024, "the body past its bound");
+        var late = ReadAllAsync(await app.Client.GetAsync("/big", HttpCompletionOption.ResponseHeadersRead).WaitAsync(TestApp.Patience));
         Assert.Equal((long)Chunk * Chunks, await leaderBody);
         Assert.Equal((long)Chunk * Chunks, await readingBody);
 
         // Only now does the stalled client read: its transfer was cut when it fell behind.
         await Assert.ThrowsAnyAsync<IOException>(() => ReadAllAsync(stalledResponse));
-        Assert.Equal(1, gate.Executions);
+        Assert.Equal((long)Chunk * Chunks, await late);
+        Assert.Equal(2, gate.Executions);
     }
 
     [Fact]
@@ -318,7 +367,7 @@ public sealed class StreamingFollowerTests
         return await new StreamReader(gzip).ReadToEndAsync().WaitAsync(TestApp.Patience);
     }
 
-    private static async Task<long> ReadAllAsync(HttpResponseMessage response)
+    private static async Task<long> ReadAllAsync(HttpResponseMessage response, StrongBox<long>? progress = null)
     {
         var stream = await response.Content.ReadAsStreamAsync();
         var buffer = new byte[81920];
@@ -327,6 +376,10 @@ public sealed class StreamingFollowerTests
         while ((read = await stream.ReadAsync(buffer).AsTask().WaitAsync(TestApp.Patience)) > 0)
         {
             total += read;
+            if (progress is not null)
+            {
+                Volatile.Write(ref progress.Value, total);
+            }
         }
 
         return total;
