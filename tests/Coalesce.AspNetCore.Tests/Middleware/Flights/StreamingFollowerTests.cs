@@ -253,6 +253,7 @@ public sealed class StreamingFollowerTests
         const int Chunk = 64 * 1024;
         const int Chunks = 768;                                          // 48 MiB: far more than loopback socket buffers hold
         var gate = new Gate();
+        var attached = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         await using var app = await StartAsync(
             a => a.MapGet("/big", async (HttpContext c) =>
             {
@@ -263,6 +264,11 @@ public sealed class StreamingFollowerTests
                 {
                     chunk.AsSpan().Fill((byte)i);
                     await c.Response.Body.WriteAsync(chunk, c.RequestAborted);
+                    if (i == 0)
+                    {
+                        // Both followers have the headers and stream before the body outgrows what is kept from its start.
+                        await attached.Task.WaitAsync(c.RequestAborted);
+                    }
                 }
             }),
             o => (o.MaxBufferedBodyBytes, o.MaxFollowerLagBytes) = (256 * 1024, 16 * 1024 * 1024));
@@ -273,6 +279,8 @@ public sealed class StreamingFollowerTests
         var stalled = app.Client.GetAsync("/big", HttpCompletionOption.ResponseHeadersRead);
         await app.WaitForFollowersAsync(2);
         gate.Open();
+        await TestApp.WaitUntilAsync(() => app.Services.GetRequiredService<RequestFlights>().Streams == 2, "2 streaming followers");
+        attached.SetResult();
 
         var leaderBody = ReadAllAsync(await leader.WaitAsync(TestApp.Patience));
         var readingProgress = new StrongBox<long>();
