@@ -49,7 +49,7 @@
     const c = el('div', 'card');
     c.append(el('h3', '', title), el('div', 'big', big));
     const dl = el('dl', 'grid');
-    for (const [k, v] of rows) { dl.append(el('dt', '', k), el('dd', '', fmt(v))); }
+    for (const [k, v] of rows) { dl.append(el('dt', '', k), el('dd', '', k.endsWith('hit rate') ? pct(v) : fmt(v))); }
     c.append(dl);
     return c;
   }
