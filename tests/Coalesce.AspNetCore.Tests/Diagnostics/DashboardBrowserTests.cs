@@ -53,7 +53,9 @@ public sealed class DashboardBrowserTests
             await page.SendAsync("Runtime.enable", null, ct);
             await page.SendAsync("Log.enable", null, ct);
             await page.SendAsync("Page.enable", null, ct);
+            var loaded = page.NextEventAsync("Page.loadEventFired");
             await page.SendAsync("Page.navigate", new JsonObject { ["url"] = new Uri(address, "/_coalesce").AbsoluteUri }, ct);
+            await loaded.WaitAsync(ct);
 
             // Waits in the page itself (bounded here by the token): a dozen readings drawn, every chart kind with data.
             var seen = await page.EvaluateAsync(WhenDrawn, ct);
@@ -127,6 +129,7 @@ public sealed class DashboardBrowserTests
     private const string WhenDrawn = """
         new Promise(resolve => {
           const read = () => {
+            if (!document.body || !document.getElementById('endpoints')) { return null; }
             const rows = [...document.querySelectorAll('#endpoints tbody tr[data-endpoint]')]
               .map(r => ({ endpoint: r.dataset.endpoint, saved: Number(r.dataset.saved) }));
             const charts = [...document.querySelectorAll('#endpoints td.saved svg.spark')]

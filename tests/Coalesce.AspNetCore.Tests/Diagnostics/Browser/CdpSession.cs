@@ -17,6 +17,7 @@ internal sealed class CdpSession : IAsyncDisposable
     private readonly ClientWebSocket _socket = new();
     private readonly ConcurrentDictionary<int, TaskCompletionSource<JsonElement>> _pending = new();
     private readonly ConcurrentQueue<string> _errors = new();
+    private readonly ConcurrentDictionary<string, TaskCompletionSource> _awaitedEvents = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _closing = new();
     private readonly SemaphoreSlim _sending = new(1, 1);
     private Task _receiving = Task.CompletedTask;
@@ -61,6 +62,13 @@ internal sealed class CdpSession : IAsyncDisposable
         using var registration = cancellationToken.Register(() => answer.TrySetCanceled(cancellationToken));
         return await answer.Task;
     }
+
+    /// <summary>
+    /// A task that completes at the next event named <paramref name="method"/> (such as <c>Page.loadEventFired</c>); ask
+    /// for it before sending the command that causes the event.
+    /// </summary>
+    public Task NextEventAsync(string method) =>
+        _awaitedEvents.GetOrAdd(method, static _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
 
     /// <summary>
     /// Evaluates <paramref name="expression"/> in the page, awaiting it when it is a promise, and returns its value as JSON.
@@ -152,7 +160,13 @@ internal sealed class CdpSession : IAsyncDisposable
         }
 
         var parameters = root.TryGetProperty("params", out var p) ? p : default;
-        switch (root.GetProperty("method").GetString())
+        var method = root.GetProperty("method").GetString()!;
+        if (_awaitedEvents.TryRemove(method, out var awaited))
+        {
+            awaited.TrySetResult();
+        }
+
+        switch (method)
         {
             case "Runtime.consoleAPICalled" when parameters.GetProperty("type").GetString() is "error" or "assert":
                 _errors.Enqueue("console." + parameters.GetProperty("type").GetString() + ": " +
