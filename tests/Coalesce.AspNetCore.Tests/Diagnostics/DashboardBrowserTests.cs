@@ -9,6 +9,7 @@ using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using WebApi.Catalog;
 
 namespace Coalesce.AspNetCore.Tests.Diagnostics;
 
@@ -24,8 +25,10 @@ public sealed class DashboardBrowserTests
         ["/products/1", "/products/2", "/products/3", "/products?category=books", "/weather/Oslo", "/weather/Bergen"];
 
     [Fact]
-    public async Task The_dashboard_draws_the_samples_endpoints_under_load_in_headless_chromium_without_console_errors()
+    public async Task The_dashboard_draws_the_samples_endpoints_under_load_in_headless_chromium_and_invalidates_a_tag()
     {
+        // Found (or installed, which can take minutes) before the test's own time starts.
+        Assert.True(File.Exists(ChromiumInstaller.BrowserPath));
         using var timeout = new CancellationTokenSource(Patience);
         var ct = timeout.Token;
         await using var root = new WebApplicationFactory<Program>();
@@ -85,6 +88,15 @@ public sealed class DashboardBrowserTests
             await File.WriteAllBytesAsync(artifact, png, ct);
             Assert.True(png.Length > 10_000, $"the screenshot is only {png.Length} bytes");
             Assert.Equal([0x89, (byte)'P', (byte)'N', (byte)'G'], png[..4]);
+
+            // The page's one action, as a person would use it: the browser sends the antiforgery cookie and token.
+            var store = sample.Services.GetRequiredService<ProductStore>();
+            var queries = store.Queries;
+            var done = await page.EvaluateAsync(InvalidateProducts, ct);
+            Assert.Equal("tag products: 1 entry removed", done.GetString());
+            await client.GetStringAsync("/products?category=books", ct);
+            Assert.Equal(queries + 1, store.Queries);
+            Assert.True(page.Errors.Count == 0, "The page reported errors:\n" + string.Join("\n", page.Errors));
         }
         finally
         {
@@ -94,13 +106,13 @@ public sealed class DashboardBrowserTests
     }
 
     /// <summary>
-    /// Rounds of concurrent reads of coalesced endpoints (memoized products, the weather client's calls) until stopped,
-    /// at most 400 rounds; returns how many requests succeeded.
+    /// Rounds of concurrent reads of coalesced endpoints (memoized products, the weather client's calls) until stopped
+    /// (at the latest when the test's time is up), at most 5,000 rounds; returns how many requests succeeded.
     /// </summary>
     private static async Task<int> PutLoadAsync(HttpClient client, CancellationToken stop)
     {
         var succeeded = 0;
-        for (var round = 0; round < 400 && !stop.IsCancellationRequested; round++)
+        for (var round = 0; round < 5_000 && !stop.IsCancellationRequested; round++)
         {
             var batch = Enumerable.Range(0, 24).Select(async i =>
             {
@@ -121,6 +133,18 @@ public sealed class DashboardBrowserTests
 
         return succeeded;
     }
+
+    /// <summary>Fills the invalidate form with the tag <c>products</c>, submits it and resolves with the result the page shows.</summary>
+    private const string InvalidateProducts = """
+        new Promise(resolve => {
+          const result = document.getElementById('invalidate-result');
+          new MutationObserver((_, observer) => { if (result.textContent) { observer.disconnect(); resolve(result.textContent); } })
+            .observe(result, { childList: true, characterData: true, subtree: true });
+          document.getElementById('invalidate-kind').value = 'tag';
+          document.getElementById('invalidate-value').value = 'products';
+          document.getElementById('invalidate').requestSubmit();
+        })
+        """;
 
     /// <summary>
     /// Resolves, inside the page, once it has drawn a dozen readings and a saved-executions chart with a line above

@@ -256,7 +256,7 @@
         const text = await response.text();
         if (!response.ok) { result.textContent = text || 'HTTP ' + response.status; return; }
         const done = JSON.parse(text);
-        result.textContent = `${done.kind === 'all' ? 'everything' : done.kind + ' ' + done.value}: ${fmt(done.removed)} entries removed`;
+        result.textContent = `${done.kind === 'all' ? 'everything' : done.kind + ' ' + done.value}: ${fmt(done.removed)} ${done.removed === 1 ? 'entry' : 'entries'} removed`;
       } catch (error) {
         result.textContent = 'the invalidation did not reach the app (' + error + ')';
       }
