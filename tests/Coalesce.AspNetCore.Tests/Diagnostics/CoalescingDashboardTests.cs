@@ -104,6 +104,23 @@ public sealed partial class CoalescingDashboardTests
         Assert.Equal(HttpStatusCode.OK, mapped.StatusCode);
     }
 
+    [Theory]
+    [InlineData("evil.example", HttpStatusCode.NotFound)]
+    [InlineData("evil.example:5080", HttpStatusCode.NotFound)]
+    [InlineData("127.0.0.1:5080", HttpStatusCode.OK)]
+    [InlineData("[::1]:5080", HttpStatusCode.OK)]
+    [InlineData("LOCALHOST", HttpStatusCode.OK)]
+    public async Task A_loopback_request_must_name_a_loopback_host_so_a_rebound_dns_name_gets_404(string host, HttpStatusCode expected)
+    {
+        await using var app = await StartAsync(a => a.MapCoalescingDashboard());
+
+        var page = await SendAsync(app, HttpMethod.Get, "/_coalesce", "127.0.0.1", headers: [("Host", host)]);
+        var data = await SendAsync(app, HttpMethod.Get, "/_coalesce/dashboard/stats", "127.0.0.1", headers: [("Host", host)]);
+
+        Assert.Equal(expected, page.StatusCode);
+        Assert.Equal(expected, data.StatusCode);
+    }
+
     [Fact]
     public async Task With_a_policy_the_policy_decides_whatever_the_address()
     {
