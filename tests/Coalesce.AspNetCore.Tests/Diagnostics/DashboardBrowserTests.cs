@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using WebApi.Catalog;
@@ -41,7 +42,8 @@ public sealed class DashboardBrowserTests
             .UseSetting("Telemetry:Console", "false")
             .UseSetting("Coalesce:Dashboard:RefreshInterval", "00:00:00.5")
             .UseSetting("Coalesce:Dashboard:History", "00:00:15")
-            .ConfigureLogging(logging => logging.ClearProviders()));
+            .ConfigureLogging(logging => logging.ClearProviders())
+            .ConfigureTestServices(services => services.AddSingleton<IScaleOutStatsSource, RedisFiguresStandIn>()));
         sample.UseKestrel();
         sample.StartServer();
         var address = new Uri(sample.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.Single());
@@ -75,6 +77,8 @@ public sealed class DashboardBrowserTests
             Assert.StartsWith("updated ", seen.GetProperty("status").GetString(), StringComparison.Ordinal);
             Assert.True(seen.GetProperty("clients").GetInt32() >= 1);
             Assert.True(seen.GetProperty("invalidation").GetBoolean());
+            Assert.Equal(["connected", "breaker open", "l2 hits", "invalidations received"], seen.GetProperty("redis").EnumerateArray().Select(e => e.GetString()));
+            Assert.Equal(["badge ok", "badge ok"], seen.GetProperty("redisBadges").EnumerateArray().Select(e => e.GetString()));
             Assert.True(page.Errors.Count == 0, "The page reported errors:\n" + string.Join("\n", page.Errors));
 
             await page.SendAsync("Emulation.setDeviceMetricsOverride", new JsonObject
@@ -134,6 +138,18 @@ public sealed class DashboardBrowserTests
         return succeeded;
     }
 
+    /// <summary>The Redis level's figures as its package reports them (no Redis runs here): the page draws its section from them.</summary>
+    private sealed class RedisFiguresStandIn : IScaleOutStatsSource
+    {
+        public JsonNode GetStatsJson() => new JsonObject
+        {
+            ["connected"] = true,
+            ["breakerOpen"] = false,
+            ["l2Hits"] = 42,
+            ["invalidationsReceived"] = 3,
+        };
+    }
+
     /// <summary>Fills the invalidate form with the tag <c>products</c>, submits it and resolves with the result the page shows.</summary>
     private const string InvalidateProducts = """
         new Promise(resolve => {
@@ -168,6 +184,8 @@ public sealed class DashboardBrowserTests
               status: document.getElementById('status').textContent,
               clients: document.querySelectorAll('#clients tbody tr').length,
               invalidation: !document.getElementById('invalidate-section').hidden,
+              redis: document.getElementById('redis-section').hidden ? [] : [...document.querySelectorAll('#redis dt')].map(d => d.textContent),
+              redisBadges: [...document.querySelectorAll('#redis .badge')].map(b => b.className),
             };
           };
           const check = () => { const seen = read(); if (seen) { resolve(seen); } else { setTimeout(check, 100); } };
