@@ -68,6 +68,8 @@ public sealed class DashboardBrowserTests
             var requests = await load;
 
             var rows = seen.GetProperty("rows").EnumerateArray().ToDictionary(r => r.GetProperty("endpoint").GetString()!, r => r.GetProperty("saved").GetInt64());
+            var inputs = seen.GetProperty("inputs").EnumerateArray().ToDictionary(r => r.GetProperty("endpoint").GetString()!, r => r.GetProperty("chips").GetString());
+            Assert.Contains("item:tenant", inputs.GetValueOrDefault("GET /dashboard"), StringComparison.Ordinal);
             Assert.True(requests > 100, $"only {requests} requests were sent");
             Assert.True(rows.GetValueOrDefault("GET /products/{id:int}") > 0, $"rows: {string.Join(", ", rows)}");
             Assert.True(rows.GetValueOrDefault("GET /weather/{city}") > 0, $"rows: {string.Join(", ", rows)}");
@@ -122,7 +124,14 @@ public sealed class DashboardBrowserTests
             {
                 try
                 {
-                    using var response = await client.GetAsync(LoadPaths[i % LoadPaths.Length], stop);
+                    // Every seventh request reads the sample's per-tenant page, whose tenant is an input outside its key.
+                    using var request = new HttpRequestMessage(HttpMethod.Get, i % 7 == 6 ? "/dashboard" : LoadPaths[i % LoadPaths.Length]);
+                    if (i % 7 == 6)
+                    {
+                        request.Headers.Add("X-Tenant", i % 2 == 0 ? "acme" : "globex");
+                    }
+
+                    using var response = await client.SendAsync(request, stop);
                     if (response.StatusCode == HttpStatusCode.OK)
                     {
                         Interlocked.Increment(ref succeeded);
@@ -178,6 +187,8 @@ public sealed class DashboardBrowserTests
             const best = charts.sort((a, b) => Number(b.dataset.points) - Number(a.dataset.points))[0];
             return {
               rows,
+              inputs: [...document.querySelectorAll('#endpoints tbody tr[data-endpoint]')]
+                .map(r => ({ endpoint: r.dataset.endpoint, chips: [...r.querySelectorAll('.chip')].map(c => c.textContent).join(' ') })),
               savedChartPoints: Number(best.dataset.points),
               savedChartMax: Number(best.dataset.max),
               polyline: best.querySelector('polyline').getAttribute('points'),
