@@ -25,6 +25,10 @@ if (builder.Configuration[SampleDefaults.RedisKey] is { Length: > 0 } redis)
     builder.Services.AddStackExchangeRedisCoalescing(o => o.Configuration = redis);
 }
 
+// The live page at /_coalesce (answers this machine only). Its invalidate action is on in appsettings.json
+// (Coalesce:Dashboard:AllowInvalidation); AddCoalescingDashboard registers the antiforgery token it needs.
+builder.Services.AddCoalescingDashboard(builder.Configuration.GetSection("Coalesce:Dashboard"));
+
 builder.Services.AddResponseCompression();
 
 builder.Services.AddSingleton<ProductStore>();
@@ -85,6 +89,7 @@ app.MapWeather();
 app.MapTenantDashboard();
 app.MapFlakyUpstream();
 app.MapCoalescingStats();
+app.MapCoalescingDashboard();
 
 app.Lifetime.ApplicationStarted.Register(() =>
 {

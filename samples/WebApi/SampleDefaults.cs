@@ -12,6 +12,7 @@ internal static class SampleDefaults
     [
         "GET /products/1", "GET /products?category=books", "POST /products", "PUT /products/1",
         "GET /weather/Oslo", "GET /dashboard (with X-Tenant: acme)", "GET /_coalesce/stats",
+        "GET /_coalesce (the live page, from this machine)",
     ];
 
     public static bool ListeningIsConfigured(IConfiguration configuration) =>
