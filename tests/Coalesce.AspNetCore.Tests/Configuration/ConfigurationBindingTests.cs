@@ -115,7 +115,7 @@ public sealed class ConfigurationBindingTests
             "Configuration key 'Coalesce:MemoMaxByte' is not a setting of RequestCoalescingOptions. Did you mean 'MemoMaxBytes'? Its settings are ",
             ex.Message,
             StringComparison.Ordinal);
-        Assert.Contains("beside them the section may hold Redis, HttpClients", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("beside them the section may hold Redis, HttpClients, Dashboard", ex.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -125,6 +125,7 @@ public sealed class ConfigurationBindingTests
         {
             ["Coalesce:Redis:Configuration"] = "127.0.0.1:6379",
             ["Coalesce:HttpClients:weather:MemoizeTtl"] = "00:00:30",
+            ["Coalesce:Dashboard:AllowInvalidation"] = "true",
             ["Coalesce:Policies:catalog:MemoizeSeconds"] = "60",
             ["Coalesce:memomaxentries"] = "20",                                            // keys compare as configuration does
         });
@@ -162,6 +163,7 @@ public sealed class ConfigurationBindingTests
             ["Coalesce:HttpClients:weather:AttemptTimeout"] = "00:00:02",
             ["Coalesce:HttpClients:weather:TotalTimeout"] = "",
             ["Coalesce:HttpClients:weather:MemoizeTtl"] = "00:00:30",
+            ["Coalesce:Dashboard:AllowInvalidation"] = "true",
             ["Coalesce:HttpClients:weather:MemoizeTags:0"] = "weather",
             ["Coalesce:HttpClients:weather:FallbackBaseAddresses:0"] = "https://weather-eu.example",
             ["Coalesce:HttpClients:weather:FallbackBaseAddresses:1"] = "https://weather-us.example:8443",
