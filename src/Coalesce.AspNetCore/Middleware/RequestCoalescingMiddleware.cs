@@ -176,6 +176,7 @@ internal sealed class RequestCoalescingMiddleware
 
         if (_memo.MayAnswer(state))
         {
+            counters.LookedInMemo();
             if (state.Policy.HasStaleWindows)
             {
                 return AnswerFromStoredOrRunAsync(context, state, key, counters);
