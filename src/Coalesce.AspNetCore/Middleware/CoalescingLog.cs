@@ -14,6 +14,9 @@ internal static partial class CoalescingLog
     [LoggerMessage(2004, LogLevel.Warning, "UseRequestCoalescing ran before routing chose an endpoint, so no request is coalesced. Call UseRequestCoalescing after UseRouting (and after UseAuthentication and UseAuthorization).")]
     public static partial void RoutingRanLater(ILogger logger);
 
+    [LoggerMessage(2022, LogLevel.Warning, "A request was routed by legacy routing (UseMvc with MvcOptions.EnableEndpointRouting = false, or UseRouter), which chooses no endpoint, so no request is coalesced. Use endpoint routing: MapControllers (or MapControllerRoute) with EnableEndpointRouting left true.")]
+    public static partial void LegacyRouting(ILogger logger);
+
     [LoggerMessage(2005, LogLevel.Debug, "Evicted {Count} memoized responses tagged {Tags} after {Endpoint} succeeded.")]
     public static partial void Invalidated(ILogger logger, int count, string tags, string endpoint);
 
