@@ -73,17 +73,11 @@ public sealed class CoalescingStatsRegistry : IDisposable
         _startedAt = timeProvider.GetTimestamp();
         _tickTimes[0] = _startedAt;
 
-        // The timer holds the registry weakly, so one nobody disposes does not live on for its timer's sake.
-        var weak = new WeakReference<CoalescingStatsRegistry>(this);
-        _ticker = timeProvider.CreateTimer(
-            static state =>
-            {
-                if (((WeakReference<CoalescingStatsRegistry>)state!).TryGetTarget(out var registry))
-                {
-                    registry.Tick();
-                }
-            },
-            weak, TickPeriod, TickPeriod);
+        // The timer holds the registry weakly, so one nobody disposes does not live on for its timer's sake (and the
+        // timer stops itself once the registry is gone).
+        var ticking = new Ticking(new WeakReference<CoalescingStatsRegistry>(this));
+        _ticker = timeProvider.CreateTimer(static state => ((Ticking)state!).Run(), ticking, TickPeriod, TickPeriod);
+        ticking.Timer = _ticker;
     }
 
     /// <summary>The app's instruments; <see langword="null"/> when built without a meter factory.</summary>
@@ -213,6 +207,23 @@ public sealed class CoalescingStatsRegistry : IDisposable
         }
 
         return _tick;
+    }
+
+    private sealed class Ticking(WeakReference<CoalescingStatsRegistry> registry)
+    {
+        public ITimer? Timer { get; set; }
+
+        public void Run()
+        {
+            if (registry.TryGetTarget(out var target))
+            {
+                target.Tick();
+            }
+            else
+            {
+                Timer?.Dispose();
+            }
+        }
     }
 
     private static EndpointCounts Counts(string name, EndpointCounters counters, OutcomeTotals totals, RateCounts perSecond) =>
