@@ -14,10 +14,12 @@ if (!SampleDefaults.ListeningIsConfigured(builder.Configuration))
 
 builder.Services.AddProblemDetails();
 builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, SampleJsonContext.Default));
-// Metrics from the Coalesce meter, and traces, to the console (or to OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set).
+// Metrics from the Coalesce meter at /metrics for Prometheus; metrics and traces to OTLP when OTEL_EXPORTER_OTLP_ENDPOINT
+// is set, to the console only when Telemetry:Console=true asks for it.
 builder.Services.AddSampleTelemetry(builder.Configuration);
-// Cache-Status on every response shows what coalescing did: `curl -i` says hit, collapsed, miss or bypass.
-builder.Services.AddRequestCoalescing(o => o.EmitCacheStatus = true);
+// Every Coalesce:* option comes from configuration (appsettings.json, --Coalesce:WaitTimeout=00:00:05, ...). Its
+// EmitCacheStatus=true puts Cache-Status on every response, so `curl -i` says hit, collapsed, miss or bypass.
+builder.Services.AddRequestCoalescing(builder.Configuration.GetSection(SampleDefaults.CoalesceSection));
 // One setting moves the sample across instances (`--Coalesce:Redis=127.0.0.1:6379`): memoized responses are shared
 // through Redis and a write's invalidation reaches every instance before its 2xx. Without it, everything is in-process.
 if (builder.Configuration[SampleDefaults.RedisKey] is { Length: > 0 } redis)
@@ -90,6 +92,7 @@ app.MapTenantDashboard();
 app.MapFlakyUpstream();
 app.MapCoalescingStats();
 app.MapCoalescingDashboard();
+app.MapSampleTelemetry();
 
 app.Lifetime.ApplicationStarted.Register(() =>
 {

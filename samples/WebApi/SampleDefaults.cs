@@ -6,6 +6,9 @@ internal static class SampleDefaults
     public const string Url = "http://127.0.0.1:5080";
 
     /// <summary>The configuration key that, set to a Redis connection string, runs the sample on Redis.</summary>
+    /// <summary>The section every request-coalescing option is bound from.</summary>
+    public const string CoalesceSection = "Coalesce";
+
     public const string RedisKey = "Coalesce:Redis";
 
     public static readonly string[] TryThese =

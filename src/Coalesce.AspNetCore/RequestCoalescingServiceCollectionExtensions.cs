@@ -107,7 +107,8 @@ public static class RequestCoalescingServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IStartupFilter, InputRecordingStartupFilter>());
         services.TryAddSingleton<RequestFlights>();
         services.TryAddSingleton<HybridCacheTagInvalidator>();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, CoalescingEndpointsValidator>());
+        // Every endpoint's settings are checked once the pipeline is built, before the server starts listening.
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IStartupFilter, CoalescingEndpointsValidator>());
         return services;
     }
 }

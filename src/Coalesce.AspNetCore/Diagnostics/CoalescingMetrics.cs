@@ -28,12 +28,14 @@ internal sealed class CoalescingMetrics
     public const string MethodTag = "http.request.method";
     public const string RouteTag = "http.route";
     public const string ClientNameTag = "coalesce.client.name";
+    public const string InputTag = "coalesce.input";
 
     private readonly Counter<long> _serverRequests;
     private readonly Histogram<double> _serverExecution;
     private readonly Histogram<double> _serverWait;
     private readonly UpDownCounter<long> _serverActive;
     private readonly Counter<long> _serverRefreshes;
+    private readonly Counter<long> _serverRefusals;
     private readonly Counter<long> _clientCalls;
     private readonly Histogram<double> _clientExecution;
     private readonly Histogram<double> _clientWait;
@@ -52,6 +54,8 @@ internal sealed class CoalescingMetrics
             "Endpoint executions (misses and bypasses) in progress.");
         _serverRefreshes = meter.CreateCounter<long>("coalesce.server.refreshes", "{refresh}",
             "Background refreshes of stale memoized responses, counted when they end; error.type is set on those that failed (the stale response stayed).");
+        _serverRefusals = meter.CreateCounter<long>("coalesce.server.refusals", "{request}",
+            "Responses not shared with a request because an input they were computed from outside the key (coalesce.input: header:X-Tenant, connection:remote-address, ...) has another value in it.");
         _clientCalls = meter.CreateCounter<long>("coalesce.client.calls", "{call}",
             "Outbound calls through a coalescing HttpClient, each counted once by coalesce.result: hit, shared, miss or bypass.");
         _clientExecution = meter.CreateHistogram("coalesce.client.execution.duration", "s",
@@ -98,6 +102,17 @@ internal sealed class CoalescingMetrics
         }
 
         _serverRefreshes.Add(1, tags);
+    }
+
+    /// <summary>A response not shared with a request of <paramref name="endpoint"/> because its <paramref name="input"/> differed (rare: no cost when nobody listens).</summary>
+    public void ServerRefused(EndpointCounters endpoint, RequestInput input)
+    {
+        if (_serverRefusals.Enabled)
+        {
+            var tags = endpoint.Tags();
+            tags.Add(InputTag, input.ToString());
+            _serverRefusals.Add(1, tags);
+        }
     }
 
     /// <summary>Counts an execution in progress; returns whether it did, for <see cref="ServerCompleted"/> to undo.</summary>

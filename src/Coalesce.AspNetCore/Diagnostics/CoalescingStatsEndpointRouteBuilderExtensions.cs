@@ -9,8 +9,10 @@ public static class CoalescingStatsEndpointRouteBuilderExtensions
 {
     /// <summary>
     /// Maps <c>GET {pattern}</c> to the app's coalescing figures as camelCase JSON (see
-    /// <see cref="CoalescingStatsSnapshot"/>). It shows aggregates only, is never coalesced itself, and returns the
-    /// endpoint builder so it can be protected, e.g. with <c>.RequireAuthorization()</c>.
+    /// <see cref="CoalescingStatsSnapshot"/>; <c>?endpoint=GET /products/{id}</c> or <c>?endpoint=/products/{id}</c> lists
+    /// only that endpoint), and <c>POST {pattern}</c> to a reset of its counts (204; refused with 403 when a browser
+    /// says the request comes from another site). It shows aggregates only, is never coalesced itself, and returns the
+    /// endpoint builder so both methods can be protected at once, e.g. with <c>.RequireAuthorization()</c>.
     /// </summary>
     /// <param name="endpoints">The route builder.</param>
     /// <param name="pattern">The route; default <c>/_coalesce/stats</c>.</param>
@@ -20,7 +22,7 @@ public static class CoalescingStatsEndpointRouteBuilderExtensions
         ArgumentNullException.ThrowIfNull(endpoints);
         ArgumentException.ThrowIfNullOrWhiteSpace(pattern);
 
-        return endpoints.MapGet(pattern, CoalescingStatsDocument.CreateHandler(endpoints.ServiceProvider, nameof(MapCoalescingStats)))
+        return endpoints.MapMethods(pattern, [HttpMethods.Get, HttpMethods.Post], CoalescingStatsDocument.CreateHandler(endpoints.ServiceProvider, nameof(MapCoalescingStats)))
             .WithMetadata(DisableCoalescingAttribute.Instance)
             .WithDisplayName("Coalesce stats");
     }

@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace Coalesce.AspNetCore;
 
 /// <summary>
@@ -11,4 +13,13 @@ public sealed record CoalescingStatsSnapshot(
     FlightCounts Requests,
     CacheCounts Cache,
     IReadOnlyList<EndpointCounts> Endpoints,
-    IReadOnlyList<HttpClientCounts> HttpClients);
+    IReadOnlyList<HttpClientCounts> HttpClients)
+{
+    /// <summary>Seconds since the figures began (the registry was created with the app), rounded to four decimals.</summary>
+    [JsonPropertyOrder(20)]
+    public double UptimeSeconds { get; init; }
+
+    /// <summary>Seconds the totals cover: since the start, or since the last reset; rounded to four decimals.</summary>
+    [JsonPropertyOrder(21)]
+    public double CountingSeconds { get; init; }
+}

@@ -4,11 +4,24 @@ namespace Coalesce.AspNetCore;
 
 /// <summary>
 /// Live counters of one endpoint and method (<c>GET /products/{id}</c>): the figures of <c>/_coalesce/stats</c>,
-/// and the attributes its measurements carry on the meter.
+/// and the attributes its measurements carry on the meter. Each request is counted once, by
+/// <see cref="ExecutionCounters"/>, in exactly one of the outcome counters; they are striped, so counting takes no
+/// lock and allocates nothing.
 /// </summary>
-internal sealed class EndpointCounters(string method, string route, CoalescingMetrics? metrics)
+internal sealed class EndpointCounters(string method, string route, CoalescingMetrics? metrics, MemoCache? cache)
 {
-    public SharedCallCounters Flights { get; } = new();
+    private readonly StripedCounter _memoHits = new();
+    private readonly StripedCounter _collapsed = new();
+    private readonly StripedCounter _staleAnswers = new();
+    private readonly StripedCounter _misses = new();
+    private readonly StripedCounter _bypasses = new();
+    private readonly StripedCounter _errors = new();
+    private readonly StripedCounter _active = new();
+
+    public string Method => method;
+
+    /// <summary>The route pattern (or the display name of an endpoint without one).</summary>
+    public string Route => route;
 
     /// <summary>Stale responses served and background refreshes, for endpoints with stale windows.</summary>
     public StaleCounters Stale { get; } = new();
@@ -18,6 +31,52 @@ internal sealed class EndpointCounters(string method, string route, CoalescingMe
 
     /// <summary>Where measurements go; <see langword="null"/> for a registry built without a meter factory.</summary>
     public CoalescingMetrics? Metrics => metrics;
+
+    /// <summary>The app's memo cache, whose hits and misses the request path counts once per request.</summary>
+    public MemoCache? Cache => cache;
+
+    /// <summary>The samples behind the per-second rates over the last minute.</summary>
+    public OutcomeHistory History { get; } = new();
+
+    public void MemoHit() => _memoHits.Increment();
+
+    public void CollapsedHit() => _collapsed.Increment();
+
+    public void StaleAnswer() => _staleAnswers.Increment();
+
+    public void Started(bool alone)
+    {
+        (alone ? _bypasses : _misses).Increment();
+        _active.Increment();
+    }
+
+    public void Completed(bool failed)
+    {
+        if (failed)
+        {
+            _errors.Increment();
+        }
+
+        _active.Decrement();
+    }
+
+    /// <summary>Reads each counter once. Active is never negative, even read between a start and its end on two cores.</summary>
+    public OutcomeTotals Totals() => new(
+        _memoHits.Value, _collapsed.Value, _staleAnswers.Value, _misses.Value, _bypasses.Value, _errors.Value, Math.Max(0, _active.Value));
+
+    /// <summary>Sets every count but the executions in progress to zero.</summary>
+    public void Reset()
+    {
+        _memoHits.Reset();
+        _collapsed.Reset();
+        _staleAnswers.Reset();
+        _misses.Reset();
+        _bypasses.Reset();
+        _errors.Reset();
+        Stale.Reset();
+        Inputs?.ResetRefusals();
+        History.Clear();
+    }
 
     public TagList Tags() => new()
     {

@@ -4,8 +4,8 @@ namespace Coalesce.AspNetCore;
 
 /// <summary>Coalescing figures for one endpoint and method, such as <c>GET /products/{id}</c>.</summary>
 /// <param name="Name">The method and route pattern.</param>
-/// <param name="Hits">Callers served without running the handler themselves.</param>
-/// <param name="Misses">Handler executions.</param>
+/// <param name="Hits">Requests served without running the handler themselves: memo hits, collapsed followers and stale answers.</param>
+/// <param name="Misses">Handler executions led for a flight others could share (a bypass is not a miss).</param>
 /// <param name="Errors">Executions that failed.</param>
 /// <param name="Active">Executions in flight now.</param>
 public sealed record EndpointCounts(string Name, long Hits, long Misses, long Errors, long Active)
@@ -39,6 +39,34 @@ public sealed record EndpointCounts(string Name, long Hits, long Misses, long Er
     [JsonPropertyOrder(16)]
     public long InputRefusals { get; init; }
 
+    /// <summary>The request method: <c>GET</c> or <c>HEAD</c>.</summary>
+    [JsonPropertyOrder(20)]
+    public string Method { get; init; } = "";
+
+    /// <summary>The route pattern (<c>/products/{id}</c>), or the display name of an endpoint without one.</summary>
+    [JsonPropertyOrder(21)]
+    public string Route { get; init; } = "";
+
+    /// <summary>Requests answered from a memoized response (fresh).</summary>
+    [JsonPropertyOrder(22)]
+    public long MemoHits { get; init; }
+
+    /// <summary>Requests answered by another request's execution.</summary>
+    [JsonPropertyOrder(23)]
+    public long Collapsed { get; init; }
+
+    /// <summary>Requests answered with a stale memoized response, without running the handler.</summary>
+    [JsonPropertyOrder(24)]
+    public long StaleAnswers { get; init; }
+
+    /// <summary>Handler executions for one request alone, nobody could share (not in <see cref="Misses"/> nor in <see cref="HitRate"/>).</summary>
+    [JsonPropertyOrder(25)]
+    public long Bypasses { get; init; }
+
+    /// <summary>The same outcomes per second over the last minute.</summary>
+    [JsonPropertyOrder(30)]
+    public RateCounts? PerSecond { get; init; }
+
     /// <summary>Whether <paramref name="other"/> holds the same figures (and the same inputs, in order).</summary>
     /// <param name="other">The figures to compare with.</param>
     /// <returns><see langword="true"/> when every figure is equal.</returns>
@@ -46,12 +74,14 @@ public sealed record EndpointCounts(string Name, long Hits, long Misses, long Er
         other is not null && Name == other.Name && Hits == other.Hits && Misses == other.Misses && Errors == other.Errors &&
         Active == other.Active && StaleHits == other.StaleHits && StaleOnError == other.StaleOnError &&
         Refreshes == other.Refreshes && RefreshFailures == other.RefreshFailures && InputRefusals == other.InputRefusals &&
+        Method == other.Method && Route == other.Route && MemoHits == other.MemoHits && Collapsed == other.Collapsed &&
+        StaleAnswers == other.StaleAnswers && Bypasses == other.Bypasses && PerSecond == other.PerSecond &&
         UnkeyedInputs.SequenceEqual(other.UnkeyedInputs);
 
     /// <inheritdoc/>
     public override int GetHashCode() => HashCode.Combine(Name, Hits, Misses, Errors, Active, InputRefusals, UnkeyedInputs.Count);
 
-    /// <summary><c>Hits / (Hits + Misses)</c>, or 0 when there were none.</summary>
+    /// <summary><c>Hits / (Hits + Misses)</c> rounded to four decimals, or 0 when there were none.</summary>
     [JsonPropertyOrder(10)]
-    public double HitRate => Hits + Misses == 0 ? 0d : (double)Hits / (Hits + Misses);
+    public double HitRate => StatsRounding.Rate(Hits, Misses);
 }

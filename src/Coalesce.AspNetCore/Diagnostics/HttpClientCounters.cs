@@ -21,6 +21,13 @@ internal sealed class HttpClientCounters(string name, CoalescingMetrics? metrics
 
     public void FellBack() => Interlocked.Increment(ref _fallbacks);
 
+    public void Reset()
+    {
+        Flights.Reset();
+        Interlocked.Exchange(ref _retries, 0);
+        Interlocked.Exchange(ref _fallbacks, 0);
+    }
+
     public HttpClientCounts Snapshot() =>
         new(name, Flights.Hits, Flights.Misses, Flights.Errors, Flights.Active, Retries, Fallbacks);
 

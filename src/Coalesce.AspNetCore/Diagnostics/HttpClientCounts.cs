@@ -13,7 +13,7 @@ namespace Coalesce.AspNetCore;
 public sealed record HttpClientCounts(string Name, long Hits, long Misses, long Errors, long Active,
     [property: JsonPropertyOrder(11)] long Retries, [property: JsonPropertyOrder(12)] long Fallbacks)
 {
-    /// <summary><c>Hits / (Hits + Misses)</c>, or 0 when there were none.</summary>
+    /// <summary><c>Hits / (Hits + Misses)</c> rounded to four decimals, or 0 when there were none.</summary>
     [JsonPropertyOrder(10)]
-    public double HitRate => Hits + Misses == 0 ? 0d : (double)Hits / (Hits + Misses);
+    public double HitRate => StatsRounding.Rate(Hits, Misses);
 }

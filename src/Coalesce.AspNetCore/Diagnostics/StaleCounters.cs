@@ -28,4 +28,12 @@ internal sealed class StaleCounters
     public void RefreshStarted() => Interlocked.Increment(ref _refreshes);
 
     public void RefreshFailed() => Interlocked.Increment(ref _refreshFailures);
+
+    public void Reset()
+    {
+        Interlocked.Exchange(ref _whileRevalidating, 0);
+        Interlocked.Exchange(ref _onError, 0);
+        Interlocked.Exchange(ref _refreshes, 0);
+        Interlocked.Exchange(ref _refreshFailures, 0);
+    }
 }

@@ -1,7 +1,8 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -14,21 +15,23 @@ namespace Coalesce.AspNetCore;
 /// instead of failing requests later. (Should an endpoint appear later, the middleware leaves a misconfigured one
 /// alone and logs why; it never breaks the others.)
 /// </summary>
-internal sealed class CoalescingEndpointsValidator(IServiceProvider services) : IHostedLifecycleService
+/// <remarks>
+/// A start-up filter, so the check runs as soon as the request pipeline is built (which is when routing learns the
+/// app's endpoints) and before the server starts: a misconfigured app never listens, nor logs that it does.
+/// </remarks>
+internal sealed class CoalescingEndpointsValidator : IStartupFilter
 {
-    public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    public Action<IApplicationBuilder> Configure(Action<IApplicationBuilder> next) => app =>
+    {
+        next(app);
+        Validate(app.ApplicationServices);
+    };
 
-    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-    /// <summary>
-    /// Runs once the app's request pipeline is built (which is when routing learns the app's endpoints), as part
-    /// of starting: a failure here fails the start, and the app stops.
-    /// </summary>
-    public Task StartedAsync(CancellationToken cancellationToken)
+    internal static void Validate(IServiceProvider services)
     {
         if (services.GetService(typeof(EndpointDataSource)) is not EndpointDataSource endpoints)
         {
-            return Task.CompletedTask;
+            return;
         }
 
         var options = services.GetRequiredService<IOptions<RequestCoalescingOptions>>().Value;
@@ -41,11 +44,6 @@ internal sealed class CoalescingEndpointsValidator(IServiceProvider services) : 
             }
         }
 
-        if (failures is null)
-        {
-            DescribeCoalescedEndpoints(endpoints, options);
-        }
-
         if (failures is not null)
         {
             throw new InvalidOperationException(
@@ -53,11 +51,11 @@ internal sealed class CoalescingEndpointsValidator(IServiceProvider services) : 
                 string.Join(Environment.NewLine + "- ", failures));
         }
 
-        return Task.CompletedTask;
+        DescribeCoalescedEndpoints(services, endpoints, options);
     }
 
     /// <summary>One Information line per coalesced endpoint: what its key holds and what its policy does.</summary>
-    private void DescribeCoalescedEndpoints(EndpointDataSource endpoints, RequestCoalescingOptions options)
+    private static void DescribeCoalescedEndpoints(IServiceProvider services, EndpointDataSource endpoints, RequestCoalescingOptions options)
     {
         var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger<RequestCoalescingMiddleware>();
         if (!logger.IsEnabled(LogLevel.Information) || services.GetService<CoalescingStatsRegistry>() is not { } stats)
@@ -118,10 +116,4 @@ internal sealed class CoalescingEndpointsValidator(IServiceProvider services) : 
             ? text + ", tags " + string.Join(", ", policy.Tags.Select(t => t.Text).Concat(policy.TagFunctions.Select(_ => "(a function)")))
             : text;
     }
-
-    public Task StoppingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-    public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }

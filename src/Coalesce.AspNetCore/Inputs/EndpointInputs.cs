@@ -28,6 +28,9 @@ internal sealed class EndpointInputs(string endpointName)
 
     public void CountRefusal() => Interlocked.Increment(ref _refused);
 
+    /// <summary>Sets the refusals to zero (a reset of the stats); what was learned stays.</summary>
+    public void ResetRefusals() => Interlocked.Exchange(ref _refused, 0);
+
     /// <summary>Learns the inputs of a settled leader; logs each new one once.</summary>
     /// <returns>Whether the endpoint's key holds more inputs now.</returns>
     public bool Learn(ObservedInputs observed, ILogger logger)

@@ -14,6 +14,9 @@ internal static partial class CoalescingLog
     [LoggerMessage(2004, LogLevel.Warning, "UseRequestCoalescing ran before routing chose an endpoint, so no request is coalesced. Call UseRequestCoalescing after UseRouting (and after UseAuthentication and UseAuthorization).")]
     public static partial void RoutingRanLater(ILogger logger);
 
+    [LoggerMessage(2022, LogLevel.Warning, "A request was routed by legacy routing (UseMvc with MvcOptions.EnableEndpointRouting = false, or UseRouter), which chooses no endpoint, so no request is coalesced. Use endpoint routing: MapControllers (or MapControllerRoute) with EnableEndpointRouting left true.")]
+    public static partial void LegacyRouting(ILogger logger);
+
     [LoggerMessage(2005, LogLevel.Debug, "Evicted {Count} memoized responses tagged {Tags} after {Endpoint} succeeded.")]
     public static partial void Invalidated(ILogger logger, int count, string tags, string endpoint);
 
@@ -59,7 +62,7 @@ internal static partial class CoalescingLog
     [LoggerMessage(2021, LogLevel.Debug, "{Method} {Path}: {Outcome}{Why}.")]
     public static partial void Answered(ILogger logger, string method, string? path, string outcome, string why);
 
-    [LoggerMessage(2030, LogLevel.Debug, "A follower of {Endpoint} streaming the leader's response was ended after {Bytes} bytes: {Reason}.")]
+    [LoggerMessage(2023, LogLevel.Debug, "A follower of {Endpoint} streaming the leader's response was ended after {Bytes} bytes: {Reason}.")]
     public static partial void StreamAborted(ILogger logger, string endpoint, long bytes, string reason);
 
     [LoggerMessage(2101, LogLevel.Information, "{Endpoint} is coalesced; its key: {Key}; {Policy}.")]

@@ -3,10 +3,13 @@ using System.Diagnostics;
 namespace Coalesce.AspNetCore;
 
 /// <summary>
-/// Counts one request's outcome: in its endpoint's figures of <c>/_coalesce/stats</c> (the all-requests figures are
-/// their sum), and once on the meter with its <c>coalesce.result</c> and durations. Created when the request reaches coalescing
-/// (the start of a follower's wait). A mutable struct on purpose, so counting allocates nothing: call
-/// <see cref="Started"/> or <see cref="StartedAlone"/> and then <see cref="Completed"/> on the same variable (an
+/// Counts one request's outcome, once and only here: in its endpoint's figures of <c>/_coalesce/stats</c> (the
+/// all-requests figures are their sum) as exactly one of memo hit, collapsed, stale answer, miss or bypass; in the memo
+/// cache's hits and misses when the request looked there (a hit when the memo answered it, a miss when it then led an
+/// execution; a follower or a request that ran alone is neither, however often it looked); and once on the meter with
+/// its <c>coalesce.result</c> and durations. Created when the request reaches coalescing (the start of a follower's
+/// wait). A mutable struct on purpose, so counting allocates nothing: call <see cref="LookedInMemo"/> before passing it
+/// on, and <see cref="Started"/> or <see cref="StartedAlone"/> and then <see cref="Completed"/> on the same variable (an
 /// async method's parameter is one), since the execution's start time is kept in it.
 /// </summary>
 internal struct ExecutionCounters(EndpointCounters endpoint)
@@ -16,24 +19,29 @@ internal struct ExecutionCounters(EndpointCounters endpoint)
     private long _started;
     private bool _alone;
     private bool _countedActive;
+    private bool _lookedInMemo;
+
+    /// <summary>The request looked for a memoized response: its outcome also counts as the memo cache's hit or miss.</summary>
+    public void LookedInMemo() => _lookedInMemo = true;
 
     /// <summary>Answered from the memo cache.</summary>
     public readonly void Memoized()
     {
-        endpoint.Flights.Hit();
+        endpoint.MemoHit();
+        endpoint.Cache?.CountLookup(hit: true);
         endpoint.Metrics?.ServerAnswered(endpoint, CoalescingMetrics.Hit, _arrived);
     }
 
     /// <summary>
     /// Answered with a memoized response past its time to live: while a refresh runs, or instead of a failure. A
-    /// request that also ran the endpoint (a leader whose execution failed) counted that as a miss already.
+    /// request that also ran the endpoint (a leader whose execution failed) counted that as its outcome already.
     /// </summary>
     public readonly void ServedStale(bool onError, bool ranEndpoint)
     {
         endpoint.Stale.Served(onError);
         if (!ranEndpoint)
         {
-            endpoint.Flights.Hit();
+            endpoint.StaleAnswer();
             endpoint.Metrics?.ServerAnswered(endpoint, onError ? CoalescingMetrics.StaleIfError : CoalescingMetrics.Stale, _arrived);
         }
     }
@@ -41,7 +49,7 @@ internal struct ExecutionCounters(EndpointCounters endpoint)
     /// <summary>Answered by another request's execution: its response, or its exception.</summary>
     public readonly void Hit()
     {
-        endpoint.Flights.Hit();
+        endpoint.CollapsedHit();
         endpoint.Metrics?.ServerAnswered(endpoint, CoalescingMetrics.Shared, _arrived);
     }
 
@@ -53,7 +61,7 @@ internal struct ExecutionCounters(EndpointCounters endpoint)
 
     public readonly void Completed(bool failed)
     {
-        endpoint.Flights.Completed(failed);
+        endpoint.Completed(failed);
         endpoint.Metrics?.ServerCompleted(endpoint, _alone ? CoalescingMetrics.Bypass : CoalescingMetrics.Miss, _started, failed, _countedActive);
     }
 
@@ -62,7 +70,12 @@ internal struct ExecutionCounters(EndpointCounters endpoint)
         _alone = alone;
         var metrics = endpoint.Metrics;
         _started = metrics is { MeasuresExecutions: true } ? Stopwatch.GetTimestamp() : 0;
-        endpoint.Flights.Started();
+        endpoint.Started(alone);
+        if (_lookedInMemo && !alone)
+        {
+            endpoint.Cache?.CountLookup(hit: false);
+        }
+
         _countedActive = metrics?.ServerStarted(endpoint) ?? false;
     }
 }

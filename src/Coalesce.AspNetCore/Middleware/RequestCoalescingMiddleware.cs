@@ -176,6 +176,7 @@ internal sealed class RequestCoalescingMiddleware
 
         if (_memo.MayAnswer(state))
         {
+            counters.LookedInMemo();
             if (state.Policy.HasStaleWindows)
             {
                 return AnswerFromStoredOrRunAsync(context, state, key, counters);
@@ -240,12 +241,25 @@ internal sealed class RequestCoalescingMiddleware
             : _follower.FollowThenLeadAsync(context, state, key, tags, joined, counters);
     }
 
+    /// <summary>
+    /// A request with no endpoint yet: either routing runs after this middleware (an endpoint shows up once the rest of
+    /// the pipeline ran), or legacy routing handled it (it sets the routing feature, never an endpoint). Either way no
+    /// request is coalesced, which is said once; requests that simply match nothing (static files, 404s) say nothing.
+    /// </summary>
     private async Task PassThroughWatchingRoutingAsync(HttpContext context)
     {
         await _next(context).ConfigureAwait(false);
-        if (context.GetEndpoint() is not null && Interlocked.Exchange(ref _warnedAboutRouting, 1) == 0)
+        if (context.GetEndpoint() is not null)
         {
-            CoalescingLog.RoutingRanLater(_logger);
+            if (Interlocked.Exchange(ref _warnedAboutRouting, 1) == 0)
+            {
+                CoalescingLog.RoutingRanLater(_logger);
+            }
+        }
+        else if (context.Features.Get<Microsoft.AspNetCore.Routing.IRoutingFeature>()?.RouteData is not null &&
+                 Interlocked.Exchange(ref _warnedAboutRouting, 1) == 0)
+        {
+            CoalescingLog.LegacyRouting(_logger);
         }
     }
 }

@@ -129,6 +129,8 @@ internal sealed class RequestPath(
         }
 
         state.Inputs.CountRefusal();
+        var counters = state.CountersFor(context.Request.Method);
+        counters.Metrics?.ServerRefused(counters, differs);
         CoalescingLog.InputDiffered(Logger, state.Name, differs.ToString());
         if (context.Features.Get<RequestInputs>() is { } inputs)
         {

@@ -114,14 +114,25 @@ public sealed partial class MemoCache : IDisposable
     /// A fresh entry counts as a hit, as for <see cref="TryGet{T}"/>; a stale one as a miss, since the caller is
     /// expected to fetch anew.
     /// </summary>
+    /// <param name="key">The key.</param>
+    /// <param name="value">The value, when found.</param>
+    /// <param name="freshness">How fresh it is.</param>
+    /// <param name="count">
+    /// <see langword="false"/> for a caller that counts its own outcome (<see cref="CountLookup"/>) once it knows it: the
+    /// request middleware, whose one request may look several times.
+    /// </param>
     /// <returns><see langword="true"/> when the entry is fresh or inside a window.</returns>
     /// <exception cref="InvalidOperationException">The entry holds a value that is not a <typeparamref name="T"/>.</exception>
-    internal bool TryGetEntry<T>(string key, [MaybeNullWhen(false)] out T value, out EntryFreshness freshness)
+    internal bool TryGetEntry<T>(string key, [MaybeNullWhen(false)] out T value, out EntryFreshness freshness, bool count = true)
     {
         ArgumentNullException.ThrowIfNull(key);
         if (!TryGetRaw(key, out var raw))
         {
-            CountMiss(key);
+            if (count)
+            {
+                CountMiss(key);
+            }
+
             value = default;
             freshness = default;
             return false;
@@ -131,14 +142,22 @@ public sealed partial class MemoCache : IDisposable
         {
             value = Cast<T>(key, raw);
             freshness = new EntryFreshness(IsFresh: true, CanRevalidate: true, CanServeOnError: true, TimeSpan.Zero, TimeSpan.Zero);
-            CountHit(key);
+            if (count)
+            {
+                CountHit(key);
+            }
+
             return true;
         }
 
         var now = _time.GetTimestamp();
         if (!windowed.IsUsableAt(now))
         {
-            CountMiss(key);
+            if (count)
+            {
+                CountMiss(key);
+            }
+
             value = default;
             freshness = default;
             return false;
@@ -146,6 +165,11 @@ public sealed partial class MemoCache : IDisposable
 
         value = Cast<T>(key, windowed.Value);
         freshness = windowed.FreshnessAt(now, _time);
+        if (!count)
+        {
+            return true;
+        }
+
         if (freshness.IsFresh)
         {
             CountHit(key);
@@ -156,6 +180,40 @@ public sealed partial class MemoCache : IDisposable
         }
 
         return true;
+    }
+
+    /// <summary>
+    /// <see cref="TryGet{T}"/> without counting: keeps the entry's recency, but leaves the hit or miss to a caller
+    /// that counts its own outcome once (<see cref="CountLookup"/>).
+    /// </summary>
+    internal bool TryGetUncounted<T>(string key, [MaybeNullWhen(false)] out T value)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        if (!TryGetRaw(key, out var raw) || (raw is WindowedEntry windowed && !TryUnwrapFresh(windowed, out raw)))
+        {
+            value = default;
+            return false;
+        }
+
+        value = Cast<T>(key, raw);
+        return true;
+    }
+
+    /// <summary>
+    /// Counts one lookup a caller made without counting (<see cref="TryGetUncounted{T}"/>) once it knows what the lookup
+    /// was worth: the request middleware counts a request answered from the cache as a hit, and one that had to run its
+    /// endpoint as a miss, whatever number of times it looked. No <see cref="Hit"/> or <see cref="Miss"/> event is raised.
+    /// </summary>
+    internal void CountLookup(bool hit)
+    {
+        if (hit)
+        {
+            _hits.Increment();
+        }
+        else
+        {
+            _misses.Increment();
+        }
     }
 
     // The common case, no namespace, stays inlinable; the stack buffer of the other keeps its method from being inlined.

@@ -16,6 +16,7 @@ namespace Coalesce.AspNetCore.Tests.Diagnostics;
 public sealed class CoalescingStatsTests
 {
     private static readonly string[] FlightKeys = ["hits", "misses", "errors", "active", "hitRate"];
+    private static readonly string[] OutcomeKeys = ["memoHits", "collapsed", "staleAnswers", "bypasses", "perSecond"];
 
     [Fact]
     public async Task The_stats_endpoint_answers_the_documented_json_shape_with_the_workloads_figures()
@@ -30,14 +31,14 @@ public sealed class CoalescingStatsTests
         Assert.Equal("application/json", response.Content.Headers.ContentType?.MediaType);
         using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
         var root = json.RootElement;
-        Assert.Equal(["requests", "cache", "endpoints", "httpClients"], Names(root));
+        Assert.Equal(["requests", "cache", "endpoints", "httpClients", "uptimeSeconds", "countingSeconds"], Names(root));
 
         var requests = root.GetProperty("requests");
-        Assert.Equal(FlightKeys, Names(requests));
+        Assert.Equal([.. FlightKeys, .. OutcomeKeys], Names(requests));
         AssertFlight(requests, hits: 10, misses: 6, errors: 1);
 
         var cache = root.GetProperty("cache");
-        Assert.Equal(["hits", "misses", "hitRate", "size", "evictions"], Names(cache));
+        Assert.Equal(["hits", "misses", "hitRate", "size", "evictions", "bytes", "expirations"], Names(cache));
         Assert.Equal(1, cache.GetProperty("hits").GetInt64());
         Assert.Equal(1, cache.GetProperty("misses").GetInt64());
         Assert.Equal(0.5, cache.GetProperty("hitRate").GetDouble());
@@ -48,7 +49,7 @@ public sealed class CoalescingStatsTests
         Assert.Equal(["GET /burst", "GET /failing", "GET /memo", "GET /sequential"], endpoints.Select(e => e.GetProperty("name").GetString()));
         foreach (var endpoint in endpoints)
         {
-            Assert.Equal(["name", .. FlightKeys, "staleHits", "staleOnError", "refreshes", "refreshFailures", "unkeyedInputs", "inputRefusals"], Names(endpoint));
+            Assert.Equal(["name", .. FlightKeys, "staleHits", "staleOnError", "refreshes", "refreshFailures", "unkeyedInputs", "inputRefusals", "method", "route", .. OutcomeKeys], Names(endpoint));
             Assert.Empty(endpoint.GetProperty("unkeyedInputs").EnumerateArray());
         }
 
@@ -151,7 +152,7 @@ public sealed class CoalescingStatsTests
         Assert.Equal(misses, flight.GetProperty("misses").GetInt64());
         Assert.Equal(errors, flight.GetProperty("errors").GetInt64());
         Assert.Equal(0, flight.GetProperty("active").GetInt64());
-        Assert.Equal(hits + misses == 0 ? 0d : (double)hits / (hits + misses), flight.GetProperty("hitRate").GetDouble(), 1e-9);
+        Assert.Equal(hits + misses == 0 ? 0d : Math.Round((double)hits / (hits + misses), 4), flight.GetProperty("hitRate").GetDouble());
     }
 
     private sealed class HeaderAuthenticationHandler(IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder)

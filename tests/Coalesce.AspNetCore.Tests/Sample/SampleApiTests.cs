@@ -251,7 +251,9 @@ public sealed class SampleApiTests
 
         Assert.Equal(HttpStatusCode.OK, (await app.Client.GetAsync("/products/1")).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await app.Client.GetAsync("/weather/Oslo")).StatusCode);
-        Assert.True(app.Services.GetRequiredService<MeterProvider>().ForceFlush());
+        // The sample's Prometheus reader collects only when scraped, so the flush as a whole answers false; this test's
+        // reader is flushed all the same, and its names are checked below.
+        app.Services.GetRequiredService<MeterProvider>().ForceFlush();
         Assert.True(app.Services.GetRequiredService<TracerProvider>().ForceFlush());
 
         Assert.Contains("coalesce.server.requests", metrics.Names);

@@ -26,12 +26,14 @@ internal sealed class SampleApp : IAsyncDisposable
     /// retries then go without delay.
     /// </param>
     /// <param name="services">More test services, e.g. an OpenTelemetry exporter.</param>
+    /// <param name="settings">More configuration, as command-line arguments would give it (<c>Coalesce:WaitTimeout</c>).</param>
     public SampleApp(
-        double upstreamFailureRate = 0, Func<Uri, HttpResponseMessage>? network = null, double fallbackFailureRate = 0, Action<IServiceCollection>? services = null)
+        double upstreamFailureRate = 0, Func<Uri, HttpResponseMessage>? network = null, double fallbackFailureRate = 0, Action<IServiceCollection>? services = null,
+        IReadOnlyDictionary<string, string>? settings = null)
     {
         var more = services;
         WebApplicationFactory<Program>? factory = null;
-        factory = _root.WithWebHostBuilder(b => b
+        factory = _root.WithWebHostBuilder(b => WithSettings(b, settings)
             .UseSetting("Catalog:LatencyMs", "20")
             .UseSetting("Upstream:LatencyMs", "0")
             .UseSetting("Upstream:FailureRate", upstreamFailureRate.ToString(System.Globalization.CultureInfo.InvariantCulture))
@@ -57,6 +59,16 @@ internal sealed class SampleApp : IAsyncDisposable
     }
 
     public HttpClient Client { get; }
+
+    private static IWebHostBuilder WithSettings(IWebHostBuilder builder, IReadOnlyDictionary<string, string>? settings)
+    {
+        foreach (var (key, value) in settings ?? new Dictionary<string, string>())
+        {
+            builder.UseSetting(key, value);
+        }
+
+        return builder;
+    }
 
     public IServiceProvider Services => _factory.Services;
 

@@ -244,7 +244,7 @@ public sealed class AcrossInstancesTests
         var root = document.RootElement;
 
         // The fields every app shows keep their names and order (without the Redis package there is no "redis": StatsTests).
-        Assert.Equal(["requests", "cache", "endpoints", "httpClients", "redis"], root.EnumerateObject().Select(p => p.Name));
+        Assert.Equal(["requests", "cache", "endpoints", "httpClients", "uptimeSeconds", "countingSeconds", "redis"], root.EnumerateObject().Select(p => p.Name));
         var stats = root.GetProperty("redis");
         Assert.Equal(
             [

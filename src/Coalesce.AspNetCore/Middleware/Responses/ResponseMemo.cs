@@ -26,13 +26,16 @@ internal sealed class ResponseMemo(RequestPath path)
     public bool AsksSharedStore(EndpointState state) =>
         (path.ScaleOut.HasSecondLevel && Keeps(state)) || path.ScaleOut.CoalescesAcrossInstances;
 
-    /// <summary>A kept response that answers <paramref name="context"/>'s request (fresh, or without stale windows).</summary>
+    /// <summary>
+    /// A kept response that answers <paramref name="context"/>'s request (fresh, or without stale windows). The lookup
+    /// is not counted on the cache: the request's outcome is (<see cref="ExecutionCounters"/>).
+    /// </summary>
     public bool TryFind(HttpContext context, EndpointState state, string key, [NotNullWhen(true)] out CapturedResponse? response) =>
-        path.Cache.TryGet<CapturedResponse>(key, out response) && path.CanAnswer(response, context, state);
+        path.Cache.TryGetUncounted<CapturedResponse>(key, out response) && path.CanAnswer(response, context, state);
 
     /// <summary>
-    /// The same, without counting a hit: for a leader whose flight started after its request looked, and which a
-    /// flight that ended in between may have answered.
+    /// The same, without touching the entry's recency: for a leader whose flight started after its request looked, and
+    /// which a flight that ended in between may have answered.
     /// </summary>
     public bool TryFindJustKept(HttpContext context, EndpointState state, string key, [NotNullWhen(true)] out CapturedResponse? response)
     {
@@ -71,7 +74,7 @@ internal sealed class ResponseMemo(RequestPath path)
                 await cache.SetAsync(key, response, ttl, flight.Tags).ConfigureAwait(false);
             }
 
-            if (flight.Invalidated && cache.TryGet<CapturedResponse>(key, out var stored) && ReferenceEquals(stored, response))
+            if (flight.Invalidated && cache.TryPeek<CapturedResponse>(key, out var stored) && ReferenceEquals(stored, response))
             {
                 // Housekeeping after an invalidation that was already published (or applied from another instance).
                 await MemoCacheInvalidationPublisher.LocalOnlyAsync(() => cache.DeleteAsync(key)).ConfigureAwait(false);

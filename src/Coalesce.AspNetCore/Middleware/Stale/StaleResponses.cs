@@ -47,7 +47,7 @@ internal sealed class StaleResponses
     /// </summary>
     public async ValueTask<bool> TryAnswerAsync(HttpContext context, EndpointState state, string key, ExecutionCounters counters)
     {
-        if (!_path.Cache.TryGetEntry<CapturedResponse>(key, out var stored, out var freshness) || !_path.CanAnswer(stored, context, state))
+        if (!_path.Cache.TryGetEntry<CapturedResponse>(key, out var stored, out var freshness, count: false) || !_path.CanAnswer(stored, context, state))
         {
             return false;
         }
@@ -93,7 +93,7 @@ internal sealed class StaleResponses
         stale = default;
         if (state.Policy.StaleIfError <= TimeSpan.Zero || context.Features.Get<RefreshRequest>() is not null ||
             !_path.ScaleOut.ServesLocalCopies(state) ||
-            !_path.Cache.TryGetEntry<CapturedResponse>(key, out var stored, out var freshness) ||
+            !_path.Cache.TryGetEntry<CapturedResponse>(key, out var stored, out var freshness, count: false) ||
             !freshness.CanServeOnError || !_path.CanAnswer(stored, context, state))
         {
             return null;
@@ -258,7 +258,7 @@ internal sealed class StaleResponses
                 {
                     failure = status.ToString(System.Globalization.CultureInfo.InvariantCulture);
                 }
-                else if (_path.Cache.TryGetEntry<CapturedResponse>(key, out var current, out _) && ReferenceEquals(current, stale))
+                else if (_path.Cache.TryGetEntry<CapturedResponse>(key, out var current, out _, count: false) && ReferenceEquals(current, stale))
                 {
                     // The endpoint answered, but not with something to keep (a 404, no-store, a cookie): the stale
                     // response no longer says what the endpoint would, so it goes.
