@@ -239,6 +239,7 @@ public sealed class CoalescingStatsRegistry : IDisposable
             Route = counters.Route,
             MemoHits = totals.MemoHits,
             Collapsed = totals.Collapsed,
+            Streamed = counters.StreamedCount,
             StaleAnswers = totals.StaleAnswers,
             Bypasses = totals.Bypasses,
             PerSecond = perSecond,

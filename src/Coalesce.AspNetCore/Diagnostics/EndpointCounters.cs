@@ -17,6 +17,7 @@ internal sealed class EndpointCounters(string method, string route, CoalescingMe
     private readonly StripedCounter _bypasses = new();
     private readonly StripedCounter _errors = new();
     private readonly StripedCounter _active = new();
+    private readonly StripedCounter _streamed = new();
 
     public string Method => method;
 
@@ -41,6 +42,12 @@ internal sealed class EndpointCounters(string method, string route, CoalescingMe
     public void MemoHit() => _memoHits.Increment();
 
     public void CollapsedHit() => _collapsed.Increment();
+
+    /// <summary>A collapsed follower that streamed the leader's body as it was written (counted in collapsed too).</summary>
+    public void Streamed() => _streamed.Increment();
+
+    /// <summary>Collapsed followers that streamed the leader's body as it was written.</summary>
+    public long StreamedCount => _streamed.Value;
 
     public void StaleAnswer() => _staleAnswers.Increment();
 
@@ -69,6 +76,7 @@ internal sealed class EndpointCounters(string method, string route, CoalescingMe
     {
         _memoHits.Reset();
         _collapsed.Reset();
+        _streamed.Reset();
         _staleAnswers.Reset();
         _misses.Reset();
         _bypasses.Reset();

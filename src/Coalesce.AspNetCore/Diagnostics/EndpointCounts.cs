@@ -55,6 +55,10 @@ public sealed record EndpointCounts(string Name, long Hits, long Misses, long Er
     [JsonPropertyOrder(23)]
     public long Collapsed { get; init; }
 
+    /// <summary>Of <see cref="Collapsed"/>, the followers that streamed the leader's body as it was written.</summary>
+    [JsonPropertyOrder(26)]
+    public long Streamed { get; init; }
+
     /// <summary>Requests answered with a stale memoized response, without running the handler.</summary>
     [JsonPropertyOrder(24)]
     public long StaleAnswers { get; init; }
@@ -74,7 +78,7 @@ public sealed record EndpointCounts(string Name, long Hits, long Misses, long Er
         other is not null && Name == other.Name && Hits == other.Hits && Misses == other.Misses && Errors == other.Errors &&
         Active == other.Active && StaleHits == other.StaleHits && StaleOnError == other.StaleOnError &&
         Refreshes == other.Refreshes && RefreshFailures == other.RefreshFailures && InputRefusals == other.InputRefusals &&
-        Method == other.Method && Route == other.Route && MemoHits == other.MemoHits && Collapsed == other.Collapsed &&
+        Method == other.Method && Route == other.Route && MemoHits == other.MemoHits && Collapsed == other.Collapsed && Streamed == other.Streamed &&
         StaleAnswers == other.StaleAnswers && Bypasses == other.Bypasses && PerSecond == other.PerSecond &&
         UnkeyedInputs.SequenceEqual(other.UnkeyedInputs);
 

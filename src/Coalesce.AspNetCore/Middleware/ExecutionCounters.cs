@@ -46,6 +46,9 @@ internal struct ExecutionCounters(EndpointCounters endpoint)
         }
     }
 
+    /// <summary>Of the requests answered by another's execution, one that streamed its body as it was written.</summary>
+    public readonly void Streamed() => endpoint.Streamed();
+
     /// <summary>Answered by another request's execution: its response, or its exception.</summary>
     public readonly void Hit()
     {

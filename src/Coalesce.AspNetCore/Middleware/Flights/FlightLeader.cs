@@ -305,9 +305,12 @@ internal sealed class FlightLeader : ResponseCapture.IFanOutHost
         return Task.CompletedTask;
     }
 
-    /// <summary>At the leader's first output: streams its body to followers when any waits for it.</summary>
+    /// <summary>
+    /// At the leader's first output, or its first write after a follower joined: streams its body to followers when any
+    /// waits for it.
+    /// </summary>
     FlightBody? ResponseCapture.IFanOutHost.BeginFanOut(ResponseCapture capture) =>
-        capture.Flight!.HasFollowers && HttpMethods.IsGet(capture.Context!.Request.Method)
+        capture.Flight!.WantsBody && HttpMethods.IsGet(capture.Context!.Request.Method)
             ? new FlightBody(_path.Options.MaxBufferedBodyBytes, _path.Options.MaxFollowerLagBytes)
             : null;
 

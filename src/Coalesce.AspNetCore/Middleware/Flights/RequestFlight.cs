@@ -22,6 +22,7 @@ internal sealed class RequestFlight(string key, string[] tags, string endpointNa
     private int _followers;
     private FlightBody? _body;
     private TaskCompletionSource<FlightBody>? _bodyStarted;
+    private volatile bool _wantsBody;
 
     /// <summary>The endpoint's name, for logs.</summary>
     public string EndpointName { get; } = endpointName;
@@ -62,7 +63,8 @@ internal sealed class RequestFlight(string key, string[] tags, string endpointNa
 
     /// <summary>
     /// For a follower that can stream: completes when the leader's response has started and its body streams to
-    /// followers (it may never: then the outcome comes first).
+    /// followers (it may never: then the outcome comes first). Asking tells a leader that is already writing to start
+    /// streaming at its next write (<see cref="WantsBody"/>).
     /// </summary>
     public Task<FlightBody> BodyStarted
     {
@@ -70,12 +72,22 @@ internal sealed class RequestFlight(string key, string[] tags, string endpointNa
         {
             lock (this)
             {
-                return _body is not null
-                    ? Task.FromResult(_body)
-                    : (_bodyStarted ??= new TaskCompletionSource<FlightBody>(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
+                if (_body is not null)
+                {
+                    return Task.FromResult(_body);
+                }
+
+                _wantsBody = true;
+                return (_bodyStarted ??= new TaskCompletionSource<FlightBody>(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
             }
         }
     }
+
+    /// <summary>
+    /// Whether a follower waits for the body to stream: a leader that began writing before anyone joined starts
+    /// streaming (from the first byte, out of its copy) at its next write.
+    /// </summary>
+    public bool WantsBody => _wantsBody;
 
     /// <summary>The leader's response started and its body streams to followers: wakes those waiting for it.</summary>
     public void StartBody(FlightBody body)

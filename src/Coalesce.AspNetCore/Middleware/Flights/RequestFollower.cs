@@ -88,6 +88,7 @@ internal sealed class RequestFollower(RequestPath path, FlightLeader leader, Sta
 
         // A plain GET (no validators, no range) may stream the leader's body as it is written.
         var bodyStarted = canTakeOver && HttpMethods.IsGet(context.Request.Method) ? flight.BodyStarted : null;
+        var waitedForStart = bodyStarted is { IsCompleted: false };
         if (bodyStarted is not null)
         {
             signal = Task.WhenAny(signal, bodyStarted);
@@ -130,9 +131,11 @@ internal sealed class RequestFollower(RequestPath path, FlightLeader leader, Sta
             return Next.Done;
         }
 
-        if (!outcome.IsCompleted && bodyStarted is { IsCompleted: true })
+        // Streamed while the leader writes; also when it has just finished with a response too large to replay.
+        if (bodyStarted is { IsCompleted: true } && !(outcome.IsCompletedSuccessfully && outcome.Result.Kind == FlightOutcomeKind.Shared) &&
+            await StreamAsync(context, state, bodyStarted.Result, waitedForStart, counters).ConfigureAwait(false) is { } streamed)
         {
-            return await StreamAsync(context, state, bodyStarted.Result, counters).ConfigureAwait(false);
+            return streamed;
         }
 
         FlightOutcome result;
@@ -192,7 +195,8 @@ internal sealed class RequestFollower(RequestPath path, FlightLeader leader, Sta
     /// whole (before the last byte of its <c>Content-Length</c>, or the final chunk), so its client sees a failed
     /// transfer, never a short response that looks whole.
     /// </summary>
-    private async Task<Next> StreamAsync(HttpContext context, EndpointState state, FlightBody body, ExecutionCounters counters)
+    /// <returns>What comes next, or <see langword="null"/> when it could not attach (the outcome decides).</returns>
+    private async Task<Next?> StreamAsync(HttpContext context, EndpointState state, FlightBody body, bool waitedForStart, ExecutionCounters counters)
     {
         var head = body.Head!;
         if (!path.CanAnswer(head, context, state))
@@ -200,12 +204,13 @@ internal sealed class RequestFollower(RequestPath path, FlightLeader leader, Sta
             return Next.Rekey;
         }
 
-        if (!body.TryAttach())
+        if (!body.TryAttach(waitedForStart))
         {
-            return Next.RunOwn;
+            return null;
         }
 
         counters.Hit();
+        counters.Streamed();
         path.Flights.Streamed();
         path.SetCacheStatus(context, CacheStatus.Collapsed);
         head.WriteHead(context.Response);

@@ -49,6 +49,9 @@ internal struct CaptureBuffer(long limit)
         Release();
     }
 
+    /// <summary>The bytes copied so far; valid until the next append.</summary>
+    public readonly ReadOnlySpan<byte> Written => _buffer.AsSpan(0, _length);
+
     public readonly byte[] ToArray() => _length == 0 ? [] : _buffer.AsSpan(0, _length).ToArray();
 
     /// <summary>Returns the pooled memory; the copy is empty afterwards.</summary>

@@ -76,14 +76,17 @@ internal sealed class FlightBody
     public int Readers => Volatile.Read(ref _readers);
 
     /// <summary>
-    /// Attaches a follower, reading from the first byte; <see langword="false"/> when the body has outgrown what is kept
-    /// from its start or has ended as failed (the follower runs its own request, never a response with a gap).
+    /// Attaches a follower, reading from the first byte. One that was already waiting when the body started attaches
+    /// while the first byte is still kept (its wake-up may come after the leader wrote past the bound); one that joins
+    /// later attaches only while the body is within what is kept from its start. <see langword="false"/> otherwise, or
+    /// when the body failed or was closed to joiners: the follower runs its own request, never a response with a gap.
     /// </summary>
-    public bool TryAttach()
+    /// <param name="waitedForStart">Whether the follower was waiting for the body when it started.</param>
+    public bool TryAttach(bool waitedForStart = false)
     {
         lock (_gate)
         {
-            if (_state == State.Failed || _closedToJoiners || _retainedFrom > 0 || _length > _joinBound)
+            if (_state == State.Failed || _retainedFrom > 0 || (!waitedForStart && (_closedToJoiners || _length > _joinBound)))
             {
                 return false;
             }

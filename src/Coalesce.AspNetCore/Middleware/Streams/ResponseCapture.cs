@@ -39,6 +39,9 @@ internal sealed class ResponseCapture(
     private CaptureBuffer _copy = new(limit);
     private bool _startPending;
 
+    // Whether fan-out was decided (started, declined or impossible): a leader decides once.
+    private bool _fanOutDecided;
+
     /// <summary>Streams the body to followers while it is written; set by the leader before the endpoint runs.</summary>
     public IFanOutHost? FanOutHost { get; init; }
 
@@ -127,8 +130,9 @@ internal sealed class ResponseCapture(
         {
             BecomeStreaming();
         }
-        else if (FanOutHost?.BeginFanOut(this) is { } body)
+        else if (!Streaming && FanOutHost?.BeginFanOut(this) is { } body)
         {
+            _fanOutDecided = true;
             FanOut = body;
             _startPending = true;
         }
@@ -185,8 +189,37 @@ internal sealed class ResponseCapture(
 
     public void Append(ReadOnlySpan<byte> data)
     {
+        if (!_fanOutDecided && Flight is { WantsBody: true } && FanOut is null)
+        {
+            StartFanOutLate();
+        }
+
         _copy.Append(data);
         FanOut?.Append(data);
+    }
+
+    /// <summary>
+    /// A follower joined after the first output: the body streams to it from the first byte, out of the copy kept so
+    /// far, when that copy is whole (not past <c>MaxBufferedBodyBytes</c>). On the leader's thread, before its next bytes.
+    /// </summary>
+    private void StartFanOutLate()
+    {
+        _fanOutDecided = true;
+        if (Streaming || _copy.Overflowed || FanOutHost?.BeginFanOut(this) is not { } body)
+        {
+            return;
+        }
+
+        body.Append(_copy.Written);
+        FanOut = body;
+        if (Context!.Response.HasStarted)
+        {
+            FanOutHost!.ResponseStarted(this);
+        }
+        else
+        {
+            _startPending = true;
+        }
     }
 
     /// <summary>The copied body, in an array of its own.</summary>

@@ -85,6 +85,9 @@ public sealed class StreamingFollowerTests
         Assert.Equal("first part;the rest.", await (await leader).Content.ReadAsStringAsync());
         Assert.Equal(1, endpoint.Start.Executions);
         Assert.Equal(Followers, app.Services.GetRequiredService<RequestFlights>().Streams);
+        var counts = Assert.Single(app.Stats.GetSnapshot().Endpoints, e => e.Route == "/report");
+        Assert.Equal(Followers, counts.Streamed);
+        Assert.Equal(Followers, counts.Collapsed);
     }
 
     [Fact]
@@ -110,6 +113,37 @@ public sealed class StreamingFollowerTests
         Assert.Equal("the rest.", await new StreamReader(earlyStream).ReadToEndAsync().WaitAsync(TestApp.Patience));
         await (await leader).Content.ReadAsStringAsync();
         Assert.Equal(1, endpoint.Start.Executions);
+    }
+
+    [Fact]
+    public async Task A_follower_that_joins_after_a_leader_began_writing_alone_streams_from_its_next_write_even_past_the_bound()
+    {
+        var rest = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var executions = 0;
+        var big = new string('b', 200_000);
+        await using var app = await StartAsync(
+            a => a.MapGet("/export", async (HttpContext c) =>
+            {
+                Interlocked.Increment(ref executions);
+                await c.Response.WriteAsync("first part;", c.RequestAborted);
+                await c.Response.Body.FlushAsync(c.RequestAborted);
+                await rest.Task.WaitAsync(c.RequestAborted);
+                await c.Response.WriteAsync(big, c.RequestAborted);
+            }),
+            o => o.MaxBufferedBodyBytes = 64 * 1024);                   // the whole body is past it: it is never replayed
+
+        var leader = await app.Client.GetAsync("/export", HttpCompletionOption.ResponseHeadersRead).WaitAsync(TestApp.Patience);
+        var leaderStream = await leader.Content.ReadAsStreamAsync();
+        Assert.Equal("first part;", await ReadAtLeastAsync(leaderStream, "first part;".Length));
+        var follower = app.Client.GetAsync("/export", HttpCompletionOption.ResponseHeadersRead);
+        await app.WaitForFollowersAsync(1);
+        rest.SetResult();
+
+        var body = await (await follower.WaitAsync(TestApp.Patience)).Content.ReadAsStringAsync().WaitAsync(TestApp.Patience);
+        Assert.Equal("first part;" + big, body);
+        Assert.Equal(big, await new StreamReader(leaderStream).ReadToEndAsync().WaitAsync(TestApp.Patience));
+        Assert.Equal(1, executions);
+        Assert.Equal(1, app.Services.GetRequiredService<RequestFlights>().Streams);
     }
 
     [Theory]

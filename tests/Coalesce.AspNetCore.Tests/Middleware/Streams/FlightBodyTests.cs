@@ -57,6 +57,20 @@ public sealed class FlightBodyTests
     }
 
     [Fact]
+    public void A_follower_that_was_waiting_when_the_body_started_attaches_past_the_bound_while_the_first_byte_is_kept()
+    {
+        const int Segment = FlightBody.SegmentSize;
+        var body = new FlightBody(joinBound: Segment, lag: 4 * Segment);
+        body.Append(new byte[3 * Segment]);                             // past the bound, nothing dropped yet
+
+        Assert.False(body.TryAttach());                                 // a newcomer: too late to read it whole
+        Assert.True(body.TryAttach(waitedForStart: true));              // it was waiting: the first byte is still here
+
+        body.Append(new byte[3 * Segment]);                             // now the first segments are gone
+        Assert.False(body.TryAttach(waitedForStart: true));
+    }
+
+    [Fact]
     public async Task Hundreds_of_readers_at_their_own_pace_each_read_exactly_the_bytes_written()
     {
         var body = new FlightBody(joinBound: 1 << 22, lag: 1 << 22);

@@ -102,7 +102,7 @@ public sealed class ResponseCaptureTests
     }
 
     [Fact]
-    public async Task A_body_over_the_buffer_limit_streams_in_full_to_the_leader_and_followers_run_their_own()
+    public async Task A_body_over_the_buffer_limit_streams_in_full_to_the_leader_and_to_the_followers_that_waited_for_it()
     {
         var gate = new Gate();
         var payload = new byte[64 * 1024];
@@ -122,7 +122,9 @@ public sealed class ResponseCaptureTests
         gate.Open();
         var bodies = await Task.WhenAll(requests);
 
-        Assert.Equal(3, gate.Executions);
+        // Too large to replay, but the followers that joined while it was produced streamed it (before streaming to
+        // followers, each ran its own request after waiting).
+        Assert.Equal(1, gate.Executions);
         Assert.All(bodies, body => Assert.Equal(payload, body));
     }
 
