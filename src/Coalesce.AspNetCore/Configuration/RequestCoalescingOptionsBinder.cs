@@ -33,6 +33,8 @@ internal static class RequestCoalescingOptionsBinder
         {
             options.AddPolicy(policy.Key, BuildPolicy(policy));
         }
+
+        IdempotencyOptionsBinder.Bind(section, options);
     }
 
     private static string Name(string property) => $"{Options}.{property}";

@@ -70,6 +70,11 @@ public sealed class CoalescingStatsRegistry
                     RefreshFailures = e.Value.Stale.RefreshFailures,
                     UnkeyedInputs = e.Value.Inputs is { } inputs ? [.. inputs.Learned.Select(i => i.ToString())] : [],
                     InputRefusals = e.Value.Inputs?.Refused ?? 0,
+                    IdempotencyClaims = e.Value.IdempotencyIfAny?.Claims ?? 0,
+                    IdempotencyReplays = e.Value.IdempotencyIfAny?.Replays ?? 0,
+                    IdempotencyConflicts = e.Value.IdempotencyIfAny?.Conflicts ?? 0,
+                    IdempotencyMismatches = e.Value.IdempotencyIfAny?.Mismatches ?? 0,
+                    IdempotencyRejections = e.Value.IdempotencyIfAny?.Rejections ?? 0,
                 })],
             [.. _httpClients.OrderBy(c => c.Key, StringComparer.Ordinal).Select(c => c.Value.Snapshot())]);
     }

@@ -8,6 +8,26 @@ namespace Coalesce.AspNetCore;
 /// </summary>
 internal sealed class EndpointCounters(string method, string route, CoalescingMetrics? metrics)
 {
+    private IdempotencyCounters? _idempotency;
+
+    /// <summary>Keyed requests of an idempotent endpoint; created when the first one arrives.</summary>
+    public IdempotencyCounters Idempotency
+    {
+        get
+        {
+            if (Volatile.Read(ref _idempotency) is { } counters)
+            {
+                return counters;
+            }
+
+            Interlocked.CompareExchange(ref _idempotency, new IdempotencyCounters(this), null);
+            return _idempotency;
+        }
+    }
+
+    /// <summary>The idempotency counters, when the endpoint has seen a keyed request.</summary>
+    public IdempotencyCounters? IdempotencyIfAny => Volatile.Read(ref _idempotency);
+
     public SharedCallCounters Flights { get; } = new();
 
     /// <summary>Stale responses served and background refreshes, for endpoints with stale windows.</summary>
