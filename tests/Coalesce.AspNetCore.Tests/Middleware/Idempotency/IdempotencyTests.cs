@@ -310,6 +310,35 @@ public sealed class IdempotencyTests
         Assert.Equal([300_000], seen);
     }
 
+    [Fact]
+    public async Task A_waiting_duplicate_gets_409_at_the_wait_timeout_and_the_stats_endpoint_shows_the_figures()
+    {
+        var gate = new Gate();
+        await using var app = await StartAsync(
+            a =>
+            {
+                a.MapPost("/orders", async (HttpContext c) => await gate.EnterAndWaitAsync(c.RequestAborted)).WithIdempotency(p => p.WaitForDuplicates());
+                a.MapCoalescingStats();
+            },
+            o => o.WaitTimeout = TimeSpan.FromSeconds(5));
+
+        var first = SendAsync(app, HttpMethod.Post, "/orders", "w", "{}");
+        await gate.WaitForExecutionsAsync(1);
+        var timers = app.Time.PendingTimers;
+        var duplicate = SendAsync(app, HttpMethod.Post, "/orders", "w", "{}");
+        await TestApp.WaitUntilAsync(() => app.Time.PendingTimers > timers, "the duplicate's wait");
+        app.Time.Advance(TimeSpan.FromSeconds(5));
+        var answer = await duplicate;
+        gate.Open();
+        await first;
+
+        Assert.Equal(HttpStatusCode.Conflict, answer.StatusCode);
+        Assert.Equal(1, gate.Executions);
+        var json = await app.Client.GetStringAsync("/_coalesce/stats");
+        Assert.Contains("\"name\":\"POST /orders\"", json, StringComparison.Ordinal);
+        Assert.Contains("\"idempotencyClaims\":1,\"idempotencyReplays\":0,\"idempotencyConflicts\":1,\"idempotencyMismatches\":0,\"idempotencyRejections\":0", json, StringComparison.Ordinal);
+    }
+
     internal static Task<TestApp> StartAsync(
         Action<WebApplication> map,
         Action<RequestCoalescingOptions>? configure = null,
