@@ -77,8 +77,7 @@ internal sealed class IdempotentRequests(RequestPath path, IServiceProvider serv
                     return;
                 }
 
-                counters.Count(IdempotencyCounters.Claimed);
-                await RunClaimedAsync(context, policy, key, mine, fingerprint).ConfigureAwait(false);
+                await RunHereOrAcrossInstancesAsync(context, state, policy, counters, key, mine, fingerprint).ConfigureAwait(false);
                 return;
             }
 
@@ -90,10 +89,7 @@ internal sealed class IdempotentRequests(RequestPath path, IServiceProvider serv
 
             if (!policy.WaitForDuplicates)
             {
-                counters.Count(IdempotencyCounters.Conflict);
-                context.Response.Headers.RetryAfter = "1";
-                await WriteProblemAsync(context, StatusCodes.Status409Conflict, "Request in progress",
-                    "A request with this idempotency key is still being processed; retry later.").ConfigureAwait(false);
+                await AnswerConflictAsync(context, counters).ConfigureAwait(false);
                 return;
             }
 
@@ -121,6 +117,122 @@ internal sealed class IdempotentRequests(RequestPath path, IServiceProvider serv
         }
     }
 
+    /// <summary>
+    /// This instance holds the key: with a scale-out package, it claims it across instances too (or answers from the
+    /// other instances' claim or outcome) before it runs the endpoint.
+    /// </summary>
+    private async Task RunHereOrAcrossInstancesAsync(
+        HttpContext context, EndpointState state, IdempotencyPolicy policy, IdempotencyCounters counters, string key, IdempotencyClaim mine, byte[] fingerprint)
+    {
+        var across = path.ScaleOut.Idempotency;
+        IDistributedIdempotencyLease? lease = null;
+        if (across.Enabled)
+        {
+            AcrossInstances answer;
+            CapturedResponse? answered;
+            try
+            {
+                (answer, lease, answered) = await ClaimAcrossInstancesAsync(context, state, policy, key, fingerprint).ConfigureAwait(false);
+            }
+            catch
+            {
+                Store.Release(key, mine, kept: null);
+                throw;
+            }
+
+            if (answer != AcrossInstances.RunHere)
+            {
+                // Answered from the other instances: this instance's duplicates learn the same outcome, or claim the key again.
+                Store.Release(key, mine, answered);
+            }
+
+            switch (answer)
+            {
+                case AcrossInstances.Replay:
+                    counters.Count(IdempotencyCounters.Replayed);
+                    path.SetCacheStatus(context, ReplayStatus);
+                    await answered!.ReplayAsSentAsync(context, ReplayedHeader, context.RequestAborted).ConfigureAwait(false);
+                    return;
+                case AcrossInstances.Mismatch:
+                    await AnswerFromOutcomeAsync(context, counters, response: null).ConfigureAwait(false);
+                    return;
+                case AcrossInstances.Conflict:
+                    await AnswerConflictAsync(context, counters).ConfigureAwait(false);
+                    return;
+                case AcrossInstances.Unavailable:
+                    context.Response.Headers.RetryAfter = "1";
+                    await WriteProblemAsync(context, StatusCodes.Status503ServiceUnavailable, "Idempotency store unavailable",
+                        "This endpoint requires an idempotency key, and the store that guarantees it is unavailable; retry later.").ConfigureAwait(false);
+                    return;
+            }
+        }
+
+        counters.Count(IdempotencyCounters.Claimed);
+        await RunClaimedAsync(context, policy, key, mine, fingerprint, lease).ConfigureAwait(false);
+    }
+
+    private enum AcrossInstances
+    {
+        RunHere,
+        Replay,
+        Mismatch,
+        Conflict,
+        Unavailable,
+    }
+
+    /// <summary>
+    /// Asks the other instances: this request claims the key (a lease), or gets the kept outcome, or — while another
+    /// instance's request with the same fingerprint runs — 409, or waits (asking again, at most the wait timeout) when the
+    /// policy waits for duplicates; a lapsed lease (a dead holder) lets it claim. With the shared store unavailable, a
+    /// required key fails closed (503); otherwise the request runs here without the guarantee across instances.
+    /// </summary>
+    private async Task<(AcrossInstances Answer, IDistributedIdempotencyLease? Lease, CapturedResponse? Response)> ClaimAcrossInstancesAsync(
+        HttpContext context, EndpointState state, IdempotencyPolicy policy, string key, byte[] fingerprint)
+    {
+        var across = path.ScaleOut.Idempotency;
+        var time = path.Time;
+        var waitUntil = time.GetTimestamp();
+        var waitTimeout = path.WaitTimeout(state);
+        var interval = across.RetryInterval;
+        while (true)
+        {
+            var claim = await across.TryClaimAsync(key, fingerprint, context.RequestAborted).ConfigureAwait(false);
+            switch (claim.Kind)
+            {
+                case DistributedClaimKind.Claimed:
+                    return (AcrossInstances.RunHere, claim.Lease, null);
+                case DistributedClaimKind.Outcome when !claim.Matches(fingerprint):
+                case DistributedClaimKind.Held when !claim.Matches(fingerprint):
+                    return (AcrossInstances.Mismatch, null, null);
+                case DistributedClaimKind.Outcome:
+                    if (CapturedResponseFormatter.TryDeserialize(claim.Payload!, out var problem) is { } response)
+                    {
+                        return (AcrossInstances.Replay, null, response);
+                    }
+
+                    CoalescingLog.IdempotentOutcomeUnreadable(path.Logger, context.Request.Method, state.Name, problem ?? "unknown format");
+                    return policy.RequireKey ? (AcrossInstances.Unavailable, null, null) : (AcrossInstances.RunHere, null, null);
+                case DistributedClaimKind.Held when !policy.WaitForDuplicates ||
+                                                    (waitTimeout != Timeout.InfiniteTimeSpan && time.GetElapsedTime(waitUntil) >= waitTimeout):
+                    return (AcrossInstances.Conflict, null, null);
+                case DistributedClaimKind.Held:
+                    await Task.Delay(interval, time, context.RequestAborted).ConfigureAwait(false);
+                    interval = TimeSpan.FromTicks(Math.Min(interval.Ticks * 2, across.RetryInterval.Ticks * 10));
+                    continue;
+                default:
+                    return policy.RequireKey ? (AcrossInstances.Unavailable, null, null) : (AcrossInstances.RunHere, null, null);
+            }
+        }
+    }
+
+    private static Task AnswerConflictAsync(HttpContext context, IdempotencyCounters counters)
+    {
+        counters.Count(IdempotencyCounters.Conflict);
+        context.Response.Headers.RetryAfter = "1";
+        return WriteProblemAsync(context, StatusCodes.Status409Conflict, "Request in progress",
+            "A request with this idempotency key is still being processed; retry later.");
+    }
+
     /// <summary>Replays <paramref name="response"/>, or answers 422 when the key's outcome belongs to another request.</summary>
     private Task AnswerFromOutcomeAsync(HttpContext context, IdempotencyCounters counters, CapturedResponse? response)
     {
@@ -137,7 +249,8 @@ internal sealed class IdempotentRequests(RequestPath path, IServiceProvider serv
     }
 
     /// <summary>Runs the endpoint under the claim, keeps a kept outcome, then frees the key and tells the waiters.</summary>
-    private async Task RunClaimedAsync(HttpContext context, IdempotencyPolicy policy, string key, IdempotencyClaim claim, byte[] fingerprint)
+    private async Task RunClaimedAsync(
+        HttpContext context, IdempotencyPolicy policy, string key, IdempotencyClaim claim, byte[] fingerprint, IDistributedIdempotencyLease? lease)
     {
         path.SetCacheStatus(context, CacheStatus.Miss);
         var response = context.Response;
@@ -171,6 +284,12 @@ internal sealed class IdempotentRequests(RequestPath path, IServiceProvider serv
         {
             context.Features.Set(original);
             capture.Dispose();
+            if (lease is not null)
+            {
+                // Shared (or the key freed) before this instance's duplicates hear of it; never throws.
+                await lease.CompleteAsync(kept is null ? null : CapturedResponseFormatter.Serialize(kept), policy.KeepFor).ConfigureAwait(false);
+            }
+
             Store.Release(key, claim, kept);
         }
     }
