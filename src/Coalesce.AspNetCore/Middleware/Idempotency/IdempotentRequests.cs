@@ -81,7 +81,14 @@ internal sealed class IdempotentRequests(RequestPath path, IServiceProvider serv
                 return;
             }
 
-            if (!holder!.Matches(fingerprint))
+            if (!holder!.IsConfirmed)
+            {
+                // It still asks the other instances whether it holds the key: judge against whoever turns out to.
+                await holder.Decided.WaitAsync(context.RequestAborted).ConfigureAwait(false);
+                continue;
+            }
+
+            if (!holder.Matches(fingerprint))
             {
                 await AnswerFromOutcomeAsync(context, counters, response: null).ConfigureAwait(false);
                 return;
@@ -132,7 +139,7 @@ internal sealed class IdempotentRequests(RequestPath path, IServiceProvider serv
             CapturedResponse? answered;
             try
             {
-                (answer, lease, answered) = await ClaimAcrossInstancesAsync(context, state, policy, key, fingerprint).ConfigureAwait(false);
+                (answer, lease, answered) = await ClaimAcrossInstancesAsync(context, state, policy, key, mine, fingerprint).ConfigureAwait(false);
             }
             catch
             {
@@ -167,6 +174,7 @@ internal sealed class IdempotentRequests(RequestPath path, IServiceProvider serv
             }
         }
 
+        mine.Confirm();
         counters.Count(IdempotencyCounters.Claimed);
         await RunClaimedAsync(context, policy, key, mine, fingerprint, lease).ConfigureAwait(false);
     }
@@ -187,7 +195,7 @@ internal sealed class IdempotentRequests(RequestPath path, IServiceProvider serv
     /// required key fails closed (503); otherwise the request runs here without the guarantee across instances.
     /// </summary>
     private async Task<(AcrossInstances Answer, IDistributedIdempotencyLease? Lease, CapturedResponse? Response)> ClaimAcrossInstancesAsync(
-        HttpContext context, EndpointState state, IdempotencyPolicy policy, string key, byte[] fingerprint)
+        HttpContext context, EndpointState state, IdempotencyPolicy policy, string key, IdempotencyClaim mine, byte[] fingerprint)
     {
         var across = path.ScaleOut.Idempotency;
         var time = path.Time;
@@ -216,6 +224,9 @@ internal sealed class IdempotentRequests(RequestPath path, IServiceProvider serv
                                                     (waitTimeout != Timeout.InfiniteTimeSpan && time.GetElapsedTime(waitUntil) >= waitTimeout):
                     return (AcrossInstances.Conflict, null, null);
                 case DistributedClaimKind.Held:
+                    // Another instance runs this very request: this instance's duplicates are judged against it (same
+                    // fingerprint) and wait with this one.
+                    mine.Confirm();
                     await Task.Delay(interval, time, context.RequestAborted).ConfigureAwait(false);
                     interval = TimeSpan.FromTicks(Math.Min(interval.Ticks * 2, across.RetryInterval.Ticks * 10));
                     continue;
