@@ -48,7 +48,8 @@ public sealed class CoalescingStatsTests
         Assert.Equal(["GET /burst", "GET /failing", "GET /memo", "GET /sequential"], endpoints.Select(e => e.GetProperty("name").GetString()));
         foreach (var endpoint in endpoints)
         {
-            Assert.Equal(["name", .. FlightKeys, "staleHits", "staleOnError", "refreshes", "refreshFailures", "unkeyedInputs", "inputRefusals"], Names(endpoint));
+            Assert.Equal(["name", .. FlightKeys, "staleHits", "staleOnError", "refreshes", "refreshFailures", "unkeyedInputs", "inputRefusals",
+                "idempotencyClaims", "idempotencyReplays", "idempotencyConflicts", "idempotencyMismatches", "idempotencyRejections"], Names(endpoint));
             Assert.Empty(endpoint.GetProperty("unkeyedInputs").EnumerateArray());
         }
 
