@@ -1,5 +1,6 @@
 using WebApi;
 using WebApi.Catalog;
+using WebApi.Orders;
 using WebApi.Tenants;
 using WebApi.Upstream;
 using WebApi.Weather;
@@ -89,6 +90,7 @@ app.MapGet("/", () => TypedResults.Ok(new SampleIndex("Coalesce sample", SampleD
 app.MapProducts();
 app.MapWeather();
 app.MapTenantDashboard();
+app.MapOrders();
 app.MapFlakyUpstream();
 app.MapCoalescingStats();
 app.MapCoalescingDashboard();

@@ -14,7 +14,7 @@ internal static class SampleDefaults
     public static readonly string[] TryThese =
     [
         "GET /products/1", "GET /products?category=books", "POST /products", "PUT /products/1",
-        "GET /weather/Oslo", "GET /dashboard (with X-Tenant: acme)", "GET /_coalesce/stats",
+        "GET /weather/Oslo", "GET /dashboard (with X-Tenant: acme)", "POST /orders (with Idempotency-Key: any-id)", "GET /_coalesce/stats",
         "GET /_coalesce (the live page, from this machine)",
     ];
 

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using WebApi.Catalog;
+using WebApi.Orders;
 using WebApi.Upstream;
 
 namespace WebApi;
@@ -15,6 +16,8 @@ namespace WebApi;
 [JsonSerializable(typeof(IReadOnlyList<Product>))]
 [JsonSerializable(typeof(ProductInput))]
 [JsonSerializable(typeof(WeatherReport))]
+[JsonSerializable(typeof(OrderInput))]
+[JsonSerializable(typeof(PlacedOrder))]
 internal sealed partial class SampleJsonContext : JsonSerializerContext;
 
 /// <summary>What <c>GET /</c> answers: the sample's name and the requests to try.</summary>

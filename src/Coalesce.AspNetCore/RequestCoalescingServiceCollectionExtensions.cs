@@ -103,6 +103,13 @@ public static class RequestCoalescingServiceCollectionExtensions
         });
         services.TryAddSingleton<CoalescingStatsRegistry>();
 
+        // Resolved when the first keyed request to an idempotent endpoint arrives.
+        services.TryAddSingleton(static sp => new IdempotencyStore(
+            sp.GetRequiredService<IOptions<RequestCoalescingOptions>>().Value,
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetService<IMeterFactory>(),
+            sp.GetService<ILoggerFactory>()));
+
         // What each request's pipeline reads is recorded from its very start (RequestInputs).
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IStartupFilter, InputRecordingStartupFilter>());
         services.TryAddSingleton<RequestFlights>();

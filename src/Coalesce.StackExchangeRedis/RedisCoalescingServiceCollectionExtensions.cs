@@ -67,6 +67,8 @@ public static class RedisCoalescingServiceCollectionExtensions
         services.TryAddSingleton<ISecondLevelStore>(static sp => sp.GetRequiredService<RedisSecondLevelStore>());
         services.TryAddSingleton<RedisSingleFlight>();
         services.TryAddSingleton<IDistributedSingleFlight>(static sp => sp.GetRequiredService<RedisSingleFlight>());
+        services.TryAddSingleton<RedisIdempotency>();
+        services.TryAddSingleton<IDistributedIdempotency>(static sp => sp.GetRequiredService<RedisIdempotency>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<ILocalEvictor, MemoCacheEvictor>());
         services.TryAddSingleton(static sp => new RedisCoalescingStatsSource(
             sp.GetRequiredService<RedisConnection>(), sp.GetRequiredService<RedisInvalidationBus>(), sp.GetRequiredService<RedisCounters>()));

@@ -42,6 +42,7 @@ internal static class RequestCoalescingOptionsBinder
             options.AddPolicy(policy.Key, BuildPolicy(policy));
         }
 
+        IdempotencyOptionsBinder.Bind(section, options);
         section.RejectUnknownKeys(NeighbourSections);
     }
 

@@ -29,6 +29,7 @@ internal sealed class CoalescingMetrics
     public const string RouteTag = "http.route";
     public const string ClientNameTag = "coalesce.client.name";
     public const string InputTag = "coalesce.input";
+    public const string IdempotencyResultTag = "coalesce.idempotency.result";
 
     private readonly Counter<long> _serverRequests;
     private readonly Histogram<double> _serverExecution;
@@ -36,6 +37,7 @@ internal sealed class CoalescingMetrics
     private readonly UpDownCounter<long> _serverActive;
     private readonly Counter<long> _serverRefreshes;
     private readonly Counter<long> _serverRefusals;
+    private readonly Counter<long> _serverIdempotent;
     private readonly Counter<long> _clientCalls;
     private readonly Histogram<double> _clientExecution;
     private readonly Histogram<double> _clientWait;
@@ -56,6 +58,8 @@ internal sealed class CoalescingMetrics
             "Background refreshes of stale memoized responses, counted when they end; error.type is set on those that failed (the stale response stayed).");
         _serverRefusals = meter.CreateCounter<long>("coalesce.server.refusals", "{request}",
             "Responses not shared with a request because an input they were computed from outside the key (coalesce.input: header:X-Tenant, connection:remote-address, ...) has another value in it.");
+        _serverIdempotent = meter.CreateCounter<long>("coalesce.server.idempotent_requests", "{request}",
+            "Keyed requests to idempotent endpoints, each counted once by coalesce.idempotency.result: claimed (ran the endpoint under its key), replayed (answered with its key's stored response), conflict (409: its key's first request still ran), mismatch (422: its key came with another request), rejected (400: a required key missing, or a malformed key).");
         _clientCalls = meter.CreateCounter<long>("coalesce.client.calls", "{call}",
             "Outbound calls through a coalescing HttpClient, each counted once by coalesce.result: hit, shared, miss or bypass.");
         _clientExecution = meter.CreateHistogram("coalesce.client.execution.duration", "s",
@@ -90,6 +94,16 @@ internal sealed class CoalescingMetrics
         if (result == Shared && waitStartedAt != 0 && _serverWait.Enabled)
         {
             _serverWait.Record(Stopwatch.GetElapsedTime(waitStartedAt).TotalSeconds, endpoint.Tags());
+        }
+    }
+
+    public void IdempotentRequest(EndpointCounters endpoint, string result)
+    {
+        if (_serverIdempotent.Enabled)
+        {
+            var tags = endpoint.Tags();
+            tags.Add(IdempotencyResultTag, result);
+            _serverIdempotent.Add(1, tags);
         }
     }
 

@@ -24,6 +24,26 @@ internal sealed class EndpointCounters(string method, string route, CoalescingMe
     /// <summary>The route pattern (or the display name of an endpoint without one).</summary>
     public string Route => route;
 
+    private IdempotencyCounters? _idempotency;
+
+    /// <summary>Keyed requests of an idempotent endpoint; created when the first one arrives.</summary>
+    public IdempotencyCounters Idempotency
+    {
+        get
+        {
+            if (Volatile.Read(ref _idempotency) is { } counters)
+            {
+                return counters;
+            }
+
+            Interlocked.CompareExchange(ref _idempotency, new IdempotencyCounters(this), null);
+            return _idempotency;
+        }
+    }
+
+    /// <summary>The idempotency counters, when the endpoint has seen a keyed request.</summary>
+    public IdempotencyCounters? IdempotencyIfAny => Volatile.Read(ref _idempotency);
+
     /// <summary>Stale responses served and background refreshes, for endpoints with stale windows.</summary>
     public StaleCounters Stale { get; } = new();
 

@@ -71,6 +71,26 @@ public sealed record EndpointCounts(string Name, long Hits, long Misses, long Er
     [JsonPropertyOrder(30)]
     public RateCounts? PerSecond { get; init; }
 
+    /// <summary>Keyed requests to an idempotent endpoint that claimed their key and ran it.</summary>
+    [JsonPropertyOrder(40)]
+    public long IdempotencyClaims { get; init; }
+
+    /// <summary>Keyed requests answered with their key's stored response (<c>Idempotent-Replayed: true</c>).</summary>
+    [JsonPropertyOrder(41)]
+    public long IdempotencyReplays { get; init; }
+
+    /// <summary>Keyed duplicates answered 409 because their key's first request still ran.</summary>
+    [JsonPropertyOrder(42)]
+    public long IdempotencyConflicts { get; init; }
+
+    /// <summary>Keyed requests answered 422 because their key came with another request.</summary>
+    [JsonPropertyOrder(43)]
+    public long IdempotencyMismatches { get; init; }
+
+    /// <summary>Requests answered 400 for a missing required key or a malformed key.</summary>
+    [JsonPropertyOrder(44)]
+    public long IdempotencyRejections { get; init; }
+
     /// <summary>Whether <paramref name="other"/> holds the same figures (and the same inputs, in order).</summary>
     /// <param name="other">The figures to compare with.</param>
     /// <returns><see langword="true"/> when every figure is equal.</returns>
@@ -80,6 +100,9 @@ public sealed record EndpointCounts(string Name, long Hits, long Misses, long Er
         Refreshes == other.Refreshes && RefreshFailures == other.RefreshFailures && InputRefusals == other.InputRefusals &&
         Method == other.Method && Route == other.Route && MemoHits == other.MemoHits && Collapsed == other.Collapsed && Streamed == other.Streamed &&
         StaleAnswers == other.StaleAnswers && Bypasses == other.Bypasses && PerSecond == other.PerSecond &&
+        IdempotencyClaims == other.IdempotencyClaims && IdempotencyReplays == other.IdempotencyReplays &&
+        IdempotencyConflicts == other.IdempotencyConflicts && IdempotencyMismatches == other.IdempotencyMismatches &&
+        IdempotencyRejections == other.IdempotencyRejections &&
         UnkeyedInputs.SequenceEqual(other.UnkeyedInputs);
 
     /// <inheritdoc/>

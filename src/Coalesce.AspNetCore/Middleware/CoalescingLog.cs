@@ -70,4 +70,10 @@ internal static partial class CoalescingLog
 
     [LoggerMessage(2020, LogLevel.Debug, "A response of {Endpoint} was not shared with a request whose {Input} differs from the one it was computed from.")]
     public static partial void InputDiffered(ILogger logger, string endpoint, string input);
+
+    [LoggerMessage(2031, LogLevel.Warning, "An outcome of {Method} {Endpoint} was not kept under its idempotency key ({Reason}); a retry with the key runs the endpoint again.")]
+    public static partial void IdempotentOutcomeNotKept(ILogger logger, string method, string endpoint, string reason);
+
+    [LoggerMessage(2032, LogLevel.Warning, "The idempotency outcome another instance kept for {Method} {Endpoint} could not be read ({Problem}); the request is answered as if the shared store were unavailable.")]
+    public static partial void IdempotentOutcomeUnreadable(ILogger logger, string method, string endpoint, string problem);
 }

@@ -45,7 +45,15 @@ internal sealed class EndpointState
             ? (pattern.StartsWith('/') ? pattern : "/" + pattern)
             : endpoint.DisplayName ?? "(unnamed endpoint)";
         Inputs = new EndpointInputs(Name);
+        Idempotency = Problem is null ? FindIdempotencyPolicy(endpoint, options, out _) : null;
     }
+
+    /// <summary>The endpoint's idempotency policy, for its unsafe requests; <see langword="null"/> when it has none.</summary>
+    public IdempotencyPolicy? Idempotency { get; }
+
+    /// <summary>The idempotency counters of the endpoint and <paramref name="method"/> (an unsafe one).</summary>
+    public IdempotencyCounters IdempotencyCountersFor(string method) =>
+        _stats.Endpoint(method, Name).Idempotency;
 
     /// <summary>Things that go wrong in a user's function or in memoizing, each logged once per endpoint.</summary>
     [Flags]
@@ -175,6 +183,11 @@ internal sealed class EndpointState
             return policyProblem;
         }
 
+        if (FindIdempotencyPolicy(endpoint, options, out var idempotencyProblem) is null && idempotencyProblem is not null)
+        {
+            return idempotencyProblem;
+        }
+
         foreach (var tag in FindInvalidatedTags(endpoint))
         {
             if (tag.FindMissingRouteValue(endpoint) is { } problem)
@@ -229,6 +242,53 @@ internal sealed class EndpointState
             var found = options.FindPolicy(name);
             problem = found is null
                 ? $"Endpoint '{endpoint.DisplayName}' uses the coalescing policy '{name}', which is not registered: add it with AddRequestCoalescing(o => o.AddPolicy(\"{name}\", p => ...)) or configure it under Policies:{name}."
+                : null;
+            return found;
+        }
+    }
+
+    /// <summary>
+    /// The endpoint's idempotency policy: the last of <c>WithIdempotency(p =&gt; ...)</c>, <c>WithIdempotency("name")</c>
+    /// and <c>[Idempotent]</c> in its metadata, a named one looked up in <paramref name="options"/>.
+    /// <see langword="null"/> when it has none or it cannot be found or built (<paramref name="problem"/> says why).
+    /// </summary>
+    private static IdempotencyPolicy? FindIdempotencyPolicy(Endpoint endpoint, RequestCoalescingOptions options, out string? problem)
+    {
+        problem = null;
+        var metadata = endpoint.Metadata;
+        for (var i = metadata.Count - 1; i >= 0; i--)
+        {
+            switch (metadata[i])
+            {
+                case IdempotencyPolicy policy:
+                    return policy;
+                case NamedIdempotencyPolicy named:
+                    return Named(named.Name, out problem);
+                case IdempotentAttribute { PolicyName: { } name } attribute when attribute.HasInlineSettings:
+                    problem = $"The [Idempotent] attribute on endpoint '{endpoint.DisplayName}' names the policy '{name}' and also sets its own settings; use one or the other.";
+                    return null;
+                case IdempotentAttribute { PolicyName: { } name }:
+                    return Named(name, out problem);
+                case IdempotentAttribute attribute:
+                    try
+                    {
+                        return attribute.BuildPolicy();
+                    }
+                    catch (InvalidOperationException ex)
+                    {
+                        problem = $"The [Idempotent] attribute on endpoint '{endpoint.DisplayName}' is not valid: {ex.Message}";
+                        return null;
+                    }
+            }
+        }
+
+        return null;
+
+        IdempotencyPolicy? Named(string name, out string? problem)
+        {
+            var found = options.FindIdempotencyPolicy(name);
+            problem = found is null
+                ? $"Endpoint '{endpoint.DisplayName}' uses the idempotency policy '{name}', which is not registered: add it with AddRequestCoalescing(o => o.AddIdempotencyPolicy(\"{name}\", p => ...)) or configure it under IdempotencyPolicies:{name}."
                 : null;
             return found;
         }

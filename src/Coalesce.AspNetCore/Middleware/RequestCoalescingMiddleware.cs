@@ -47,6 +47,7 @@ internal sealed class RequestCoalescingMiddleware
     private readonly FlightLeader _leader;
     private readonly RequestFollower _follower;
     private readonly WriteInvalidation _writes;
+    private readonly IdempotentRequests _idempotent;
     private int _warnedAboutRouting;
 
     public RequestCoalescingMiddleware(
@@ -73,6 +74,7 @@ internal sealed class RequestCoalescingMiddleware
         _leader = new FlightLeader(_path, _memo, _stale, new CrossInstanceLeader(_path, _memo));
         _follower = new RequestFollower(_path, _leader, _stale);
         _writes = new WriteInvalidation(cache, hybridCache, scaleOut, logger);
+        _idempotent = new IdempotentRequests(_path, services);
     }
 
     public Task InvokeAsync(HttpContext context)
@@ -89,6 +91,12 @@ internal sealed class RequestCoalescingMiddleware
         if (state.InvalidatesTags.Length > 0)
         {
             _writes.InvalidateOnSuccess(context, state);
+        }
+
+        // Decided once per endpoint: endpoints without a policy pay one null check.
+        if (state.Idempotency is { } idempotency && IdempotentRequests.AppliesTo(context.Request.Method))
+        {
+            return _idempotent.InvokeAsync(context, state, idempotency);
         }
 
         if (!state.Enabled || !IsEligible(context))

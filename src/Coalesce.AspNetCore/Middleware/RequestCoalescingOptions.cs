@@ -12,6 +12,7 @@ namespace Coalesce.AspNetCore;
 public sealed class RequestCoalescingOptions
 {
     private readonly Dictionary<string, CoalescingPolicy> _policies = new(StringComparer.OrdinalIgnoreCase);
+    private readonly Dictionary<string, IdempotencyPolicy> _idempotencyPolicies = new(StringComparer.OrdinalIgnoreCase);
 
     /// <summary>The longest a follower waits for a leader by default: 30 seconds.</summary>
     public static readonly TimeSpan DefaultWaitTimeout = TimeSpan.FromSeconds(30);
@@ -155,6 +156,35 @@ public sealed class RequestCoalescingOptions
     internal void AddPolicy(string name, CoalescingPolicy policy) => _policies[name] = policy;
 
     internal CoalescingPolicy? FindPolicy(string name) => _policies.GetValueOrDefault(name);
+
+    /// <summary>
+    /// How much of a keyed request's body an idempotent endpoint holds in memory while it hashes the body for the
+    /// request's fingerprint, in bytes; the rest is buffered in a temporary file (as ASP.NET's
+    /// <c>Request.EnableBuffering</c> does) and read again by the endpoint. The server's own request body limit bounds
+    /// the whole. Default: 64 KiB. Range: 0 to 1 GiB.
+    /// </summary>
+    /// <remarks>See docs/idempotency.md in the repository.</remarks>
+    public int IdempotencyBodyMemoryThreshold { get; set; } = 64 * 1024;
+
+    /// <summary>
+    /// Adds a named idempotency policy, which endpoints use with <c>WithIdempotency("name")</c> or
+    /// <c>[Idempotent(PolicyName = "name")]</c>. Names compare case-insensitively; adding a name again replaces its
+    /// policy. Policies can also come from configuration (<c>IdempotencyPolicies:{name}</c>).
+    /// </summary>
+    /// <param name="name">The policy's name.</param>
+    /// <param name="build">Shapes the policy, as <c>WithIdempotency(p =&gt; ...)</c> does.</param>
+    public void AddIdempotencyPolicy(string name, Action<IdempotencyPolicyBuilder> build)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        ArgumentNullException.ThrowIfNull(build);
+        var builder = new IdempotencyPolicyBuilder();
+        build(builder);
+        AddIdempotencyPolicy(name, builder.Build());
+    }
+
+    internal void AddIdempotencyPolicy(string name, IdempotencyPolicy policy) => _idempotencyPolicies[name] = policy;
+
+    internal IdempotencyPolicy? FindIdempotencyPolicy(string name) => _idempotencyPolicies.GetValueOrDefault(name);
 
     internal const long DefaultMemoMaxBytes = 100L * 1024 * 1024;
 

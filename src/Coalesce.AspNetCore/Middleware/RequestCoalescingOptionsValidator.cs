@@ -31,6 +31,11 @@ internal sealed class RequestCoalescingOptionsValidator : IValidateOptions<Reque
             Add($"{nameof(RequestCoalescingOptions.MemoMaxEntryBytes)} is {options.MemoMaxEntryBytes}; it must be between {MinMemoBytes} bytes (1 KiB) and {nameof(RequestCoalescingOptions.MemoMaxBytes)} ({entryLimit} bytes).");
         }
 
+        if (options.IdempotencyBodyMemoryThreshold is < 0 or > (int)MaxBodyLimit)
+        {
+            Add($"{nameof(RequestCoalescingOptions.IdempotencyBodyMemoryThreshold)} is {options.IdempotencyBodyMemoryThreshold}; it must be between 0 and {MaxBodyLimit} bytes (1 GiB).");
+        }
+
         foreach (var header in options.VaryByHeaders)
         {
             if (string.IsNullOrWhiteSpace(header))

@@ -18,7 +18,11 @@ internal sealed class ScaleOutSeams
         AcrossInstances = services.GetService<IDistributedSingleFlight>() is { Enabled: true } across
             ? across
             : NullDistributedSingleFlight.Instance;
+        Idempotency = services.GetService<IDistributedIdempotency>() ?? NullDistributedIdempotency.Instance;
     }
+
+    /// <summary>Idempotency keys across instances.</summary>
+    public IDistributedIdempotency Idempotency { get; }
 
     /// <summary>The shared store of rendered responses.</summary>
     public ISecondLevelStore SecondLevel { get; }

@@ -63,6 +63,9 @@ internal sealed class RedisKeys
     public RedisChannel AckChannel(string instanceId) => RedisChannel.Literal(_prefix + "ack:" + instanceId);
 
     /// <summary>The seq of a tag's last invalidation (0 when it was only ever stored).</summary>
+    /// <summary>An idempotency key's claim or outcome (<see cref="RedisIdempotencyScripts"/>); the scoped key is already a hash.</summary>
+    public RedisKey Idempotency(string scopedKey) => _prefix + scopedKey;
+
     public RedisKey Tag(string tag) => _prefix + "t:" + tag;
 
     /// <summary>The seq of a request key's last invalidation by key (0 when it was only ever stored).</summary>

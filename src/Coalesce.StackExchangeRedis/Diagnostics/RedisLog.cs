@@ -95,4 +95,12 @@ internal static partial class RedisLog
     [LoggerMessage(EventId = 3045, EventName = "LeaseCompleted", Level = LogLevel.Debug,
         Message = "Completed a lease as '{Mode}' (asked for '{Requested}').")]
     public static partial void LeaseCompleted(ILogger logger, string mode, string requested);
+
+    [LoggerMessage(EventId = 3060, EventName = "IdempotencyValueUnreadable", Level = LogLevel.Warning,
+        Message = "An idempotency key in Redis holds a value of {Length} bytes this version cannot read; the request is answered as if Redis were unavailable.")]
+    public static partial void IdempotencyValueUnreadable(ILogger logger, int length);
+
+    [LoggerMessage(EventId = 3061, EventName = "IdempotencyOutcomeTooLarge", Level = LogLevel.Warning,
+        Message = "An idempotent outcome of {Length} bytes is over MaxEntryBytes ({MaxEntryBytes}) and is not shared; its key is freed across instances, so a retry on another instance runs again.")]
+    public static partial void IdempotencyOutcomeTooLarge(ILogger logger, int length, int maxEntryBytes);
 }

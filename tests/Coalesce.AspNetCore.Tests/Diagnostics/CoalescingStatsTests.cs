@@ -49,7 +49,8 @@ public sealed class CoalescingStatsTests
         Assert.Equal(["GET /burst", "GET /failing", "GET /memo", "GET /sequential"], endpoints.Select(e => e.GetProperty("name").GetString()));
         foreach (var endpoint in endpoints)
         {
-            Assert.Equal(["name", .. FlightKeys, "staleHits", "staleOnError", "refreshes", "refreshFailures", "unkeyedInputs", "inputRefusals", "method", "route", "memoHits", "collapsed", "staleAnswers", "bypasses", "streamed", "perSecond"], Names(endpoint));
+            Assert.Equal(["name", .. FlightKeys, "staleHits", "staleOnError", "refreshes", "refreshFailures", "unkeyedInputs", "inputRefusals", "method", "route", "memoHits", "collapsed", "staleAnswers", "bypasses", "streamed", "perSecond",
+                "idempotencyClaims", "idempotencyReplays", "idempotencyConflicts", "idempotencyMismatches", "idempotencyRejections"], Names(endpoint));
             Assert.Empty(endpoint.GetProperty("unkeyedInputs").EnumerateArray());
         }
 

@@ -14,7 +14,7 @@ namespace Coalesce.AspNetCore.Tests.Middleware;
 /// and range support, on real Kestrel: every response is what the same request gets from the same app without
 /// coalescing. No crossing, no stalls.
 /// </summary>
-public sealed class DifferentialTests
+public sealed partial class DifferentialTests
 {
     private const int Requests = 600;
     private const int Concurrency = 24;

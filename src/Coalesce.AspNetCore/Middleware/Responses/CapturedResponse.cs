@@ -200,6 +200,24 @@ internal sealed class CapturedResponse : ICacheSizeAware
         response.ContentLength = HeadContentLength;
     }
 
+    /// <summary>
+    /// Writes this response as it was first sent (status, headers, body byte for byte), with no validators or range
+    /// applied, and <paramref name="markerHeader"/>: <c>true</c>. The answer to a retry of an idempotent request.
+    /// </summary>
+    public Task ReplayAsSentAsync(HttpContext context, string markerHeader, CancellationToken cancellationToken)
+    {
+        var response = context.Response;
+        response.StatusCode = StatusCode;
+        CopyHeaders(response.Headers, validatorsOnly: false);
+        response.Headers[markerHeader] = "true";
+        if (StatusCode is not (StatusCodes.Status204NoContent or StatusCodes.Status304NotModified))
+        {
+            response.ContentLength = Body.Length;
+        }
+
+        return Body.Length == 0 ? Task.CompletedTask : response.Body.WriteAsync(Body, cancellationToken).AsTask();
+    }
+
     /// <summary>Whole seconds, never negative (clocks of different instances may disagree a little); common values cached.</summary>
     internal static string AgeText(TimeSpan age)
     {
