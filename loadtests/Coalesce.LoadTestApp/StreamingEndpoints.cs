@@ -7,7 +7,8 @@ namespace Coalesce.LoadTestApp;
 /// <see cref="Chunks"/> chunks, one every <see cref="ChunkInterval"/>, without a <c>Content-Length</c> (an export or a
 /// proxied upstream), under <c>/off</c>, <c>/coalesce</c> (default options) and <c>/outputcache</c> (locking on, the
 /// entry kept as briefly as the stampede's). Each response says whether the handler ran for that very request
-/// (<see cref="RanHeader"/>), so the runner can tell a leader from the clients that got its bytes.
+/// (<see cref="RanHeader"/>), so the runner can tell a leader from the clients that got its bytes. <c>?first-byte-ms=</c>
+/// delays the first byte.
 /// </summary>
 internal static class StreamingEndpoints
 {
@@ -70,6 +71,13 @@ internal static class StreamingEndpoints
         if (Current.Value is { } marker)
         {
             marker.Ran = true;
+        }
+
+        // ?first-byte-ms=N: the work before the first byte (a query before an export starts), so that requests released
+        // together have joined before it; without it the first chunk leaves at once.
+        if (int.TryParse(context.Request.Query["first-byte-ms"], out var firstByteMs) && firstByteMs > 0)
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(firstByteMs), context.RequestAborted);
         }
 
         context.Response.ContentType = "application/octet-stream";

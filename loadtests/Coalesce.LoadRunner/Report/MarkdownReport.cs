@@ -464,8 +464,11 @@ internal static class MarkdownReport
                   .Append("coalescing). Figures are over every client of every measured round (one round unmeasured first); *executions* ")
                   .Append("are the handler's per round; *peak RSS* is the app's resident memory at its highest in a round (`VmHWM`, reset ")
                   .Append("before each round through `/proc/<pid>/clear_refs`), and *growth* that over the size the round started at. ")
-                  .Append("OutputCache keeps its entry 1 ms with its locking on, so its waiters get the completed entry. A row of another ")
-                  .Append("build is the same app built at that commit (`--before-app`), run the same way.\n\n");
+                  .Append("OutputCache keeps its entry 1 ms with its locking on, so its waiters get the completed entry. The second ")
+                  .Append("coalescing row works 200 ms before its first byte (`?first-byte-ms=200`): Coalesce streams to the followers that ")
+                  .Append("joined before the leader's first byte left; those that join later wait for its end, and a body over ")
+                  .Append("`MaxBufferedBodyBytes` is then not shared (they run their own). A row of another build is the same app built at ")
+                  .Append("that commit (`--before-app`), run the same way.\n\n");
             }
 
             WriteModeLine(md, result.Mode);
