@@ -17,7 +17,7 @@ internal sealed class LoadRun(RunContext run)
 
     // In the order they run on the shared app: memory last, after the stats are read, since it floods the caches.
     private static readonly IScenario[] OnSharedApp =
-        [new StampedeScenario(), new OverheadScenario(), new MemoHitScenario(), new ZipfScenario(), new ScaleScenario(), new OutageScenario()];
+        [new StampedeScenario(), new OverheadScenario(), new MemoHitScenario(), new ZipfScenario(), new ScaleScenario(), new OutageScenario(), new StreamingScenario()];
 
     private static readonly MemoryScenario Memory = new();
     private static readonly ScaleOutScenario ScaleOut = new();

@@ -5,7 +5,7 @@ using Coalesce.LoadTestApp;
 // The app every HTTP load scenario runs against; see loadtests/README.md. Usage: --port <n> (0 picks a free one);
 // --redis <host:port> [--redis-prefix <p>] runs it on Redis (the scale-out scenario: several instances, one Redis);
 // --probe <writer URL>,<reader URL>,... is the scale-out scenario's invalidation client instead (no server).
-// Pipeline: routing -> the outage scenario's answers (503 for its backend's exception, counted) -> OutputCache ->
+// Pipeline: routing -> the streaming scenario's roles (only on its paths) -> the outage scenario's answers (503 for its backend's exception, counted) -> OutputCache ->
 // request coalescing (only on /coalesce, /memo, /outage and /scaleout) -> endpoints.
 var builder = WebApplication.CreateSlimBuilder(args);
 if (builder.Configuration["probe"] is { Length: > 0 })
@@ -44,6 +44,7 @@ var backend = app.Services.GetRequiredService<OutageBackend>();
 var scaleOut = app.Services.GetRequiredService<ScaleOutBackend>();
 
 app.UseRouting();
+app.UseStreamingRoles();
 app.UseOutageAnswers(backend);
 app.UseOutputCache();
 // The "off" and peer variants never pass through the coalescing middleware, so "off" is a pipeline without it.
@@ -53,6 +54,7 @@ app.UseWhen(
     branch => branch.UseRequestCoalescing());
 
 app.MapScenarios(counters, backend);
+app.MapStreaming(counters);
 app.MapScaleOut(scaleOut);
 app.MapCoalescingStats();
 app.MapGet("/_counts", () => Results.Ok(counters.Read())).DisableCoalescing();

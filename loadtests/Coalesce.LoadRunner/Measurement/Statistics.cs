@@ -26,6 +26,25 @@ internal static class Statistics
     }
 
     /// <summary>
+    /// The <paramref name="percentile"/>th percentile by nearest rank (the smallest value with at least that share of
+    /// the values at or below it): the 95th of 20 values is the 19th smallest, of 64 the 61st. Zero for none.
+    /// </summary>
+    public static double Percentile(IEnumerable<double> values, double percentile)
+    {
+        ArgumentNullException.ThrowIfNull(values);
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(percentile, 0);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(percentile, 100);
+        var sorted = values.Order().ToArray();
+        if (sorted.Length == 0)
+        {
+            return 0;
+        }
+
+        var rank = (int)Math.Ceiling(percentile * sorted.Length / 100);
+        return sorted[Math.Clamp(rank, 1, sorted.Length) - 1];
+    }
+
+    /// <summary>
     /// Half the width of the 95% confidence interval of the mean of <paramref name="values"/> (Student's t): a series
     /// of per-round ratios resolves a difference of twice this. Null for fewer than two values.
     /// </summary>

@@ -12,7 +12,7 @@ namespace Coalesce.LoadRunner.Options;
 internal sealed record RunSettings
 {
     public static IReadOnlyList<string> AllScenarios { get; } =
-        ["stampede", "overhead", "memo", "zipf", "scale", "memory", "outage", "scaleout"];
+        ["stampede", "overhead", "memo", "zipf", "scale", "memory", "outage", "scaleout", "streaming"];
 
     public static IReadOnlySet<string> Flags { get; } = new HashSet<string>(StringComparer.Ordinal) { "smoke", "no-build", "help" };
 
@@ -21,7 +21,7 @@ internal sealed record RunSettings
         "duration", "rounds", "max-rounds", "warmup", "settle", "threads", "stampede-connections", "connections",
         "zipf-connections", "scale-connections", "memory-keys", "flood-keys", "outage-before", "outage", "outage-after",
         "scaleout-keys", "scaleout-connections", "scaleout-writes", "scenarios", "results", "mode", "app-cpu", "load-cpu",
-        "steady-window", "steady-tolerance", "steady-max", "resolution",
+        "steady-window", "steady-tolerance", "steady-max", "resolution", "streaming-clients", "before-app",
     };
 
     public const string Usage = """
@@ -29,13 +29,15 @@ internal sealed record RunSettings
 
         Each option is also read from the environment variable of the same name (--scale-connections: SCALE_CONNECTIONS).
           --mode both-cores|one-core   one or both, space- or comma-separated (both-cores)
-          --scenarios "stampede overhead memo zipf scale memory outage scaleout"   which to run (all)
+          --scenarios "stampede overhead memo zipf scale memory outage scaleout streaming"   which to run (all)
           --duration 10      seconds per measured run or round      --rounds 5        alternating rounds (the least, one-core)
           --warmup 2         seconds of warm-up (both-cores)        --settle 3        seconds between warm-up and measurement
           --threads 2        wrk threads                            --connections 64  overhead and hit path
           --stampede-connections 256   --zipf-connections 128   --scale-connections "64 512 2000"
           --memory-keys 5000   --flood-keys 100000   --outage-before 3   --outage 10   --outage-after 3
           --scaleout-keys 50   --scaleout-connections 20   --scaleout-writes 200
+          --streaming-clients 64   --before-app PATH   (a Coalesce.LoadTestApp.dll built at an earlier commit: the
+                             streaming scenario runs its coalesce variant on it too, for a before/after table)
           one-core: --app-cpu 0  --load-cpu 1  --steady-window 1 (s)  --steady-tolerance 2 (%)  --steady-max 60 (s)
                     --resolution 2 (%, the widest 95% interval of a ratio)  --max-rounds 15
           --results DIR      where report.md, report.json and raw/ go (loadtests/results; /tmp/coalesce-loadtest-smoke with --smoke)
@@ -78,6 +80,11 @@ internal sealed record RunSettings
     public required int ScaleOutConnections { get; init; }
 
     public required int ScaleOutWrites { get; init; }
+
+    public required int StreamingClients { get; init; }
+
+    /// <summary>A build of the app at an earlier commit whose coalesce variant the streaming scenario measures too, or null.</summary>
+    public string? BeforeApp { get; init; }
 
     public required IReadOnlyList<string> Scenarios { get; init; }
 
@@ -136,6 +143,8 @@ internal sealed record RunSettings
             ScaleOutKeys = Whole("scaleout-keys", 50, 10),
             ScaleOutConnections = Whole("scaleout-connections", 20, 20),
             ScaleOutWrites = Whole("scaleout-writes", 200, 20),
+            StreamingClients = Whole("streaming-clients", 64, 64, max: 1000),
+            BeforeApp = ReadBeforeApp(reader),
             Scenarios = scenarios,
             ScenariosGiven = reader.IsGiven("scenarios"),
             Modes = modes,
@@ -160,6 +169,19 @@ internal sealed record RunSettings
         }
 
         return settings with { CommandLine = settings.Describe(reader) };
+    }
+
+    private static string? ReadBeforeApp(SettingsReader reader)
+    {
+        if (!reader.IsGiven("before-app"))
+        {
+            return null;
+        }
+
+        var path = Path.GetFullPath(reader.Text("before-app", ""));
+        return File.Exists(path) && path.EndsWith(".dll", StringComparison.Ordinal)
+            ? path
+            : throw new RunnerException($"--before-app (BEFORE_APP) must name a built Coalesce.LoadTestApp.dll; there is no such file at '{path}'.");
     }
 
     private static List<string> ReadScenarios(SettingsReader reader)

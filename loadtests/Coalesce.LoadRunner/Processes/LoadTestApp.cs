@@ -41,19 +41,23 @@ internal sealed class LoadTestApp : IAsyncDisposable
 
     /// <summary>
     /// Starts an instance (<c>dotnet Coalesce.LoadTestApp.dll --port 0</c> and <paramref name="arguments"/>), pinned
-    /// to <paramref name="cpu"/> when given, and waits until it answers <c>/_ready</c>.
+    /// to <paramref name="cpu"/> when given, and waits until it answers <c>/_ready</c>. <paramref name="assembly"/> is
+    /// another build of the app (the streaming scenario's build of an earlier commit); by default, this repository's.
     /// </summary>
     public static async Task<LoadTestApp> StartAsync(
-        RunContext run, string name, IEnumerable<string> arguments, int? cpu, CancellationToken cancellationToken)
+        RunContext run, string name, IEnumerable<string> arguments, int? cpu, CancellationToken cancellationToken, string? assembly = null)
     {
         ArgumentNullException.ThrowIfNull(run);
-        if (!File.Exists(run.Layout.AppAssembly))
+        assembly ??= run.Layout.AppAssembly;
+        if (!File.Exists(assembly))
         {
-            throw new RunnerException($"the build did not produce {run.Layout.AppAssembly}.");
+            throw new RunnerException(assembly == run.Layout.AppAssembly
+                ? $"the build did not produce {assembly}."
+                : $"there is no app at {assembly}.");
         }
 
         var logPath = Path.Combine(run.WorkFolder, $"{name}.log");
-        var process = run.Processes.Start(name, "dotnet", [run.Layout.AppAssembly, "--port", "0", .. arguments],
+        var process = run.Processes.Start(name, "dotnet", [assembly, "--port", "0", .. arguments],
             new ChildProcessOptions { LogPath = logPath, Cpu = cpu });
         var line = await process.WaitForLineAsync("LOADTEST_LISTENING ", AddressBound, cancellationToken);
         var address = line["LOADTEST_LISTENING ".Length..].Trim();
@@ -67,6 +71,11 @@ internal sealed class LoadTestApp : IAsyncDisposable
         run.Log($"{name} ready on {app.BaseUrl} (pid {process.Id}{(cpu is { } c ? $", CPU {c}" : "")})");
         return app;
     }
+
+    /// <summary>The app's resident memory now and at its peak (since the last <see cref="TryResetPeakMemory"/>).</summary>
+    public ResidentMemory Memory() => ProcessMemory.Read(Process.Id);
+
+    public bool TryResetPeakMemory() => ProcessMemory.TryResetPeak(Process.Id);
 
     /// <summary>The app's user + system CPU time so far.</summary>
     public TimeSpan CpuTime() => ProcessCpu.Read(Process.Id);

@@ -44,7 +44,7 @@ internal sealed record MachineInfo(
     private static string[] ReadLines(string path) => File.Exists(path) ? File.ReadAllLines(path) : [];
 
     /// <summary>The first line a tool prints (on either stream), or "unknown".</summary>
-    private static async Task<string> FirstLineAsync(string fileName, string[] arguments, string folder)
+    internal static async Task<string> FirstLineAsync(string fileName, string[] arguments, string folder)
     {
         try
         {

@@ -52,6 +52,7 @@ internal static class MarkdownReport
         WriteMemory(md, report);
         WriteOutage(md, report);
         WriteScaleOut(md, report);
+        WriteStreaming(md, report);
         md.Append("Errors are responses with status 400 or more plus socket errors and timeouts, as wrk counts them. Raw wrk ")
           .Append("output (with `--latency` distributions) and the apps' logs are in `raw/` beside this report (not committed); ")
           .Append("every run of every round, and the app's `/_coalesce/stats` after the scenarios, are in `report.json`.\n\n");
@@ -442,6 +443,70 @@ internal static class MarkdownReport
                     $"Over the whole scenario, warm-up included: with Redis, {Logged(result.LoggedWithRedis)}; without, {Logged(result.LoggedWithoutRedis)} (logs in `raw/`).\n\n");
         }
     }
+
+    private static void WriteStreaming(StringBuilder md, LoadReport report)
+    {
+        if (!report.Settings.Runs("streaming"))
+        {
+            return;
+        }
+
+        foreach (var (result, index) in report.Of<StreamingResult>().Select((r, i) => (r, i)))
+        {
+            if (index == 0)
+            {
+                md.Append("## 9. Streaming to followers: 5 MB written over 2 s\n\n");
+                md.Append(CultureInfo.InvariantCulture, $"{result.Clients} requests for one URL released together (each waits on one gate, opened once all wait) on a handler that ")
+                  .Append(CultureInfo.InvariantCulture, $"writes {MiB(result.BodyBytes)} in 100 chunks, one every 20 ms, without a `Content-Length`. The runner is the client ")
+                  .Append("(wrk cannot time a first byte): each request is timed from its own start to its first body byte (*TTFB*) and its ")
+                  .Append("last (*TTLB*). *ran* are the clients the handler ran for (the leader, and any that ran on their own), *shared* those ")
+                  .Append("answered with another request's run, told apart by the app (`X-Load-Ran`, set in front of OutputCache and ")
+                  .Append("coalescing). Figures are over every client of every measured round (one round unmeasured first); *executions* ")
+                  .Append("are the handler's per round; *peak RSS* is the app's resident memory at its highest in a round (`VmHWM`, reset ")
+                  .Append("before each round through `/proc/<pid>/clear_refs`), and *growth* that over the size the round started at. ")
+                  .Append("OutputCache keeps its entry 1 ms with its locking on, so its waiters get the completed entry. The second ")
+                  .Append("coalescing row works 200 ms before its first byte (`?first-byte-ms=200`): Coalesce streams to the followers that ")
+                  .Append("joined before the leader's first byte left; those that join later wait for its end, and a body over ")
+                  .Append("`MaxBufferedBodyBytes` is then not shared (they run their own). A row of another build is the same app built at ")
+                  .Append("that commit (`--before-app`), run the same way.\n\n");
+            }
+
+            WriteModeLine(md, result.Mode);
+            var table = new MarkdownTable("Variant", "Build", "Clients", ">Count", ">TTFB median / p95 / max ms", ">TTLB median / p95 / max ms",
+                ">Executions per round", ">Peak RSS median (max)", ">Growth median", ">Errors");
+            foreach (var variant in result.Variants)
+            {
+                var first = true;
+                foreach (var group in new[] { variant.Ran, variant.Shared }.Where(g => g.Clients > 0))
+                {
+                    table.Row(first ? Named(variant.Variant, variant.Path) : "", first ? variant.Build : "", group.Role, Count(group.Clients),
+                        Latencies(group.FirstByte), Latencies(group.LastByte),
+                        first ? Executions(variant) : "", first ? $"{MiB(variant.MedianPeakRssBytes)} ({MiB(variant.MaxPeakRssBytes)})" : "",
+                        first ? MiB(variant.MedianPeakGrowthBytes) : "", first ? Count(variant.Errors) : "");
+                    first = false;
+                }
+
+                if (first)
+                {
+                    table.Row(Named(variant.Variant, variant.Path), variant.Build, "none answered", "0", "", "", Executions(variant), "", "", Count(variant.Errors));
+                }
+            }
+
+            table.WriteTo(md);
+            if (result.Variants.SelectMany(v => v.Rounds).Any(r => !r.PeakReset))
+            {
+                md.Append("The kernel did not let the peak be reset before every round: a peak there is the process's highest so far.\n\n");
+            }
+        }
+    }
+
+    private static string Latencies(LatencySummary summary) =>
+        $"{OneDecimal(summary.MedianMs)} / {OneDecimal(summary.P95Ms)} / {OneDecimal(summary.MaxMs)}";
+
+    private static string Executions(StreamingVariant variant) =>
+        variant.MinExecutions == variant.MaxExecutions
+            ? Count(variant.MinExecutions)
+            : $"{OneDecimal(variant.MedianExecutions)} ({variant.MinExecutions}–{variant.MaxExecutions})";
 
     private static void WriteScaleOutIntroduction(StringBuilder md, ScaleOutResult result, RunSettings settings)
     {

@@ -13,6 +13,7 @@ namespace Coalesce.LoadRunner.Scenarios;
 [JsonDerivedType(typeof(MemoryResult), "memory")]
 [JsonDerivedType(typeof(OutageResult), "outage")]
 [JsonDerivedType(typeof(ScaleOutResult), "scaleout")]
+[JsonDerivedType(typeof(StreamingResult), "streaming")]
 [JsonDerivedType(typeof(SkippedResult), "skipped")]
 internal abstract record ScenarioResult(MeasurementMode Mode);
 
