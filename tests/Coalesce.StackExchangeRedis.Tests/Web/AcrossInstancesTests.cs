@@ -250,7 +250,7 @@ public sealed class AcrossInstancesTests
             [
                 "connected", "breakerOpen", "synchronized", "l2Hits", "l2Misses", "l2Writes", "l2Oversize", "remoteWaits",
                 "leasesWon", "takeovers", "fillsPublished", "fillsReceived", "passes", "invalidationsPublished", "invalidationsReceived", "invalidationsDeferred", "ackTimeouts", "errors", "breakerOpenings",
-                "currentSeq",
+                "currentSeq", "unsynchronizedSince", "disconnectedSince",
             ],
             stats.EnumerateObject().Select(p => p.Name));
         Assert.True(stats.GetProperty("connected").GetBoolean());
@@ -263,6 +263,8 @@ public sealed class AcrossInstancesTests
         Assert.Equal(0, a.Stats.FillsPublished);                      // with nobody waiting for it
         Assert.Equal(1, stats.GetProperty("invalidationsPublished").GetInt64());
         Assert.True(stats.GetProperty("currentSeq").GetInt64() >= 1);
+        Assert.Equal(JsonValueKind.Null, stats.GetProperty("unsynchronizedSince").ValueKind);
+        Assert.Equal(JsonValueKind.Null, stats.GetProperty("disconnectedSince").ValueKind);
     }
 
     [RedisFact]
