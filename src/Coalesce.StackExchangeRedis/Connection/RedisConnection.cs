@@ -22,6 +22,7 @@ internal sealed class RedisConnection : IAsyncDisposable
     private bool _ownsMultiplexer;
     private bool _disposed;
     private long _unreachableSinceTicks;
+    private volatile bool _cluster;
 
     public RedisConnection(
         IOptions<RedisCoalescingOptions> options, IServiceProvider services, TimeProvider time,
@@ -65,6 +66,12 @@ internal sealed class RedisConnection : IAsyncDisposable
             return ticks == 0 ? null : new DateTimeOffset(ticks, TimeSpan.Zero);
         }
     }
+
+    /// <summary>
+    /// Whether Redis is a Redis Cluster (known once a probe answered, before anything else uses Redis): a request key's
+    /// keys then sit in their own slot, apart from the shared state, and no script touches both.
+    /// </summary>
+    public bool IsCluster => _cluster;
 
     /// <summary>Whether Redis may be used now: connected, caught up and the breaker closed.</summary>
     public bool IsAvailable => !Breaker.IsOpen && _multiplexer is not null;
@@ -187,6 +194,20 @@ internal sealed class RedisConnection : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// A cluster keeps each request key's keys in their own slot, and invalidations then go over sharded pub/sub when
+    /// every node has it (Redis 7): only the shard owning the shared slot carries them, rather than every node.
+    /// </summary>
+    private void DetectTopology(IConnectionMultiplexer multiplexer)
+    {
+        var servers = multiplexer.GetServers();
+        var cluster = servers.Any(static s => s.ServerType == ServerType.Cluster);
+        _cluster = cluster;
+        Keys.Sharded = cluster && servers.All(static s => s.Version >= ShardedPubSubVersion);
+    }
+
+    private static readonly Version ShardedPubSubVersion = new(7, 0);
+
     /// <summary>Redis answered: it is reachable (a cheap read when it already was).</summary>
     private void Reached()
     {
@@ -264,6 +285,7 @@ internal sealed class RedisConnection : IAsyncDisposable
         }
 
         Reached();
+        DetectTopology(multiplexer);
 
         try
         {
