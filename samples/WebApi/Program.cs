@@ -1,3 +1,4 @@
+using StackExchange.Redis;
 using WebApi;
 using WebApi.Catalog;
 using WebApi.Tenants;
@@ -19,10 +20,24 @@ builder.Services.AddSampleTelemetry(builder.Configuration);
 // Cache-Status on every response shows what coalescing did: `curl -i` says hit, collapsed, miss or bypass.
 builder.Services.AddRequestCoalescing(o => o.EmitCacheStatus = true);
 // One setting moves the sample across instances (`--Coalesce:Redis=127.0.0.1:6379`): memoized responses are shared
-// through Redis and a write's invalidation reaches every instance before its 2xx. Without it, everything is in-process.
+// through Redis and a write's invalidation reaches every instance before its 2xx; the catalogue itself moves to Redis
+// too, so every instance reads the same products (one multiplexer, shared with Coalesce), and GET /healthz says whether
+// this instance follows the others. Without it, everything (the catalogue included) is in-process.
 if (builder.Configuration[SampleDefaults.RedisKey] is { Length: > 0 } redis)
 {
-    builder.Services.AddStackExchangeRedisCoalescing(o => o.Configuration = redis);
+    builder.Services.AddSingleton<IConnectionMultiplexer>(_ =>
+    {
+        var options = ConfigurationOptions.Parse(redis);
+        options.AbortOnConnectFail = false;
+        return ConnectionMultiplexer.Connect(options);
+    });
+    builder.Services.AddStackExchangeRedisCoalescing(o => o.ConnectionMultiplexerFactory = services => services.GetRequiredService<IConnectionMultiplexer>());
+    builder.Services.AddSingleton<ICatalogData, RedisCatalogData>();
+    builder.Services.AddHealthChecks().AddCoalescingRedis();
+}
+else
+{
+    builder.Services.AddSingleton<ICatalogData, InMemoryCatalogData>();
 }
 
 builder.Services.AddResponseCompression();
@@ -85,6 +100,10 @@ app.MapWeather();
 app.MapTenantDashboard();
 app.MapFlakyUpstream();
 app.MapCoalescingStats();
+if (app.Configuration[SampleDefaults.RedisKey] is { Length: > 0 })
+{
+    app.MapHealthChecks("/healthz").DisableCoalescing();
+}
 
 app.Lifetime.ApplicationStarted.Register(() =>
 {
