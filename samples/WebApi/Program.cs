@@ -31,7 +31,10 @@ if (builder.Configuration[SampleDefaults.RedisKey] is { Length: > 0 } redis)
         options.AbortOnConnectFail = false;
         return ConnectionMultiplexer.Connect(options);
     });
-    builder.Services.AddStackExchangeRedisCoalescing(o => o.ConnectionMultiplexerFactory = services => services.GetRequiredService<IConnectionMultiplexer>());
+    // Options other than the connection from Coalesce:RedisOptions (for example --Coalesce:RedisOptions:LeaseDuration=00:00:02).
+    builder.Services.AddStackExchangeRedisCoalescing(
+        builder.Configuration.GetSection("Coalesce:RedisOptions"),
+        o => o.ConnectionMultiplexerFactory = services => services.GetRequiredService<IConnectionMultiplexer>());
     builder.Services.AddSingleton<ICatalogData, RedisCatalogData>();
     builder.Services.AddHealthChecks().AddCoalescingRedis();
 }

@@ -76,8 +76,9 @@ internal sealed class SampleProcess : IAsyncDisposable
             {
                 try
                 {
-                    using var index = await sample.Client.GetAsync("/");
-                    if (index.IsSuccessStatusCode)
+                    // Ready once it follows the other instances (before that it runs requests alone, without leases).
+                    using var health = await sample.Client.GetAsync("/healthz");
+                    if (health.IsSuccessStatusCode && await health.Content.ReadAsStringAsync() == "Healthy")
                     {
                         return sample;
                     }
@@ -88,7 +89,7 @@ internal sealed class SampleProcess : IAsyncDisposable
 
                 if (sample._process.HasExited || clock.Elapsed > StartTimeout)
                 {
-                    throw new InvalidOperationException($"The sample did not answer GET / within {StartTimeout}: {sample.Output}");
+                    throw new InvalidOperationException($"The sample was not healthy (GET /healthz) within {StartTimeout}: {sample.Output}");
                 }
 
                 await Task.Delay(100);
