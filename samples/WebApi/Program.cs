@@ -1,3 +1,4 @@
+using StackExchange.Redis;
 using WebApi;
 using WebApi.Catalog;
 using WebApi.Orders;
@@ -22,10 +23,27 @@ builder.Services.AddSampleTelemetry(builder.Configuration);
 // EmitCacheStatus=true puts Cache-Status on every response, so `curl -i` says hit, collapsed, miss or bypass.
 builder.Services.AddRequestCoalescing(builder.Configuration.GetSection(SampleDefaults.CoalesceSection));
 // One setting moves the sample across instances (`--Coalesce:Redis=127.0.0.1:6379`): memoized responses are shared
-// through Redis and a write's invalidation reaches every instance before its 2xx. Without it, everything is in-process.
+// through Redis and a write's invalidation reaches every instance before its 2xx; the catalogue itself moves to Redis
+// too, so every instance reads the same products (one multiplexer, shared with Coalesce), and GET /healthz says whether
+// this instance follows the others. Without it, everything (the catalogue included) is in-process.
 if (builder.Configuration[SampleDefaults.RedisKey] is { Length: > 0 } redis)
 {
-    builder.Services.AddStackExchangeRedisCoalescing(o => o.Configuration = redis);
+    builder.Services.AddSingleton<IConnectionMultiplexer>(_ =>
+    {
+        var options = ConfigurationOptions.Parse(redis);
+        options.AbortOnConnectFail = false;
+        return ConnectionMultiplexer.Connect(options);
+    });
+    // Options other than the connection from Coalesce:RedisOptions (for example --Coalesce:RedisOptions:LeaseDuration=00:00:02).
+    builder.Services.AddStackExchangeRedisCoalescing(
+        builder.Configuration.GetSection("Coalesce:RedisOptions"),
+        o => o.ConnectionMultiplexerFactory = services => services.GetRequiredService<IConnectionMultiplexer>());
+    builder.Services.AddSingleton<ICatalogData, RedisCatalogData>();
+    builder.Services.AddHealthChecks().AddCoalescingRedis();
+}
+else
+{
+    builder.Services.AddSingleton<ICatalogData, InMemoryCatalogData>();
 }
 
 // The live page at /_coalesce (answers this machine only). Its invalidate action is on in appsettings.json
@@ -95,6 +113,10 @@ app.MapFlakyUpstream();
 app.MapCoalescingStats();
 app.MapCoalescingDashboard();
 app.MapSampleTelemetry();
+if (app.Configuration[SampleDefaults.RedisKey] is { Length: > 0 })
+{
+    app.MapHealthChecks("/healthz").DisableCoalescing();
+}
 
 app.Lifetime.ApplicationStarted.Register(() =>
 {

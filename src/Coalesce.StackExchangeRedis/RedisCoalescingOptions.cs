@@ -32,8 +32,9 @@ public sealed class RedisCoalescingOptions
     public Func<IServiceProvider, IConnectionMultiplexer>? ConnectionMultiplexerFactory { get; set; }
 
     /// <summary>
-    /// Starts every key and channel, so apps that share one Redis stay apart. It becomes a Redis Cluster hash tag
-    /// (<c>{coalesce}:…</c>), so all of an app's keys share one slot and its scripts stay legal. Default: <c>coalesce</c>.
+    /// Starts every key and channel, so apps that share one Redis stay apart. The shared state (seq, log, stamps) is
+    /// under it as a Redis Cluster hash tag (<c>{coalesce}:…</c>), one slot; a request key's entry, lease and fills are
+    /// under <c>coalesce:{hash}:…</c>, so on a cluster they spread over the shards by key. Default: <c>coalesce</c>.
     /// </summary>
     /// <remarks>See docs/across-instances.md in the repository.</remarks>
     public string KeyPrefix { get; set; } = "coalesce";

@@ -24,6 +24,14 @@ namespace Coalesce.StackExchangeRedis;
 /// <param name="Errors">Redis calls that failed or ran out of their budget.</param>
 /// <param name="BreakerOpenings">How often the breaker opened.</param>
 /// <param name="CurrentSeq">The highest invalidation seq this instance has seen.</param>
+/// <param name="UnsynchronizedSince">
+/// Since when this instance has not followed the other instances' invalidations (from its start until it first
+/// synchronized, or from the first cause of a lapse); <see langword="null"/> while <paramref name="Synchronized"/>.
+/// </param>
+/// <param name="DisconnectedSince">
+/// Since when Redis has not answered this instance (from its start until the first answer, or from a failed connection,
+/// the failures that opened the breaker or a failed probe until the next answer); <see langword="null"/> while it answers.
+/// </param>
 public sealed record RedisCoalescingStats(
     bool Connected,
     bool BreakerOpen,
@@ -44,4 +52,6 @@ public sealed record RedisCoalescingStats(
     long AckTimeouts,
     long Errors,
     long BreakerOpenings,
-    long CurrentSeq);
+    long CurrentSeq,
+    DateTimeOffset? UnsynchronizedSince,
+    DateTimeOffset? DisconnectedSince);

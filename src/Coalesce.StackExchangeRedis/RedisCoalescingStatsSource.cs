@@ -23,27 +23,33 @@ public sealed class RedisCoalescingStatsSource : IScaleOutStatsSource
     }
 
     /// <summary>Reads every figure once.</summary>
-    public RedisCoalescingStats GetSnapshot() => new(
-        _connection.IsConnected,
-        _connection.Breaker.IsOpen,
-        _bus.IsSynchronized,
-        _counters.L2Hits,
-        _counters.L2Misses,
-        _counters.L2Writes,
-        _counters.L2Refused,
-        _counters.RemoteWaits,
-        _counters.LeasesWon,
-        _counters.Takeovers,
-        _counters.FillsPublished,
-        _counters.FillsReceived,
-        _counters.Passes,
-        _counters.InvalidationsPublished,
-        _counters.InvalidationsReceived,
-        _counters.InvalidationsDeferred,
-        _counters.AckTimeouts,
-        _counters.Errors,
-        _connection.Breaker.Openings,
-        _bus.CurrentSeq);
+    public RedisCoalescingStats GetSnapshot()
+    {
+        var notSynchronized = _bus.NotSynchronized;
+        return new(
+            _connection.IsConnected,
+            _connection.Breaker.IsOpen,
+            notSynchronized is null,
+            _counters.L2Hits,
+            _counters.L2Misses,
+            _counters.L2Writes,
+            _counters.L2Refused,
+            _counters.RemoteWaits,
+            _counters.LeasesWon,
+            _counters.Takeovers,
+            _counters.FillsPublished,
+            _counters.FillsReceived,
+            _counters.Passes,
+            _counters.InvalidationsPublished,
+            _counters.InvalidationsReceived,
+            _counters.InvalidationsDeferred,
+            _counters.AckTimeouts,
+            _counters.Errors,
+            _connection.Breaker.Openings,
+            _bus.CurrentSeq,
+            notSynchronized?.Since,
+            _connection.UnreachableSince);
+    }
 
     /// <inheritdoc/>
     JsonNode IScaleOutStatsSource.GetStatsJson() => JsonSerializer.SerializeToNode(GetSnapshot(), RedisJsonContext.Default.RedisCoalescingStats)!;

@@ -1,9 +1,8 @@
-using System.Collections.Concurrent;
-
 namespace WebApi.Catalog;
 
 /// <summary>
-/// The sample's "database": products in memory behind a deliberately slow call (<c>Catalog:LatencyMs</c>,
+/// The sample's "database": products (in this process, or in Redis with <c>--Coalesce:Redis=…</c>:
+/// <see cref="ICatalogData"/>) behind a deliberately slow call (<c>Catalog:LatencyMs</c>,
 /// default 50 ms), so coalescing and memoization have something to save. Thread-safe, and it counts every
 /// query it answers so you (and the tests) can see how many reached it. Switch it off with
 /// <c>Catalog:DatabaseOnline=false</c> (read on every query, so editing <c>appsettings.json</c> while the app runs works):
@@ -15,14 +14,14 @@ internal sealed class ProductStore
 
     public const string OnlineKey = "Catalog:DatabaseOnline";
 
-    private readonly ConcurrentDictionary<int, Product> _products = new();
+    private readonly ICatalogData _data;
     private readonly TimeSpan _latency;
     private readonly IConfiguration _configuration;
-    private int _nextId;
     private long _queries;
 
-    public ProductStore(IConfiguration configuration)
+    public ProductStore(IConfiguration configuration, ICatalogData data)
     {
+        _data = data;
         var latencyMs = configuration.GetValue("Catalog:LatencyMs", DefaultLatencyMs);
         if (latencyMs is < 0 or > 60_000)
         {
@@ -32,7 +31,6 @@ internal sealed class ProductStore
         _latency = TimeSpan.FromMilliseconds(latencyMs);
         _configuration = configuration;
         _ = IsOnline();
-        Seed();
     }
 
     /// <summary>How many queries (reads and writes) have reached the store.</summary>
@@ -41,13 +39,13 @@ internal sealed class ProductStore
     public async Task<Product?> FindAsync(int id, CancellationToken cancellationToken)
     {
         await QueryAsync(cancellationToken);
-        return _products.GetValueOrDefault(id);
+        return await _data.FindAsync(id);
     }
 
     public async Task<IReadOnlyList<Product>> ListAsync(string? category, CancellationToken cancellationToken)
     {
         await QueryAsync(cancellationToken);
-        return [.. _products.Values
+        return [.. (await _data.ListAsync())
             .Where(p => category is null || string.Equals(p.Category, category, StringComparison.OrdinalIgnoreCase))
             .OrderBy(p => p.Id)];
     }
@@ -55,24 +53,13 @@ internal sealed class ProductStore
     public async Task<Product> AddAsync(ProductInput input, CancellationToken cancellationToken)
     {
         await QueryAsync(cancellationToken);
-        var product = new Product(Interlocked.Increment(ref _nextId), input.Name!.Trim(), input.Category!.Trim(), input.Price!.Value);
-        _products[product.Id] = product;
-        return product;
+        return await _data.AddAsync(input.Name!.Trim(), input.Category!.Trim(), input.Price!.Value);
     }
 
     public async Task<Product?> UpdateAsync(int id, ProductInput input, CancellationToken cancellationToken)
     {
         await QueryAsync(cancellationToken);
-        var updated = new Product(id, input.Name!.Trim(), input.Category!.Trim(), input.Price!.Value);
-        while (_products.TryGetValue(id, out var current))
-        {
-            if (_products.TryUpdate(id, updated, current))
-            {
-                return updated;
-            }
-        }
-
-        return null;
+        return await _data.UpdateAsync(new Product(id, input.Name!.Trim(), input.Category!.Trim(), input.Price!.Value));
     }
 
     private async Task QueryAsync(CancellationToken cancellationToken)
@@ -93,24 +80,4 @@ internal sealed class ProductStore
         _configuration[OnlineKey] is not { } value || (bool.TryParse(value, out var online)
             ? online
             : throw new InvalidOperationException($"{OnlineKey} must be true or false; it is '{value}'."));
-
-    private void Seed()
-    {
-        (string Name, string Category, decimal Price)[] seed =
-        [
-            ("The Pragmatic Programmer", "books", 39.95m),
-            ("Designing Data-Intensive Applications", "books", 44.50m),
-            ("Release It!", "books", 34.00m),
-            ("Chess set", "games", 25.00m),
-            ("Go board", "games", 60.00m),
-            ("Mechanical keyboard", "tools", 120.00m),
-            ("Soldering iron", "tools", 45.00m),
-            ("Multimeter", "tools", 30.00m),
-        ];
-        foreach (var (name, category, price) in seed)
-        {
-            var id = Interlocked.Increment(ref _nextId);
-            _products[id] = new Product(id, name, category, price);
-        }
-    }
 }

@@ -15,10 +15,11 @@ internal static class RequestCoalescingOptionsBinder
     private const string VaryByIdentityKey = "VaryByIdentity";
 
     /// <summary>
-    /// Sections other registrations read beside these options (<c>Coalesce:Redis</c>, <c>Coalesce:HttpClients:{name}</c>,
-    /// <c>Coalesce:Dashboard</c>), so they are not reported as unknown keys.
+    /// Sections other registrations read beside these options (<c>Coalesce:Redis</c> and <c>Coalesce:RedisOptions</c> as the
+    /// sample uses them, <c>Coalesce:HttpClients:{name}</c>, <c>Coalesce:Dashboard</c>), so they are not reported as
+    /// unknown keys.
     /// </summary>
-    internal static readonly string[] NeighbourSections = ["Redis", "HttpClients", "Dashboard"];
+    internal static readonly string[] NeighbourSections = ["Redis", "RedisOptions", "HttpClients", "Dashboard"];
 
     public static void Bind(IConfiguration configuration, RequestCoalescingOptions options)
     {

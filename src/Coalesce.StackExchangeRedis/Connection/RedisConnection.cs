@@ -21,6 +21,8 @@ internal sealed class RedisConnection : IAsyncDisposable
     private volatile IConnectionMultiplexer? _multiplexer;
     private bool _ownsMultiplexer;
     private bool _disposed;
+    private long _unreachableSinceTicks;
+    private volatile bool _cluster;
 
     public RedisConnection(
         IOptions<RedisCoalescingOptions> options, IServiceProvider services, TimeProvider time,
@@ -31,6 +33,8 @@ internal sealed class RedisConnection : IAsyncDisposable
         _time = time;
         _logger = logger;
         _counters = counters;
+        // Not reached yet: until the first PING answers, Redis counts as unreachable since the instance started.
+        _unreachableSinceTicks = time.GetUtcNow().UtcTicks;
         Keys = new RedisKeys(_options.KeyPrefix);
         Breaker = new CircuitBreaker(_options.BreakerFailureThreshold, _options.BreakerProbeInterval, time, ProbeAsync);
         Breaker.Opened += reason => RedisLog.BreakerOpened(_logger, reason, _options.BreakerProbeInterval);
@@ -48,6 +52,26 @@ internal sealed class RedisConnection : IAsyncDisposable
 
     /// <summary>Whether the multiplexer has a live connection (whatever the breaker says).</summary>
     public bool IsConnected => _multiplexer?.IsConnected == true;
+
+    /// <summary>
+    /// Since when Redis has not answered this instance (from its start until the first answer; from a failed
+    /// connection, the call that opened the breaker or a failed probe until the next answer); <see langword="null"/>
+    /// while it answers.
+    /// </summary>
+    public DateTimeOffset? UnreachableSince
+    {
+        get
+        {
+            var ticks = Volatile.Read(ref _unreachableSinceTicks);
+            return ticks == 0 ? null : new DateTimeOffset(ticks, TimeSpan.Zero);
+        }
+    }
+
+    /// <summary>
+    /// Whether Redis is a Redis Cluster (known once a probe answered, before anything else uses Redis): a request key's
+    /// keys then sit in their own slot, apart from the shared state, and no script touches both.
+    /// </summary>
+    public bool IsCluster => _cluster;
 
     /// <summary>Whether Redis may be used now: connected, caught up and the breaker closed.</summary>
     public bool IsAvailable => !Breaker.IsOpen && _multiplexer is not null;
@@ -101,6 +125,7 @@ internal sealed class RedisConnection : IAsyncDisposable
             task = call(multiplexer.GetDatabase());
             var value = await task.WaitAsync(budget, _time, cancellationToken).ConfigureAwait(false);
             Breaker.RecordSuccess();
+            Reached();
             return new Attempt<T>(true, value);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -162,8 +187,38 @@ internal sealed class RedisConnection : IAsyncDisposable
         if (!whileOpen)
         {
             Breaker.RecordFailure($"{_options.BreakerFailureThreshold} failures in a row, the last in {operation}");
+            if (Breaker.IsOpen)
+            {
+                Unreachable();
+            }
         }
     }
+
+    /// <summary>
+    /// A cluster keeps each request key's keys in their own slot, and invalidations then go over sharded pub/sub when
+    /// every node has it (Redis 7): only the shard owning the shared slot carries them, rather than every node.
+    /// </summary>
+    private void DetectTopology(IConnectionMultiplexer multiplexer)
+    {
+        var servers = multiplexer.GetServers();
+        var cluster = servers.Any(static s => s.ServerType == ServerType.Cluster);
+        _cluster = cluster;
+        Keys.Sharded = cluster && servers.All(static s => s.Version >= ShardedPubSubVersion);
+    }
+
+    private static readonly Version ShardedPubSubVersion = new(7, 0);
+
+    /// <summary>Redis answered: it is reachable (a cheap read when it already was).</summary>
+    private void Reached()
+    {
+        if (Volatile.Read(ref _unreachableSinceTicks) != 0)
+        {
+            Volatile.Write(ref _unreachableSinceTicks, 0);
+        }
+    }
+
+    /// <summary>Redis stopped answering: keeps the first moment of an outage, not the latest failure.</summary>
+    private void Unreachable() => Interlocked.CompareExchange(ref _unreachableSinceTicks, _time.GetUtcNow().UtcTicks, 0);
 
     private async Task ConnectAsync()
     {
@@ -224,9 +279,13 @@ internal sealed class RedisConnection : IAsyncDisposable
         catch (Exception ex)
 #pragma warning restore CA1031
         {
+            Unreachable();
             RedisLog.ProbeFailed(_logger, ex);
             return false;
         }
+
+        Reached();
+        DetectTopology(multiplexer);
 
         try
         {
@@ -244,6 +303,7 @@ internal sealed class RedisConnection : IAsyncDisposable
     private void OnConnectionFailed(object? sender, ConnectionFailedEventArgs e)
     {
         RedisLog.ConnectionFailed(_logger, e.Exception, e.ConnectionType.ToString(), e.EndPoint?.ToString(), e.FailureType.ToString());
+        Unreachable();
         Breaker.Open($"the {e.ConnectionType} connection failed: {e.FailureType}");
     }
 

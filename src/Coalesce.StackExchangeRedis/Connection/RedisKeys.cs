@@ -6,25 +6,44 @@ using StackExchange.Redis;
 namespace Coalesce.StackExchangeRedis;
 
 /// <summary>
-/// Every key and channel of one app, under the prefix <c>{KeyPrefix}</c>. The braces make the whole prefix a
-/// Redis Cluster hash tag, so all keys share one slot and a Lua script may touch any of them.
+/// Every key and channel of one app. The shared state (seq, epoch, log, live instances, the stamps of tags and keys,
+/// the invalidation and acknowledgement channels) is under <c>{KeyPrefix}:</c>, one Redis Cluster hash tag, so one
+/// slot holds it and the invalidation scripts may touch any of it. A request key's own keys (its second-level entry,
+/// lease, pass marker, waiting mark and fills) are under <c>KeyPrefix:{hash}:</c>, the key's hash as their hash tag:
+/// on a Redis Cluster they spread over every shard by key, each key's keys together in its own slot.
 /// </summary>
 internal sealed class RedisKeys
 {
     private readonly string _prefix;
+    private readonly string _keyPrefix;
+    private volatile bool _sharded;
 
     public RedisKeys(string keyPrefix)
     {
         _prefix = "{" + keyPrefix + "}:";
+        _keyPrefix = keyPrefix + ":{";
         Seq = _prefix + "seq";
         Epoch = _prefix + "epoch";
         Log = _prefix + "log:v2";
         AllStamp = _prefix + "all";
         Nodes = _prefix + "nodes";
         PublishIds = _prefix + "ids";
-        InvalidationChannel = RedisChannel.Literal(_prefix + "inv:v2");
         FillChannel = RedisChannel.Literal(_prefix + "fill:v1");
     }
+
+    /// <summary>
+    /// Whether invalidations and acknowledgements travel over sharded pub/sub (<c>SPUBLISH</c>/<c>SSUBSCRIBE</c>, Redis
+    /// 7 on a cluster: only the shard that owns the shared slot carries them) rather than plain pub/sub, which a
+    /// cluster copies to every node. Set once the connection knows the topology.
+    /// </summary>
+    public bool Sharded
+    {
+        get => _sharded;
+        set => _sharded = value;
+    }
+
+    /// <summary>The command the invalidation script publishes with: <c>SPUBLISH</c> when <see cref="Sharded"/>.</summary>
+    public string PublishCommand => _sharded ? "SPUBLISH" : "PUBLISH";
 
     /// <summary>The invalidation counter (INCR).</summary>
     public RedisKey Seq { get; }
@@ -54,13 +73,16 @@ internal sealed class RedisKeys
     public RedisKey Nodes { get; }
 
     /// <summary>Where invalidations are published (<c>v2</c>: items of every kind; version 1 carried bare tags).</summary>
-    public RedisChannel InvalidationChannel { get; }
+    public RedisChannel InvalidationChannel => Channel(_prefix + "inv:v2");
 
-    /// <summary>Where a lease holder tells waiting instances how its execution ended (cross-instance single-flight).</summary>
+    /// <summary>
+    /// Where a lease holder tells waiting instances how its execution ended (cross-instance single-flight). Plain
+    /// pub/sub everywhere: the scripts that publish run in the request key's own slot, which no sharded channel shares.
+    /// </summary>
     public RedisChannel FillChannel { get; }
 
     /// <summary>Where instances confirm to one writer that they evicted.</summary>
-    public RedisChannel AckChannel(string instanceId) => RedisChannel.Literal(_prefix + "ack:" + instanceId);
+    public RedisChannel AckChannel(string instanceId) => Channel(_prefix + "ack:" + instanceId);
 
     /// <summary>The seq of a tag's last invalidation (0 when it was only ever stored).</summary>
     /// <summary>An idempotency key's claim or outcome (<see cref="RedisIdempotencyScripts"/>); the scoped key is already a hash.</summary>
@@ -105,9 +127,11 @@ internal sealed class RedisKeys
     public FlightKeys Flight(string key)
     {
         var hash = Hash(key);
-        return new FlightKeys(
-            hash, _prefix + "e:" + hash, _prefix + "l:" + hash, _prefix + "p:" + hash, _prefix + "w:" + hash, _prefix + "f:" + hash + ":");
+        var own = _keyPrefix + hash + "}:";
+        return new FlightKeys(hash, own + "e", own + "l", own + "p", own + "w", own + "f:");
     }
+
+    private RedisChannel Channel(string name) => _sharded ? RedisChannel.Sharded(name) : RedisChannel.Literal(name);
 
     private RedisKey KeyStampOf(string keyHash) => _prefix + "k:" + keyHash;
 

@@ -165,10 +165,12 @@ internal sealed class LeaseKeeper
             RedisSecondLevelScripts.FormatVersion, lease.Target.Key, lease.Target.EncodedTags, mode, lease.Token, lease.StartSeq,
             payload ?? RedisValue.EmptyString, milliseconds, _keys.FillChannel.ToString(), lease.Target.Keys.Hash,
         ];
-        var completed = await _connection.ExecuteAsync(
-            "complete lease", _options.ReadBudget,
-            db => db.ScriptEvaluateAsync(RedisSingleFlightScripts.Complete, lease.Target.ScriptKeys(_keys, lease.Token), args),
-            CancellationToken.None).ConfigureAwait(false);
+        var completed = _connection.IsCluster
+            ? await CompleteOnClusterAsync(lease, mode, args, milliseconds).ConfigureAwait(false)
+            : await _connection.ExecuteAsync(
+                "complete lease", _options.ReadBudget,
+                db => db.ScriptEvaluateAsync(RedisSingleFlightScripts.Complete, lease.Target.ScriptKeys(_keys, lease.Token), args),
+                CancellationToken.None).ConfigureAwait(false);
         if (!completed.Succeeded || completed.Value is null)
         {
             // The waiters find the lease lapsed (or Redis gone) and go on without this result.
@@ -198,6 +200,36 @@ internal sealed class LeaseKeeper
 
         RedisLog.LeaseCompleted(_logger, applied, mode);
         return applied;
+    }
+
+    /// <summary>
+    /// <c>Complete</c> on a Redis Cluster: a result to share is first checked (and, to be stored, its stamps made live)
+    /// in the shared slot, then the lease ends in the key's own slot with that answer.
+    /// </summary>
+    private async Task<Attempt<RedisResult>> CompleteOnClusterAsync(RedisLease lease, string mode, RedisValue[] args, long milliseconds)
+    {
+        var fresh = true;
+        if (mode is FillNotice.Stored or FillNotice.Fill)
+        {
+            var stamps = await _connection.ExecuteAsync(
+                "check stamps", _options.ReadBudget,
+                db => db.ScriptEvaluateAsync(
+                    RedisSecondLevelScripts.ClusterStamps, lease.Target.SeqAndStamps(_keys),
+                    [lease.StartSeq, milliseconds, mode == FillNotice.Stored ? "1" : "0"]),
+                CancellationToken.None).ConfigureAwait(false);
+            if (!stamps.Succeeded || stamps.Value is null)
+            {
+                return default;
+            }
+
+            fresh = (long)stamps.Value == 1;
+        }
+
+        RedisValue[] clusterArgs = [.. args, fresh ? "1" : "0"];
+        return await _connection.ExecuteAsync(
+            "complete lease", _options.ReadBudget,
+            db => db.ScriptEvaluateAsync(RedisSingleFlightScripts.ClusterComplete, lease.Target.OwnSlotKeys(lease.Token), clusterArgs),
+            CancellationToken.None).ConfigureAwait(false);
     }
 
     private static long Milliseconds(TimeSpan time) => (long)Math.Ceiling(time.TotalMilliseconds);

@@ -34,4 +34,19 @@ internal sealed class LeaseTarget
         _stamps.CopyTo(keys, 6);
         return keys;
     }
+
+    /// <summary>
+    /// On a Redis Cluster, the keys the cluster scripts take in the request key's own slot: entry, lease, pass, the
+    /// fill of <paramref name="fillToken"/>, the waiting mark.
+    /// </summary>
+    public RedisKey[] OwnSlotKeys(string? fillToken) => [Keys.Entry, Keys.Lease, Keys.Pass, Keys.Fill(fillToken), Keys.Waiting];
+
+    /// <summary>On a Redis Cluster, what is read (or checked) in the shared slot: the seq, then the entry's stamps.</summary>
+    public RedisKey[] SeqAndStamps(RedisKeys names)
+    {
+        var keys = new RedisKey[1 + _stamps.Length];
+        keys[0] = names.Seq;
+        _stamps.CopyTo(keys, 1);
+        return keys;
+    }
 }

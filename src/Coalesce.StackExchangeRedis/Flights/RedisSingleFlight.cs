@@ -217,6 +217,11 @@ internal sealed class RedisSingleFlight : IDistributedSingleFlight, IAsyncDispos
 
     private async ValueTask<LeadAnswer> TryLeadAsync(LeaseTarget target, bool memoized, string token, string? holder, CancellationToken cancellationToken)
     {
+        if (_connection.IsCluster)
+        {
+            return await TryLeadOnClusterAsync(target, memoized, token, holder, cancellationToken).ConfigureAwait(false);
+        }
+
         RedisValue[] args =
         [
             RedisSecondLevelScripts.FormatVersion, target.Key, target.EncodedTags, memoized ? "1" : "0", token, _leases.LeaseMilliseconds,
@@ -241,6 +246,61 @@ internal sealed class RedisSingleFlight : IDistributedSingleFlight, IAsyncDispos
             "pass" => new LeadAnswer(LeadAnswerKind.Pass, seq, Milliseconds: (long)result[2]),
             _ => new LeadAnswer(LeadAnswerKind.Wait, seq, Holder: (string)result[2]!),
         };
+    }
+
+    /// <summary>
+    /// <c>TryLead</c> on a Redis Cluster: the key's own slot and an <c>MGET</c> of the seq and the stamps in the shared
+    /// slot, in one round trip. An entry or a fill the stamps show stale is skipped by asking again without it.
+    /// </summary>
+    private async ValueTask<LeadAnswer> TryLeadOnClusterAsync(LeaseTarget target, bool memoized, string token, string? holder, CancellationToken cancellationToken)
+    {
+        var keys = target.OwnSlotKeys(holder);
+        var seqAndStamps = target.SeqAndStamps(_keys);
+        var (checkEntry, checkFill) = (memoized, true);
+        while (true)
+        {
+            RedisValue[] args =
+            [
+                RedisSecondLevelScripts.FormatVersion, target.Key, target.EncodedTags, checkEntry ? "1" : "0", token, _leases.LeaseMilliseconds,
+                _keys.FillChannel.ToString(), target.Keys.Hash, checkFill ? "1" : "0",
+            ];
+            var attempt = await _connection.ExecuteAsync(
+                "try lead", _options.ReadBudget,
+                async db =>
+                {
+                    var stamps = db.StringGetAsync(seqAndStamps);
+                    var own = db.ScriptEvaluateAsync(RedisSingleFlightScripts.ClusterTryLead, keys, args);
+                    return (Stamps: await stamps.ConfigureAwait(false), Own: await own.ConfigureAwait(false));
+                },
+                cancellationToken).ConfigureAwait(false);
+            if (!attempt.Succeeded || attempt.Value.Own is null)
+            {
+                return default;
+            }
+
+            var result = (RedisResult[])attempt.Value.Own!;
+            var values = attempt.Value.Stamps;
+            var seq = values[0].IsNull ? 0 : (long)values[0];
+            switch ((string)result[0]!)
+            {
+                case "lead":
+                    return new LeadAnswer(LeadAnswerKind.Lead, seq);
+                case "entry" when RedisSecondLevelScripts.IsFresh(values, (long)result[1], stampsMustExist: true):
+                    return new LeadAnswer(LeadAnswerKind.Entry, seq);
+                case "entry":
+                    checkEntry = false;
+                    continue;
+                case "fill" when RedisSecondLevelScripts.IsFresh(values, (long)result[1], stampsMustExist: false):
+                    return new LeadAnswer(LeadAnswerKind.Fill, seq, Payload: (byte[])result[2]!);
+                case "fill":
+                    checkFill = false;
+                    continue;
+                case "pass":
+                    return new LeadAnswer(LeadAnswerKind.Pass, seq, Milliseconds: (long)result[1]);
+                default:
+                    return new LeadAnswer(LeadAnswerKind.Wait, seq, Holder: (string)result[1]!);
+            }
+        }
     }
 
     private async Task SubscribeAsync()

@@ -90,4 +90,80 @@ internal static class RedisSingleFlightScripts
         if redis.call('GET', KEYS[2]) == ARGV[1] then redis.call('PEXPIRE', KEYS[2], ARGV[2]) end
         return redis.call('PEXPIRE', KEYS[1], ARGV[2])
         """;
+
+    /// <summary>
+    /// <see cref="TryLead"/> on a Redis Cluster, in the request key's own slot; the seq and the stamps come from an
+    /// <c>MGET</c> in the shared slot sent in the same round trip, and the caller checks an entry or a fill against them
+    /// (<see cref="RedisSecondLevelScripts.IsFresh"/>), asking again without it when it is stale. Answers
+    /// <c>{'entry', start}</c>, <c>{'fill', start, payload}</c>, <c>{'pass', msLeft}</c>, <c>{'lead'}</c> or
+    /// <c>{'wait', holder}</c>. A fill is a HASH here (<c>s</c> its start seq, <c>b</c> the payload).
+    /// KEYS: entry, lease, pass, fill of the awaited lease, waiting mark.
+    /// ARGV: version, full key, encoded tags, check the entry (1 or 0), <c>node:token</c>, lease (ms), channel, hash,
+    /// check the fill (1 or 0).
+    /// </summary>
+    public const string ClusterTryLead = """
+        if ARGV[4] == '1' then
+          local f = redis.call('HMGET', KEYS[1], 'v', 'k', 'g', 's')
+          if f[1] == ARGV[1] and f[2] == ARGV[2] and f[3] == ARGV[3] then return { 'entry', f[4] } end
+        end
+        if ARGV[9] == '1' then
+          local fill = redis.call('HMGET', KEYS[4], 's', 'b')
+          if fill[2] then return { 'fill', fill[1], fill[2] } end
+        end
+        local pass = redis.call('PTTL', KEYS[3])
+        if pass > 0 then return { 'pass', pass } end
+        if redis.call('SET', KEYS[2], ARGV[5], 'NX', 'PX', ARGV[6]) then return { 'lead' } end
+        local holder = redis.call('GET', KEYS[2])
+        if redis.call('GET', KEYS[5]) == holder then
+          redis.call('PEXPIRE', KEYS[5], ARGV[6])
+        else
+          redis.call('SET', KEYS[5], holder, 'PX', ARGV[6])
+          redis.call('PUBLISH', ARGV[7], ARGV[8] .. ' ' .. holder .. ' waiting 0')
+        end
+        return { 'wait', holder }
+        """;
+
+    /// <summary>
+    /// <see cref="Complete"/> on a Redis Cluster, in the request key's own slot, after
+    /// <see cref="RedisSecondLevelScripts.ClusterStamps"/> said in the shared slot whether the result is fresh (and
+    /// made the entry's stamps live): <c>stored</c> and <c>fill</c> apply only when it was, else the lease ends as
+    /// <c>release</c>. Readers check entries and fills against the stamps again, so an invalidation between the two
+    /// steps costs an execution, never a stale answer.
+    /// KEYS: entry, lease, pass, fill of this lease, waiting mark.
+    /// ARGV: version, full key, encoded tags, mode, <c>node:token</c>, start seq, payload, time (ms), channel, hash,
+    /// fresh (1 or 0).
+    /// </summary>
+    public const string ClusterComplete = """
+        local mode = ARGV[4]
+        local ms = tonumber(ARGV[8])
+        local waited = redis.call('GET', KEYS[5]) == ARGV[5]
+        if mode == 'offer' then
+          if waited then return { 'offer', 0 } end
+          mode = 'release'
+        elseif mode == 'stored' then
+          if ARGV[11] == '1' then
+            redis.call('DEL', KEYS[1])
+            redis.call('HSET', KEYS[1], 'v', ARGV[1], 'k', ARGV[2], 'g', ARGV[3], 's', ARGV[6], 'b', ARGV[7])
+            redis.call('PEXPIRE', KEYS[1], ms)
+          else
+            mode = 'release'
+          end
+        elseif mode == 'fill' then
+          if ARGV[11] == '1' then
+            redis.call('DEL', KEYS[4])
+            redis.call('HSET', KEYS[4], 's', ARGV[6], 'b', ARGV[7])
+            redis.call('PEXPIRE', KEYS[4], ms)
+          else
+            mode = 'release'
+          end
+        elseif mode == 'pass' and ms > 0 then
+          redis.call('SET', KEYS[3], '1', 'PX', ms)
+        end
+        if redis.call('GET', KEYS[2]) == ARGV[5] then redis.call('DEL', KEYS[2]) end
+        if not waited then return { mode, 0 } end
+        redis.call('DEL', KEYS[5])
+        if mode ~= 'pass' then ms = 0 end
+        redis.call('PUBLISH', ARGV[9], ARGV[10] .. ' ' .. ARGV[5] .. ' ' .. mode .. ' ' .. ms)
+        return { mode, 1 }
+        """;
 }

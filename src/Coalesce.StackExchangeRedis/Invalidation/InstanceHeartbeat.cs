@@ -34,6 +34,9 @@ internal sealed class InstanceHeartbeat : IAsyncDisposable
     /// </summary>
     public bool IsLive => _time.GetElapsedTime(Volatile.Read(ref _lastBeat)) < _options.NodeLiveness;
 
+    /// <summary>How long ago the last successful beat was sent.</summary>
+    public TimeSpan SinceLastBeat => _time.GetElapsedTime(Volatile.Read(ref _lastBeat));
+
     /// <summary>Starts the timer; safe to call more than once.</summary>
     public void Start()
     {
@@ -98,9 +101,10 @@ internal sealed class InstanceHeartbeat : IAsyncDisposable
         if (!IsLive)
         {
             // Writers have stopped waiting for this instance: it may have missed an invalidation's wait. Start over.
-            _progress.Synchronized = false;
+            const string reason = "this instance's heartbeat lapsed";
+            _progress.MarkNotSynchronized(reason, _time.GetUtcNow());
             Volatile.Write(ref _beating, 0);
-            _connection.Breaker.Open("this instance's heartbeat lapsed");
+            _connection.Breaker.Open(reason);
             return;
         }
 

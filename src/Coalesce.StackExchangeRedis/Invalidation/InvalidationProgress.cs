@@ -11,7 +11,14 @@ internal sealed class InvalidationProgress
     private long _appliedSeq = -1;
     private volatile string? _epoch;
     private volatile bool _synchronized;
+    private volatile NotSynchronized? _notSynchronized;
     private SeenPublication? _seen;
+
+    /// <param name="startedAt">When the instance started: it is not synchronized from then until its first synchronization.</param>
+    public InvalidationProgress(DateTimeOffset startedAt)
+    {
+        _notSynchronized = new NotSynchronized(startedAt, "not connected to Redis yet");
+    }
 
     /// <summary>The highest seq seen: this instance's own invalidations, other instances' messages, catch-up.</summary>
     public long CurrentSeq => Volatile.Read(ref _currentSeq);
@@ -27,10 +34,26 @@ internal sealed class InvalidationProgress
     }
 
     /// <summary>Subscribed, caught up and heartbeating; set by synchronization, cleared when the breaker opens.</summary>
-    public bool Synchronized
+    public bool Synchronized => _synchronized;
+
+    /// <summary>Since when and why this instance is not synchronized; <see langword="null"/> while it is.</summary>
+    public NotSynchronized? NotSynchronized => _notSynchronized;
+
+    /// <summary>Synchronization finished: this instance follows invalidations again.</summary>
+    public void MarkSynchronized()
     {
-        get => _synchronized;
-        set => _synchronized = value;
+        _notSynchronized = null;
+        _synchronized = true;
+    }
+
+    /// <summary>
+    /// This instance stopped following invalidations at <paramref name="now"/>; an earlier, still open lapse keeps its
+    /// moment and reason (the first cause is the one worth reporting).
+    /// </summary>
+    public void MarkNotSynchronized(string reason, DateTimeOffset now)
+    {
+        _synchronized = false;
+        Interlocked.CompareExchange(ref _notSynchronized, new NotSynchronized(now, reason), null);
     }
 
     /// <summary>Raises <see cref="CurrentSeq"/> to <paramref name="seq"/>; lowers it too when <paramref name="allowBackwards"/>.</summary>
@@ -95,3 +118,6 @@ internal sealed class InvalidationProgress
         }
     }
 }
+
+/// <summary>Since when this instance is not synchronized, and why (the first cause of the lapse).</summary>
+internal sealed record NotSynchronized(DateTimeOffset Since, string Reason);

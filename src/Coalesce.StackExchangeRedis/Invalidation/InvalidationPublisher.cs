@@ -64,7 +64,7 @@ internal sealed class InvalidationPublisher
         try
         {
             var keys = new RedisKey[5 + items.Length];
-            var args = new RedisValue[7 + items.Length];
+            var args = new RedisValue[8 + items.Length];
             (keys[0], keys[1], keys[2], keys[3], keys[4]) = (_keys.Seq, _keys.Log, _keys.Epoch, _keys.Nodes, _keys.PublishIds);
             args[0] = _keys.InvalidationChannel.ToString();
             args[1] = _connection.InstanceId;
@@ -80,6 +80,8 @@ internal sealed class InvalidationPublisher
                 keys[5 + i] = _keys.Stamp(item);
                 args[7 + i] = items[i];
             }
+
+            args[^1] = _keys.PublishCommand;
 
             var published = await _connection.ExecuteAsync(
                 "publish invalidation", budget,

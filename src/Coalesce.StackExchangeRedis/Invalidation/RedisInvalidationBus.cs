@@ -32,7 +32,8 @@ internal sealed class RedisInvalidationBus : IDistributedInvalidation, IAsyncDis
     private readonly RedisCoalescingOptions _options;
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _stopping = new();
-    private readonly InvalidationProgress _progress = new();
+    private readonly TimeProvider _time;
+    private readonly InvalidationProgress _progress;
     private readonly DeferredInvalidations _deferred;
     private readonly InvalidationPublisher _publisher;
     private readonly InvalidationReceiver _receiver;
@@ -47,6 +48,8 @@ internal sealed class RedisInvalidationBus : IDistributedInvalidation, IAsyncDis
         _connection = connection;
         _options = connection.Options;
         _logger = logger;
+        _time = time;
+        _progress = new InvalidationProgress(time.GetUtcNow());
         var local = new LocalEvictors(evictors, logger);
         var acks = new AckTracker(connection, time, logger, counters);
         _deferred = new DeferredInvalidations(logger, counters);
@@ -55,7 +58,7 @@ internal sealed class RedisInvalidationBus : IDistributedInvalidation, IAsyncDis
         _catchUp = new InvalidationCatchUp(connection, _progress, local, logger);
         _heartbeat = new InstanceHeartbeat(connection, _progress, time, _stopping.Token);
         connection.Synchronizer = SynchronizeAsync;
-        connection.Breaker.Opened += _ => _progress.Synchronized = false;
+        connection.Breaker.Opened += reason => _progress.MarkNotSynchronized($"Redis is left alone: {reason}", time.GetUtcNow());
     }
 
     public long CurrentSeq => _progress.CurrentSeq;
@@ -65,6 +68,25 @@ internal sealed class RedisInvalidationBus : IDistributedInvalidation, IAsyncDis
     /// waiting for it, so it can no longer vouch for its local entries until it has synchronized again.
     /// </remarks>
     public bool IsSynchronized => _progress.Synchronized && !_connection.Breaker.IsOpen && _heartbeat.IsLive;
+
+    /// <summary>
+    /// Since when and why this instance is not synchronized (<see cref="IsSynchronized"/> is <see langword="false"/>);
+    /// <see langword="null"/> while it is.
+    /// </summary>
+    public NotSynchronized? NotSynchronized
+    {
+        get
+        {
+            if (IsSynchronized)
+            {
+                return null;
+            }
+
+            // The heartbeat's own check notices a lapse at its next tick; until then, say so from here.
+            return _progress.NotSynchronized
+                ?? new NotSynchronized(_time.GetUtcNow() - _heartbeat.SinceLastBeat + _options.NodeLiveness, "this instance's heartbeat lapsed");
+        }
+    }
 
     /// <summary>Connects (in the background) and starts the heartbeat.</summary>
     public void Start()
@@ -224,7 +246,7 @@ internal sealed class RedisInvalidationBus : IDistributedInvalidation, IAsyncDis
             return false;
         }
 
-        _progress.Synchronized = true;
+        _progress.MarkSynchronized();
         return true;
     }
 }

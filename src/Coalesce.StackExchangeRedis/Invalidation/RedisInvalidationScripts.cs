@@ -14,7 +14,8 @@ internal static class RedisInvalidationScripts
     /// live now, with how long their liveness still runs. The publish id is recorded as <c>n:id</c> in the ids set
     /// (trimmed as the log is), so an instance can tell later whether Redis's seq <c>n</c> is the one it saw.
     /// KEYS: seq, log, epoch, nodes, ids, stamps…  ARGV: channel, source id, publish id, epoch candidate,
-    /// stamp floor (ms), seqs kept in the log, encoded items, items… (one per stamp, in the same order)
+    /// stamp floor (ms), seqs kept in the log, encoded items, items… (one per stamp, in the same order), then the
+    /// publish command (<c>PUBLISH</c>, or <c>SPUBLISH</c> for sharded pub/sub: <see cref="RedisKeys.Sharded"/>)
     /// </summary>
     public const string Publish = """
         local n = redis.call('INCR', KEYS[1])
@@ -33,7 +34,7 @@ internal static class RedisInvalidationScripts
         redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', n - tonumber(ARGV[6]))
         redis.call('ZADD', KEYS[5], n, n .. ':' .. ARGV[3])
         redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', n - tonumber(ARGV[6]))
-        redis.call('PUBLISH', ARGV[1], ARGV[2] .. ' ' .. ARGV[3] .. ' ' .. epoch .. ' ' .. n .. ' ' .. ARGV[7])
+        redis.call(ARGV[#ARGV], ARGV[1], ARGV[2] .. ' ' .. ARGV[3] .. ' ' .. epoch .. ' ' .. n .. ' ' .. ARGV[7])
         local t = redis.call('TIME')
         local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
         local nodes = redis.call('ZRANGEBYSCORE', KEYS[4], '(' .. now, '+inf', 'WITHSCORES')

@@ -1,3 +1,5 @@
+using StackExchange.Redis;
+
 namespace Coalesce.StackExchangeRedis;
 
 /// <summary>
@@ -88,4 +90,81 @@ internal static class RedisSecondLevelScripts
         if ttl <= 0 then return false end
         return { ttl, redis.call('HGET', KEYS[1], 'b') }
         """;
+
+    /// <summary>
+    /// On a Redis Cluster, the freshness half of a store, in the shared slot: <c>freshness</c> (1 fresh, 0 a stamp moved
+    /// after the start, -1 the seq went back) and, when fresh and asked to, each stamp created as <c>0</c> if missing and
+    /// made to live at least <c>ttl</c>. The entry is then written in its own slot (<see cref="ClusterSet"/>). The two
+    /// steps are not one: an invalidation between them leaves a stale entry, which every read refuses by its stamps.
+    /// KEYS: seq, stamps…  ARGV: start seq, ttl (ms), create (1 or 0).
+    /// </summary>
+    public const string ClusterStamps = """
+        local start = tonumber(ARGV[1])
+        if tonumber(redis.call('GET', KEYS[1]) or '0') < start then return -1 end
+        for i = 2, #KEYS do
+          local t = redis.call('GET', KEYS[i])
+          if t and tonumber(t) > start then return 0 end
+        end
+        if ARGV[3] == '1' then
+          local ttl = tonumber(ARGV[2])
+          for i = 2, #KEYS do
+            if not redis.call('SET', KEYS[i], '0', 'NX', 'PX', ttl) then
+              if redis.call('PTTL', KEYS[i]) < ttl then redis.call('PEXPIRE', KEYS[i], ttl) end
+            end
+          end
+        end
+        return 1
+        """;
+
+    /// <summary>
+    /// On a Redis Cluster, writes an entry in its own slot (after <see cref="ClusterStamps"/> found it fresh).
+    /// KEYS: entry.  ARGV: version, full key, encoded tags, start seq, payload, ttl (ms).
+    /// </summary>
+    public const string ClusterSet = """
+        redis.call('DEL', KEYS[1])
+        redis.call('HSET', KEYS[1], 'v', ARGV[1], 'k', ARGV[2], 'g', ARGV[3], 's', ARGV[4], 'b', ARGV[5])
+        redis.call('PEXPIRE', KEYS[1], ARGV[6])
+        return 1
+        """;
+
+    /// <summary>
+    /// On a Redis Cluster, reads an entry in its own slot: <c>{pttl, start, payload}</c> when stored under exactly this
+    /// key and tags, <c>{-1}</c> other key or tags, nil when there is none. Sent in the same round trip as an
+    /// <c>MGET</c> of the seq and the stamps in the shared slot; the caller checks them (<see cref="IsFresh"/>).
+    /// KEYS: entry.  ARGV: version, full key, encoded tags.
+    /// </summary>
+    public const string ClusterGet = """
+        local f = redis.call('HMGET', KEYS[1], 'v', 'k', 'g', 's')
+        if not f[1] then return false end
+        if f[1] ~= ARGV[1] or f[2] ~= ARGV[2] or f[3] ~= ARGV[3] then return { -1 } end
+        local ttl = redis.call('PTTL', KEYS[1])
+        if ttl <= 0 then return false end
+        return { ttl, f[4], redis.call('HGET', KEYS[1], 'b') }
+        """;
+
+    /// <summary>
+    /// What <c>entry_state</c> decides in one script, decided by the caller on a Redis Cluster from an <c>MGET</c> of
+    /// the seq then the stamps: a result computed from <paramref name="start"/> is fresh when the seq has not gone
+    /// below it and no stamp moved after it; an entry (<paramref name="stampsMustExist"/>) also needs every stamp to
+    /// exist (a missing one was evicted, and with it any invalidation it held).
+    /// </summary>
+    public static bool IsFresh(RedisValue[] seqThenStamps, long start, bool stampsMustExist)
+    {
+        var seq = seqThenStamps[0].IsNull ? 0 : (long)seqThenStamps[0];
+        if (seq < start)
+        {
+            return false;
+        }
+
+        for (var i = 1; i < seqThenStamps.Length; i++)
+        {
+            var stamp = seqThenStamps[i];
+            if (stamp.IsNull ? stampsMustExist : (long)stamp > start)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
 }

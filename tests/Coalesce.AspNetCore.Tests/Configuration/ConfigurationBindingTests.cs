@@ -115,7 +115,7 @@ public sealed class ConfigurationBindingTests
             "Configuration key 'Coalesce:MemoMaxByte' is not a setting of RequestCoalescingOptions. Did you mean 'MemoMaxBytes'? Its settings are ",
             ex.Message,
             StringComparison.Ordinal);
-        Assert.Contains("beside them the section may hold Redis, HttpClients, Dashboard", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("beside them the section may hold Redis, RedisOptions, HttpClients, Dashboard", ex.Message, StringComparison.Ordinal);
     }
 
     [Fact]

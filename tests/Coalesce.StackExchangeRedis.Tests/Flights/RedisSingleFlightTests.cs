@@ -9,10 +9,11 @@ public sealed class RedisSingleFlightTests
 {
     private static readonly byte[] Payload = [1, 2, 3];
 
-    [RedisFact]
-    public async Task A_lease_is_renewed_while_its_execution_runs_so_a_waiter_is_not_tempted_to_take_over()
+    [RedisTheory]
+    [MemberData(nameof(RedisDeployment.Topologies), MemberType = typeof(RedisDeployment))]
+    public async Task A_lease_is_renewed_while_its_execution_runs_so_a_waiter_is_not_tempted_to_take_over(RedisTopology topology)
     {
-        await using var redis = await RedisServerFixture.StartAsync();
+        await using var redis = await RedisDeployment.StartAsync(topology);
         var lease = TimeSpan.FromMilliseconds(500);
         await using var nodes = await TestNode.StartSynchronizedAsync(redis.Configuration, 2, o => (o.LeaseDuration, o.ReadBudget) = (lease, TimeSpan.FromMilliseconds(250)));
         var (a, b) = (Flights(nodes[0]), Flights(nodes[1]));
@@ -33,10 +34,11 @@ public sealed class RedisSingleFlightTests
         Assert.Equal(1, nodes[0].Stats.FillsPublished);
     }
 
-    [RedisFact]
-    public async Task A_result_whose_tag_was_invalidated_after_the_lease_was_won_is_neither_stored_nor_handed_over()
+    [RedisTheory]
+    [MemberData(nameof(RedisDeployment.Topologies), MemberType = typeof(RedisDeployment))]
+    public async Task A_result_whose_tag_was_invalidated_after_the_lease_was_won_is_neither_stored_nor_handed_over(RedisTopology topology)
     {
-        await using var redis = await RedisServerFixture.StartAsync();
+        await using var redis = await RedisDeployment.StartAsync(topology);
         await using var nodes = await TestNode.StartSynchronizedAsync(redis.Configuration, 3);
         var (a, b, c) = (nodes[0], nodes[1], nodes[2]);
         foreach (var kind in new[] { DistributedCompletionKind.Store, DistributedCompletionKind.Fill })
@@ -64,10 +66,11 @@ public sealed class RedisSingleFlightTests
         Assert.True(a.Logs.Has(3041), "the refused result is logged");
     }
 
-    [RedisFact]
-    public async Task A_result_too_large_for_Redis_sends_the_waiters_to_run_their_own_without_marking_the_key()
+    [RedisTheory]
+    [MemberData(nameof(RedisDeployment.Topologies), MemberType = typeof(RedisDeployment))]
+    public async Task A_result_too_large_for_Redis_sends_the_waiters_to_run_their_own_without_marking_the_key(RedisTopology topology)
     {
-        await using var redis = await RedisServerFixture.StartAsync();
+        await using var redis = await RedisDeployment.StartAsync(topology);
         // No marker is left, so only the notice tells the waiter (a poll racing it would find the lease free and lead).
         await using var nodes = await TestNode.StartSynchronizedAsync(
             redis.Configuration, 2, o => (o.MaxEntryBytes, o.RemoteWaitPollInterval, o.RemoteWaitMaxPollInterval) = (1024, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1)));
@@ -90,10 +93,11 @@ public sealed class RedisSingleFlightTests
         await next.Lease!.CompleteAsync(DistributedCompletion.Release);
     }
 
-    [RedisFact]
-    public async Task A_lease_completes_once_and_an_instance_of_the_holder_waits_for_itself_like_any_other()
+    [RedisTheory]
+    [MemberData(nameof(RedisDeployment.Topologies), MemberType = typeof(RedisDeployment))]
+    public async Task A_lease_completes_once_and_an_instance_of_the_holder_waits_for_itself_like_any_other(RedisTopology topology)
     {
-        await using var redis = await RedisServerFixture.StartAsync();
+        await using var redis = await RedisDeployment.StartAsync(topology);
         await using var nodes = await TestNode.StartSynchronizedAsync(redis.Configuration, 1);
         // A newer local flight (its older one was detached by an invalidation) waits for this instance's own lease.
         var flights = Flights(nodes[0]);

@@ -17,13 +17,15 @@ public sealed class RedisServerFixture : IAsyncDisposable
 
     private readonly string _directory;
     private readonly bool _appendOnly;
+    private readonly string[] _arguments;
     private Process? _process;
     private bool _paused;
 
-    private RedisServerFixture(int port, bool appendOnly)
+    private RedisServerFixture(int port, bool appendOnly, params string[] arguments)
     {
         Port = port;
         _appendOnly = appendOnly;
+        _arguments = arguments;
         _directory = Directory.CreateTempSubdirectory("coalesce-redis-").FullName;
     }
 
@@ -36,6 +38,22 @@ public sealed class RedisServerFixture : IAsyncDisposable
     public static async Task<RedisServerFixture> StartAsync(bool appendOnly = false)
     {
         var server = new RedisServerFixture(FreePort(), appendOnly);
+        try
+        {
+            await server.StartProcessAsync();
+            return server;
+        }
+        catch
+        {
+            await server.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>Starts a server on a free port with more arguments (a cluster node's, say).</summary>
+    internal static async Task<RedisServerFixture> StartWithAsync(params string[] arguments)
+    {
+        var server = new RedisServerFixture(FreePort(), appendOnly: false, arguments);
         try
         {
             await server.StartProcessAsync();
@@ -137,7 +155,7 @@ public sealed class RedisServerFixture : IAsyncDisposable
             "--port", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1",
             "--save", "", "--appendonly", _appendOnly ? "yes" : "no", "--appendfsync", "always",
             "--dir", _directory, "--daemonize", "no", "--logfile", "", "--loglevel", "warning",
-        })
+        }.Concat(_arguments))
         {
             start.ArgumentList.Add(argument);
         }
@@ -188,7 +206,7 @@ public sealed class RedisServerFixture : IAsyncDisposable
         }
     }
 
-    private static int FreePort()
+    internal static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();

@@ -11,10 +11,11 @@ namespace Coalesce.StackExchangeRedis.Tests;
 /// </summary>
 public sealed class CrossInstanceInvalidationTests
 {
-    [RedisFact]
-    public async Task Invalidation_published_on_A_is_evicted_on_B_and_C_before_publish_returns()
+    [RedisTheory]
+    [MemberData(nameof(RedisDeployment.Topologies), MemberType = typeof(RedisDeployment))]
+    public async Task Invalidation_published_on_A_is_evicted_on_B_and_C_before_publish_returns(RedisTopology topology)
     {
-        await using var redis = await RedisServerFixture.StartAsync();
+        await using var redis = await RedisDeployment.StartAsync(topology);
         await using var nodes = await TestNode.StartSynchronizedAsync(redis.Configuration, 3);
         var (a, b, c) = (nodes[0], nodes[1], nodes[2]);
         foreach (var node in new[] { b, c })
@@ -56,10 +57,11 @@ public sealed class CrossInstanceInvalidationTests
         Assert.Equal(7, b.Invalidation.CurrentSeq);
     }
 
-    [RedisFact]
-    public async Task A_node_ignores_its_own_invalidations()
+    [RedisTheory]
+    [MemberData(nameof(RedisDeployment.Topologies), MemberType = typeof(RedisDeployment))]
+    public async Task A_node_ignores_its_own_invalidations(RedisTopology topology)
     {
-        await using var redis = await RedisServerFixture.StartAsync();
+        await using var redis = await RedisDeployment.StartAsync(topology);
         await using var nodes = await TestNode.StartSynchronizedAsync(redis.Configuration, 2);
         var (a, b) = (nodes[0], nodes[1]);
         await a.Cache.SetAsync("product:1", "mine", tags: ["products"]);
@@ -75,10 +77,11 @@ public sealed class CrossInstanceInvalidationTests
         Assert.Equal(1, a.Stats.InvalidationsReceived);
     }
 
-    [RedisFact]
-    public async Task Without_read_your_writes_publish_returns_without_waiting_and_others_still_evict()
+    [RedisTheory]
+    [MemberData(nameof(RedisDeployment.Topologies), MemberType = typeof(RedisDeployment))]
+    public async Task Without_read_your_writes_publish_returns_without_waiting_and_others_still_evict(RedisTopology topology)
     {
-        await using var redis = await RedisServerFixture.StartAsync();
+        await using var redis = await RedisDeployment.StartAsync(topology);
         await using var nodes = await TestNode.StartSynchronizedAsync(redis.Configuration, 2, o => o.ReadYourWrites = false);
         var (a, b) = (nodes[0], nodes[1]);
         await b.Cache.SetAsync("product:1", "old", tags: ["products"]);
@@ -131,10 +134,11 @@ public sealed class CrossInstanceInvalidationTests
         Assert.Equal(0, a.Stats.AckTimeouts);
     }
 
-    [RedisFact]
-    public async Task An_evictor_that_throws_is_logged_and_does_not_stop_the_others_or_the_acknowledgement()
+    [RedisTheory]
+    [MemberData(nameof(RedisDeployment.Topologies), MemberType = typeof(RedisDeployment))]
+    public async Task An_evictor_that_throws_is_logged_and_does_not_stop_the_others_or_the_acknowledgement(RedisTopology topology)
     {
-        await using var redis = await RedisServerFixture.StartAsync();
+        await using var redis = await RedisDeployment.StartAsync(topology);
         var a = await TestNode.StartAsync(redis.Configuration);
         var b = await TestNode.StartAsync(redis.Configuration, services: s => s.AddSingleton<ILocalEvictor, ThrowingEvictor>());
         try
@@ -157,10 +161,11 @@ public sealed class CrossInstanceInvalidationTests
         }
     }
 
-    [RedisFact]
-    public async Task A_multiplexer_from_DI_is_shared_and_left_open_when_the_app_stops()
+    [RedisTheory]
+    [MemberData(nameof(RedisDeployment.Topologies), MemberType = typeof(RedisDeployment))]
+    public async Task A_multiplexer_from_DI_is_shared_and_left_open_when_the_app_stops(RedisTopology topology)
     {
-        await using var redis = await RedisServerFixture.StartAsync();
+        await using var redis = await RedisDeployment.StartAsync(topology);
         await using var shared = await ConnectionMultiplexer.ConnectAsync(TestNode.FastConfiguration(redis.Configuration));
         var a = await TestNode.StartAsync(
             redis.Configuration,

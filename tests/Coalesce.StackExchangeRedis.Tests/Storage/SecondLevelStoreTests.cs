@@ -6,10 +6,11 @@ public sealed class SecondLevelStoreTests
 {
     private static readonly byte[] Payload = [1, 2, 3, 0, 255, 128];
 
-    [RedisFact]
-    public async Task An_entry_stored_on_A_is_read_on_B_with_its_remaining_time_to_live()
+    [RedisTheory]
+    [MemberData(nameof(RedisDeployment.Topologies), MemberType = typeof(RedisDeployment))]
+    public async Task An_entry_stored_on_A_is_read_on_B_with_its_remaining_time_to_live(RedisTopology topology)
     {
-        await using var redis = await RedisServerFixture.StartAsync();
+        await using var redis = await RedisDeployment.StartAsync(topology);
         await using var nodes = await TestNode.StartSynchronizedAsync(redis.Configuration, 2);
         var (a, b) = (nodes[0], nodes[1]);
         var startSeq = await a.Invalidation.ReadSeqAsync(CancellationToken.None);
@@ -29,10 +30,11 @@ public sealed class SecondLevelStoreTests
         Assert.Equal(1, a.Stats.L2Writes);
     }
 
-    [RedisFact]
-    public async Task A_miss_another_key_or_other_tags_return_nothing()
+    [RedisTheory]
+    [MemberData(nameof(RedisDeployment.Topologies), MemberType = typeof(RedisDeployment))]
+    public async Task A_miss_another_key_or_other_tags_return_nothing(RedisTopology topology)
     {
-        await using var redis = await RedisServerFixture.StartAsync();
+        await using var redis = await RedisDeployment.StartAsync(topology);
         await using var a = await TestNode.StartAsync(redis.Configuration);
         await a.WaitUntilSynchronizedAsync();
 
@@ -45,10 +47,11 @@ public sealed class SecondLevelStoreTests
         Assert.Equal(3, a.Stats.L2Misses);
     }
 
-    [RedisFact]
-    public async Task An_entry_whose_tag_was_invalidated_after_its_start_seq_is_not_returned()
+    [RedisTheory]
+    [MemberData(nameof(RedisDeployment.Topologies), MemberType = typeof(RedisDeployment))]
+    public async Task An_entry_whose_tag_was_invalidated_after_its_start_seq_is_not_returned(RedisTopology topology)
     {
-        await using var redis = await RedisServerFixture.StartAsync();
+        await using var redis = await RedisDeployment.StartAsync(topology);
         await using var nodes = await TestNode.StartSynchronizedAsync(redis.Configuration, 2);
         var (a, b) = (nodes[0], nodes[1]);
         var startSeq = (await a.Invalidation.ReadSeqAsync(CancellationToken.None))!.Value;
@@ -59,10 +62,11 @@ public sealed class SecondLevelStoreTests
         Assert.Null(await a.Store.TryGetAsync("k", ["products"], CancellationToken.None));
     }
 
-    [RedisFact]
-    public async Task A_leader_that_started_before_an_invalidation_cannot_store_its_result()
+    [RedisTheory]
+    [MemberData(nameof(RedisDeployment.Topologies), MemberType = typeof(RedisDeployment))]
+    public async Task A_leader_that_started_before_an_invalidation_cannot_store_its_result(RedisTopology topology)
     {
-        await using var redis = await RedisServerFixture.StartAsync();
+        await using var redis = await RedisDeployment.StartAsync(topology);
         await using var a = await TestNode.StartAsync(redis.Configuration);
         await a.WaitUntilSynchronizedAsync();
         var startSeq = (await a.Invalidation.ReadSeqAsync(CancellationToken.None))!.Value;
@@ -106,10 +110,11 @@ public sealed class SecondLevelStoreTests
         Assert.InRange(pttl, 45_000, 50_000);
     }
 
-    [RedisFact]
-    public async Task An_entry_over_the_size_cap_is_refused_and_the_decision_logged()
+    [RedisTheory]
+    [MemberData(nameof(RedisDeployment.Topologies), MemberType = typeof(RedisDeployment))]
+    public async Task An_entry_over_the_size_cap_is_refused_and_the_decision_logged(RedisTopology topology)
     {
-        await using var redis = await RedisServerFixture.StartAsync();
+        await using var redis = await RedisDeployment.StartAsync(topology);
         await using var a = await TestNode.StartAsync(redis.Configuration, o => o.MaxEntryBytes = 1024);
         await a.WaitUntilSynchronizedAsync();
 

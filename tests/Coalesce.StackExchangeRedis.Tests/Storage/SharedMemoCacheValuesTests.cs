@@ -12,10 +12,11 @@ public sealed class SharedMemoCacheValuesTests
     /// <summary>The tags a shared value with the tag <c>products</c> has in Redis (its key and every-entry stamps come with the store).</summary>
     private static string[] SharedTags(string key) => key.Length > 0 ? ["products"] : [];
 
-    [RedisFact]
-    public async Task A_value_fetched_on_A_is_served_on_B_for_its_remaining_time_without_running_the_fetcher()
+    [RedisTheory]
+    [MemberData(nameof(RedisDeployment.Topologies), MemberType = typeof(RedisDeployment))]
+    public async Task A_value_fetched_on_A_is_served_on_B_for_its_remaining_time_without_running_the_fetcher(RedisTopology topology)
     {
-        await using var redis = await RedisServerFixture.StartAsync();
+        await using var redis = await RedisDeployment.StartAsync(topology);
         await using var nodes = await TestNode.StartSynchronizedAsync(redis.Configuration, 2);
         var (a, b) = (nodes[0], nodes[1]);
         var fetched = await a.Cache.GetOrFetchAsync("product:1", _ => Task.FromResult(new Product(1, "Lamp", 9.5m)), SharedValuesJsonContext.Default.Product, Products);
@@ -36,10 +37,11 @@ public sealed class SharedMemoCacheValuesTests
         Assert.NotNull(await b.Store.TryGetAsync(ScaleOutMemoCacheLevel.KeyPrefix + "product:1", SharedTags("product:1"), CancellationToken.None));
     }
 
-    [RedisFact]
-    public async Task A_memoized_function_runs_once_for_three_instances()
+    [RedisTheory]
+    [MemberData(nameof(RedisDeployment.Topologies), MemberType = typeof(RedisDeployment))]
+    public async Task A_memoized_function_runs_once_for_three_instances(RedisTopology topology)
     {
-        await using var redis = await RedisServerFixture.StartAsync();
+        await using var redis = await RedisDeployment.StartAsync(topology);
         await using var nodes = await TestNode.StartSynchronizedAsync(redis.Configuration, 3);
         var runs = 0;
         var functions = nodes.Select(n => n.Cache.Memoize<int, Product>(
@@ -62,10 +64,11 @@ public sealed class SharedMemoCacheValuesTests
         Assert.All(results, r => Assert.Equal(new Product(42, "Lamp", 9.5m), r));
     }
 
-    [RedisFact]
-    public async Task A_tag_invalidated_on_A_makes_B_fetch_again_and_the_shared_entry_unreadable()
+    [RedisTheory]
+    [MemberData(nameof(RedisDeployment.Topologies), MemberType = typeof(RedisDeployment))]
+    public async Task A_tag_invalidated_on_A_makes_B_fetch_again_and_the_shared_entry_unreadable(RedisTopology topology)
     {
-        await using var redis = await RedisServerFixture.StartAsync();
+        await using var redis = await RedisDeployment.StartAsync(topology);
         await using var nodes = await TestNode.StartSynchronizedAsync(redis.Configuration, 2);
         var (a, b) = (nodes[0], nodes[1]);
         var price = 9.5m;
@@ -87,10 +90,11 @@ public sealed class SharedMemoCacheValuesTests
         Assert.Null(await b.Store.TryGetAsync(ScaleOutMemoCacheLevel.KeyPrefix + "product:1", SharedTags("product:1"), CancellationToken.None));
     }
 
-    [RedisFact]
-    public async Task A_fetch_that_started_before_an_invalidation_on_another_instance_is_not_stored_in_Redis()
+    [RedisTheory]
+    [MemberData(nameof(RedisDeployment.Topologies), MemberType = typeof(RedisDeployment))]
+    public async Task A_fetch_that_started_before_an_invalidation_on_another_instance_is_not_stored_in_Redis(RedisTopology topology)
     {
-        await using var redis = await RedisServerFixture.StartAsync();
+        await using var redis = await RedisDeployment.StartAsync(topology);
         await using var nodes = await TestNode.StartSynchronizedAsync(redis.Configuration, 3);
         var (a, b, c) = (nodes[0], nodes[1], nodes[2]);
         var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -143,10 +147,11 @@ public sealed class SharedMemoCacheValuesTests
         Assert.Equal(10, a.Cache.GetStats().SecondLevelSkips);
     }
 
-    [RedisFact]
-    public async Task A_payload_that_does_not_read_is_a_miss_and_a_value_too_large_stays_local()
+    [RedisTheory]
+    [MemberData(nameof(RedisDeployment.Topologies), MemberType = typeof(RedisDeployment))]
+    public async Task A_payload_that_does_not_read_is_a_miss_and_a_value_too_large_stays_local(RedisTopology topology)
     {
-        await using var redis = await RedisServerFixture.StartAsync();
+        await using var redis = await RedisDeployment.StartAsync(topology);
         await using var nodes = await TestNode.StartSynchronizedAsync(redis.Configuration, 2, o => o.MaxEntryBytes = 200);
         var (a, b) = (nodes[0], nodes[1]);
         var seq = (await a.Invalidation.ReadSeqAsync(CancellationToken.None))!.Value;
@@ -174,10 +179,11 @@ public sealed class SharedMemoCacheValuesTests
         Assert.Equal(1, runs);
     }
 
-    [RedisFact]
-    public async Task Invalidating_a_key_or_clearing_on_A_reaches_every_instance_and_makes_the_shared_values_unreadable()
+    [RedisTheory]
+    [MemberData(nameof(RedisDeployment.Topologies), MemberType = typeof(RedisDeployment))]
+    public async Task Invalidating_a_key_or_clearing_on_A_reaches_every_instance_and_makes_the_shared_values_unreadable(RedisTopology topology)
     {
-        await using var redis = await RedisServerFixture.StartAsync();
+        await using var redis = await RedisDeployment.StartAsync(topology);
         await using var nodes = await TestNode.StartSynchronizedAsync(redis.Configuration, 2);
         var (a, b) = (nodes[0], nodes[1]);
         var version = 1;
@@ -200,10 +206,11 @@ public sealed class SharedMemoCacheValuesTests
         Assert.Equal("v3", await a.Cache.GetOrFetchAsync("two", Load, SharedValuesJsonContext.Default.String, Products));
     }
 
-    [RedisFact]
-    public async Task Values_and_memoized_responses_under_the_same_key_do_not_read_each_other()
+    [RedisTheory]
+    [MemberData(nameof(RedisDeployment.Topologies), MemberType = typeof(RedisDeployment))]
+    public async Task Values_and_memoized_responses_under_the_same_key_do_not_read_each_other(RedisTopology topology)
     {
-        await using var redis = await RedisServerFixture.StartAsync();
+        await using var redis = await RedisDeployment.StartAsync(topology);
         await using var a = await TestNode.StartAsync(redis.Configuration);
         await a.WaitUntilSynchronizedAsync();
         var seq = (await a.Invalidation.ReadSeqAsync(CancellationToken.None))!.Value;

@@ -9,10 +9,11 @@ namespace Coalesce.StackExchangeRedis.Tests;
 /// <summary>Several app instances (separate WebApplications, containers and multiplexers) on one Redis.</summary>
 public sealed class AcrossInstancesTests
 {
-    [RedisFact]
-    public async Task A_memoized_response_rendered_on_one_instance_serves_another_with_its_status_headers_body_and_remaining_ttl()
+    [RedisTheory]
+    [MemberData(nameof(RedisDeployment.Topologies), MemberType = typeof(RedisDeployment))]
+    public async Task A_memoized_response_rendered_on_one_instance_serves_another_with_its_status_headers_body_and_remaining_ttl(RedisTopology topology)
     {
-        await using var redis = await RedisServerFixture.StartAsync();
+        await using var redis = await RedisDeployment.StartAsync(topology);
         var catalog = new Catalog();
         var nodes = await WebNode.StartSynchronizedAsync(redis.Configuration, catalog, 2);
         await using var a = nodes[0];
@@ -25,7 +26,8 @@ public sealed class AcrossInstancesTests
         var connection = a.Services.GetRequiredService<RedisConnection>();
         var entries = new List<StackExchange.Redis.RedisKey>();
         await Eventually.TrueAsync(
-            async () => (entries = await connection.Multiplexer!.GetServers()[0].KeysAsync(pattern: "{" + connection.Options.KeyPrefix + "}:e:*").ToListAsync()).Count > 0,
+            async () => (entries = await connection.Multiplexer!.GetServers().ToAsyncEnumerable()
+                .SelectMany(server => server.KeysAsync(pattern: connection.Options.KeyPrefix + ":{*}:e")).ToListAsync()).Count > 0,
             "A stored its render in Redis");
         await connection.Multiplexer!.GetDatabase().KeyExpireAsync(Assert.Single(entries), TimeSpan.FromSeconds(58));
         var askedAt = DateTimeOffset.UtcNow;
@@ -57,10 +59,11 @@ public sealed class AcrossInstancesTests
         Assert.True(a.Stats.L2Writes >= 1);
     }
 
-    [RedisFact]
-    public async Task Identity_stays_partitioned_across_instances()
+    [RedisTheory]
+    [MemberData(nameof(RedisDeployment.Topologies), MemberType = typeof(RedisDeployment))]
+    public async Task Identity_stays_partitioned_across_instances(RedisTopology topology)
     {
-        await using var redis = await RedisServerFixture.StartAsync();
+        await using var redis = await RedisDeployment.StartAsync(topology);
         var nodes = await WebNode.StartSynchronizedAsync(redis.Configuration, new Catalog(), 2);
         await using var a = nodes[0];
         await using var b = nodes[1];
@@ -77,10 +80,11 @@ public sealed class AcrossInstancesTests
         Assert.Equal(1, a.MeRuns);
     }
 
-    [RedisFact]
-    public async Task A_write_on_one_instance_is_seen_by_an_immediate_read_on_every_other_50_times_in_a_row()
+    [RedisTheory]
+    [MemberData(nameof(RedisDeployment.Topologies), MemberType = typeof(RedisDeployment))]
+    public async Task A_write_on_one_instance_is_seen_by_an_immediate_read_on_every_other_50_times_in_a_row(RedisTopology topology)
     {
-        await using var redis = await RedisServerFixture.StartAsync();
+        await using var redis = await RedisDeployment.StartAsync(topology);
         var catalog = new Catalog();
         var nodes = await WebNode.StartSynchronizedAsync(redis.Configuration, catalog, 3);
         await using var n0 = nodes[0];
@@ -119,10 +123,11 @@ public sealed class AcrossInstancesTests
         Console.WriteLine($"PUT with read-your-writes across 3 instances: p50 {writeLatency[25]:F1} ms, max {writeLatency[^1]:F1} ms");
     }
 
-    [RedisFact]
-    public async Task A_direct_MemoCache_tag_invalidation_reaches_other_instances_and_nothing_is_published_twice()
+    [RedisTheory]
+    [MemberData(nameof(RedisDeployment.Topologies), MemberType = typeof(RedisDeployment))]
+    public async Task A_direct_MemoCache_tag_invalidation_reaches_other_instances_and_nothing_is_published_twice(RedisTopology topology)
     {
-        await using var redis = await RedisServerFixture.StartAsync();
+        await using var redis = await RedisDeployment.StartAsync(topology);
         var catalog = new Catalog();
         var nodes = await WebNode.StartSynchronizedAsync(redis.Configuration, catalog, 2);
         await using var a = nodes[0];
@@ -229,10 +234,11 @@ public sealed class AcrossInstancesTests
         Assert.Equal(runs, b.ProductRuns);
     }
 
-    [RedisFact]
-    public async Task The_stats_document_has_a_redis_object()
+    [RedisTheory]
+    [MemberData(nameof(RedisDeployment.Topologies), MemberType = typeof(RedisDeployment))]
+    public async Task The_stats_document_has_a_redis_object(RedisTopology topology)
     {
-        await using var redis = await RedisServerFixture.StartAsync();
+        await using var redis = await RedisDeployment.StartAsync(topology);
         var nodes = await WebNode.StartSynchronizedAsync(redis.Configuration, new Catalog(), 2);
         await using var a = nodes[0];
         await using var b = nodes[1];
@@ -250,7 +256,7 @@ public sealed class AcrossInstancesTests
             [
                 "connected", "breakerOpen", "synchronized", "l2Hits", "l2Misses", "l2Writes", "l2Oversize", "remoteWaits",
                 "leasesWon", "takeovers", "fillsPublished", "fillsReceived", "passes", "invalidationsPublished", "invalidationsReceived", "invalidationsDeferred", "ackTimeouts", "errors", "breakerOpenings",
-                "currentSeq",
+                "currentSeq", "unsynchronizedSince", "disconnectedSince",
             ],
             stats.EnumerateObject().Select(p => p.Name));
         Assert.True(stats.GetProperty("connected").GetBoolean());
@@ -263,12 +269,15 @@ public sealed class AcrossInstancesTests
         Assert.Equal(0, a.Stats.FillsPublished);                      // with nobody waiting for it
         Assert.Equal(1, stats.GetProperty("invalidationsPublished").GetInt64());
         Assert.True(stats.GetProperty("currentSeq").GetInt64() >= 1);
+        Assert.Equal(JsonValueKind.Null, stats.GetProperty("unsynchronizedSince").ValueKind);
+        Assert.Equal(JsonValueKind.Null, stats.GetProperty("disconnectedSince").ValueKind);
     }
 
-    [RedisFact]
-    public async Task A_malformed_second_level_payload_is_a_logged_miss()
+    [RedisTheory]
+    [MemberData(nameof(RedisDeployment.Topologies), MemberType = typeof(RedisDeployment))]
+    public async Task A_malformed_second_level_payload_is_a_logged_miss(RedisTopology topology)
     {
-        await using var redis = await RedisServerFixture.StartAsync();
+        await using var redis = await RedisDeployment.StartAsync(topology);
         var nodes = await WebNode.StartSynchronizedAsync(redis.Configuration, new Catalog(), 2);
         await using var a = nodes[0];
         await using var b = nodes[1];

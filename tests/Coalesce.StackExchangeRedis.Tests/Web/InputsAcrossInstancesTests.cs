@@ -16,7 +16,7 @@ public sealed class InputsAcrossInstancesTests
     public async Task An_instance_waiting_on_another_does_not_take_its_answer_for_another_tenant(bool memoized)
     {
         await using var redis = await RedisServerFixture.StartAsync();
-        var run = await TwoInstancesAsync(redis, "acme", "globex", memoized);
+        var run = await TwoInstancesAsync(redis.Configuration, "acme", "globex", memoized);
         await using var nodes = run.Nodes;
 
         Assert.Equal(("report for acme", "report for globex"), (run.OnA, run.OnB));
@@ -27,11 +27,12 @@ public sealed class InputsAcrossInstancesTests
         Assert.Equal("report for globex", await ReadAsync(nodes[0], "globex"));
     }
 
-    [RedisFact]
-    public async Task Instances_share_one_execution_when_the_tenant_is_the_same()
+    [RedisTheory]
+    [MemberData(nameof(RedisDeployment.Topologies), MemberType = typeof(RedisDeployment))]
+    public async Task Instances_share_one_execution_when_the_tenant_is_the_same(RedisTopology topology)
     {
-        await using var redis = await RedisServerFixture.StartAsync();
-        var run = await TwoInstancesAsync(redis, "acme", "acme", memoized: false);
+        await using var redis = await RedisDeployment.StartAsync(topology);
+        var run = await TwoInstancesAsync(redis.Configuration, "acme", "acme", memoized: false);
         await using var nodes = run.Nodes;
 
         Assert.Equal(("report for acme", "report for acme"), (run.OnA, run.OnB));
@@ -43,11 +44,11 @@ public sealed class InputsAcrossInstancesTests
     /// for the same key; then A's execution is let go. The caller disposes the nodes.
     /// </summary>
     private static async Task<(Nodes<WebNode> Nodes, string OnA, string OnB, int Executions)> TwoInstancesAsync(
-        RedisServerFixture redis, string tenantOnA, string tenantOnB, bool memoized)
+        string redis, string tenantOnA, string tenantOnB, bool memoized)
     {
         var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var executions = 0;
-        var nodes = await WebNode.StartSynchronizedAsync(redis.Configuration, new Catalog(), 2, endpoints: _ => app =>
+        var nodes = await WebNode.StartSynchronizedAsync(redis, new Catalog(), 2, endpoints: _ => app =>
             app.MapGet("/report", async (HttpContext context) =>
                 {
                     Interlocked.Increment(ref executions);

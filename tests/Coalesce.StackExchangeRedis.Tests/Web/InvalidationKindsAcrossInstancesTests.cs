@@ -9,8 +9,9 @@ namespace Coalesce.StackExchangeRedis.Tests;
 /// </summary>
 public sealed class InvalidationKindsAcrossInstancesTests
 {
-    [RedisFact]
-    public Task A_key_invalidation_evicts_that_key_on_every_instance_and_in_the_shared_level() => RunAsync(async (catalog, nodes) =>
+    [RedisTheory]
+    [MemberData(nameof(RedisDeployment.Topologies), MemberType = typeof(RedisDeployment))]
+    public Task A_key_invalidation_evicts_that_key_on_every_instance_and_in_the_shared_level(RedisTopology topology) => RunAsync(topology, async (catalog, nodes) =>
     {
         var (a, b, c) = (nodes[0], nodes[1], nodes[2]);
         var key = KeyOf(a, "/products/1");
@@ -32,8 +33,9 @@ public sealed class InvalidationKindsAcrossInstancesTests
         Assert.All([b, c], n => Assert.Equal(1, n.Stats.InvalidationsReceived));
     });
 
-    [RedisFact]
-    public Task A_pattern_invalidation_evicts_matching_keys_on_every_instance_and_every_shared_entry_before_it() => RunAsync(async (catalog, nodes) =>
+    [RedisTheory]
+    [MemberData(nameof(RedisDeployment.Topologies), MemberType = typeof(RedisDeployment))]
+    public Task A_pattern_invalidation_evicts_matching_keys_on_every_instance_and_every_shared_entry_before_it(RedisTopology topology) => RunAsync(topology, async (catalog, nodes) =>
     {
         var (a, b, c) = (nodes[0], nodes[1], nodes[2]);
         catalog.Bump(1);
@@ -53,8 +55,9 @@ public sealed class InvalidationKindsAcrossInstancesTests
         Assert.Equal(0, c.ProductRuns);
     });
 
-    [RedisFact]
-    public Task A_clear_empties_every_instance_and_the_shared_level() => RunAsync(async (catalog, nodes) =>
+    [RedisTheory]
+    [MemberData(nameof(RedisDeployment.Topologies), MemberType = typeof(RedisDeployment))]
+    public Task A_clear_empties_every_instance_and_the_shared_level(RedisTopology topology) => RunAsync(topology, async (catalog, nodes) =>
     {
         var (a, b, c) = (nodes[0], nodes[1], nodes[2]);
         catalog.Bump(1);
@@ -69,8 +72,9 @@ public sealed class InvalidationKindsAcrossInstancesTests
         Assert.Equal(1, c.ProductRuns);
     });
 
-    [RedisFact]
-    public Task A_malformed_pattern_fails_on_the_caller_and_nothing_is_published() => RunAsync(async (_, nodes) =>
+    [RedisTheory]
+    [MemberData(nameof(RedisDeployment.Topologies), MemberType = typeof(RedisDeployment))]
+    public Task A_malformed_pattern_fails_on_the_caller_and_nothing_is_published(RedisTopology topology) => RunAsync(topology, async (_, nodes) =>
     {
         var (a, b) = (nodes[0], nodes[1]);
 
@@ -127,9 +131,9 @@ public sealed class InvalidationKindsAcrossInstancesTests
     }
 
     /// <summary>Three synchronized instances; A renders products 1 and 2, and B and C hold them from the second level.</summary>
-    private static async Task RunAsync(Func<Catalog, IReadOnlyList<WebNode>, Task> test)
+    private static async Task RunAsync(RedisTopology topology, Func<Catalog, IReadOnlyList<WebNode>, Task> test)
     {
-        await using var redis = await RedisServerFixture.StartAsync();
+        await using var redis = await RedisDeployment.StartAsync(topology);
         var catalog = new Catalog();
         await using var nodes = await WebNode.StartSynchronizedAsync(redis.Configuration, catalog, 3);
         foreach (var node in nodes)

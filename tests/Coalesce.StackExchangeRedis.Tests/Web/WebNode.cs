@@ -74,10 +74,13 @@ internal sealed class WebNode : IAsyncDisposable
     /// <summary>How often this instance ran <c>GET /me</c>'s handler.</summary>
     public int MeRuns => Volatile.Read(ref _meRuns);
 
-    /// <summary>Starts an instance; <paramref name="endpoints"/> maps a test's own endpoints beside the catalog's.</summary>
+    /// <summary>
+    /// Starts an instance; <paramref name="endpoints"/> maps a test's own endpoints beside the catalog's, and
+    /// <paramref name="services"/> adds a test's own services.
+    /// </summary>
     public static async Task<WebNode> StartAsync(
         string redis, Catalog catalog, Action<RedisCoalescingOptions>? configure = null, Action<WebApplication>? endpoints = null,
-        Action<RequestCoalescingOptions>? coalescing = null)
+        Action<RequestCoalescingOptions>? coalescing = null, Action<IServiceCollection>? services = null)
     {
         var logs = new LogSink();
         var builder = WebApplication.CreateSlimBuilder();
@@ -95,6 +98,7 @@ internal sealed class WebNode : IAsyncDisposable
             TestNode.UseFastTimings(o, redis);
             configure?.Invoke(o);
         });
+        services?.Invoke(builder.Services);
 
         var app = builder.Build();
         var node = default(WebNode);
