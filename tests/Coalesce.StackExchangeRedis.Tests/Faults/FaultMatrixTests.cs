@@ -8,7 +8,7 @@ namespace Coalesce.StackExchangeRedis.Tests;
 /// Issue 26's fault matrix, bounded (about 6 s a row): three instances, a writer cycling over them (a PUT, then a GET
 /// of the same product on every instance), one fault on instance A's link or on Redis for 2 s. Counted: stale reads
 /// after a 2xx (must be 0), writes answered 503, failed reads, and the time from the fault's end until every instance
-/// is synchronized again. The figures are printed for the package README's table.
+/// is synchronized again. The figures are printed for the table in docs/across-instances.md ("Under faults").
 /// </summary>
 public sealed class FaultMatrixTests(ITestOutputHelper output)
 {
