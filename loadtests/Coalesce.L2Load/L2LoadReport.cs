@@ -21,6 +21,10 @@ internal sealed record RoundResult(
 
     /// <summary>Reads that missed plus writes that did not store: each one is a budget overrun, a failure or the breaker.</summary>
     public long Failed => (Gets - Hits) + (Sets - Stored);
+
+    /// <summary>Each node's CPU time per successful operation, in microseconds: what an operation costs that node.</summary>
+    public IReadOnlyList<double> RedisMicrosecondsPerOperation =>
+        [.. RedisCpuSeconds.Select(s => Hits + Stored == 0 ? 0 : s * 1e6 / (Hits + Stored))];
 }
 
 /// <summary>The figures of a run: per round, the median per topology, the ratio three/one, the keys per master.</summary>
@@ -65,13 +69,14 @@ internal static class L2LoadReport
         var c = CultureInfo.InvariantCulture;
         var text = new StringBuilder();
         text.Append(c, $"`{settings.CommandLine()}`").AppendLine().AppendLine();
-        text.AppendLine("| topology | round | ops/s | gets | sets | failed | Redis CPU per node (cores) | client CPU (cores) |");
-        text.AppendLine("| --- | ---: | ---: | ---: | ---: | ---: | --- | ---: |");
+        text.AppendLine("| topology | round | ops/s | gets | sets | failed | Redis CPU per node (cores) | Redis CPU per op per node (µs) | client CPU (cores) |");
+        text.AppendLine("| --- | ---: | ---: | ---: | ---: | ---: | --- | --- | ---: |");
         foreach (var r in rounds)
         {
             var seconds = r.Elapsed.TotalSeconds;
             var redis = string.Join(" / ", r.RedisCpuSeconds.Select(s => (s / seconds).ToString("0.00", c)));
-            text.Append(c, $"| {r.Topology} | {r.Round} | {r.OperationsPerSecond:N0} | {r.Gets:N0} | {r.Sets:N0} | {r.Failed:N0} | {redis} | {r.ClientCpuSeconds / seconds:0.00} |").AppendLine();
+            var perOperation = string.Join(" / ", r.RedisMicrosecondsPerOperation.Select(us => us.ToString("0.0", c)));
+            text.Append(c, $"| {r.Topology} | {r.Round} | {r.OperationsPerSecond:N0} | {r.Gets:N0} | {r.Sets:N0} | {r.Failed:N0} | {redis} | {perOperation} | {r.ClientCpuSeconds / seconds:0.00} |").AppendLine();
         }
 
         text.AppendLine();
