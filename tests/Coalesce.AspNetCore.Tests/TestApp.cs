@@ -60,6 +60,9 @@ internal sealed class TestApp : IAsyncDisposable
     /// <summary>Requests that joined another's flight so far.</summary>
     public long Joins => _app.Services.GetRequiredService<RequestFlights>().Joins;
 
+    /// <summary>Followers that streamed a leader's body as it was written, over every endpoint (the stats' <c>streamed</c>).</summary>
+    public long Streamed => Stats.GetSnapshot().Endpoints.Sum(e => e.Streamed);
+
     public MemoCache Cache => _app.Services.GetRequiredService<MemoCache>();
 
     public static async Task<TestApp> StartAsync(

@@ -30,14 +30,6 @@ internal sealed class RequestFlights
     /// <summary>Requests that joined another's flight to wait for it, so far.</summary>
     public long Joins => _joins.Value;
 
-    private readonly StripedCounter _streams = new();
-
-    /// <summary>Followers that streamed a leader's body as it was written, so far.</summary>
-    public long Streams => _streams.Value;
-
-    /// <summary>Counts a follower that streams its leader's body.</summary>
-    public void Streamed() => _streams.Increment();
-
     /// <summary>Counts a request that joins a flight (followers only: a leader, the common case, counts nothing here).</summary>
     public void Joined() => _joins.Increment();
 

@@ -211,7 +211,6 @@ internal sealed class RequestFollower(RequestPath path, FlightLeader leader, Sta
 
         counters.Hit();
         counters.Streamed();
-        path.Flights.Streamed();
         path.SetCacheStatus(context, CacheStatus.Collapsed);
         head.WriteHead(context.Response);
         var aborted = context.RequestAborted;

@@ -21,7 +21,6 @@ internal sealed class FlightBody
     private readonly long _lag;
     private long _length;
     private long _retainedFrom;
-    private int _readers;
     private bool _closedToJoiners;
     private State _state;
     private TaskCompletionSource? _progress;
@@ -72,9 +71,6 @@ internal sealed class FlightBody
     /// <summary>The bytes the leader has written so far.</summary>
     public long Length => Volatile.Read(ref _length);
 
-    /// <summary>Followers attached so far.</summary>
-    public int Readers => Volatile.Read(ref _readers);
-
     /// <summary>
     /// Attaches a follower, reading from the first byte. One that was already waiting when the body started attaches
     /// while the first byte is still kept (its wake-up may come after the leader wrote past the bound); one that joins
@@ -86,13 +82,7 @@ internal sealed class FlightBody
     {
         lock (_gate)
         {
-            if (_state == State.Failed || _retainedFrom > 0 || (!waitedForStart && (_closedToJoiners || _length > _joinBound)))
-            {
-                return false;
-            }
-
-            _readers++;
-            return true;
+            return _state != State.Failed && _retainedFrom == 0 && (waitedForStart || (!_closedToJoiners && _length <= _joinBound));
         }
     }
 

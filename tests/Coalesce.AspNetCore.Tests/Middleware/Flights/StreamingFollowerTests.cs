@@ -5,7 +5,6 @@ using Microsoft.AspNetCore.Builder;
 using System.IO.Compression;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.ResponseCompression;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace Coalesce.AspNetCore.Tests.Middleware.Flights;
 
@@ -84,7 +83,7 @@ public sealed class StreamingFollowerTests
 
         Assert.Equal("first part;the rest.", await (await leader).Content.ReadAsStringAsync());
         Assert.Equal(1, endpoint.Start.Executions);
-        Assert.Equal(Followers, app.Services.GetRequiredService<RequestFlights>().Streams);
+        Assert.Equal(Followers, app.Streamed);
         var counts = Assert.Single(app.Stats.GetSnapshot().Endpoints, e => e.Route == "/report");
         Assert.Equal(Followers, counts.Streamed);
         Assert.Equal(Followers, counts.Collapsed);
@@ -143,7 +142,7 @@ public sealed class StreamingFollowerTests
         Assert.Equal("first part;" + big, body);
         Assert.Equal(big, await new StreamReader(leaderStream).ReadToEndAsync().WaitAsync(TestApp.Patience));
         Assert.Equal(1, executions);
-        Assert.Equal(1, app.Services.GetRequiredService<RequestFlights>().Streams);
+        Assert.Equal(1, app.Streamed);
     }
 
     [Theory]
@@ -225,7 +224,7 @@ public sealed class StreamingFollowerTests
         Assert.Equal("first part;the rest.".Length, head.Content.Headers.ContentLength);
         await (await leader).Content.ReadAsStringAsync();
         Assert.Equal(1, endpoint.Start.Executions);
-        Assert.Equal(1, app.Services.GetRequiredService<RequestFlights>().Streams);
+        Assert.Equal(1, app.Streamed);
     }
 
     [Fact]
@@ -251,7 +250,7 @@ public sealed class StreamingFollowerTests
         Assert.Equal("the rest.", await new StreamReader(sameStream).ReadToEndAsync().WaitAsync(TestApp.Patience));
         Assert.Equal("tenant globex;the rest.", await (await other.WaitAsync(TestApp.Patience)).Content.ReadAsStringAsync());
         Assert.Equal("tenant acme;the rest.", await (await leader).Content.ReadAsStringAsync());
-        Assert.Equal(1, app.Services.GetRequiredService<RequestFlights>().Streams);
+        Assert.Equal(1, app.Streamed);
     }
 
     [Fact]
@@ -313,7 +312,7 @@ public sealed class StreamingFollowerTests
         var stalled = app.Client.GetAsync("/big", HttpCompletionOption.ResponseHeadersRead);
         await app.WaitForFollowersAsync(2);
         gate.Open();
-        await TestApp.WaitUntilAsync(() => app.Services.GetRequiredService<RequestFlights>().Streams == 2, "2 streaming followers");
+        await TestApp.WaitUntilAsync(() => app.Streamed == 2, "2 streaming followers");
         attached.SetResult();
 
         var leaderBody = ReadAllAsync(await leader.WaitAsync(TestApp.Patience));
@@ -380,7 +379,7 @@ public sealed class StreamingFollowerTests
         await app.WaitForFollowersAsync(5);
         endpoint.Start.Open();
         var responses = await Task.WhenAll(followers).WaitAsync(TestApp.Patience);
-        await TestApp.WaitUntilAsync(() => app.Services.GetRequiredService<RequestFlights>().Streams == 5, "5 streaming followers");
+        await TestApp.WaitUntilAsync(() => app.Streamed == 5, "5 streaming followers");
         endpoint.Rest.SetResult();
 
         foreach (var response in responses.Append(await leader))
