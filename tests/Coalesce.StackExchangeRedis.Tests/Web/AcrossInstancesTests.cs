@@ -144,11 +144,18 @@ public sealed class AcrossInstancesTests
 
         // InvalidatesTags publishes once (itself, awaited), and B applying it publishes nothing.
         (await b.Client.PutAsync("/products/4", null)).Dispose();
-        await Task.Delay(300);
-        Assert.Equal(1, a.Stats.InvalidationsPublished);
-        Assert.Equal(1, b.Stats.InvalidationsPublished);
-        Assert.Equal(1, a.Stats.InvalidationsReceived);
-        Assert.Equal(1, b.Stats.InvalidationsReceived);
+
+        // A fence instead of a wait: each instance publishes one more invalidation (of a tag nobody holds) and waits
+        // until the other received it. Pub/sub keeps one publisher's order, so an echo either made on applying the
+        // other's invalidations would have arrived before the fence; the fences are the only publications added.
+        Assert.Equal(0, await a.Cache.InvalidateByTagAsync("fence"));
+        await Eventually.TrueAsync(() => b.Stats.InvalidationsReceived >= 2, "B received A's fence");
+        Assert.Equal(0, await b.Cache.InvalidateByTagAsync("fence"));
+        await Eventually.TrueAsync(() => a.Stats.InvalidationsReceived >= 2, "A received B's fence");
+        Assert.Equal(1 + 1, a.Stats.InvalidationsPublished);
+        Assert.Equal(1 + 1, b.Stats.InvalidationsPublished);
+        Assert.Equal(1 + 1, a.Stats.InvalidationsReceived);
+        Assert.Equal(1 + 1, b.Stats.InvalidationsReceived);
     }
 
     [RedisFact]
