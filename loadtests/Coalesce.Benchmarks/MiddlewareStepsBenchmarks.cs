@@ -13,6 +13,8 @@ namespace Coalesce.Benchmarks;
 /// What each step of the middleware's unique-key path costs on its own, for one request (in process): deciding the
 /// request is eligible, building its key, starting and settling its flight, copying its response, and counting it.
 /// The sum is close to what <see cref="MiddlewareBenchmarks"/> measures for the whole path over the endpoint alone.
+/// <see cref="Recorded"/> runs each step as an app runs it, with the input recording in place (the start-up filter's
+/// <see cref="RequestInputs"/>), and without.
 /// </summary>
 [MemoryDiagnoser]
 public class MiddlewareStepsBenchmarks
@@ -23,6 +25,10 @@ public class MiddlewareStepsBenchmarks
     private CoalescingStatsRegistry _stats = null!;
     private SharedCall _calls = null!;
     private int _id;
+
+    /// <summary>Whether the request has the input recording in place, as every request of an app has.</summary>
+    [Params(false, true)]
+    public bool Recorded { get; set; }
 
     [GlobalSetup]
     public void Setup()
@@ -42,6 +48,11 @@ public class MiddlewareStepsBenchmarks
         request.Headers.Accept = "application/json";
         _context.Response.Body = Stream.Null;
         _context.SetEndpoint(endpoint);
+        if (Recorded)
+        {
+            RequestInputs.Install(_context);
+            RequestInputs.Of(_context)!.Enter();
+        }
     }
 
     [Benchmark(Description = "eligibility")]

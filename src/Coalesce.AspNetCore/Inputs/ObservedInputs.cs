@@ -21,7 +21,7 @@ internal sealed class ObservedInputs(ObservedInput[] inputs)
     /// </summary>
     public RequestInput? FindDifference(HttpContext context)
     {
-        var recorder = context.Features.Get<RequestInputs>();
+        var recorder = RequestInputs.Of(context);
         foreach (var (input, value) in Inputs)
         {
             if (!StringValues.Equals(value, RequestInputs.ValueOf(context, recorder, input)))

@@ -79,6 +79,21 @@ internal sealed partial class RequestInputs
     /// <summary>The request headers as sent, read without recording.</summary>
     public IHeaderDictionary Headers => _request.Headers;
 
+    /// <summary>
+    /// The recorder of <paramref name="context"/>'s request, if it has one. Found through the request feature it stands
+    /// in for, which a server keeps in a field (Kestrel), before the feature collection's search for a type of its own.
+    /// </summary>
+    public static RequestInputs? Of(HttpContext context) =>
+        context.Features.Get<IHttpRequestFeature>() as RequestInputs ?? context.Features.Get<RequestInputs>();
+
+    /// <summary>
+    /// The request headers for Coalesce's own reads (eligibility, validators, the key): the server's own dictionary, not
+    /// the recording view. Nothing Coalesce reads is the app's input, and on Kestrel a typed property (<c>Range</c>,
+    /// <c>Host</c>) stays a field read, where through the view it is a lookup by name.
+    /// </summary>
+    public static IHeaderDictionary UnrecordedHeaders(HttpContext context) =>
+        context.Features.Get<IHttpRequestFeature>() is RequestInputs inputs ? inputs._request.Headers : context.Request.Headers;
+
     /// <summary>Puts the recording views in place over <paramref name="context"/>'s request features.</summary>
     public static void Install(HttpContext context)
     {

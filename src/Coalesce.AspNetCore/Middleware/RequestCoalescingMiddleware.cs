@@ -86,7 +86,7 @@ internal sealed class RequestCoalescingMiddleware
         }
 
         // What middleware in front read is settled; Coalesce's own reads are not the app's.
-        context.Features.Get<RequestInputs>()?.Enter();
+        RequestInputs.Of(context)?.Enter();
         var state = _endpoints.GetOrAdd(endpoint, static (e, self) => self.CreateState(e), this);
         if (state.InvalidatesTags.Length > 0)
         {
@@ -126,16 +126,17 @@ internal sealed class RequestCoalescingMiddleware
             return false;
         }
 
-        if (request.ContentLength > 0 || request.Headers.TransferEncoding.Count > 0 ||
+        var headers = RequestInputs.UnrecordedHeaders(context);
+        if (headers.ContentLength > 0 || headers.TransferEncoding.Count > 0 ||
             context.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody == true)
         {
             return false;
         }
 
-        return request.Headers.Upgrade.Count == 0 &&
+        return headers.Upgrade.Count == 0 &&
                context.Features.Get<IHttpUpgradeFeature>()?.IsUpgradableRequest != true &&
                context.Features.Get<IHttpExtendedConnectFeature>()?.IsExtendedConnect != true &&
-               !AcceptsEventStream(request.Headers.Accept);
+               !AcceptsEventStream(headers.Accept);
     }
 
     /// <summary>A client asking for an event stream wants a stream of its own; nobody should wait on it.</summary>
@@ -213,8 +214,8 @@ internal sealed class RequestCoalescingMiddleware
     {
         // A request with validators or a range would get its own kind of answer from the endpoint, which nobody
         // else could use: it never leads, but a shared execution already running can answer it.
-        var request = context.Request;
-        if (request.Headers.Range.Count > 0 || HttpPreconditions.IsConditional(request.Headers))
+        var headers = RequestInputs.UnrecordedHeaders(context);
+        if (headers.Range.Count > 0 || HttpPreconditions.IsConditional(headers))
         {
             return _follower.FollowOnlyAsync(context, state, key, counters);
         }

@@ -57,7 +57,7 @@ internal sealed class RequestPath(
             return;
         }
 
-        var refused = status is CacheStatus.Miss or CacheStatus.Bypass ? context.Features.Get<RequestInputs>()?.Refused : null;
+        var refused = status is CacheStatus.Miss or CacheStatus.Bypass ? RequestInputs.Of(context)?.Refused : null;
         if (emit)
         {
             CacheStatus.Set(context.Response, CacheStatusName, refused is { } input ? CacheStatus.InputDiffers(status, input) : status);
@@ -118,7 +118,7 @@ internal sealed class RequestPath(
     /// </summary>
     public bool CanAnswer(CapturedResponse response, HttpContext context, EndpointState state)
     {
-        if (!response.CanAnswer(context.Request))
+        if (!response.CanAnswer(context))
         {
             return false;
         }
@@ -132,7 +132,7 @@ internal sealed class RequestPath(
         var counters = state.CountersFor(context.Request.Method);
         counters.Metrics?.ServerRefused(counters, differs);
         CoalescingLog.InputDiffered(Logger, state.Name, differs.ToString());
-        if (context.Features.Get<RequestInputs>() is { } inputs)
+        if (RequestInputs.Of(context) is { } inputs)
         {
             inputs.Refused = differs;
         }

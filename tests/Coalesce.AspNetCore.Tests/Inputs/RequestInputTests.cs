@@ -124,6 +124,45 @@ public sealed class RequestInputTests
         Assert.Equal(new ObservedInput(new RequestInput(InputKind.Header, "X-Tenant"), "acme"), Assert.Single(observed.Inputs));
     }
 
+    [Fact]
+    public void Coalesce_finds_the_recorder_and_reads_the_servers_own_headers_even_when_the_request_feature_was_wrapped()
+    {
+        var context = new DefaultHttpContext();
+        var server = context.Request.Headers;
+        server["X-Tenant"] = "acme";
+        RequestInputs.Install(context);
+        var inputs = context.Features.GetRequiredFeature<RequestInputs>();
+
+        // Found through the request feature it stands in for, and Coalesce's reads skip the recording view.
+        Assert.Same(inputs, RequestInputs.Of(context));
+        Assert.Same(server, RequestInputs.UnrecordedHeaders(context));
+        Assert.NotSame(server, context.Request.Headers);
+        inputs.Enter();
+        inputs.StartRecording();
+        _ = RequestInputs.UnrecordedHeaders(context)["X-Tenant"];
+        inputs.StopRecording();
+        Assert.Null(inputs.Collect(context, State()));
+
+        // Middleware in front replaced the request feature with one of its own: the recorder is still found (by its
+        // own type), and the headers read are the request's, through whatever stands in front of them.
+        var wrapped = new HttpRequestFeature { Headers = context.Request.Headers, Method = "GET" };
+        context.Features.Set<IHttpRequestFeature>(wrapped);
+        Assert.Same(inputs, RequestInputs.Of(context));
+        Assert.Same(wrapped.Headers, RequestInputs.UnrecordedHeaders(context));
+        Assert.Equal("acme", RequestInputs.UnrecordedHeaders(context)["X-Tenant"]);
+    }
+
+    [Fact]
+    public void Without_the_start_up_filter_there_is_no_recorder_and_the_headers_are_the_requests()
+    {
+        var context = new DefaultHttpContext();
+        context.Request.Headers.Host = "example.com";
+
+        Assert.Null(RequestInputs.Of(context));
+        Assert.Same(context.Request.Headers, RequestInputs.UnrecordedHeaders(context));
+        Assert.Equal("example.com", RequestInputs.UnrecordedHeaders(context).Host);
+    }
+
     private static RequestInputs Recording(HttpContext context)
     {
         RequestInputs.Install(context);

@@ -121,7 +121,7 @@ internal sealed class FlightLeader : ResponseCapture.IFanOutHost
             context.Features.Set(capture);
         }
 
-        var inputs = context.Features.Get<RequestInputs>();
+        var inputs = RequestInputs.Of(context);
         var run = new LeaderRun(context, state, flight, counters, startSeq, original, hold, entryHeaders, capture, inputs);
         Task endpoint;
         inputs?.StartRecording();
@@ -329,7 +329,7 @@ internal sealed class FlightLeader : ResponseCapture.IFanOutHost
         }
 
         // What the endpoint read so far outside its key; a follower with other values of these never starts streaming.
-        var inputs = context.Features.Get<RequestInputs>()?.Collect(context, state);
+        var inputs = RequestInputs.Of(context)?.Collect(context, state);
         body.Head = CapturedResponseFactory.CaptureHead(context, capture, capture.EntryHeaders, inputs);
         capture.Flight!.StartBody(body);
     }

@@ -178,7 +178,7 @@ internal sealed class RequestFollower(RequestPath path, FlightLeader leader, Sta
             return Next.Done;
         }
 
-        if (result.Kind == FlightOutcomeKind.Shared && canTakeOver && result.Response!.CanAnswer(context.Request))
+        if (result.Kind == FlightOutcomeKind.Shared && canTakeOver && result.Response!.CanAnswer(context))
         {
             // Only its inputs differ: the followers with this request's values go on together.
             return Next.Rekey;

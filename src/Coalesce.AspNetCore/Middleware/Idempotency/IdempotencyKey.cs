@@ -73,7 +73,7 @@ internal static class IdempotencyKey
         RequestKeyBuilder.Append(ref text, context.Request.Method);
         RequestKeyBuilder.Append(ref text, state.Name);
         RequestKeyBuilder.Append(ref text, key);
-        RequestKeyBuilder.AppendIdentity(ref text, context, state.IdentityHeaders, state.IdentityHeaderReaders);
+        RequestKeyBuilder.AppendIdentity(ref text, context, RequestInputs.UnrecordedHeaders(context), state.IdentityHeaders, state.IdentityHeaderReaders);
         var chars = text.ToStringAndClear();
 
         Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];

@@ -16,6 +16,11 @@ namespace Coalesce.AspNetCore;
 /// name, so their order in the URL doesn't matter), the vary headers it sent, and a hash of the caller's identity.
 /// Every part is written with its length, so no value can run into the next and make two different requests meet.
 /// </summary>
+/// <remarks>
+/// Its stack buffers (the key, the identity, the query's parameters, the hash) are written before they are read, so the
+/// runtime need not zero them first: about 1.3 KB of clearing on every request (<see cref="SkipLocalsInitAttribute"/>).
+/// </remarks>
+[SkipLocalsInit]
 internal static class RequestKeyBuilder
 {
     private const int IdentityHashBytes = 16;
@@ -26,10 +31,12 @@ internal static class RequestKeyBuilder
         var policy = endpoint.Policy;
         var key = new DefaultInterpolatedStringHandler(0, 0, CultureInfo.InvariantCulture, stackalloc char[256]);
 
+        // Coalesce's own reads: the server's headers, not the recording view (whose typed properties read by name).
+        var headers = RequestInputs.UnrecordedHeaders(context);
         Append(ref key, request.Method);
         Append(ref key, request.Scheme);
         // The Host header as sent (HttpRequest.Host would parse it into a HostString first, on every request).
-        AppendValues(ref key, request.Headers.Host);
+        AppendValues(ref key, headers.Host);
         Append(ref key, request.PathBase.Value);
 
         if (policy.KeyFunction is { } keyFunction)
@@ -53,7 +60,6 @@ internal static class RequestKeyBuilder
             Append(ref key, Convert.ToString(request.RouteValues[name], CultureInfo.InvariantCulture));
         }
 
-        var headers = request.Headers;
         var varyBy = endpoint.VaryByHeaders;
         var readers = endpoint.VaryByHeaderReaders;
         for (var i = 0; i < varyBy.Length; i++)
@@ -63,13 +69,13 @@ internal static class RequestKeyBuilder
 
         if (endpoint.VaryByIdentity)
         {
-            AppendIdentity(ref key, context, endpoint.IdentityHeaders, endpoint.IdentityHeaderReaders);
+            AppendIdentity(ref key, context, headers, endpoint.IdentityHeaders, endpoint.IdentityHeaderReaders);
         }
 
         // What the endpoint was seen to read outside the key (RequestInputs): requests that differ in it don't meet.
         if (endpoint.Inputs.Learned is { Length: > 0 } learned)
         {
-            var recorder = context.Features.Get<RequestInputs>();
+            var recorder = RequestInputs.Of(context);
             foreach (var input in learned)
             {
                 key.AppendLiteral("I");
@@ -265,11 +271,14 @@ internal static class RequestKeyBuilder
     /// client certificate's thumbprint. Anonymous callers without any of these share <c>I-</c>.
     /// </summary>
     internal static void AppendIdentity(
-        ref DefaultInterpolatedStringHandler key, HttpContext context, string[] identityHeaders, Func<IHeaderDictionary, StringValues>[] readers)
+        ref DefaultInterpolatedStringHandler key,
+        HttpContext context,
+        IHeaderDictionary headers,
+        string[] identityHeaders,
+        Func<IHeaderDictionary, StringValues>[] readers)
     {
         var text = new DefaultInterpolatedStringHandler(0, 0, CultureInfo.InvariantCulture, stackalloc char[256]);
         var any = false;
-        var headers = context.Request.Headers;
         for (var i = 0; i < identityHeaders.Length; i++)
         {
             var values = readers[i](headers);

@@ -119,13 +119,13 @@ internal sealed class CapturedResponse : ICacheSizeAware
     public ObservedInputs? Inputs { get; init; }
 
     /// <summary>
-    /// Whether this response can answer <paramref name="request"/> exactly as the endpoint would. Only a ranged
+    /// Whether this response can answer <paramref name="context"/>'s request exactly as the endpoint would. Only a ranged
     /// request can fail this: the endpoint serves ranges, but the body is compressed (the endpoint would have sent
     /// the plain range) or the request is a HEAD.
     /// </summary>
-    public bool CanAnswer(HttpRequest request) =>
-        request.Headers.Range.Count == 0 || StatusCode != StatusCodes.Status200OK || !ServesRanges ||
-        (!IsEncoded && HttpMethods.IsGet(request.Method));
+    public bool CanAnswer(HttpContext context) =>
+        RequestInputs.UnrecordedHeaders(context).Range.Count == 0 || StatusCode != StatusCodes.Status200OK || !ServesRanges ||
+        (!IsEncoded && HttpMethods.IsGet(context.Request.Method));
 
     /// <summary>Writes the answer to <paramref name="context"/>'s own request: this response, a 304, a 412 or a range of it.</summary>
     /// <param name="context">The request to answer.</param>
@@ -138,6 +138,7 @@ internal sealed class CapturedResponse : ICacheSizeAware
     public Task ReplayAsync(HttpContext context, DateTimeOffset now, bool stored, CancellationToken cancellationToken)
     {
         var request = context.Request;
+        var requestHeaders = RequestInputs.UnrecordedHeaders(context);
         var response = context.Response;
         if (stored && RenderedAt is { } rendered)
         {
@@ -146,7 +147,7 @@ internal sealed class CapturedResponse : ICacheSizeAware
 
         if (StatusCode is >= 200 and < 300)
         {
-            var precondition = HttpPreconditions.Evaluate(request.Headers, ETag, LastModified, now);
+            var precondition = HttpPreconditions.Evaluate(requestHeaders, ETag, LastModified, now);
             if (precondition is HttpPreconditions.Result.NotModified or HttpPreconditions.Result.PreconditionFailed)
             {
                 response.StatusCode = precondition == HttpPreconditions.Result.NotModified
@@ -165,8 +166,8 @@ internal sealed class CapturedResponse : ICacheSizeAware
             return Task.CompletedTask;
         }
 
-        if (StatusCode == StatusCodes.Status200OK && ServesRanges && request.Headers.Range.Count > 0 &&
-            ByteRanges.TryParse(request.Headers, Body.Length, ETag, LastModified, out var range))
+        if (StatusCode == StatusCodes.Status200OK && ServesRanges && requestHeaders.Range.Count > 0 &&
+            ByteRanges.TryParse(requestHeaders, Body.Length, ETag, LastModified, out var range))
         {
             if (range is null)
             {
