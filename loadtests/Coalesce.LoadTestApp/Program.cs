@@ -78,6 +78,11 @@ app.MapPost("/_backend/up", () =>
 }).DisableCoalescing();
 app.MapGet("/_ready", () => Results.Text("ready")).DisableCoalescing();
 
+// The process's garbage collections and allocated bytes so far: a run's difference over its requests is what each
+// request allocated, and how often it paid for a collection.
+app.MapGet("/_gc", () => Results.Text(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+    $"{GC.CollectionCount(0)} {GC.CollectionCount(1)} {GC.CollectionCount(2)} {GC.GetTotalAllocatedBytes(precise: false)} {GC.GetTotalPauseDuration().TotalMilliseconds:F1}"))).DisableCoalescing();
+
 // The memory scenario reads the managed heap after a full collection, and empties either cache between fills.
 app.MapGet("/_heap.txt", (MemoCache memo) =>
 {

@@ -342,10 +342,34 @@ internal sealed partial class RequestInputs
     }
 
     /// <summary>A feature collection holding only the request feature as the server made it.</summary>
-    private FeatureCollection Unrecorded()
+    private ServerRequestOnly Unrecorded() => new(_request);
+
+    /// <summary>
+    /// The request feature alone, read-only, for ASP.NET's query and cookie parsers: one small object, where a
+    /// <see cref="FeatureCollection"/> makes a dictionary at its first <c>Set</c> (a request that reads its query pays
+    /// for this one).
+    /// </summary>
+    private sealed class ServerRequestOnly(IHttpRequestFeature request) : IFeatureCollection
     {
-        var features = new FeatureCollection(1);
-        features.Set(_request);
-        return features;
+        public bool IsReadOnly => true;
+
+        public int Revision => 0;
+
+        public object? this[Type key]
+        {
+            get => key == typeof(IHttpRequestFeature) ? request : null;
+            set => throw new NotSupportedException("The server's request feature, read-only.");
+        }
+
+        public TFeature? Get<TFeature>() => typeof(TFeature) == typeof(IHttpRequestFeature) ? (TFeature)request : default;
+
+        public void Set<TFeature>(TFeature? instance) => throw new NotSupportedException("The server's request feature, read-only.");
+
+        public IEnumerator<KeyValuePair<Type, object>> GetEnumerator()
+        {
+            yield return new(typeof(IHttpRequestFeature), request);
+        }
+
+        System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
     }
 }
