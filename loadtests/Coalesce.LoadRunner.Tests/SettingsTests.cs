@@ -77,12 +77,26 @@ public class SettingsTests
         Assert.Throws<RunnerException>(() => Read(["--mode", "one-core", "--app-cpu", "1", "--load-cpu", "1"]));
 
     [Fact]
+    public void One_core_rounds_are_short_and_many_unless_told_otherwise()
+    {
+        var defaults = Read(["--mode", "one-core"]);
+        Assert.Equal(4, defaults.RoundSeconds);
+        Assert.Equal(45, defaults.MaxRounds);
+
+        var given = Read(["--mode", "one-core", "--round-seconds", "10", "--max-rounds", "15"]);
+        Assert.Equal(10, given.RoundSeconds);
+        Assert.Equal(15, given.MaxRounds);
+        Assert.Contains("--max-rounds 15 --round-seconds 10", given.CommandLine, StringComparison.Ordinal);
+        Assert.Throws<RunnerException>(() => Read(["--mode", "one-core", "--round-seconds", "0"]));
+    }
+
+    [Fact]
     public void The_command_line_that_reproduces_a_run_names_what_was_given()
     {
         var settings = Read(["--scenarios", "overhead", "--mode", "one-core", "--scale-connections", "64 512"]);
 
         Assert.Equal(
-            "loadtests/run.sh --mode one-core --scenarios overhead --duration 10 --rounds 5 --warmup 2 --settle 3 --max-rounds 15 --scale-connections \"64 512\"",
+            "loadtests/run.sh --mode one-core --scenarios overhead --duration 10 --rounds 5 --warmup 2 --settle 3 --max-rounds 45 --round-seconds 4 --scale-connections \"64 512\"",
             settings.CommandLine);
     }
 }

@@ -52,11 +52,12 @@ internal sealed class Measurer(RunContext run, MeasurementMode mode)
         while (Comparison.NeedsAnotherRound(sofar, settings.Rounds, settings.MaxRounds, adaptive: mode.IsOneCore))
         {
             var round = sofar.Rounds + 1;
+            var seconds = mode.IsOneCore ? settings.RoundSeconds : settings.DurationSeconds;
             foreach (var index in RoundOrder.For(round, variants.Count))
             {
                 var variant = variants[index];
-                run.Log($"{mode.Name} / {scenario} / {variant.Name}: round {round}, {settings.DurationSeconds} s");
-                runs.Add(await MeasureOnceAsync(app, variant, script, connections, round, $"{scenario}.{variant.Name}.{round}.txt", cancellationToken));
+                run.Log($"{mode.Name} / {scenario} / {variant.Name}: round {round}, {seconds} s");
+                runs.Add(await MeasureOnceAsync(app, variant, script, connections, round, $"{scenario}.{variant.Name}.{round}.txt", cancellationToken, seconds));
                 await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken);
             }
 
@@ -66,14 +67,17 @@ internal sealed class Measurer(RunContext run, MeasurementMode mode)
         return sofar;
     }
 
-    /// <summary>Resets the counts, runs wrk for <c>--duration</c> seconds, and reads the counts and the app's CPU time.</summary>
+    /// <summary>
+    /// Resets the counts, runs wrk for <paramref name="seconds"/> (<c>--duration</c> unless given), and reads the counts
+    /// and the app's CPU time.
+    /// </summary>
     public async Task<MeasuredRun> MeasureOnceAsync(
-        LoadTestApp app, Variant variant, string script, int connections, int round, string rawName, CancellationToken cancellationToken)
+        LoadTestApp app, Variant variant, string script, int connections, int round, string rawName, CancellationToken cancellationToken, int? seconds = null)
     {
         ArgumentNullException.ThrowIfNull(app);
         ArgumentNullException.ThrowIfNull(variant);
         await app.ResetCountsAsync(cancellationToken);
-        var request = new WrkRequest(app.BaseUrl + variant.Path, script, connections, run.Settings.DurationSeconds) { Latency = true };
+        var request = new WrkRequest(app.BaseUrl + variant.Path, script, connections, seconds ?? run.Settings.DurationSeconds) { Latency = true };
         var cpuBefore = app.CpuTime();
         var result = await _wrk.RunAsync(request, run.RawPath(mode, rawName), cancellationToken);
         var cpuAfter = app.CpuTime();

@@ -84,7 +84,7 @@ internal static class MarkdownReport
             md.Append(CultureInfo.InvariantCulture, $"- **{mode.Description}**: ");
             md.Append(mode.IsOneCore
                 ? string.Create(CultureInfo.InvariantCulture,
-                    $"`taskset`, as an app in a one-CPU container; Redis and the invalidation probe run on wrk's CPU. Each variant warms up in {settings.SteadyWindowSeconds} s windows until three in a row are within {Percent(settings.SteadyTolerance)} of one another (at most {settings.SteadyMaxSeconds} s), and a comparison takes at least {settings.Rounds} rounds, more (up to {settings.MaxRounds}) until every ratio's 95% interval is at most {Percent(settings.Resolution)} wide.")
+                    $"`taskset`, as an app in a one-CPU container; Redis and the invalidation probe run on wrk's CPU. Each variant warms up in {settings.SteadyWindowSeconds} s windows until three in a row are within {Percent(settings.SteadyTolerance)} of one another (at most {settings.SteadyMaxSeconds} s), and a comparison takes at least {settings.Rounds} rounds of {settings.RoundSeconds} s per variant, more (up to {settings.MaxRounds}) until every ratio's 95% interval is at most {Percent(settings.Resolution)} wide.")
                 : string.Create(CultureInfo.InvariantCulture,
                     $"no pinning. Each variant warms up for {settings.WarmupSeconds} s; a comparison takes {settings.Rounds} rounds."));
             md.Append('\n');
