@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
-using System.Text;
 using Coalesce.Testing;
 
 namespace Coalesce.L2Load;
@@ -46,22 +45,7 @@ internal sealed class RedisNode : IAsyncDisposable
     }
 
     /// <summary>Runs one command through a fresh plain connection (INFO, DBSIZE, CLUSTER INFO).</summary>
-    public async Task<string> CommandAsync(params string[] parts)
-    {
-        using var client = new TcpClient();
-        await client.ConnectAsync(IPAddress.Loopback, Port).WaitAsync(TimeSpan.FromSeconds(5));
-        var stream = client.GetStream();
-        var request = new StringBuilder().Append('*').Append(parts.Length).Append("\r\n");
-        foreach (var part in parts)
-        {
-            request.Append('$').Append(Encoding.UTF8.GetByteCount(part)).Append("\r\n").Append(part).Append("\r\n");
-        }
-
-        await stream.WriteAsync(Encoding.UTF8.GetBytes(request.ToString()));
-        var buffer = new byte[64 * 1024];
-        var read = await stream.ReadAsync(buffer).AsTask().WaitAsync(TimeSpan.FromSeconds(5));
-        return Encoding.UTF8.GetString(buffer, 0, read);
-    }
+    public Task<string> CommandAsync(params string[] parts) => RedisServerProcess.CommandAsync(Port, parts);
 
     public async Task<double> CpuSecondsAsync() => RedisReplies.CpuSeconds(await CommandAsync("INFO", "cpu"));
 
@@ -103,53 +87,8 @@ internal sealed class RedisNode : IAsyncDisposable
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
-    private async Task StartProcessAsync(string[] arguments)
-    {
-        var start = new ProcessStartInfo(ServerPath)
-        {
-            UseShellExecute = false,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            WorkingDirectory = _directory,
-        };
-        foreach (var argument in new[]
-        {
-            "--port", Port.ToString(CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-            "--dir", _directory, "--daemonize", "no", "--logfile", "", "--loglevel", "warning",
-        }.Concat(arguments))
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        var process = Process.Start(start) ?? throw new InvalidOperationException("redis-server did not start.");
-        process.OutputDataReceived += static (_, _) => { };
-        process.ErrorDataReceived += static (_, _) => { };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        _process = process;
-
-        var clock = Stopwatch.StartNew();
-        while (true)
-        {
-            try
-            {
-                if ((await CommandAsync("PING")).StartsWith("+PONG", StringComparison.Ordinal))
-                {
-                    return;
-                }
-            }
-            catch (Exception e) when (e is SocketException or IOException or TimeoutException)
-            {
-            }
-
-            if (process.HasExited || clock.Elapsed > StartTimeout)
-            {
-                throw new InvalidOperationException($"redis-server on port {Port} did not answer PING within {StartTimeout}.");
-            }
-
-            await Task.Delay(20);
-        }
-    }
+    private async Task StartProcessAsync(string[] arguments) =>
+        _process = await RedisServerProcess.StartAsync(ServerPath, Port, _directory, ["--appendonly", "no", .. arguments], StartTimeout);
 }
 
 /// <summary>
@@ -206,44 +145,6 @@ internal sealed class RedisTopology : IAsyncDisposable
         }
     }
 
-    private static async Task CreateClusterAsync(List<RedisNode> nodes)
-    {
-        var timeout = TimeSpan.FromSeconds(20);
-        var cli = Path.Combine(Path.GetDirectoryName(RedisNode.ServerPath)!, "redis-cli");
-        var start = new ProcessStartInfo(cli) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add("--cluster");
-        start.ArgumentList.Add("create");
-        foreach (var node in nodes)
-        {
-            start.ArgumentList.Add(node.Configuration);
-        }
-
-        start.ArgumentList.Add("--cluster-replicas");
-        start.ArgumentList.Add("0");
-        start.ArgumentList.Add("--cluster-yes");
-        using (var create = Process.Start(start) ?? throw new InvalidOperationException("redis-cli did not start."))
-        {
-            var output = create.StandardOutput.ReadToEndAsync();
-            var errors = create.StandardError.ReadToEndAsync();
-            await create.WaitForExitAsync().WaitAsync(timeout);
-            if (create.ExitCode != 0)
-            {
-                throw new InvalidOperationException($"redis-cli --cluster create failed ({create.ExitCode}): {await output}{await errors}");
-            }
-        }
-
-        var clock = Stopwatch.StartNew();
-        foreach (var node in nodes)
-        {
-            while (!(await node.CommandAsync("CLUSTER", "INFO")).Contains("cluster_state:ok", StringComparison.Ordinal))
-            {
-                if (clock.Elapsed > timeout)
-                {
-                    throw new InvalidOperationException($"The cluster did not report cluster_state:ok within {timeout}.");
-                }
-
-                await Task.Delay(50);
-            }
-        }
-    }
+    private static Task CreateClusterAsync(List<RedisNode> nodes) =>
+        RedisServerProcess.CreateClusterAsync(RedisNode.ServerPath, [.. nodes.Select(static n => n.Port)], TimeSpan.FromSeconds(20));
 }

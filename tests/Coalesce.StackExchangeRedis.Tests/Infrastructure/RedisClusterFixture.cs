@@ -1,5 +1,5 @@
-using System.Diagnostics;
 using System.Globalization;
+using Coalesce.Testing;
 
 namespace Coalesce.StackExchangeRedis.Tests;
 
@@ -62,45 +62,8 @@ public sealed class RedisClusterFixture : IAsyncDisposable
 
     public ValueTask DisposeAsync() => new(Masters.DisposeAllAsync());
 
-    private async Task CreateAsync()
-    {
-        var cli = Path.Combine(Path.GetDirectoryName(RedisServerInstaller.ServerPath!)!, "redis-cli");
-        var start = new ProcessStartInfo(cli) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add("--cluster");
-        start.ArgumentList.Add("create");
-        foreach (var master in Masters)
-        {
-            start.ArgumentList.Add(master.Configuration);
-        }
-
-        start.ArgumentList.Add("--cluster-replicas");
-        start.ArgumentList.Add("0");
-        start.ArgumentList.Add("--cluster-yes");
-        using (var create = Process.Start(start) ?? throw new InvalidOperationException("redis-cli did not start."))
-        {
-            var output = create.StandardOutput.ReadToEndAsync();
-            var errors = create.StandardError.ReadToEndAsync();
-            await create.WaitForExitAsync().WaitAsync(StartTimeout);
-            if (create.ExitCode != 0)
-            {
-                throw new InvalidOperationException($"redis-cli --cluster create failed ({create.ExitCode}): {await output}{await errors}");
-            }
-        }
-
-        var clock = Stopwatch.StartNew();
-        foreach (var master in Masters)
-        {
-            while (!(await master.CommandAsync("CLUSTER", "INFO")).Contains("cluster_state:ok", StringComparison.Ordinal))
-            {
-                if (clock.Elapsed > StartTimeout)
-                {
-                    throw new InvalidOperationException($"The cluster did not report cluster_state:ok within {StartTimeout}.");
-                }
-
-                await Task.Delay(50);
-            }
-        }
-    }
+    private Task CreateAsync() =>
+        RedisServerProcess.CreateClusterAsync(RedisServerInstaller.ServerPath!, [.. Masters.Select(static m => m.Port)], StartTimeout);
 }
 
 /// <summary>Where a test's Redis runs: one redis-server, a three-master cluster, or Microsoft Garnet in the test process.</summary>

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
-using System.Text;
+using Coalesce.Testing;
 
 namespace Coalesce.StackExchangeRedis.Tests;
 
@@ -104,22 +104,7 @@ public sealed class RedisServerFixture : IAsyncDisposable
     }
 
     /// <summary>Runs one command through a fresh plain connection (for test set-up and inspection).</summary>
-    public async Task<string> CommandAsync(params string[] parts)
-    {
-        using var client = new TcpClient();
-        await client.ConnectAsync(IPAddress.Loopback, Port).WaitAsync(TimeSpan.FromSeconds(5));
-        var stream = client.GetStream();
-        var request = new StringBuilder().Append('*').Append(parts.Length).Append("\r\n");
-        foreach (var part in parts)
-        {
-            request.Append('$').Append(Encoding.UTF8.GetByteCount(part)).Append("\r\n").Append(part).Append("\r\n");
-        }
-
-        await stream.WriteAsync(Encoding.UTF8.GetBytes(request.ToString()));
-        var buffer = new byte[64 * 1024];
-        var read = await stream.ReadAsync(buffer).AsTask().WaitAsync(TimeSpan.FromSeconds(5));
-        return Encoding.UTF8.GetString(buffer, 0, read);
-    }
+    public Task<string> CommandAsync(params string[] parts) => RedisServerProcess.CommandAsync(Port, parts);
 
     public async ValueTask DisposeAsync()
     {
@@ -143,52 +128,8 @@ public sealed class RedisServerFixture : IAsyncDisposable
     private async Task StartProcessAsync()
     {
         var path = RedisServerInstaller.ServerPath ?? throw new InvalidOperationException(RedisServerInstaller.MissingMessage);
-        var start = new ProcessStartInfo(path)
-        {
-            UseShellExecute = false,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            WorkingDirectory = _directory,
-        };
-        foreach (var argument in new[]
-        {
-            "--port", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1",
-            "--save", "", "--appendonly", _appendOnly ? "yes" : "no", "--appendfsync", "always",
-            "--dir", _directory, "--daemonize", "no", "--logfile", "", "--loglevel", "warning",
-        }.Concat(_arguments))
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        var process = Process.Start(start) ?? throw new InvalidOperationException("redis-server did not start.");
-        process.OutputDataReceived += static (_, _) => { };
-        process.ErrorDataReceived += static (_, _) => { };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        _process = process;
-
-        var deadline = Stopwatch.StartNew();
-        while (true)
-        {
-            try
-            {
-                if ((await CommandAsync("PING")).StartsWith("+PONG", StringComparison.Ordinal))
-                {
-                    return;
-                }
-            }
-            catch (Exception ex) when (ex is SocketException or IOException or TimeoutException)
-            {
-            }
-
-            if (process.HasExited || deadline.Elapsed > StartTimeout)
-            {
-                Kill();
-                throw new InvalidOperationException($"redis-server on port {Port} did not answer PING within {StartTimeout}.");
-            }
-
-            await Task.Delay(20);
-        }
+        string[] persistence = ["--appendonly", _appendOnly ? "yes" : "no", "--appendfsync", "always"];
+        _process = await RedisServerProcess.StartAsync(path, Port, _directory, persistence.Concat(_arguments), StartTimeout);
     }
 
     private void Signal(string signal)
