@@ -641,6 +641,118 @@ public sealed class SharedCallTests
         Assert.Equal(0, shared.InFlightCount);
     }
 
+    /// <summary>
+    /// 256 tasks released together make random moves over a few keys: call (and sometimes leave by cancelling, or fail),
+    /// lead a flight they settle themselves, or follow one. Checked on every move: a caller gets its own key's result, an
+    /// error of its own key's work, or its own cancellation, never another's; a follower gets the outcome of the flight it
+    /// joined; and at the end nothing is in flight and the statistics add up.
+    /// </summary>
+    [Fact]
+    public async Task Random_joins_leaves_cancellations_and_failures_from_hundreds_of_tasks_keep_every_promise()
+    {
+        const int Tasks = 256;
+        const int MovesPerTask = 200;
+        var shared = new SharedCall();
+        var failures = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        var calls = 0L;
+        using var start = new Barrier(Tasks);
+
+        void Fail(string what)
+        {
+            if (failures.Count < 20)
+            {
+                failures.Enqueue(what);
+            }
+        }
+
+        var tasks = Enumerable.Range(0, Tasks).Select(t => Task.Factory.StartNew(
+            async () =>
+            {
+                var random = new Random(t);
+                start.SignalAndWait();
+                for (var move = 0; move < MovesPerTask; move++)
+                {
+                    var k = random.Next(12);
+                    if (random.Next(3) == 0)
+                    {
+                        // A flight its leader settles: with a value of its own (the flight's hash), or an error.
+                        var candidate = new TestFlight("led-" + k);
+                        if (shared.TryLead(candidate, out var running))
+                        {
+                            await Task.Yield();
+                            var settled = random.Next(8) == 0
+                                ? candidate.TryFail(new InvalidOperationException(candidate.Key))
+                                : candidate.TrySucceed(System.Runtime.CompilerServices.RuntimeHelpers.GetHashCode(candidate));
+                            if (!settled)
+                            {
+                                Fail($"the leader of {candidate.Key} could not settle its flight");
+                            }
+
+                            continue;
+                        }
+
+                        try
+                        {
+                            var outcome = await running.Outcome.WaitAsync(Patience);
+                            if (outcome != System.Runtime.CompilerServices.RuntimeHelpers.GetHashCode(running))
+                            {
+                                Fail($"a follower of {running.Key} got another flight's outcome");
+                            }
+                        }
+                        catch (InvalidOperationException ex) when (ex.Message == running.Key)
+                        {
+                        }
+
+                        continue;
+                    }
+
+                    var key = "call-" + k;
+                    using var leave = new CancellationTokenSource();
+                    Interlocked.Increment(ref calls);
+                    var call = shared.CallAsync(key, async token =>
+                    {
+                        await Task.Yield();
+                        token.ThrowIfCancellationRequested();
+                        return Random.Shared.Next(10) == 0 ? throw new InvalidOperationException(key) : key;
+                    }, leave.Token);
+                    if (random.Next(4) == 0)
+                    {
+                        await leave.CancelAsync();
+                    }
+
+                    try
+                    {
+                        var result = await call.WaitAsync(Patience);
+                        if (result != key)
+                        {
+                            Fail($"a caller of {key} got {result}");
+                        }
+                    }
+                    catch (InvalidOperationException ex) when (ex.Message == key)
+                    {
+                    }
+                    catch (OperationCanceledException) when (leave.IsCancellationRequested)
+                    {
+                    }
+                    catch (Exception ex)
+                    {
+                        Fail($"a caller of {key} got {ex.GetType().Name}: {ex.Message}");
+                    }
+                }
+            },
+            CancellationToken.None,
+            TaskCreationOptions.LongRunning,
+            TaskScheduler.Default).Unwrap()).ToArray();
+
+        await Task.WhenAll(tasks).WaitAsync(TimeSpan.FromMinutes(2));
+
+        Assert.Empty(failures);
+        await WaitUntil(() => shared.InFlightCount == 0 && shared.GetStats().Active == 0);
+        var stats = shared.GetStats();
+        Assert.Equal(calls, stats.Hits + stats.Misses);
+        Assert.True(stats.Hits > 0, "no call ever joined another: the keys never contended");
+    }
+
     [Fact]
     public void Default_is_one_shared_instance()
     {
