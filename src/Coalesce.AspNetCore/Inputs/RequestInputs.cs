@@ -84,7 +84,7 @@ internal sealed partial class RequestInputs
     /// in for, which a server keeps in a field (Kestrel), before the feature collection's search for a type of its own.
     /// </summary>
     public static RequestInputs? Of(HttpContext context) =>
-        context.Features.Get<IHttpRequestFeature>() as RequestInputs ?? context.Features.Get<RequestInputs>();
+        context.Features.Find<IHttpRequestFeature>() as RequestInputs ?? context.Features.Find<RequestInputs>();
 
     /// <summary>
     /// The request headers for Coalesce's own reads (eligibility, validators, the key): the server's own dictionary, not
@@ -92,28 +92,30 @@ internal sealed partial class RequestInputs
     /// <c>Host</c>) stays a field read, where through the view it is a lookup by name.
     /// </summary>
     public static IHeaderDictionary UnrecordedHeaders(HttpContext context) =>
-        context.Features.Get<IHttpRequestFeature>() is RequestInputs inputs ? inputs._request.Headers : context.Request.Headers;
+        context.Features.Find<IHttpRequestFeature>() is RequestInputs inputs ? inputs._request.Headers : context.Request.Headers;
 
     /// <summary>Puts the recording views in place over <paramref name="context"/>'s request features.</summary>
     public static void Install(HttpContext context)
     {
         var features = context.Features;
-        var inputs = new RequestInputs(features.GetRequiredFeature<IHttpRequestFeature>())
+        var request = features.Find<IHttpRequestFeature>() ??
+                      throw new InvalidOperationException($"The request has no {nameof(IHttpRequestFeature)}: the server gave no request to record.");
+        var inputs = new RequestInputs(request)
         {
-            _connection = features.Get<IHttpConnectionFeature>(),
-            _items = features.Get<IItemsFeature>(),
-            _services = features.Get<IServiceProvidersFeature>() ??
+            _connection = features.Find<IHttpConnectionFeature>(),
+            _items = features.Find<IItemsFeature>(),
+            _services = features.Find<IServiceProvidersFeature>() ??
                         (context is DefaultHttpContext { ServiceScopeFactory: { } scopes } ? new RequestServicesFeature(context, scopes) : null),
         };
-        features.Set(inputs);
-        features.Set<IHttpRequestFeature>(inputs);
-        features.Set<IQueryFeature>(inputs);
-        features.Set<IRequestCookiesFeature>(inputs);
-        features.Set<IHttpConnectionFeature>(inputs);
-        features.Set<IItemsFeature>(inputs);
+        features.Replace(inputs);
+        features.Replace<IHttpRequestFeature>(inputs);
+        features.Replace<IQueryFeature>(inputs);
+        features.Replace<IRequestCookiesFeature>(inputs);
+        features.Replace<IHttpConnectionFeature>(inputs);
+        features.Replace<IItemsFeature>(inputs);
         if (inputs._services is not null)
         {
-            features.Set<IServiceProvidersFeature>(inputs);
+            features.Replace<IServiceProvidersFeature>(inputs);
         }
     }
 

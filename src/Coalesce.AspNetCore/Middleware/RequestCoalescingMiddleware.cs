@@ -79,7 +79,7 @@ internal sealed class RequestCoalescingMiddleware
 
     public Task InvokeAsync(HttpContext context)
     {
-        var endpoint = context.GetEndpoint();
+        var endpoint = context.Features.Find<IEndpointFeature>()?.Endpoint;
         if (endpoint is null)
         {
             return Volatile.Read(ref _warnedAboutRouting) == 0 ? PassThroughWatchingRoutingAsync(context) : _next(context);
@@ -128,14 +128,14 @@ internal sealed class RequestCoalescingMiddleware
 
         var headers = RequestInputs.UnrecordedHeaders(context);
         if (headers.ContentLength > 0 || headers.TransferEncoding.Count > 0 ||
-            context.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody == true)
+            context.Features.Find<IHttpRequestBodyDetectionFeature>()?.CanHaveBody == true)
         {
             return false;
         }
 
         return headers.Upgrade.Count == 0 &&
-               context.Features.Get<IHttpUpgradeFeature>()?.IsUpgradableRequest != true &&
-               context.Features.Get<IHttpExtendedConnectFeature>()?.IsExtendedConnect != true &&
+               context.Features.Find<IHttpUpgradeFeature>()?.IsUpgradableRequest != true &&
+               context.Features.Find<IHttpExtendedConnectFeature>()?.IsExtendedConnect != true &&
                !AcceptsEventStream(headers.Accept);
     }
 

@@ -100,7 +100,8 @@ internal sealed class FlightLeader : ResponseCapture.IFanOutHost
 
         // When a stale response could stand in for a failure, the leader's own response is held back until the
         // endpoint has finished, so an exception or a 5xx can still be replaced for its client too.
-        var original = context.Features.GetRequiredFeature<IHttpResponseBodyFeature>();
+        var original = context.Features.Find<IHttpResponseBodyFeature>() ??
+                       throw new InvalidOperationException($"The request has no {nameof(IHttpResponseBodyFeature)}: the server gave no way to write a response.");
         var hold = _stale.FindForError(context, state, flight.Key, out _) is null
             ? null
             : new HoldingResponseBody(original, _path.Options.MaxBufferedBodyBytes);
@@ -114,11 +115,11 @@ internal sealed class FlightLeader : ResponseCapture.IFanOutHost
             State = state,
             EntryHeaders = entryHeaders,
         };
-        context.Features.Set<IHttpResponseBodyFeature>(capture);
+        context.Features.Replace<IHttpResponseBodyFeature>(capture);
         if (ResponseMemo.Memoizes(state))
         {
             // Only the replayability filter of memoized endpoints looks for it.
-            context.Features.Set(capture);
+            context.Features.Replace(capture);
         }
 
         var inputs = RequestInputs.Of(context);
@@ -238,10 +239,10 @@ internal sealed class FlightLeader : ResponseCapture.IFanOutHost
     /// <summary>Puts the server's response body back after the endpoint ran.</summary>
     private static void RestoreBody(LeaderRun run)
     {
-        run.Context.Features.Set(run.Original);
+        run.Context.Features.Replace(run.Original);
         if (ResponseMemo.Memoizes(run.State))
         {
-            run.Context.Features.Set<ResponseCapture>(null);
+            run.Context.Features.Replace<ResponseCapture>(null);
         }
     }
 
