@@ -98,9 +98,7 @@ internal sealed partial class RequestInputs
     public static void Install(HttpContext context)
     {
         var features = context.Features;
-        var request = features.Find<IHttpRequestFeature>() ??
-                      throw new InvalidOperationException($"The request has no {nameof(IHttpRequestFeature)}: the server gave no request to record.");
-        var inputs = new RequestInputs(request)
+        var inputs = new RequestInputs(features.Require<IHttpRequestFeature>())
         {
             _connection = features.Find<IHttpConnectionFeature>(),
             _items = features.Find<IItemsFeature>(),

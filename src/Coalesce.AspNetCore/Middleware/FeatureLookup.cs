@@ -17,6 +17,14 @@ internal static class FeatureLookup
     public static T? Find<T>(this IFeatureCollection features)
         where T : class => features[typeof(T)] as T;
 
+    /// <summary>
+    /// The feature of type <typeparamref name="T"/>, which the server must provide: without it, an
+    /// <see cref="InvalidOperationException"/> that names it (as <c>GetRequiredFeature&lt;T&gt;()</c> gives).
+    /// </summary>
+    public static T Require<T>(this IFeatureCollection features)
+        where T : class =>
+        features.Find<T>() ?? throw new InvalidOperationException($"The request has no {typeof(T).Name}: the server did not provide one.");
+
     /// <summary>Puts <paramref name="feature"/> in place as the feature of type <typeparamref name="T"/> (removes it for <see langword="null"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Replace<T>(this IFeatureCollection features, T? feature)

@@ -100,8 +100,7 @@ internal sealed class FlightLeader : ResponseCapture.IFanOutHost
 
         // When a stale response could stand in for a failure, the leader's own response is held back until the
         // endpoint has finished, so an exception or a 5xx can still be replaced for its client too.
-        var original = context.Features.Find<IHttpResponseBodyFeature>() ??
-                       throw new InvalidOperationException($"The request has no {nameof(IHttpResponseBodyFeature)}: the server gave no way to write a response.");
+        var original = context.Features.Require<IHttpResponseBodyFeature>();
         var hold = _stale.FindForError(context, state, flight.Key, out _) is null
             ? null
             : new HoldingResponseBody(original, _path.Options.MaxBufferedBodyBytes);

@@ -265,10 +265,10 @@ internal sealed class IdempotentRequests(RequestPath path, IServiceProvider serv
     {
         path.SetCacheStatus(context, CacheStatus.Miss);
         var response = context.Response;
-        var original = context.Features.GetRequiredFeature<IHttpResponseBodyFeature>();
+        var original = context.Features.Require<IHttpResponseBodyFeature>();
         var entryHeaders = CapturedResponseFactory.SnapshotHeaders(response.Headers);
         var capture = new ResponseCapture(original, response.Headers, path.Options.MaxBufferedBodyBytes);
-        context.Features.Set<IHttpResponseBodyFeature>(capture);
+        context.Features.Replace<IHttpResponseBodyFeature>(capture);
         CapturedResponse? kept = null;
         try
         {
@@ -293,7 +293,7 @@ internal sealed class IdempotentRequests(RequestPath path, IServiceProvider serv
         }
         finally
         {
-            context.Features.Set(original);
+            context.Features.Replace(original);
             capture.Dispose();
             if (lease is not null)
             {
